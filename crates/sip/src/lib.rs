@@ -14,9 +14,10 @@ pub mod typed;
 pub mod uri;
 
 pub use bytes::Bytes;
+pub use framing::{Frame, FrameError, StreamFramer};
 pub use header::{Header, HeaderName, Headers};
 pub use message::{Message, Request, Response};
 pub use method::Method;
-pub use parse::{ParseError, ParseErrorKind, parse_datagram};
+pub use parse::{Limits, ParseError, ParseErrorKind, parse_datagram, parse_datagram_with};
 pub use typed::{CSeq, Contact, NameAddr, Via};
 pub use uri::{Host, Params, SipUri, TelUri, Uri};

@@ -13,7 +13,10 @@ pub enum Uri {
     Sip(SipUri),
     Tel(TelUri),
     /// A URI of a scheme crossbar does not interpret, e.g. `isbn:` or `soap.beep:`.
-    Other { scheme: String, opaque: String },
+    Other {
+        scheme: String,
+        opaque: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +78,11 @@ impl Params {
 
     /// Sets `name` (replacing an existing one in place, else appending).
     pub fn set(&mut self, name: &str, value: Option<String>) {
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value,
             None => self.0.push((name.to_owned(), value)),
         }
