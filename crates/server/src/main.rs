@@ -1,1 +1,86 @@
-fn main() {}
+//! `crossbar`, the IP PBX binary. It owns every piece of IO — sockets, clocks, the database —
+//! and drives the sans-IO protocol machines of `crossbar-proto` with them.
+//!
+//! ```text
+//! crossbar run --config examples/crossbar.toml   # start the PBX
+//! crossbar check examples/crossbar.toml          # validate a configuration file
+//! ```
+
+mod logging;
+mod persist;
+mod run;
+mod transport;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "crossbar", version, about = "crossbar IP PBX")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the PBX with a configuration file.
+    Run {
+        /// The TOML configuration file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Check a configuration file and report every error with its file, line and key.
+    Check {
+        /// The TOML configuration file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file } => check(&file),
+        Command::Run { config } => {
+            let config = match crossbar_config::Config::load(&config) {
+                Ok(config) => config,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    eprintln!(
+                        "crossbar: not started: {} error(s) in the configuration",
+                        errors.len()
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            logging::init(&config.log.level);
+            match run::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error:#}");
+                    eprintln!("crossbar: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check(file: &std::path::Path) -> ExitCode {
+    match crossbar_config::Config::load(file) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} extension(s))",
+                file.display(),
+                config.extensions.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{}: {} error(s)", file.display(), errors.len());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! `crossbar run`: open the database, bind the sockets, and drive the [`Endpoint`] — the one
+//! place where the clock is read and where protocol outputs become IO.
+//!
+//! Shape: socket tasks parse what arrives and send [`Input`]s to the engine task, which owns
+//! the endpoint and feeds it one input at a time, then drains its outputs: datagrams and
+//! stream writes go straight out, binding changes go to the [`persist`] writer, which
+//! reports back when they are committed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use crossbar_auth::{Algorithm, Authenticator, ServerKey};
+use crossbar_config::Config;
+use crossbar_proto::endpoint::{
+    Account, Endpoint, EndpointOutput, EndpointSettings, Ticket, unix_seconds,
+};
+use crossbar_proto::registrar::RegistrarSettings;
+use crossbar_proto::transaction::{Peer, Timers, Transmit, Transport};
+use crossbar_sip::{Message, ParseError};
+use crossbar_store::Store;
+use rand::RngExt;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::persist;
+use crate::transport::{tcp, udp};
+
+/// The name under which the digest nonce key is kept in the database, so nonces handed out
+/// before a restart are still recognised after it.
+const NONCE_KEY_SECRET: &str = "digest-nonce-key";
+
+/// How many inputs may wait for the engine before the socket tasks slow down.
+const INPUT_QUEUE: usize = 16_384;
+
+/// Something for the engine to handle.
+pub enum Input {
+    /// A message (or why it is malformed) from a peer.
+    Message {
+        parsed: Result<Message, ParseError>,
+        source: Peer,
+    },
+    /// A stream connection is up; messages for `peer` go to `writer`.
+    ConnectionOpened {
+        peer: Peer,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    ConnectionClosed {
+        peer: Peer,
+    },
+    /// A batch of binding changes was written (or failed for good).
+    Persisted {
+        ticket: Ticket,
+        ok: bool,
+    },
+}
+
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("crossbar")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database.url())
+        .await
+        .with_context(|| format!("opening the database {:?}", config.database))?;
+    tracing::info!(backend = ?store.backend(), "database open");
+
+    let wall = SystemTime::now();
+    let endpoint = build_endpoint(&config, &store, wall).await?;
+
+    let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
+    let mut udp_sockets = Vec::new();
+    for addr in &config.sip.listen_udp {
+        let socket = udp::bind(*addr).with_context(|| format!("listening on udp {addr}"))?;
+        tracing::info!(address = %socket.local_addr()?, "listening on udp");
+        let socket = Arc::new(socket);
+        tokio::spawn(udp::receive(socket.clone(), input_tx.clone()));
+        udp_sockets.push(socket);
+    }
+    for addr in &config.sip.listen_tcp {
+        let listener = tcp::bind(*addr)
+            .await
+            .with_context(|| format!("listening on tcp {addr}"))?;
+        tracing::info!(address = %listener.local_addr()?, "listening on tcp");
+        tokio::spawn(tcp::accept(listener, input_tx.clone()));
+    }
+    let (persist_tx, persist_task) = persist::spawn(store.clone(), input_tx.clone());
+    drop(input_tx);
+
+    tracing::info!(
+        extensions = config.extensions.len(),
+        registrations = endpoint.registrar().binding_count(),
+        "crossbar ready"
+    );
+
+    let mut engine = Engine {
+        endpoint,
+        udp_sockets,
+        connections: HashMap::new(),
+        persist: persist_tx,
+    };
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = engine.endpoint.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            input = input_rx.recv() => {
+                let Some(input) = input else { break };
+                engine.handle(input);
+                // Take whatever else is already waiting before looking at the clock again.
+                for _ in 0..256 {
+                    match input_rx.try_recv() {
+                        Ok(input) => engine.handle(input),
+                        Err(_) => break,
+                    }
+                }
+            }
+            () = sleep => engine.timeout(),
+            signal = &mut shutdown => {
+                tracing::info!(signal, "shutting down");
+                break;
+            }
+        }
+    }
+
+    // Let the writer finish what it has; responses still held are simply not sent (the
+    // phones retransmit to whoever runs next).
+    drop(engine);
+    if tokio::time::timeout(Duration::from_secs(10), persist_task)
+        .await
+        .is_err()
+    {
+        tracing::error!("database writer did not finish within 10 s");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Builds the endpoint from the configuration and what the database remembers.
+async fn build_endpoint(
+    config: &Config,
+    store: &Store,
+    wall: SystemTime,
+) -> anyhow::Result<Endpoint> {
+    let key = match store.secret(NONCE_KEY_SECRET).await? {
+        Some(bytes) => {
+            let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+                bail!("the stored {NONCE_KEY_SECRET} is not 32 bytes long");
+            };
+            ServerKey::from_bytes(bytes)
+        }
+        None => {
+            let bytes: [u8; 32] = rand::rng().random();
+            store.put_secret(NONCE_KEY_SECRET, &bytes).await?;
+            ServerKey::from_bytes(bytes)
+        }
+    };
+    let mut auth_config = crossbar_auth::Config::new(config.sip.realm.clone());
+    auth_config.algorithms = config
+        .auth
+        .algorithms
+        .iter()
+        .map(|a| {
+            Algorithm::from_token(a.as_str())
+                .ok_or_else(|| anyhow::anyhow!("digest algorithm {} is not supported", a.as_str()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    auth_config.nonce_lifetime = Duration::from_secs(u64::from(config.auth.nonce_lifetime_secs));
+    let auth = Authenticator::new(auth_config, &key, rand::rng().random(), wall)
+        .context("setting up digest authentication")?;
+
+    let accounts = config
+        .extensions
+        .iter()
+        .map(|e| Account {
+            number: e.number.clone(),
+            username: e.username.clone(),
+            secret: e.secret.expose().to_owned(),
+            max_contacts: Some(e.max_contacts as usize),
+        })
+        .collect();
+    let settings = EndpointSettings {
+        server_name: config.sip.user_agent.clone(),
+        registrar: RegistrarSettings {
+            min_expires: config.registrar.min_expires,
+            max_expires: config.registrar.max_expires,
+            default_expires: config.registrar.default_expires,
+            max_contacts: config.registrar.max_contacts as usize,
+        },
+        timers: Timers::default(),
+    };
+    let mut endpoint = Endpoint::new(settings, auth, accounts, rand::rng().random());
+
+    let stored = store.live_bindings(unix_seconds(wall)).await?;
+    let count = stored.len();
+    let bindings = stored
+        .into_iter()
+        .filter_map(|b| match persist::binding_from_row(b) {
+            Ok(binding) => Some(binding),
+            Err(error) => {
+                tracing::warn!(%error, "stored binding skipped");
+                None
+            }
+        })
+        .collect();
+    endpoint.restore_bindings(wall, bindings);
+    tracing::info!(
+        restored = endpoint.registrar().binding_count(),
+        stored = count,
+        "registrations restored"
+    );
+    Ok(endpoint)
+}
+
+/// The endpoint and the handles its outputs go to.
+struct Engine {
+    endpoint: Endpoint,
+    udp_sockets: Vec<Arc<UdpSocket>>,
+    connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
+    persist: mpsc::UnboundedSender<persist::Batch>,
+}
+
+impl Engine {
+    fn handle(&mut self, input: Input) {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        match input {
+            Input::Message { parsed, source } => {
+                self.endpoint.handle_message(now, wall, parsed, source);
+            }
+            Input::ConnectionOpened { peer, writer } => {
+                self.connections.insert(peer, writer);
+            }
+            Input::ConnectionClosed { peer } => {
+                self.connections.remove(&peer);
+            }
+            Input::Persisted { ticket, ok } => self.endpoint.persisted(now, wall, ticket, ok),
+        }
+        self.drain();
+    }
+
+    fn timeout(&mut self) {
+        self.endpoint
+            .handle_timeout(Instant::now(), SystemTime::now());
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.endpoint.poll_output() {
+            match output {
+                EndpointOutput::Transmit(transmit) => self.transmit(transmit),
+                EndpointOutput::Persist { ticket, changes } => {
+                    if self
+                        .persist
+                        .send(persist::Batch { ticket, changes })
+                        .is_err()
+                    {
+                        tracing::error!("database writer is gone; registration not persisted");
+                        let (now, wall) = (Instant::now(), SystemTime::now());
+                        self.endpoint.persisted(now, wall, ticket, false);
+                    }
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, transmit: Transmit) {
+        let bytes = transmit.message.to_bytes();
+        let destination = transmit.destination;
+        tracing::trace!(%destination, message = %String::from_utf8_lossy(&bytes), "send");
+        match destination.transport {
+            Transport::Udp => self.send_datagram(destination.addr, bytes),
+            Transport::Tcp => match self.connections.get(&destination) {
+                Some(writer) => {
+                    if writer.try_send(bytes).is_err() {
+                        tracing::warn!(%destination, "connection too slow or closed; message dropped");
+                    }
+                }
+                None => tracing::debug!(%destination, "no connection to the peer; message dropped"),
+            },
+            other => tracing::debug!(transport = %other, "transport not served; message dropped"),
+        }
+    }
+
+    fn send_datagram(&self, to: SocketAddr, bytes: Vec<u8>) {
+        let socket = self
+            .udp_sockets
+            .iter()
+            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == to.is_ipv4()))
+            .or_else(|| self.udp_sockets.first());
+        let Some(socket) = socket else {
+            tracing::debug!(%to, "no udp socket; datagram dropped");
+            return;
+        };
+        match socket.try_send_to(&bytes, to) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = socket.send_to(&bytes, to).await {
+                        tracing::debug!(%to, %error, "udp send failed");
+                    }
+                });
+            }
+            Err(error) => tracing::debug!(%to, %error, "udp send failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot listen for signals; stop crossbar with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
