@@ -436,6 +436,19 @@ impl Endpoint {
 
     fn respond_to_key(&mut self, now: Instant, key: ServerKey, mut response: Response) {
         self.decorate(&mut response);
+        // §8.2.6.2: a UAS adds a tag to the To of every response but 100 (the transaction
+        // layer re-sends this same response, tag included, on retransmissions).
+        if response.status > 100 && response.headers.to().is_ok_and(|to| to.tag().is_none()) {
+            let tag = self.transactions.new_tag();
+            if let Some(to) = response
+                .headers
+                .0
+                .iter_mut()
+                .find(|h| h.name == HeaderName::To)
+            {
+                to.value = format!("{};tag={tag}", to.value);
+            }
+        }
         if let Err(error) = self.transactions.send_response(now, key, response) {
             tracing::debug!(%key, %error, "response not sent");
         }
