@@ -48,7 +48,10 @@ impl fmt::Display for DigestAlgorithm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auth {
     /// Algorithms offered, most preferred first (one challenge each, RFC 8760 §2.4).
-    /// Never empty, no duplicates. Default `[SHA-256, MD5]`: most phones only do MD5.
+    /// Never empty, no duplicates. Default `[MD5]`: most phones only do MD5, and some
+    /// (baresip 1.0, SIPp 3.6) refuse a 401 outright when any of its challenges names an
+    /// algorithm they do not know, so offering SHA-256 is an opt-in for sites whose phones
+    /// all handle RFC 8760.
     pub algorithms: Vec<DigestAlgorithm>,
     /// How long a nonce is accepted after it was issued. Default 300.
     pub nonce_lifetime_secs: u32,
@@ -60,7 +63,7 @@ pub struct Auth {
 impl Default for Auth {
     fn default() -> Self {
         Auth {
-            algorithms: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
+            algorithms: vec![DigestAlgorithm::Md5],
             nonce_lifetime_secs: 300,
             min_secret_length: crate::MIN_SECRET_LEN as u32,
         }

@@ -85,10 +85,7 @@ fn an_empty_file_resolves_every_default() {
     assert_eq!(config.registrar.max_expires, 3600);
     assert_eq!(config.registrar.default_expires, 3600);
     assert_eq!(config.registrar.max_contacts, 10);
-    assert_eq!(
-        config.auth.algorithms,
-        [DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
-    );
+    assert_eq!(config.auth.algorithms, [DigestAlgorithm::Md5]);
     assert_eq!(config.auth.nonce_lifetime_secs, 300);
     assert_eq!(
         config.database,
