@@ -54,6 +54,16 @@ const UPSERT: &str = "INSERT INTO bindings \
      expires_at = excluded.expires_at, q = excluded.q, call_id = excluded.call_id, \
      cseq = excluded.cseq, source = excluded.source, user_agent = excluded.user_agent, \
      instance = excluded.instance, reg_id = excluded.reg_id, updated_at = excluded.updated_at";
+/// Multi-row upsert for batches: `UPSERT_HEAD` + `VALUES (...), (...)` + `UPSERT_TAIL`.
+const UPSERT_HEAD: &str = "INSERT INTO bindings \
+     (aor, contact, expires_at, q, call_id, cseq, source, user_agent, instance, reg_id, updated_at) ";
+const UPSERT_TAIL: &str = " ON CONFLICT (aor, contact) DO UPDATE SET \
+     expires_at = excluded.expires_at, q = excluded.q, call_id = excluded.call_id, \
+     cseq = excluded.cseq, source = excluded.source, user_agent = excluded.user_agent, \
+     instance = excluded.instance, reg_id = excluded.reg_id, updated_at = excluded.updated_at";
+/// Rows per multi-row upsert: 11 parameters a row stays far below both backends' limits
+/// (SQLite 32,766, PostgreSQL 65,535) while saving a round trip per row.
+const UPSERT_ROWS: usize = 100;
 const REMOVE: &str = "DELETE FROM bindings WHERE aor = $1 AND contact = $2";
 const REMOVE_ALL: &str = "DELETE FROM bindings WHERE aor = $1";
 const OF_AOR: &str = "SELECT aor, contact, expires_at, q, call_id, cseq, source, user_agent, \
@@ -209,18 +219,40 @@ impl Store {
 
     /// Applies `changes` in order, in one transaction: either all of them are stored or, on
     /// error, none are (the transaction is rolled back) and the error is returned.
+    ///
+    /// Consecutive upserts are written as multi-row `INSERT ... ON CONFLICT` statements of up
+    /// to 100 rows (the per-statement round trip, not SQLite itself, is what limits a batch of
+    /// single-row statements). Within such a run, a contact upserted twice keeps its last
+    /// value, exactly as if the changes had been applied one by one.
     pub async fn apply(&self, changes: &[BindingChange]) -> Result<(), StoreError> {
         const OP: &str = "apply binding changes";
         if changes.is_empty() {
             return Ok(());
         }
         begin_write!(self, tx => {
-            for change in changes {
-                match change {
-                    BindingChange::Upsert(binding) => {
-                        upsert_query!(binding).execute(&mut *tx).await.map_err(db(OP))?;
+            for step in plan(changes) {
+                match step {
+                    Step::Upsert(run) => {
+                        for rows in run.chunks(UPSERT_ROWS) {
+                            let mut insert = sqlx::QueryBuilder::new(UPSERT_HEAD);
+                            insert.push_values(rows, |mut row, b| {
+                                row.push_bind(b.aor.clone())
+                                    .push_bind(b.contact.clone())
+                                    .push_bind(b.expires_at)
+                                    .push_bind(b.q.map(i32::from))
+                                    .push_bind(b.call_id.clone())
+                                    .push_bind(i64::from(b.cseq))
+                                    .push_bind(b.source.clone())
+                                    .push_bind(b.user_agent.clone())
+                                    .push_bind(b.instance.clone())
+                                    .push_bind(b.reg_id.map(i64::from))
+                                    .push_bind(b.updated_at);
+                            });
+                            insert.push(UPSERT_TAIL);
+                            insert.build().execute(&mut *tx).await.map_err(db(OP))?;
+                        }
                     }
-                    BindingChange::Remove { aor, contact } => {
+                    Step::Remove { aor, contact } => {
                         sqlx::query(REMOVE)
                             .bind(aor)
                             .bind(contact)
@@ -228,7 +260,7 @@ impl Store {
                             .await
                             .map_err(db(OP))?;
                     }
-                    BindingChange::RemoveAll { aor } => {
+                    Step::RemoveAll { aor } => {
                         sqlx::query(REMOVE_ALL)
                             .bind(aor)
                             .execute(&mut *tx)
@@ -240,5 +272,110 @@ impl Store {
             tx.commit().await.map_err(db("commit binding changes"))?;
         });
         Ok(())
+    }
+}
+
+/// One statement-level step of a batch.
+#[derive(Debug, PartialEq)]
+enum Step<'a> {
+    /// Upserts with distinct `(aor, contact)` keys (so one multi-row statement may hold them:
+    /// PostgreSQL refuses to update the same row twice in one `INSERT ... ON CONFLICT`).
+    Upsert(Vec<&'a Binding>),
+    Remove {
+        aor: &'a str,
+        contact: &'a str,
+    },
+    RemoveAll {
+        aor: &'a str,
+    },
+}
+
+/// Groups each run of consecutive upserts into one step, keeping only the last upsert of each
+/// key within the run (an earlier one would be overwritten by it anyway). Removals stay single
+/// steps in their place, so the order of effects is the order of `changes`.
+fn plan(changes: &[BindingChange]) -> Vec<Step<'_>> {
+    fn flush<'a>(run: &mut Vec<&'a Binding>, steps: &mut Vec<Step<'a>>) {
+        if !run.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            // Walk backwards so the last upsert of each key wins, then restore the order.
+            let mut distinct: Vec<&Binding> = run
+                .drain(..)
+                .rev()
+                .filter(|b| seen.insert((b.aor.as_str(), b.contact.as_str())))
+                .collect();
+            distinct.reverse();
+            steps.push(Step::Upsert(distinct));
+        }
+    }
+    let mut steps = Vec::new();
+    let mut run: Vec<&Binding> = Vec::new();
+    for change in changes {
+        match change {
+            BindingChange::Upsert(binding) => run.push(binding),
+            BindingChange::Remove { aor, contact } => {
+                flush(&mut run, &mut steps);
+                steps.push(Step::Remove { aor, contact });
+            }
+            BindingChange::RemoveAll { aor } => {
+                flush(&mut run, &mut steps);
+                steps.push(Step::RemoveAll { aor });
+            }
+        }
+    }
+    flush(&mut run, &mut steps);
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(aor: &str, contact: &str, cseq: u32) -> Binding {
+        Binding {
+            aor: aor.into(),
+            contact: contact.into(),
+            expires_at: 100,
+            q: None,
+            call_id: "c".into(),
+            cseq,
+            source: "udp:192.0.2.1:5060".into(),
+            user_agent: None,
+            instance: None,
+            reg_id: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn plan_groups_consecutive_upserts_and_keeps_the_last_of_each_contact() {
+        let changes = vec![
+            BindingChange::Upsert(b("201", "a", 1)),
+            BindingChange::Upsert(b("201", "b", 1)),
+            BindingChange::Upsert(b("201", "a", 2)),
+            BindingChange::Remove {
+                aor: "201".into(),
+                contact: "b".into(),
+            },
+            BindingChange::Upsert(b("201", "b", 3)),
+            BindingChange::RemoveAll { aor: "202".into() },
+        ];
+        let (a2, b1, b3) = (b("201", "a", 2), b("201", "b", 1), b("201", "b", 3));
+        assert_eq!(
+            plan(&changes),
+            vec![
+                Step::Upsert(vec![&b1, &a2]),
+                Step::Remove {
+                    aor: "201",
+                    contact: "b"
+                },
+                Step::Upsert(vec![&b3]),
+                Step::RemoveAll { aor: "202" },
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_of_nothing_is_nothing() {
+        assert!(plan(&[]).is_empty());
     }
 }
