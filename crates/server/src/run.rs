@@ -80,16 +80,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in &config.sip.listen_udp {
         let socket = udp::bind(*addr).with_context(|| format!("listening on udp {addr}"))?;
         tracing::info!(address = %socket.local_addr()?, "listening on udp");
+        let local = socket.local_addr()?;
         let socket = Arc::new(socket);
         tokio::spawn(udp::receive(socket.clone(), input_tx.clone()));
-        udp_sockets.push(socket);
+        udp_sockets.push((local, socket));
     }
     for addr in &config.sip.listen_tcp {
         let listener = tcp::bind(*addr)
             .await
             .with_context(|| format!("listening on tcp {addr}"))?;
         tracing::info!(address = %listener.local_addr()?, "listening on tcp");
-        tokio::spawn(tcp::accept(listener, input_tx.clone()));
+        tokio::spawn(tcp::accept(
+            listener,
+            input_tx.clone(),
+            Duration::from_secs(u64::from(config.sip.tcp_incomplete_timeout_secs)),
+        ));
     }
     let (persist_tx, persist_task) = persist::spawn(store.clone(), input_tx.clone());
     drop(input_tx);
@@ -229,7 +234,8 @@ async fn build_endpoint(
 /// The endpoint and the handles its outputs go to.
 struct Engine {
     endpoint: Endpoint,
-    udp_sockets: Vec<Arc<UdpSocket>>,
+    /// Each UDP socket with its local address (looked up once, not per datagram).
+    udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
     persist: mpsc::UnboundedSender<persist::Batch>,
 }
@@ -300,8 +306,9 @@ impl Engine {
         let socket = self
             .udp_sockets
             .iter()
-            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == to.is_ipv4()))
-            .or_else(|| self.udp_sockets.first());
+            .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
+            .or_else(|| self.udp_sockets.first())
+            .map(|(_, socket)| socket);
         let Some(socket) = socket else {
             tracing::debug!(%to, "no udp socket; datagram dropped");
             return;
