@@ -128,6 +128,8 @@ pub(crate) fn parse_all(
         );
         let (number, username, extension) =
             parse_one(ld, &section, default_max_contacts, min_secret_len);
+        // A username equal to the extension's own number names nothing new.
+        let username = username.filter(|u| number.as_ref().is_none_or(|n| n.value != u.value));
         for (key, identity) in [("number", number), ("username", username)] {
             let Some(identity) = identity else { continue };
             if let Some(first) = seen.iter().find(|s| s.value == identity.value) {

@@ -689,6 +689,10 @@ fn a_username_defaults_to_the_number_and_must_not_name_another_extension() {
     assert_eq!(config.extensions[0].username, "user0001");
     assert_eq!(config.extensions[1].username, "1002");
 
+    let same = "[[extension]]\nnumber = \"1002\"\nusername = \"1002\"\nsecret = \"pw0002-long\"\n";
+    let config = Config::parse(same, Path::new("users.toml")).expect("its own number is fine");
+    assert_eq!(config.extensions[0].username, "1002");
+
     let clash = format!(
         "{ALICE}\n[[extension]]\nnumber = \"202\"\nusername = \"201\"\nsecret = \"another-secret\"\n"
     );
