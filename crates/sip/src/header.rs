@@ -2,6 +2,10 @@
 //! (§7.3.3); both map to one [`HeaderName`]. Values are stored unfolded (§7.3.1: folded
 //! lines joined with a single SP) and otherwise verbatim, one entry per header line, so a
 //! message can be relayed as it came. Typed views ([`crate::typed`]) parse values on demand.
+//!
+//! `Content-Length` is the exception: it is framing (§18.3), so the parser turns it into the
+//! length of the body and does not keep it as a header line, and printing always writes it
+//! from the body.
 
 use std::fmt;
 
