@@ -16,5 +16,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== fuzz targets compile (running them: fuzz/README.md)"
+cargo check --locked --manifest-path fuzz/Cargo.toml
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
