@@ -4,7 +4,14 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::load::{At, Loader, Section};
 
-pub(crate) const KEYS: &[&str] = &["listen_udp", "listen_tcp", "domain", "realm", "user_agent"];
+pub(crate) const KEYS: &[&str] = &[
+    "listen_udp",
+    "listen_tcp",
+    "domain",
+    "realm",
+    "user_agent",
+    "tcp_incomplete_timeout_secs",
+];
 
 /// The default SIP listen address for UDP (and TCP, unless `listen_tcp` is given).
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -13,6 +20,9 @@ pub const DEFAULT_LISTEN: SocketAddr =
 pub const DEFAULT_REALM: &str = "crossbar";
 /// `Server`/`User-Agent` header value used when `user_agent` is not set.
 pub const DEFAULT_USER_AGENT: &str = "crossbar";
+/// Seconds a partly received message may wait on a TCP connection for the rest, when
+/// `tcp_incomplete_timeout_secs` is not set.
+const DEFAULT_TCP_INCOMPLETE_TIMEOUT_SECS: u32 = 30;
 
 /// The `[sip]` section, with defaults resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +37,10 @@ pub struct Sip {
     pub realm: String,
     /// Value of the `Server` and `User-Agent` headers crossbar sends.
     pub user_agent: String,
+    /// How long a TCP connection may hold a partly received message before crossbar closes
+    /// it (RFC 4475 §3.1.2.2: a `Content-Length` larger than what arrives). Default 30, at
+    /// least 1.
+    pub tcp_incomplete_timeout_secs: u32,
 }
 
 impl Default for Sip {
@@ -37,6 +51,7 @@ impl Default for Sip {
             domain: None,
             realm: DEFAULT_REALM.to_owned(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
+            tcp_incomplete_timeout_secs: DEFAULT_TCP_INCOMPLETE_TIMEOUT_SECS,
         }
     }
 }
@@ -121,6 +136,10 @@ pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> Sip {
             );
         }
         sip.user_agent = user_agent.value.to_owned();
+    }
+
+    if let Some(timeout) = section.u32_at_least(ld, "tcp_incomplete_timeout_secs", 1) {
+        sip.tcp_incomplete_timeout_secs = timeout.value;
     }
     sip
 }

@@ -2,8 +2,9 @@
 //! messages with [`StreamFramer`] and writes what the engine sends back.
 //!
 //! A framing error (bad `Content-Length`, limits exceeded) cannot be recovered from on a
-//! stream, so the connection is closed. A message left incomplete for
-//! [`INCOMPLETE_TIMEOUT`] closes it too (RFC 4475 §3.1.2.2 `clerr` over TCP).
+//! stream, so the connection is closed. A message left incomplete for the configured
+//! `[sip] tcp_incomplete_timeout_secs` (30 s by default) closes it too (RFC 4475 §3.1.2.2
+//! `clerr` over TCP).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,9 +16,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::run::Input;
-
-/// How long a partly received message may wait for the rest.
-const INCOMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a connection may stay silent; phones registered over TCP send keep-alives
 /// and re-register well within it.
@@ -36,13 +34,23 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(1_024)
 }
 
-/// Accepts connections until the engine goes away.
-pub async fn accept(listener: TcpListener, engine: mpsc::Sender<Input>) {
+/// Accepts connections until the engine goes away. A partly received message may wait
+/// `incomplete_timeout` for the rest before its connection is closed.
+pub async fn accept(
+    listener: TcpListener,
+    engine: mpsc::Sender<Input>,
+    incomplete_timeout: Duration,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve(stream, Peer::tcp(from), engine.clone()));
+                tokio::spawn(serve(
+                    stream,
+                    Peer::tcp(from),
+                    engine.clone(),
+                    incomplete_timeout,
+                ));
             }
             Err(error) => {
                 tracing::warn!(%error, "tcp accept failed");
@@ -55,7 +63,12 @@ pub async fn accept(listener: TcpListener, engine: mpsc::Sender<Input>) {
     }
 }
 
-async fn serve(stream: TcpStream, peer: Peer, engine: mpsc::Sender<Input>) {
+async fn serve(
+    stream: TcpStream,
+    peer: Peer,
+    engine: mpsc::Sender<Input>,
+    incomplete_timeout: Duration,
+) {
     let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
     let opened = Input::ConnectionOpened {
         peer,
@@ -70,7 +83,7 @@ async fn serve(stream: TcpStream, peer: Peer, engine: mpsc::Sender<Input>) {
     let mut buf = vec![0u8; 16 * 1024];
     let reason = loop {
         let timeout = if framer.buffered() > 0 {
-            INCOMPLETE_TIMEOUT
+            incomplete_timeout
         } else {
             IDLE_TIMEOUT
         };
