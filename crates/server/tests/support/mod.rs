@@ -1,0 +1,1220 @@
+//! Test harness shared by the real-peer tests: start the `crossbar` binary on free ports with
+//! a generated configuration, watch its log, stop it; run SIPp; talk SIP over raw UDP/TCP
+//! sockets, answering digest challenges with `crossbar-auth`.
+//!
+//! Every process started here is stopped by the test that started it, and killed (SIGKILL)
+//! on drop if the test panicked first, so nothing outlives the test run.
+
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbar_auth::{Algorithm, DigestInput, QopInput, ha1};
+use crossbar_sip::{HeaderName, Message, Response};
+use tempfile::TempDir;
+
+/// The binary under test, built by cargo for the integration tests.
+pub const CROSSBAR: &str = env!("CARGO_BIN_EXE_crossbar");
+
+/// The shared test assets (SIPp scenarios, torture messages), beside the repository.
+pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+/// The repository root.
+pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// How long a server may take from spawn to `crossbar ready` (a debug build opening a
+/// PostgreSQL database on a loaded CI machine included).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a server may take to exit after SIGTERM.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A path under the shared assets directory, checked to exist.
+pub fn shared(relative: &str) -> PathBuf {
+    let path = Path::new(SHARED).join(relative);
+    assert!(
+        path.exists(),
+        "test asset {} is missing: the shared/ directory must sit beside the repository",
+        path.display()
+    );
+    path
+}
+
+/// A port on 127.0.0.1 that is free for both UDP and TCP right now (the kernel's ephemeral
+/// range, so never 5060/5070/5090). Someone may take it before we use it: callers that bind
+/// it in another process retry with a new one.
+pub fn free_port() -> u16 {
+    // Never hand out a port twice in one test process: tests run in parallel, and a port
+    // probed free here is bound by a server or SIPp only a little later.
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..100 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("UDP sockets can be bound");
+        let port = udp
+            .local_addr()
+            .expect("a bound socket has an address")
+            .port();
+        if !given.contains(&port) && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
+    panic!("no port on 127.0.0.1 is free for both UDP and TCP after 100 tries");
+}
+
+/// A value unique within this test process (and, with the time mixed in, across runs).
+pub fn unique() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}x{}x{nanos:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The server under test
+// ---------------------------------------------------------------------------------------
+
+/// One `[[extension]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    pub number: String,
+    pub username: String,
+    pub secret: String,
+}
+
+impl Extension {
+    pub fn new(number: &str, username: &str, secret: &str) -> Extension {
+        Extension {
+            number: number.to_owned(),
+            username: username.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
+    /// The `n`-th user of SIPp's `users.csv` (1-based): extension `1000 + n`, user name
+    /// `userNNNN`, secret `pwNNNN`.
+    pub fn sipp_user(n: u32) -> Extension {
+        Extension {
+            number: (1000 + n).to_string(),
+            username: format!("user{n:04}"),
+            secret: format!("pw{n:04}"),
+        }
+    }
+}
+
+/// A server's configuration and the temporary directory it lives in (configuration file,
+/// SQLite database, log). Servers started from one `Setup` share the database, so a
+/// restart is `setup.start_on(port)` again after stopping the first.
+pub struct Setup {
+    dir: TempDir,
+    pub extensions: Vec<Extension>,
+    /// `[database] url`; a relative SQLite path is relative to the setup directory.
+    pub database_url: String,
+    /// Extra lines for the `[sip]` section, e.g. `tcp_incomplete_timeout_secs = 2`.
+    pub sip_extra: Vec<String>,
+    /// Extra TOML appended after the fixed sections (whole tables).
+    pub extra_toml: String,
+    /// `[log] level`.
+    pub log_level: String,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Setup {
+    /// No extensions, SQLite in the setup directory, log level `info`.
+    pub fn new() -> Setup {
+        let dir = tempfile::Builder::new()
+            .prefix("crossbar-test-")
+            .tempdir()
+            .expect("a temp dir can be created for the server");
+        Setup {
+            dir,
+            extensions: Vec::new(),
+            database_url: "sqlite://data/crossbar.db".to_owned(),
+            sip_extra: Vec::new(),
+            extra_toml: String::new(),
+            log_level: "info".to_owned(),
+        }
+    }
+
+    /// With SIPp's users 1..=`count` (see [`Extension::sipp_user`]).
+    pub fn with_sipp_users(count: u32) -> Setup {
+        let mut setup = Setup::new();
+        setup.extensions = (1..=count).map(Extension::sipp_user).collect();
+        setup
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir().join("crossbar.toml")
+    }
+
+    /// The configuration file's text for a server listening on 127.0.0.1:`port`.
+    pub fn config_text(&self, port: u16) -> String {
+        let mut text = String::new();
+        let listen = format!("[\"127.0.0.1:{port}\"]");
+        writeln!(text, "[sip]\nlisten_udp = {listen}\nlisten_tcp = {listen}").expect("string");
+        for line in &self.sip_extra {
+            writeln!(text, "{line}").expect("string");
+        }
+        // SIPp 3.6.1 answers only MD5 and takes the first challenge; its users.csv has
+        // six-character secrets.
+        writeln!(
+            text,
+            "\n[auth]\nalgorithms = [\"MD5\"]\nmin_secret_length = 6\n\n[database]\nurl = {}\n\n[log]\nlevel = {}\n",
+            toml_string(&self.database_url),
+            toml_string(&self.log_level)
+        )
+        .expect("string");
+        text.push_str(&self.extra_toml);
+        text.push('\n');
+        for e in &self.extensions {
+            writeln!(
+                text,
+                "[[extension]]\nnumber = {}\nusername = {}\nsecret = {}\n",
+                toml_string(&e.number),
+                toml_string(&e.username),
+                toml_string(&e.secret)
+            )
+            .expect("string");
+        }
+        text
+    }
+
+    /// Starts a server on a free port, retrying with another port if someone else took it
+    /// between the probe and the bind. Waits for `crossbar ready`.
+    pub fn start(&self) -> Server {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match self.try_start(port) {
+                Ok(server) => return server,
+                Err(StartFailure::PortTaken(log)) => last = log,
+                Err(StartFailure::Other(message)) => panic!("{message}"),
+            }
+        }
+        panic!("crossbar could not bind a free port in 5 attempts; last log:\n{last}");
+    }
+
+    /// Starts a server on `port` (a restart on the port a previous server used).
+    pub fn start_on(&self, port: u16) -> Server {
+        match self.try_start(port) {
+            Ok(server) => server,
+            Err(StartFailure::PortTaken(log)) => {
+                panic!("port {port} is taken; crossbar could not bind it:\n{log}")
+            }
+            Err(StartFailure::Other(message)) => panic!("{message}"),
+        }
+    }
+
+    fn try_start(&self, port: u16) -> Result<Server, StartFailure> {
+        let config = self.config_path();
+        std::fs::write(&config, self.config_text(port)).expect("the config file can be written");
+        let mut server = Server::spawn(
+            Command::new(CROSSBAR)
+                .arg("run")
+                .arg("--config")
+                .arg(&config),
+            port,
+            &self.dir().join(format!("server-{}.log", unique())),
+        );
+        if server
+            .wait_for_line("crossbar ready", READY_TIMEOUT)
+            .is_some()
+        {
+            return Ok(server);
+        }
+        let status = server.kill();
+        let log = server.log_text();
+        if log.contains("listening on") && log.contains("in use") {
+            return Err(StartFailure::PortTaken(log));
+        }
+        Err(StartFailure::Other(format!(
+            "crossbar did not log `crossbar ready` within {READY_TIMEOUT:?} (exit: {status:?}); log:\n{log}"
+        )))
+    }
+}
+
+enum StartFailure {
+    PortTaken(String),
+    Other(String),
+}
+
+/// A TOML basic string.
+pub fn toml_string(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => write!(out, "\\u{:04x}", u32::from(c)).expect("string"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What the stderr reader has collected.
+#[derive(Default)]
+struct LogState {
+    lines: Vec<String>,
+    /// stderr reached end of file (the process has exited or closed it).
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Log {
+    state: Mutex<LogState>,
+    changed: Condvar,
+}
+
+impl Log {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running `crossbar` process (or one that was run: its log stays readable).
+pub struct Server {
+    child: Child,
+    /// The exit status, once reaped; the pid is never signalled after that.
+    exit: Option<ExitStatus>,
+    pub port: u16,
+    log: Arc<Log>,
+    reader: Option<JoinHandle<()>>,
+    log_path: PathBuf,
+}
+
+impl Server {
+    /// Spawns `command` with stderr collected line by line (ANSI colours stripped, each line
+    /// also appended to `log_path`). `RUST_LOG` is removed so the configured level applies.
+    pub fn spawn(command: &mut Command, port: u16, log_path: &Path) -> Server {
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CROSSBAR}: {e}"));
+        let stderr = child.stderr.take().expect("stderr was configured as piped");
+        let log = Arc::new(Log::default());
+        let mut file = std::fs::File::create(log_path).expect("the log file can be created");
+        let reader = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut stderr = BufReader::new(stderr);
+                let mut raw = Vec::new();
+                loop {
+                    raw.clear();
+                    match stderr.read_until(b'\n', &mut raw) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                    let line = strip_ansi(&String::from_utf8_lossy(&raw))
+                        .trim_end_matches(['\r', '\n'])
+                        .to_owned();
+                    let _ = writeln!(file, "{line}");
+                    log.lock().lines.push(line);
+                    log.changed.notify_all();
+                }
+                log.lock().closed = true;
+                log.changed.notify_all();
+            })
+        };
+        Server {
+            child,
+            exit: None,
+            port,
+            log,
+            reader: Some(reader),
+            log_path: log_path.to_owned(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every stderr line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.log.lock().lines.clone()
+    }
+
+    pub fn log_text(&self) -> String {
+        self.lines().join("\n")
+    }
+
+    /// How many log lines so far satisfy `matches`.
+    pub fn count_lines(&self, matches: impl Fn(&str) -> bool) -> usize {
+        self.log.lock().lines.iter().filter(|l| matches(l)).count()
+    }
+
+    /// Waits until a log line contains `needle`; `None` on timeout or if stderr closed first.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        self.wait_for_lines(|l| l.contains(needle), 1, timeout)
+            .then(|| {
+                self.lines()
+                    .into_iter()
+                    .find(|l| l.contains(needle))
+                    .expect("the line was just seen")
+            })
+    }
+
+    /// Waits until at least `count` log lines satisfy `matches`; false on timeout or if
+    /// stderr closed first.
+    pub fn wait_for_lines(
+        &self,
+        matches: impl Fn(&str) -> bool,
+        count: usize,
+        timeout: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.log.lock();
+        loop {
+            if state.lines.iter().filter(|l| matches(l)).count() >= count {
+                return true;
+            }
+            let now = Instant::now();
+            if state.closed || now >= deadline {
+                return false;
+            }
+            state = self
+                .log
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, `KILL`) to the process, by pid, while it is known to be
+    /// ours (not yet reaped, so the pid cannot have been reused).
+    pub fn signal(&mut self, signal: &str) {
+        assert!(
+            self.exit.is_none(),
+            "the server has already exited; not signalling a pid that may be reused"
+        );
+        // The shell's built-in `kill`: present wherever `sh` is, no unsafe code needed.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -s {signal} {}", self.child.id()))
+            .status()
+            .expect("sh can be run");
+        assert!(status.success(), "kill -s {signal} failed: {status}");
+    }
+
+    /// Waits for the process to exit; `None` on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.exit {
+            return Some(status);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait works on our child") {
+                self.exit = Some(status);
+                self.join_reader();
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then asserts the process exits with status 0 within [`STOP_TIMEOUT`] and
+    /// logged `stopped`. Returns the log.
+    pub fn stop(mut self) -> Vec<String> {
+        self.signal("TERM");
+        let status = self.wait_exit(STOP_TIMEOUT).unwrap_or_else(|| {
+            panic!(
+                "crossbar did not exit within {STOP_TIMEOUT:?} of SIGTERM; log:\n{}",
+                self.log_text()
+            )
+        });
+        assert!(
+            status.success(),
+            "crossbar exited with {status} after SIGTERM (expected 0); log:\n{}",
+            self.log_text()
+        );
+        assert!(
+            self.lines().iter().any(|l| l.contains(" stopped")),
+            "crossbar exited 0 but never logged `stopped`; log:\n{}",
+            self.log_text()
+        );
+        self.lines()
+    }
+
+    /// SIGKILL (kill -9) and reap; returns the exit status.
+    pub fn kill(&mut self) -> ExitStatus {
+        if let Some(status) = self.exit {
+            return status;
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("wait works on our child");
+        self.exit = Some(status);
+        self.join_reader();
+        status
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.wait_exit(Duration::ZERO).is_none()
+    }
+
+    fn join_reader(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let was_running = self.exit.is_none();
+        self.kill();
+        if std::thread::panicking() {
+            let lines = self.lines();
+            let tail = lines.len().saturating_sub(60);
+            eprintln!(
+                "--- crossbar on port {} ({}), last {} log lines (full log: {}):\n{}",
+                self.port,
+                if was_running {
+                    "killed after the test panicked"
+                } else {
+                    "already exited"
+                },
+                lines.len() - tail,
+                self.log_path.display(),
+                lines[tail..].join("\n")
+            );
+        }
+    }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value of `key=value` in a structured log line (`registered extension=1001 ...`).
+pub fn log_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let rest = &line[start..];
+    Some(rest.split(' ').next().unwrap_or(rest))
+}
+
+// ---------------------------------------------------------------------------------------
+// SIPp
+// ---------------------------------------------------------------------------------------
+
+/// The outcome of one SIPp run.
+pub struct SippRun {
+    pub status: ExitStatus,
+    pub successful: u64,
+    pub failed: u64,
+    /// The final screens (`-trace_screen`).
+    pub screen: String,
+    /// Unexpected messages and other errors (`-trace_err`).
+    pub errors: String,
+    /// SIPp's stdout and stderr.
+    pub output: String,
+    pub elapsed: Duration,
+    /// The working directory with every trace file; kept until the run is dropped.
+    pub dir: TempDir,
+}
+
+impl SippRun {
+    /// Everything worth reading when a run went wrong.
+    pub fn report(&self) -> String {
+        format!(
+            "sipp exit {}, {} successful, {} failed, in {:?}\n--- screen:\n{}\n--- errors:\n{}\n--- output:\n{}",
+            self.status,
+            self.successful,
+            self.failed,
+            self.elapsed,
+            self.screen,
+            tail(&self.errors, 4000),
+            tail(&self.output, 2000)
+        )
+    }
+}
+
+fn tail(text: &str, max: usize) -> &str {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// `program` from `PATH`, or a failure naming how to install it. Never a skip: a test that
+/// needs a real peer fails without it.
+pub fn require_program(program: &str, install_hint: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|path| path.is_file())
+        })
+        .unwrap_or_else(|| panic!("`{program}` is not on PATH: {install_hint}"))
+}
+
+/// Runs SIPp scenario `scenario` (a file of shared/sipp) against `server` with `args` (rate,
+/// limits, transport...). SIPp runs in a temp directory holding a `pcap` link to
+/// shared/sipp/pcap and links to the scenario and `users.csv`, so its trace files land
+/// there; its own `-p` port is a free one. SIPp must end by itself within `limit`
+/// (give it `-timeout` below that), or it is killed and the test fails.
+pub fn run_sipp(scenario: &str, server: SocketAddr, args: &[&str], limit: Duration) -> SippRun {
+    let sipp = require_program(
+        "sipp",
+        "install SIPp with scripts/install-deps.sh (Debian package sip-tester)",
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("crossbar-sipp-")
+        .tempdir()
+        .expect("a temp dir can be created for SIPp");
+    for name in ["pcap", scenario, "users.csv"] {
+        std::os::unix::fs::symlink(shared(&format!("sipp/{name}")), dir.path().join(name))
+            .expect("links can be made in the temp dir");
+    }
+    let output_path = dir.path().join("sipp-output.log");
+    let output = std::fs::File::create(&output_path).expect("the output file can be created");
+    let local_port = free_port().to_string();
+    let started = Instant::now();
+    let mut child = Command::new(&sipp)
+        .current_dir(dir.path())
+        .arg(server.to_string())
+        .args(["-sf", scenario, "-i", "127.0.0.1", "-p", &local_port])
+        .args(["-nostdin", "-timeout_error"])
+        .args(["-trace_screen", "-screen_file", "screen.log"])
+        .args(["-trace_err", "-error_file", "errors.log"])
+        .args(["-trace_stat", "-stf", "stat.csv", "-fd", "1"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(output.try_clone().expect("the file handle can be cloned"))
+        .stderr(output)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", sipp.display()));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait works on our child") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "sipp did not finish within {limit:?}; killed. screen:\n{}\noutput:\n{}",
+                read_lossy(&dir.path().join("screen.log")),
+                read_lossy(&output_path)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    let screen = read_lossy(&dir.path().join("screen.log"));
+    let counter = |name: &str| -> u64 {
+        // `  Successful call        |        0                  |     1000`: the last
+        // column is cumulative; the statistics screen is printed last, so take the last.
+        screen
+            .lines()
+            .rev()
+            .filter(|l| l.trim_start().starts_with(name))
+            .find_map(|l| l.rsplit('|').next()?.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no `{name}` counter in the SIPp screen log (exit {status}):\n{screen}\noutput:\n{}",
+                    read_lossy(&output_path)
+                )
+            })
+    };
+    let successful = counter("Successful call");
+    let failed = counter("Failed call");
+    SippRun {
+        status,
+        successful,
+        failed,
+        errors: read_lossy(&dir.path().join("errors.log")),
+        output: read_lossy(&output_path),
+        screen,
+        elapsed,
+        dir,
+    }
+}
+
+fn read_lossy(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_else(|e| format!("<{} not readable: {e}>", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw SIP over UDP and TCP
+// ---------------------------------------------------------------------------------------
+
+/// A UDP socket on 127.0.0.1 talking to one server.
+pub struct UdpPeer {
+    socket: UdpSocket,
+    pub server: SocketAddr,
+}
+
+impl UdpPeer {
+    pub fn new(server: SocketAddr) -> UdpPeer {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("UDP sockets can be bound");
+        UdpPeer { socket, server }
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket
+            .local_addr()
+            .expect("a bound socket has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Sends `bytes` as one datagram to the server.
+    pub fn send(&self, bytes: &[u8]) {
+        let sent = self
+            .socket
+            .send_to(bytes, self.server)
+            .expect("a datagram to 127.0.0.1 can be sent");
+        assert_eq!(sent, bytes.len(), "the whole datagram was sent");
+    }
+
+    /// The next datagram, or `None` after `timeout` of silence.
+    pub fn recv(&self, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.socket
+                .set_read_timeout(Some(left))
+                .expect("a non-zero timeout is accepted");
+            match self.socket.recv_from(&mut buf) {
+                Ok((len, _from)) => return Some(buf[..len].to_vec()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                            // An ICMP error from an earlier send; nothing for us.
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(e) => panic!("UDP receive failed: {e}"),
+            }
+        }
+    }
+
+    /// The next datagram parsed as a SIP response; `None` after `timeout` of silence.
+    /// Panics if what arrives is not a well-formed response.
+    pub fn recv_response(&self, timeout: Duration) -> Option<Response> {
+        self.recv(timeout).map(|bytes| parse_response(&bytes))
+    }
+}
+
+/// Parses `bytes` as a SIP response, panicking with the bytes if it is anything else.
+pub fn parse_response(bytes: &[u8]) -> Response {
+    match crossbar_sip::parse_datagram(bytes) {
+        Ok(Message::Response(response)) => response,
+        Ok(Message::Request(request)) => panic!(
+            "expected a response, got a {} request:\n{}",
+            request.method,
+            String::from_utf8_lossy(bytes)
+        ),
+        Err(error) => panic!(
+            "the server sent a malformed message ({error}):\n{}",
+            String::from_utf8_lossy(bytes)
+        ),
+    }
+}
+
+/// A TCP connection to the server, framing what comes back with `crossbar-sip`'s
+/// [`StreamFramer`](crossbar_sip::StreamFramer).
+pub struct TcpPeer {
+    stream: TcpStream,
+    framer: crossbar_sip::StreamFramer,
+}
+
+impl TcpPeer {
+    pub fn connect(server: SocketAddr) -> TcpPeer {
+        let stream = TcpStream::connect(server).expect("the server accepts TCP connections");
+        TcpPeer {
+            stream,
+            framer: crossbar_sip::StreamFramer::default(),
+        }
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream
+            .local_addr()
+            .expect("a connected socket has an address")
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream
+            .write_all(bytes)
+            .expect("the message can be written");
+    }
+
+    /// The next response on the connection, or `None` after `timeout` (or on close).
+    /// Panics if the server sends anything but a well-formed response.
+    pub fn recv_response(&mut self, timeout: Duration) -> Option<Response> {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.framer.next_message() {
+                Ok(Some(crossbar_sip::Frame::Message(Message::Response(response)))) => {
+                    return Some(response);
+                }
+                Ok(Some(crossbar_sip::Frame::Ping)) => continue,
+                Ok(Some(other)) => panic!("expected a response over TCP, got {other:?}"),
+                Ok(None) => {}
+                Err(e) => panic!("the server's TCP stream does not frame: {e}"),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .expect("a non-zero timeout is accepted");
+            match self.stream.read(&mut buf) {
+                Ok(0) => return None,
+                Ok(n) => self.framer.push(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => panic!("TCP read failed: {e}"),
+            }
+        }
+    }
+}
+
+/// What a TCP connection did after we wrote to it.
+#[derive(Debug)]
+pub struct TcpOutcome {
+    /// Everything the server sent.
+    pub received: Vec<u8>,
+    /// When the server closed the connection, counted from the write; `None` if it was
+    /// still open at the deadline.
+    pub closed_after: Option<Duration>,
+}
+
+/// Connects to `server` over TCP, writes `bytes`, then reads until the server closes the
+/// connection or `timeout` passes.
+pub fn tcp_exchange(server: SocketAddr, bytes: &[u8], timeout: Duration) -> TcpOutcome {
+    let mut stream = TcpStream::connect(server).expect("the server accepts TCP connections");
+    stream.write_all(bytes).expect("the message can be written");
+    let written = Instant::now();
+    let deadline = written + timeout;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return TcpOutcome {
+                received,
+                closed_after: None,
+            };
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .expect("a non-zero timeout is accepted");
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                return TcpOutcome {
+                    received,
+                    closed_after: Some(written.elapsed()),
+                };
+            }
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            // A reset is a close too.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return TcpOutcome {
+                    received,
+                    closed_after: Some(written.elapsed()),
+                };
+            }
+            Err(e) => panic!("TCP read failed: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Digest authentication, client side
+// ---------------------------------------------------------------------------------------
+
+/// A `WWW-Authenticate`/`Proxy-Authenticate` Digest challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    pub nonce: String,
+    pub opaque: Option<String>,
+    pub algorithm: Algorithm,
+    /// The `qop` options offered (`auth`, `auth-int`), empty when none.
+    pub qop: Vec<String>,
+    pub stale: bool,
+}
+
+impl Challenge {
+    /// Parses a challenge header value; panics (naming it) if it is not a usable Digest one.
+    pub fn parse(value: &str) -> Challenge {
+        let rest = value
+            .trim_start()
+            .strip_prefix("Digest")
+            .filter(|r| r.starts_with([' ', '\t']))
+            .unwrap_or_else(|| panic!("not a Digest challenge: {value}"));
+        let params = auth_params(rest);
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let algorithm_token = get("algorithm").unwrap_or_else(|| "MD5".to_owned());
+        Challenge {
+            realm: get("realm").unwrap_or_else(|| panic!("challenge without realm: {value}")),
+            nonce: get("nonce").unwrap_or_else(|| panic!("challenge without nonce: {value}")),
+            opaque: get("opaque"),
+            algorithm: Algorithm::from_token(&algorithm_token)
+                .unwrap_or_else(|| panic!("unknown algorithm {algorithm_token} in {value}")),
+            qop: get("qop")
+                .map(|q| q.split(',').map(|t| t.trim().to_owned()).collect())
+                .unwrap_or_default(),
+            stale: get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true")),
+        }
+    }
+
+    /// The first challenge of a 401 (`WWW-Authenticate`) or 407 (`Proxy-Authenticate`).
+    pub fn of(response: &Response) -> Challenge {
+        let header = if response.status == 407 {
+            HeaderName::ProxyAuthenticate
+        } else {
+            HeaderName::WwwAuthenticate
+        };
+        let value = response.headers.get(&header).unwrap_or_else(|| {
+            panic!(
+                "a {} without {}:\n{response}",
+                response.status,
+                header.as_str()
+            )
+        });
+        Challenge::parse(value)
+    }
+
+    /// The `Authorization` value answering this challenge for `method` on `uri`.
+    pub fn answer(&self, method: &str, uri: &str, username: &str, password: &str) -> String {
+        let cnonce = unique();
+        let qop = self.qop.iter().any(|q| q == "auth").then(|| QopInput {
+            qop: "auth",
+            nc: "00000001",
+            cnonce: &cnonce,
+        });
+        let input = DigestInput {
+            algorithm: self.algorithm,
+            nonce: &self.nonce,
+            uri,
+            qop,
+        };
+        let stored = ha1(self.algorithm, username, &self.realm, password);
+        let mut value = format!(
+            "Digest username=\"{username}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", \
+             response=\"{}\", algorithm={}",
+            self.realm,
+            self.nonce,
+            input.response(&stored, method),
+            self.algorithm.token()
+        );
+        if let Some(opaque) = &self.opaque {
+            write!(value, ", opaque=\"{opaque}\"").expect("string");
+        }
+        if qop.is_some() {
+            write!(value, ", qop=auth, nc=00000001, cnonce=\"{cnonce}\"").expect("string");
+        }
+        value
+    }
+}
+
+/// `name=value` pairs of an auth-param list, quotes removed.
+fn auth_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        let Some(eq) = rest.find('=') else {
+            return params;
+        };
+        let name = rest[..eq].trim().to_owned();
+        rest = rest[eq + 1..].trim_start();
+        let value;
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            out.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => out.push(c),
+                }
+            }
+            value = out;
+            rest = &quoted[end..];
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            value = rest[..end].trim().to_owned();
+            rest = &rest[end..];
+        }
+        params.push((name, value));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A registering phone
+// ---------------------------------------------------------------------------------------
+
+/// A phone registering one extension over UDP, answering digest challenges. One Call-ID for
+/// all its REGISTERs, CSeq counting up (RFC 3261 §10.2).
+pub struct Phone {
+    pub extension: Extension,
+    pub udp: UdpPeer,
+    call_id: String,
+    tag: String,
+    cseq: u32,
+    /// How long to wait for each response before giving up (retransmitting meanwhile).
+    pub timeout: Duration,
+}
+
+impl Phone {
+    pub fn new(server: SocketAddr, extension: Extension) -> Phone {
+        Phone {
+            extension,
+            udp: UdpPeer::new(server),
+            call_id: format!("phone-{}@127.0.0.1", unique()),
+            tag: unique(),
+            cseq: 0,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Points the phone at another server address (after a restart on a new port).
+    pub fn set_server(&mut self, server: SocketAddr) {
+        self.udp.server = server;
+    }
+
+    /// `sip:<number>@127.0.0.1`: the AOR, written with the extension number.
+    pub fn aor(&self) -> String {
+        format!("sip:{}@127.0.0.1", self.extension.number)
+    }
+
+    /// REGISTERs `contacts` (URIs, sent in `<>`) with `Expires: expires`; the final
+    /// response, after answering the challenge. Panics if the server does not answer.
+    pub fn register(&mut self, contacts: &[&str], expires: u32) -> Response {
+        self.try_register(contacts, Some(expires))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no final response to {}'s REGISTER",
+                    self.extension.username
+                )
+            })
+    }
+
+    /// An authenticated REGISTER without Contact (a query, §10.2.3); the final response.
+    pub fn query(&mut self) -> Response {
+        self.try_register(&[], None)
+            .unwrap_or_else(|| panic!("no final response to {}'s query", self.extension.username))
+    }
+
+    /// Like [`Phone::register`], `None` when the server stops answering.
+    pub fn try_register(&mut self, contacts: &[&str], expires: Option<u32>) -> Option<Response> {
+        let first = self.transaction(contacts, expires, None)?;
+        if first.status != 401 {
+            return Some(first);
+        }
+        let challenge = Challenge::of(&first);
+        let uri = "sip:127.0.0.1";
+        let authorization = challenge.answer(
+            "REGISTER",
+            uri,
+            &self.extension.username,
+            &self.extension.secret,
+        );
+        self.transaction(contacts, expires, Some(&authorization))
+    }
+
+    /// One REGISTER transaction: sent, retransmitted every 500 ms (Timer E, capped), until
+    /// a final response arrives or [`Phone::timeout`] passes.
+    fn transaction(
+        &mut self,
+        contacts: &[&str],
+        expires: Option<u32>,
+        authorization: Option<&str>,
+    ) -> Option<Response> {
+        self.cseq += 1;
+        let branch = format!("z9hG4bK-{}", unique());
+        let mut request = format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <{aor}>;tag={}\r\n\
+             To: <{aor}>\r\n\
+             Call-ID: {}\r\n\
+             CSeq: {} REGISTER\r\n\
+             User-Agent: crossbar-tests\r\n",
+            self.udp.local_addr(),
+            self.tag,
+            self.call_id,
+            self.cseq,
+            aor = self.aor(),
+        );
+        for contact in contacts {
+            writeln!(request, "Contact: <{contact}>\r").expect("string");
+        }
+        if let Some(expires) = expires {
+            writeln!(request, "Expires: {expires}\r").expect("string");
+        }
+        if let Some(authorization) = authorization {
+            writeln!(request, "Authorization: {authorization}\r").expect("string");
+        }
+        request.push_str("Content-Length: 0\r\n\r\n");
+
+        let deadline = Instant::now() + self.timeout;
+        let mut retransmit = Duration::from_millis(500);
+        self.udp.send(request.as_bytes());
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            let wait = retransmit.min(deadline - now);
+            match self.udp.recv_response(wait) {
+                Some(response) => {
+                    let ours = response
+                        .headers
+                        .top_via()
+                        .ok()
+                        .and_then(|v| v.branch().map(|b| b == branch))
+                        == Some(true);
+                    if ours && response.status >= 200 {
+                        return Some(response);
+                    }
+                }
+                None => {
+                    self.udp.send(request.as_bytes());
+                    retransmit = (retransmit * 2).min(Duration::from_secs(4));
+                }
+            }
+        }
+    }
+}
+
+/// The `Contact` values of a REGISTER's 200 as `(uri, expires)`, in order.
+pub fn bindings(response: &Response) -> Vec<(String, u32)> {
+    match response.headers.contact() {
+        Ok(Some(crossbar_sip::Contact::Addresses(list))) => list
+            .into_iter()
+            .map(|c| {
+                let expires = c
+                    .params
+                    .value("expires")
+                    .unwrap_or_else(|| panic!("binding {} without expires", c.uri))
+                    .parse()
+                    .unwrap_or_else(|e| panic!("binding {} with a bad expires: {e}", c.uri));
+                (c.uri.to_string(), expires)
+            })
+            .collect(),
+        Ok(Some(crossbar_sip::Contact::Star)) => panic!("a 200 listing Contact: *"),
+        Ok(None) => Vec::new(),
+        Err(e) => panic!("the 200's Contact does not parse ({e}):\n{response}"),
+    }
+}
