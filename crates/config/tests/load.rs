@@ -700,3 +700,15 @@ fn a_username_defaults_to_the_number_and_must_not_name_another_extension() {
     assert_eq!((line, key.as_str()), (7, "extension[2].username"));
     assert_eq!(message, "duplicate username `201`: already used at line 2");
 }
+
+#[test]
+fn the_tcp_incomplete_timeout_defaults_to_30_and_must_be_positive() {
+    let config = Config::parse("", Path::new(FILE)).expect("empty config is valid");
+    assert_eq!(config.sip.tcp_incomplete_timeout_secs, 30);
+    let config =
+        Config::parse("[sip]\ntcp_incomplete_timeout_secs = 2\n", Path::new(FILE)).expect("valid");
+    assert_eq!(config.sip.tcp_incomplete_timeout_secs, 2);
+    let (line, key, message) = one_error("[sip]\ntcp_incomplete_timeout_secs = 0\n");
+    assert_eq!((line, key.as_str()), (2, "sip.tcp_incomplete_timeout_secs"));
+    assert_eq!(message, "must be at least 1, found 0");
+}
