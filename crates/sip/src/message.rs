@@ -41,31 +41,10 @@ impl Request {
         }
     }
 
-    /// A response to this request as RFC 3261 §8.2.6.2 builds it: `Via` (all values, in
-    /// order), `From`, `To`, `Call-ID`, `CSeq` and `Timestamp` copied. Adding the `To` tag
-    /// is the caller's job (a UAS picks it once per dialog).
+    /// A response to this request as RFC 3261 §8.2.6.2 builds it; see
+    /// [`Response::for_request`].
     pub fn response(&self, status: u16) -> Response {
-        let mut headers = Headers::new();
-        for header in self.headers.iter() {
-            let copied = matches!(
-                header.name,
-                HeaderName::Via
-                    | HeaderName::From
-                    | HeaderName::To
-                    | HeaderName::CallId
-                    | HeaderName::CSeq
-                    | HeaderName::Timestamp
-            );
-            if copied {
-                headers.0.push(header.clone());
-            }
-        }
-        Response {
-            status,
-            reason: reason_phrase(status).to_owned(),
-            headers,
-            body: Bytes::new(),
-        }
+        Response::for_request(&self.headers, status)
     }
 
     /// Prints the request; `Content-Length` is always written from the body's length.
@@ -78,6 +57,30 @@ impl Request {
 }
 
 impl Response {
+    /// A response to a request with `headers`, as RFC 3261 §8.2.6.2 builds it: `Via` (all
+    /// values, in order), `From`, `To`, `Call-ID`, `CSeq` and `Timestamp` copied. Adding
+    /// the `To` tag is the caller's job (a UAS picks it once per dialog).
+    pub fn for_request(headers: &Headers, status: u16) -> Response {
+        let mut response = Response::new(status);
+        response.headers.0.extend(
+            headers
+                .iter()
+                .filter(|h| {
+                    matches!(
+                        h.name,
+                        HeaderName::Via
+                            | HeaderName::From
+                            | HeaderName::To
+                            | HeaderName::CallId
+                            | HeaderName::CSeq
+                            | HeaderName::Timestamp
+                    )
+                })
+                .cloned(),
+        );
+        response
+    }
+
     pub fn new(status: u16) -> Response {
         Response {
             status,

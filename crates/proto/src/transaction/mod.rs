@@ -787,21 +787,7 @@ pub fn stateless_response(
     let mut headers = headers.clone();
     let top_via = via::stamp_received(&mut headers, source).map_err(InputError::Via)?;
     let destination = via::response_destination(&top_via, source);
-    let mut response = Response::new(status);
-    for header in headers.iter() {
-        let copied = matches!(
-            header.name,
-            HeaderName::Via
-                | HeaderName::From
-                | HeaderName::To
-                | HeaderName::CallId
-                | HeaderName::CSeq
-                | HeaderName::Timestamp
-        );
-        if copied {
-            response.headers.0.push(header.clone());
-        }
-    }
+    let mut response = Response::for_request(&headers, status);
     if status > 100 {
         let tag = key::derived_tag(&[
             headers.call_id().unwrap_or_default(),
