@@ -124,6 +124,22 @@ impl Lab {
         )
     }
 
+    /// Sends a REGISTER for `aor_user` without credentials, answers the 401 as `user` with
+    /// `secret`, and returns the authenticated REGISTER's text (not sent yet).
+    fn answered_register(
+        &mut self,
+        aor_user: &str,
+        (user, secret): (&str, &str),
+        contact: Option<&str>,
+        extra: &str,
+    ) -> String {
+        let first = self.register_text(aor_user, contact, extra, "");
+        let challenge = single(self.send(&first));
+        assert_eq!(challenge.status, 401, "{challenge}");
+        let authorization = answer(&challenge, user, secret, "REGISTER", 1);
+        self.register_text(aor_user, contact, extra, &authorization)
+    }
+
     /// REGISTER → 401 → REGISTER with credentials; returns the final response after the
     /// changes (if any) were persisted.
     fn register(
@@ -133,11 +149,7 @@ impl Lab {
         contact: Option<&str>,
         extra: &str,
     ) -> Response {
-        let first = self.register_text(user, contact, extra, "");
-        let challenge = single(self.send(&first));
-        assert_eq!(challenge.status, 401, "{challenge}");
-        let authorization = answer(&challenge, user, secret, "REGISTER", 1);
-        let second = self.register_text(user, contact, extra, &authorization);
+        let second = self.answered_register(user, (user, secret), contact, extra);
         let responses = self.send(&second);
         if responses.is_empty() {
             single(self.persist_all(true))
@@ -284,11 +296,13 @@ fn an_unknown_user_gets_the_same_challenge_as_a_wrong_password() {
 #[test]
 fn an_extension_may_register_only_its_own_aor() {
     let mut lab = Lab::new();
-    let first = lab.register_text("202", Some("<sip:x@192.0.2.10>"), "", "");
-    let challenge = single(lab.send(&first));
     // Alice authenticates, but asks to bind 202.
-    let authorization = answer(&challenge, "alice", "alice-secret", "REGISTER", 1);
-    let second = lab.register_text("202", Some("<sip:x@192.0.2.10>"), "", &authorization);
+    let second = lab.answered_register(
+        "202",
+        ("alice", "alice-secret"),
+        Some("<sip:x@192.0.2.10>"),
+        "",
+    );
     let refused = single(lab.send(&second));
     assert_eq!(refused.status, 403);
     assert!(lab.pending.is_empty());
@@ -298,10 +312,8 @@ fn an_extension_may_register_only_its_own_aor() {
 fn the_number_and_the_username_name_the_same_extension() {
     let mut lab = Lab::new();
     // The AOR is written with the number, the credentials with the user name.
-    let first = lab.register_text("201", Some("<sip:alice@192.0.2.10>"), "", "");
-    let challenge = single(lab.send(&first));
-    let authorization = answer(&challenge, "alice", "alice-secret", "REGISTER", 1);
-    let second = lab.register_text("201", Some("<sip:alice@192.0.2.10>"), "", &authorization);
+    let alice = ("alice", "alice-secret");
+    let second = lab.answered_register("201", alice, Some("<sip:alice@192.0.2.10>"), "");
     assert!(lab.send(&second).is_empty());
     assert_eq!(single(lab.persist_all(true)).status, 200);
 }
@@ -443,10 +455,8 @@ fn the_per_extension_contact_limit_evicts_the_oldest_binding() {
 #[test]
 fn a_failed_database_write_is_answered_500_with_retry_after() {
     let mut lab = Lab::new();
-    let first = lab.register_text("alice", Some("<sip:a@192.0.2.10>"), "", "");
-    let challenge = single(lab.send(&first));
-    let authorization = answer(&challenge, "alice", "alice-secret", "REGISTER", 1);
-    let second = lab.register_text("alice", Some("<sip:a@192.0.2.10>"), "", &authorization);
+    let alice = ("alice", "alice-secret");
+    let second = lab.answered_register("alice", alice, Some("<sip:a@192.0.2.10>"), "");
     assert!(lab.send(&second).is_empty());
     let failed = single(lab.persist_all(false));
     assert_eq!(failed.status, 500);
@@ -457,10 +467,8 @@ fn a_failed_database_write_is_answered_500_with_retry_after() {
 #[test]
 fn a_retransmitted_register_is_absorbed_while_its_write_is_pending() {
     let mut lab = Lab::new();
-    let first = lab.register_text("alice", Some("<sip:a@192.0.2.10>"), "", "");
-    let challenge = single(lab.send(&first));
-    let authorization = answer(&challenge, "alice", "alice-secret", "REGISTER", 1);
-    let second = lab.register_text("alice", Some("<sip:a@192.0.2.10>"), "", &authorization);
+    let alice = ("alice", "alice-secret");
+    let second = lab.answered_register("alice", alice, Some("<sip:a@192.0.2.10>"), "");
     assert!(lab.send(&second).is_empty());
     // The phone's Timer E fires: same request again, before the write finished.
     lab.advance(Duration::from_millis(500));
