@@ -1,0 +1,1 @@
+//! crossbar-api: REST API and live views over HTTP (axum).

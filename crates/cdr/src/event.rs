@@ -1,0 +1,151 @@
+//! What happens to a call, as the switch reports it. Times are wall-clock milliseconds since
+//! the Unix epoch (a record must make sense after a restart, so no `Instant`s).
+
+use std::fmt;
+
+/// A call's stable id, the same across every leg, transfer and queue (a UUID v7 string in
+/// practice; any unique text works).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub String);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A leg's id within its call: 0 is the caller's leg (A), 1.. the legs crossbar placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u32);
+
+/// DESIGN.md §1 "Direction": kept from the start of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+/// Which side of the call a leg is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegRole {
+    /// The caller's leg (crossbar is the UAS).
+    Caller,
+    /// A leg crossbar placed toward a target (crossbar is the UAC).
+    Callee,
+}
+
+/// Someone at one end of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Party {
+    /// Extension number or E.164 number (as dialled, for a callee).
+    pub number: String,
+    /// Display name, when known.
+    pub name: Option<String>,
+}
+
+/// Who ended an answered call, or who gave up on an unanswered one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HangupSide {
+    Caller,
+    Callee,
+    /// crossbar itself: ring timeout, media timeout, shutdown, error.
+    System,
+}
+
+impl HangupSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupSide::Caller => "caller",
+            HangupSide::Callee => "callee",
+            HangupSide::System => "system",
+        }
+    }
+}
+
+/// Why a call ended. With the leg outcomes before it, this decides the disposition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// BYE after answer (see `hangup_by`).
+    Hangup,
+    /// The caller sent CANCEL (or BYE) before any answer.
+    CallerGaveUp,
+    /// Every target failed; the caller got `status` (486/600 busy, 603 declined,
+    /// 480/408 not answered, others failed).
+    TargetsFailed { status: u16 },
+    /// Nobody answered before the ring timeout.
+    RingTimeout,
+    /// The dialled number is not an extension (the caller got 404).
+    NoRoute,
+    /// Refused by policy before ringing anyone: the extension's concurrent-call limit,
+    /// class of service... (`reason` says which).
+    Denied { reason: String },
+    /// No RTP in either direction for the media timeout.
+    MediaTimeout,
+    /// A protocol or transport error (`status` sent to the caller, if any).
+    Error {
+        status: Option<u16>,
+        detail: String,
+    },
+    /// crossbar stopped (or was killed) while the call was up: written at the next start.
+    Interrupted,
+}
+
+/// One thing that happened to a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    pub call: CallId,
+    /// Wall clock, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// The first INVITE was accepted for processing (after authentication).
+    Started {
+        direction: Direction,
+        caller: Party,
+        /// The number dialled (the Request-URI user).
+        callee: Party,
+        /// The caller's SIP Call-ID, for finding the call in traces.
+        sip_call_id: String,
+    },
+    /// A leg exists: the caller's (id 0) or one crossbar placed to `target`
+    /// (an extension's registered contact).
+    LegCreated {
+        leg: LegId,
+        role: LegRole,
+        /// Extension number (or address) the leg reaches.
+        target: String,
+        /// The contact URI the leg was sent to (callee legs).
+        contact: Option<String>,
+    },
+    /// A callee leg rings (180, or 183 with early media).
+    Ringing { leg: LegId, early_media: bool },
+    /// A callee leg answered (200 to the INVITE, ACKed); the call is answered once.
+    Answered { leg: LegId },
+    /// A callee leg ended without answering: final `status` (487 when crossbar cancelled
+    /// it because another leg answered or the caller gave up).
+    LegFailed { leg: LegId, status: u16 },
+    /// The party on `leg` put the call on hold / took it off hold (re-INVITE or UPDATE).
+    Hold { leg: LegId },
+    Resume { leg: LegId },
+    /// The call ended.
+    Ended {
+        reason: EndReason,
+        hangup_by: HangupSide,
+        /// The final status the caller got when the call was never answered.
+        status: Option<u16>,
+    },
+}
