@@ -6,6 +6,11 @@ use std::fmt;
 /// A call's stable id, the same across every leg, transfer and queue (a UUID v7 string in
 /// practice; any unique text works).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct CallId(pub String);
 
 impl fmt::Display for CallId {
@@ -16,10 +21,20 @@ impl fmt::Display for CallId {
 
 /// A leg's id within its call: 0 is the caller's leg (A), 1.. the legs crossbar placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct LegId(pub u32);
 
 /// DESIGN.md §1 "Direction": kept from the start of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Direction {
     Inbound,
     Outbound,
@@ -34,10 +49,28 @@ impl Direction {
             Direction::Internal => "internal",
         }
     }
+
+    /// The direction named by [`Direction::as_str`]'s text (`inbound`, `outbound`, `internal`).
+    pub fn parse(text: &str) -> Option<Direction> {
+        [Direction::Inbound, Direction::Outbound, Direction::Internal]
+            .into_iter()
+            .find(|d| d.as_str() == text)
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Which side of the call a leg is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum LegRole {
     /// The caller's leg (crossbar is the UAS).
     Caller,
@@ -45,8 +78,25 @@ pub enum LegRole {
     Callee,
 }
 
+impl LegRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegRole::Caller => "caller",
+            LegRole::Callee => "callee",
+        }
+    }
+
+    /// The role named by [`LegRole::as_str`]'s text (`caller`, `callee`).
+    pub fn parse(text: &str) -> Option<LegRole> {
+        [LegRole::Caller, LegRole::Callee]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+}
+
 /// Someone at one end of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Party {
     /// Extension number or E.164 number (as dialled, for a callee).
     pub number: String,
@@ -56,6 +106,11 @@ pub struct Party {
 
 /// Who ended an answered call, or who gave up on an unanswered one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum HangupSide {
     Caller,
     Callee,
@@ -71,10 +126,28 @@ impl HangupSide {
             HangupSide::System => "system",
         }
     }
+
+    /// The side named by [`HangupSide::as_str`]'s text (`caller`, `callee`, `system`).
+    pub fn parse(text: &str) -> Option<HangupSide> {
+        [HangupSide::Caller, HangupSide::Callee, HangupSide::System]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for HangupSide {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a call ended. With the leg outcomes before it, this decides the disposition.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "type", rename_all = "snake_case")
+)]
 pub enum EndReason {
     /// BYE after answer (see `hangup_by`).
     Hangup,
@@ -93,24 +166,29 @@ pub enum EndReason {
     /// No RTP in either direction for the media timeout.
     MediaTimeout,
     /// A protocol or transport error (`status` sent to the caller, if any).
-    Error {
-        status: Option<u16>,
-        detail: String,
-    },
+    Error { status: Option<u16>, detail: String },
     /// crossbar stopped (or was killed) while the call was up: written at the next start.
     Interrupted,
 }
 
 /// One thing that happened to a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CallEvent {
     pub call: CallId,
     /// Wall clock, milliseconds since the Unix epoch.
     pub at_ms: i64,
+    /// What happened (in JSON: flattened into the event, named by its `type`).
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub kind: EventKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "type", rename_all = "snake_case")
+)]
 pub enum EventKind {
     /// The first INVITE was accepted for processing (after authentication).
     Started {
@@ -132,15 +210,27 @@ pub enum EventKind {
         contact: Option<String>,
     },
     /// A callee leg rings (180, or 183 with early media).
-    Ringing { leg: LegId, early_media: bool },
+    Ringing {
+        leg: LegId,
+        early_media: bool,
+    },
     /// A callee leg answered (200 to the INVITE, ACKed); the call is answered once.
-    Answered { leg: LegId },
+    Answered {
+        leg: LegId,
+    },
     /// A callee leg ended without answering: final `status` (487 when crossbar cancelled
     /// it because another leg answered or the caller gave up).
-    LegFailed { leg: LegId, status: u16 },
+    LegFailed {
+        leg: LegId,
+        status: u16,
+    },
     /// The party on `leg` put the call on hold / took it off hold (re-INVITE or UPDATE).
-    Hold { leg: LegId },
-    Resume { leg: LegId },
+    Hold {
+        leg: LegId,
+    },
+    Resume {
+        leg: LegId,
+    },
     /// The call ended.
     Ended {
         reason: EndReason,

@@ -2,9 +2,15 @@
 //! how the events of one call fold into one [`CallRecord`] (DESIGN.md §1: one record per
 //! call as the caller experiences it, with its legs, its timeline, one disposition and
 //! its timings).
+//!
+//! Feature `serde`: `Serialize`/`Deserialize` for every event and record type (enums as their
+//! snake_case names, `CallId`/`LegId` as plain values, events and end reasons tagged by
+//! `type`).
 
 pub mod event;
+pub mod record;
 
 pub use event::{
     CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
 };
+pub use record::{CallRecord, Disposition, LegRecord, Recorder, RecorderOutput, Timings};

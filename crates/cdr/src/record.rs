@@ -1,0 +1,1204 @@
+//! One record per call: the [`CallRecord`] a call's events fold into, the [`Disposition`]
+//! rule of DESIGN.md §1, and the [`Recorder`] that does the folding for many calls at once.
+//!
+//! The recorder is sans-IO: feed it events in the order the switch emitted them
+//! ([`Recorder::record`]); it says when a call starts, when it is first answered and, on its
+//! `Ended` event, hands back the finished record. It never reads a clock — every time comes
+//! from the events.
+//!
+//! # Timings
+//!
+//! Timings are whole seconds, each rounded to the nearest second (half up) from the
+//! millisecond difference of its two events, so a call answered for 2.4 s has `talk_secs = 2`
+//! and one answered for 0.4 s has `talk_secs = 0` (and is still `answered`: short calls are a
+//! report filter, not a disposition). The exact millisecond times stay on the record
+//! (`started_at_ms`, `answered_at_ms`, `ended_at_ms`, each leg's times, the timeline).
+//! A difference that would be negative (events out of clock order) counts as 0.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use crate::event::{
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+};
+
+/// DESIGN.md §1 "Disposition": exactly one per call, decided when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Disposition {
+    /// A person (extension, agent or external party) answered.
+    Answered,
+    /// The call ended in voicemail.
+    Voicemail,
+    /// Targets rang until the ring timeout (or were unavailable: 480/408); nobody answered.
+    NoAnswer,
+    /// Every target was busy (486/600) or had reached its call limit.
+    Busy,
+    /// The callee declined (603).
+    Rejected,
+    /// The caller hung up while a person's phone was ringing, before any answer.
+    Cancelled,
+    /// The caller hung up while in an IVR menu or waiting in a queue.
+    Abandoned,
+    /// No route, every trunk failed, or a network/protocol error.
+    Failed,
+    /// Blocked by policy (class of service, time rule, fraud cap, blocklist, call limit).
+    Denied,
+}
+
+impl Disposition {
+    /// Every disposition, in the order of DESIGN.md §1.
+    pub const ALL: [Disposition; 9] = [
+        Disposition::Answered,
+        Disposition::Voicemail,
+        Disposition::NoAnswer,
+        Disposition::Busy,
+        Disposition::Rejected,
+        Disposition::Cancelled,
+        Disposition::Abandoned,
+        Disposition::Failed,
+        Disposition::Denied,
+    ];
+
+    /// The name DESIGN.md §1 gives it (`answered`, `no_answer`, ...), as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Answered => "answered",
+            Disposition::Voicemail => "voicemail",
+            Disposition::NoAnswer => "no_answer",
+            Disposition::Busy => "busy",
+            Disposition::Rejected => "rejected",
+            Disposition::Cancelled => "cancelled",
+            Disposition::Abandoned => "abandoned",
+            Disposition::Failed => "failed",
+            Disposition::Denied => "denied",
+        }
+    }
+
+    /// The disposition named by its [`Disposition::as_str`] text.
+    pub fn parse(text: &str) -> Option<Disposition> {
+        Disposition::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// DESIGN.md §1 "Timings", in whole seconds (see the module documentation for rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Timings {
+    /// `started_at` → answered (IVR and queue time included); `None` for unanswered calls.
+    pub wait_secs: Option<u32>,
+    /// First `Ringing` of any callee leg → answer (or the end, if never answered); 0 if no
+    /// callee leg rang.
+    pub ring_secs: u32,
+    /// Answered → end; 0 for unanswered calls. Hold time is part of it.
+    pub talk_secs: u32,
+    /// Time the call was on hold: while at least one party held it (a hold still open at
+    /// the end is closed there).
+    pub hold_secs: u32,
+    /// Time spent waiting in queues (0 until queues exist).
+    pub queue_wait_secs: u32,
+}
+
+/// One leg of a call as it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LegRecord {
+    pub leg: LegId,
+    pub role: LegRole,
+    /// Extension number (or address) the leg reached; the caller's number for leg 0.
+    pub target: String,
+    /// The contact URI a callee leg was sent to.
+    pub contact: Option<String>,
+    pub created_at_ms: i64,
+    /// First 180/183 on this leg.
+    pub ringing_at_ms: Option<i64>,
+    pub answered_at_ms: Option<i64>,
+    /// When the leg failed, or (for legs still up) when the call ended.
+    pub ended_at_ms: Option<i64>,
+    /// The leg's final SIP status: 200 for a leg that answered, the failure status of a leg
+    /// that failed (487 when crossbar cancelled it); for the caller's leg, 200 if the call was
+    /// answered, else the status the caller got. `None` when unknown.
+    pub final_status: Option<u16>,
+}
+
+/// One call, as the caller experienced it (DESIGN.md §1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CallRecord {
+    pub id: CallId,
+    /// The caller's SIP Call-ID, for finding the call in traces.
+    pub sip_call_id: String,
+    pub direction: Direction,
+    pub caller: Party,
+    /// The number dialled.
+    pub callee: Party,
+    pub started_at_ms: i64,
+    /// When the call was first answered.
+    pub answered_at_ms: Option<i64>,
+    pub ended_at_ms: i64,
+    pub disposition: Disposition,
+    /// What the disposition alone does not say: the policy reason of a `denied` call, why a
+    /// call `failed` (`no route`, `media timeout`, `SIP 503`, an error's detail, `interrupted`),
+    /// `ring timeout` for a `no_answer` that timed out. `None` when there is nothing to add.
+    pub disposition_detail: Option<String>,
+    /// The final SIP status the caller got when the call was not answered.
+    pub sip_status: Option<u16>,
+    /// Who ended an answered call, or who gave up on an unanswered one.
+    pub hangup_by: HangupSide,
+    /// The extension (leg target) that answered.
+    pub answered_by: Option<String>,
+    pub timings: Timings,
+    /// crossbar stopped (or was killed) while the call was up: the end time is the last time
+    /// crossbar knew the call to be up, and the disposition is what was known by then.
+    pub interrupted: bool,
+    /// Every leg, in the order they were created (the caller's leg first).
+    pub legs: Vec<LegRecord>,
+    /// Every event of the call, in the order received.
+    pub timeline: Vec<CallEvent>,
+}
+
+/// What [`Recorder::record`] learned from one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecorderOutput {
+    /// A call began (its first event).
+    Started {
+        call: CallId,
+        started_at_ms: i64,
+        direction: Direction,
+        caller: Party,
+        callee: Party,
+        sip_call_id: String,
+    },
+    /// The call was answered — reported once, at its first answer.
+    Answered {
+        call: CallId,
+        answered_at_ms: i64,
+        /// The target of the leg that answered (an extension number).
+        answered_by: Option<String>,
+    },
+    /// The call ended: its record. The recorder has forgotten the call.
+    Finished(Box<CallRecord>),
+}
+
+/// Folds the events of every running call into one [`CallRecord`] each.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    calls: HashMap<CallId, CallState>,
+    ignored: u64,
+}
+
+impl Recorder {
+    /// Feeds one event. Events of a call the recorder does not know (no `Started`, or already
+    /// ended) and a second `Started` for a running call are ignored (counted in
+    /// [`Recorder::ignored`]).
+    pub fn record(&mut self, event: CallEvent) -> Option<RecorderOutput> {
+        if let EventKind::Started {
+            direction,
+            caller,
+            callee,
+            sip_call_id,
+        } = &event.kind
+        {
+            if self.calls.contains_key(&event.call) {
+                self.ignored += 1;
+                return None;
+            }
+            let output = RecorderOutput::Started {
+                call: event.call.clone(),
+                started_at_ms: event.at_ms,
+                direction: *direction,
+                caller: caller.clone(),
+                callee: callee.clone(),
+                sip_call_id: sip_call_id.clone(),
+            };
+            let state = CallState {
+                sip_call_id: sip_call_id.clone(),
+                direction: *direction,
+                caller: caller.clone(),
+                callee: callee.clone(),
+                started_at_ms: event.at_ms,
+                answered: None,
+                first_ring_ms: None,
+                holding: BTreeSet::new(),
+                hold_since_ms: None,
+                hold_ms: 0,
+                legs: Vec::new(),
+                timeline: vec![event.clone()],
+            };
+            self.calls.insert(event.call, state);
+            return Some(output);
+        }
+        let Some(state) = self.calls.get_mut(&event.call) else {
+            self.ignored += 1;
+            return None;
+        };
+        let at = event.at_ms;
+        let output = match &event.kind {
+            EventKind::Started { .. } => unreachable!("Started was handled above"),
+            EventKind::LegCreated {
+                leg,
+                role,
+                target,
+                contact,
+            } => {
+                let record = state.leg(*leg, at);
+                record.role = *role;
+                record.target.clone_from(target);
+                record.contact.clone_from(contact);
+                None
+            }
+            EventKind::Ringing { leg, .. } => {
+                let record = state.leg(*leg, at);
+                record.ringing_at_ms.get_or_insert(at);
+                if record.role == LegRole::Callee {
+                    state.first_ring_ms.get_or_insert(at);
+                }
+                None
+            }
+            EventKind::Answered { leg } => {
+                let record = state.leg(*leg, at);
+                record.answered_at_ms.get_or_insert(at);
+                record.final_status = Some(200);
+                let target = record.target.clone();
+                if state.answered.is_none() {
+                    state.answered = Some((at, *leg));
+                    Some(RecorderOutput::Answered {
+                        call: event.call.clone(),
+                        answered_at_ms: at,
+                        answered_by: (!target.is_empty()).then_some(target),
+                    })
+                } else {
+                    None
+                }
+            }
+            EventKind::LegFailed { leg, status } => {
+                let record = state.leg(*leg, at);
+                record.final_status = Some(*status);
+                record.ended_at_ms.get_or_insert(at);
+                None
+            }
+            EventKind::Hold { leg } => {
+                if state.holding.insert(*leg) && state.holding.len() == 1 {
+                    state.hold_since_ms = Some(at);
+                }
+                None
+            }
+            EventKind::Resume { leg } => {
+                if state.holding.remove(leg)
+                    && state.holding.is_empty()
+                    && let Some(since) = state.hold_since_ms.take()
+                {
+                    state.hold_ms += (at - since).max(0);
+                }
+                None
+            }
+            EventKind::Ended { .. } => None,
+        };
+        let ended = matches!(event.kind, EventKind::Ended { .. });
+        state.timeline.push(event);
+        if ended {
+            let call = state_key(&state.timeline);
+            let (call, state) = self
+                .calls
+                .remove_entry(&call)
+                .expect("the call being recorded is in the map: it was looked up just above");
+            return Some(RecorderOutput::Finished(Box::new(state.finish(call))));
+        }
+        output
+    }
+
+    /// How many calls have started and not yet ended.
+    pub fn in_progress(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// How many events were ignored: for calls never started or already ended, or a repeated
+    /// `Started`.
+    pub fn ignored(&self) -> u64 {
+        self.ignored
+    }
+
+    /// Ends every call still in progress as `Interrupted` by the system at `at_ms` (crossbar
+    /// is stopping and nothing will end them otherwise), returning their records ordered by
+    /// call id. The recorder is empty afterwards.
+    pub fn interrupt_all(&mut self, at_ms: i64) -> Vec<CallRecord> {
+        let mut calls: Vec<CallId> = self.calls.keys().cloned().collect();
+        calls.sort();
+        calls
+            .into_iter()
+            .filter_map(|call| {
+                let ended = CallEvent {
+                    call,
+                    at_ms,
+                    kind: EventKind::Ended {
+                        reason: EndReason::Interrupted,
+                        hangup_by: HangupSide::System,
+                        status: None,
+                    },
+                };
+                match self.record(ended) {
+                    Some(RecorderOutput::Finished(record)) => Some(*record),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The call id of a timeline (every event of a timeline has the same one).
+fn state_key(timeline: &[CallEvent]) -> CallId {
+    timeline
+        .first()
+        .map(|e| e.call.clone())
+        .expect("a call's timeline starts with its Started event")
+}
+
+/// A running call, as known so far.
+#[derive(Debug)]
+struct CallState {
+    sip_call_id: String,
+    direction: Direction,
+    caller: Party,
+    callee: Party,
+    started_at_ms: i64,
+    /// First answer: when, and on which leg.
+    answered: Option<(i64, LegId)>,
+    first_ring_ms: Option<i64>,
+    /// Legs currently holding the call.
+    holding: BTreeSet<LegId>,
+    /// When `holding` last became non-empty.
+    hold_since_ms: Option<i64>,
+    /// Closed hold intervals so far.
+    hold_ms: i64,
+    legs: Vec<LegRecord>,
+    timeline: Vec<CallEvent>,
+}
+
+impl CallState {
+    /// The leg `id`, created on first mention (a leg the switch did not announce with
+    /// `LegCreated` is still recorded: leg 0 as the caller's, others as callee legs).
+    fn leg(&mut self, id: LegId, at: i64) -> &mut LegRecord {
+        let index = match self.legs.iter().position(|l| l.leg == id) {
+            Some(index) => index,
+            None => {
+                let (role, target) = if id.0 == 0 {
+                    (LegRole::Caller, self.caller.number.clone())
+                } else {
+                    (LegRole::Callee, String::new())
+                };
+                self.legs.push(LegRecord {
+                    leg: id,
+                    role,
+                    target,
+                    contact: None,
+                    created_at_ms: at,
+                    ringing_at_ms: None,
+                    answered_at_ms: None,
+                    ended_at_ms: None,
+                    final_status: None,
+                });
+                self.legs.len() - 1
+            }
+        };
+        &mut self.legs[index]
+    }
+
+    /// The record of the call, whose last timeline event is its `Ended`.
+    fn finish(mut self, id: CallId) -> CallRecord {
+        let Some(CallEvent {
+            at_ms: ended_at_ms,
+            kind:
+                EventKind::Ended {
+                    reason,
+                    hangup_by,
+                    status,
+                },
+            ..
+        }) = self.timeline.last().cloned()
+        else {
+            unreachable!("finish is only called once the Ended event is in the timeline")
+        };
+        if let Some(since) = self.hold_since_ms.take() {
+            self.hold_ms += (ended_at_ms - since).max(0);
+        }
+        let answered_at_ms = self.answered.map(|(at, _)| at);
+        let answered_by = self.answered.and_then(|(_, leg)| {
+            self.legs
+                .iter()
+                .find(|l| l.leg == leg)
+                .map(|l| l.target.clone())
+                .filter(|t| !t.is_empty())
+        });
+        let callee_statuses: Vec<Option<u16>> = self
+            .legs
+            .iter()
+            .filter(|l| l.role == LegRole::Callee)
+            .map(|l| l.final_status)
+            .collect();
+        let outcome = decide(
+            answered_at_ms.is_some(),
+            &reason,
+            hangup_by,
+            status,
+            &callee_statuses,
+        );
+        for leg in &mut self.legs {
+            leg.ended_at_ms.get_or_insert(ended_at_ms);
+            if leg.role == LegRole::Caller && leg.final_status.is_none() {
+                leg.final_status = if answered_at_ms.is_some() {
+                    Some(200)
+                } else {
+                    outcome.sip_status
+                };
+            }
+        }
+        let ring_until = answered_at_ms.unwrap_or(ended_at_ms);
+        let timings = Timings {
+            wait_secs: answered_at_ms.map(|at| secs(at - self.started_at_ms)),
+            ring_secs: self.first_ring_ms.map_or(0, |rang| secs(ring_until - rang)),
+            talk_secs: answered_at_ms.map_or(0, |at| secs(ended_at_ms - at)),
+            hold_secs: secs(self.hold_ms),
+            queue_wait_secs: 0,
+        };
+        CallRecord {
+            id,
+            sip_call_id: self.sip_call_id,
+            direction: self.direction,
+            caller: self.caller,
+            callee: self.callee,
+            started_at_ms: self.started_at_ms,
+            answered_at_ms,
+            ended_at_ms,
+            disposition: outcome.disposition,
+            disposition_detail: outcome.detail,
+            sip_status: outcome.sip_status,
+            hangup_by,
+            answered_by,
+            timings,
+            interrupted: reason == EndReason::Interrupted,
+            legs: self.legs,
+            timeline: self.timeline,
+        }
+    }
+}
+
+/// Milliseconds to whole seconds, rounded half up; negative counts as 0.
+fn secs(ms: i64) -> u32 {
+    let rounded = (ms.max(0) + 500) / 1000;
+    u32::try_from(rounded).unwrap_or(u32::MAX)
+}
+
+/// How a call ended, as stored on its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    disposition: Disposition,
+    detail: Option<String>,
+    sip_status: Option<u16>,
+}
+
+/// DESIGN.md §1: the disposition of a call from whether it was answered, why it ended (and by
+/// whom), the final status the caller got (`status`) and each callee leg's final status.
+///
+/// The caller giving up before an answer is `cancelled` (`abandoned` needs the IVR and queue
+/// stages, which no event reports yet); `voicemail` likewise waits for its event.
+fn decide(
+    answered: bool,
+    reason: &EndReason,
+    hangup_by: HangupSide,
+    status: Option<u16>,
+    callee_statuses: &[Option<u16>],
+) -> Outcome {
+    let outcome = |disposition, detail: Option<&str>, sip_status| Outcome {
+        disposition,
+        detail: detail.map(str::to_owned),
+        sip_status,
+    };
+    if answered {
+        // A person answered: whatever happened afterwards (media timeout, an error, a
+        // shutdown), the call was answered. Answered calls carry no caller status.
+        return outcome(Disposition::Answered, None, None);
+    }
+    let is_busy = |s: u16| s == 486 || s == 600;
+    match reason {
+        EndReason::CallerGaveUp => outcome(Disposition::Cancelled, None, status),
+        // A BYE without an answer can only be the caller giving up (no callee leg had a
+        // dialog to send one in); from anyone else it is a malfunction.
+        EndReason::Hangup if hangup_by == HangupSide::Caller => {
+            outcome(Disposition::Cancelled, None, status)
+        }
+        EndReason::Hangup => outcome(Disposition::Failed, Some("hangup before answer"), status),
+        EndReason::TargetsFailed { status: failed } => {
+            let sip_status = status.or(Some(*failed));
+            let every_target_busy = !callee_statuses.is_empty()
+                && callee_statuses.iter().all(|s| s.is_some_and(is_busy));
+            if every_target_busy || is_busy(*failed) {
+                outcome(Disposition::Busy, None, sip_status)
+            } else {
+                match failed {
+                    603 => outcome(Disposition::Rejected, None, sip_status),
+                    480 | 408 => outcome(Disposition::NoAnswer, None, sip_status),
+                    other => Outcome {
+                        disposition: Disposition::Failed,
+                        detail: Some(format!("SIP {other}")),
+                        sip_status,
+                    },
+                }
+            }
+        }
+        EndReason::RingTimeout => outcome(Disposition::NoAnswer, Some("ring timeout"), status),
+        EndReason::NoRoute => outcome(Disposition::Failed, Some("no route"), status.or(Some(404))),
+        EndReason::Denied { reason } => Outcome {
+            disposition: Disposition::Denied,
+            detail: Some(reason.clone()),
+            sip_status: status,
+        },
+        EndReason::MediaTimeout => outcome(Disposition::Failed, Some("media timeout"), status),
+        EndReason::Error {
+            status: error_status,
+            detail,
+        } => Outcome {
+            disposition: Disposition::Failed,
+            detail: Some(detail.clone()),
+            sip_status: status.or(*error_status),
+        },
+        EndReason::Interrupted => outcome(Disposition::Failed, Some("interrupted"), status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_000_000_000;
+
+    /// Builds the events of one call on a millisecond clock relative to `T0`.
+    struct Script {
+        call: CallId,
+        events: Vec<CallEvent>,
+    }
+
+    impl Script {
+        fn new(id: &str) -> Script {
+            let mut script = Script {
+                call: CallId(id.into()),
+                events: Vec::new(),
+            };
+            script.at(
+                0,
+                EventKind::Started {
+                    direction: Direction::Internal,
+                    caller: Party {
+                        number: "201".into(),
+                        name: Some("Alice".into()),
+                    },
+                    callee: Party {
+                        number: "202".into(),
+                        name: None,
+                    },
+                    sip_call_id: format!("sip-{id}"),
+                },
+            );
+            script.at(
+                0,
+                EventKind::LegCreated {
+                    leg: LegId(0),
+                    role: LegRole::Caller,
+                    target: "201".into(),
+                    contact: None,
+                },
+            );
+            script
+        }
+
+        fn at(&mut self, ms: i64, kind: EventKind) -> &mut Script {
+            self.events.push(CallEvent {
+                call: self.call.clone(),
+                at_ms: T0 + ms,
+                kind,
+            });
+            self
+        }
+
+        fn leg(&mut self, ms: i64, leg: u32, target: &str) -> &mut Script {
+            self.at(
+                ms,
+                EventKind::LegCreated {
+                    leg: LegId(leg),
+                    role: LegRole::Callee,
+                    target: target.into(),
+                    contact: Some(format!("sip:{target}@192.0.2.{leg}")),
+                },
+            )
+        }
+
+        fn ringing(&mut self, ms: i64, leg: u32) -> &mut Script {
+            self.at(
+                ms,
+                EventKind::Ringing {
+                    leg: LegId(leg),
+                    early_media: false,
+                },
+            )
+        }
+
+        fn answered(&mut self, ms: i64, leg: u32) -> &mut Script {
+            self.at(ms, EventKind::Answered { leg: LegId(leg) })
+        }
+
+        fn failed(&mut self, ms: i64, leg: u32, status: u16) -> &mut Script {
+            self.at(
+                ms,
+                EventKind::LegFailed {
+                    leg: LegId(leg),
+                    status,
+                },
+            )
+        }
+
+        fn ended(
+            &mut self,
+            ms: i64,
+            reason: EndReason,
+            hangup_by: HangupSide,
+            status: Option<u16>,
+        ) -> &mut Script {
+            self.at(
+                ms,
+                EventKind::Ended {
+                    reason,
+                    hangup_by,
+                    status,
+                },
+            )
+        }
+
+        /// Feeds every event to a fresh recorder; the last must finish the call.
+        fn record(&self) -> CallRecord {
+            let mut recorder = Recorder::default();
+            let mut finished = None;
+            for event in self.events.clone() {
+                assert!(finished.is_none(), "an event after the call finished");
+                if let Some(RecorderOutput::Finished(record)) = recorder.record(event) {
+                    finished = Some(*record);
+                }
+            }
+            assert_eq!(recorder.in_progress(), 0);
+            assert_eq!(recorder.ignored(), 0);
+            finished.expect("the script ends the call")
+        }
+    }
+
+    fn unanswered(reason: EndReason, status: Option<u16>, leg_status: Option<u16>) -> CallRecord {
+        let mut s = Script::new("c1");
+        s.leg(10, 1, "202").ringing(100, 1);
+        if let Some(leg_status) = leg_status {
+            s.failed(5_000, 1, leg_status);
+        }
+        s.ended(5_000, reason, HangupSide::System, status);
+        s.record()
+    }
+
+    #[test]
+    fn an_answered_call_is_answered_with_exact_wait_ring_talk_and_answered_by() {
+        let mut s = Script::new("c1");
+        s.leg(20, 1, "202")
+            .ringing(1_000, 1)
+            .answered(6_000, 1)
+            .ended(66_000, EndReason::Hangup, HangupSide::Callee, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.disposition_detail, None);
+        assert_eq!(r.sip_status, None);
+        assert_eq!(r.answered_by.as_deref(), Some("202"));
+        assert_eq!(r.hangup_by, HangupSide::Callee);
+        assert_eq!(r.started_at_ms, T0);
+        assert_eq!(r.answered_at_ms, Some(T0 + 6_000));
+        assert_eq!(r.ended_at_ms, T0 + 66_000);
+        assert_eq!(
+            r.timings,
+            Timings {
+                wait_secs: Some(6),
+                ring_secs: 5,
+                talk_secs: 60,
+                hold_secs: 0,
+                queue_wait_secs: 0,
+            }
+        );
+        assert!(!r.interrupted);
+        assert_eq!(r.sip_call_id, "sip-c1");
+        assert_eq!(r.timeline.len(), 6);
+        assert_eq!(r.legs.len(), 2);
+        assert_eq!(
+            r.legs[1],
+            LegRecord {
+                leg: LegId(1),
+                role: LegRole::Callee,
+                target: "202".into(),
+                contact: Some("sip:202@192.0.2.1".into()),
+                created_at_ms: T0 + 20,
+                ringing_at_ms: Some(T0 + 1_000),
+                answered_at_ms: Some(T0 + 6_000),
+                ended_at_ms: Some(T0 + 66_000),
+                final_status: Some(200),
+            }
+        );
+        assert_eq!(r.legs[0].final_status, Some(200));
+        assert_eq!(r.legs[0].ended_at_ms, Some(T0 + 66_000));
+    }
+
+    #[test]
+    fn a_two_second_answered_call_is_answered_with_talk_2() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202").answered(300, 1).ended(
+            2_300,
+            EndReason::Hangup,
+            HangupSide::Caller,
+            None,
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.timings.talk_secs, 2);
+        assert_eq!(r.timings.wait_secs, Some(0));
+        assert_eq!(r.timings.ring_secs, 0, "no leg rang");
+    }
+
+    #[test]
+    fn timings_round_to_the_nearest_second_half_up() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .ringing(400, 1)
+            .answered(1_900, 1) // wait 1.9 → 2, ring 1.5 → 2
+            .ended(3_349, EndReason::Hangup, HangupSide::Caller, None); // talk 1.449 → 1
+        let t = s.record().timings;
+        assert_eq!(t.wait_secs, Some(2));
+        assert_eq!(t.ring_secs, 2);
+        assert_eq!(t.talk_secs, 1);
+    }
+
+    #[test]
+    fn hold_sums_hold_to_resume_intervals_and_closes_an_open_hold_at_the_end() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .answered(1_000, 1)
+            .at(10_000, EventKind::Hold { leg: LegId(0) })
+            .at(15_000, EventKind::Resume { leg: LegId(0) })
+            // Both sides hold, overlapping: the call is on hold from 20 s until both resume.
+            .at(20_000, EventKind::Hold { leg: LegId(1) })
+            .at(22_000, EventKind::Hold { leg: LegId(0) })
+            .at(25_000, EventKind::Resume { leg: LegId(1) })
+            .at(27_000, EventKind::Resume { leg: LegId(0) })
+            // A resume without hold changes nothing; a repeated hold does not restart it.
+            .at(28_000, EventKind::Resume { leg: LegId(1) })
+            .at(30_000, EventKind::Hold { leg: LegId(1) })
+            .at(31_000, EventKind::Hold { leg: LegId(1) })
+            .ended(33_000, EndReason::Hangup, HangupSide::Callee, None);
+        let t = s.record().timings;
+        assert_eq!(t.hold_secs, 5 + 7 + 3);
+        assert_eq!(t.talk_secs, 32, "hold time is part of talk time");
+    }
+
+    #[test]
+    fn ring_time_counts_from_the_first_ringing_leg_until_answer() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .leg(0, 2, "203")
+            .ringing(2_000, 2)
+            .ringing(3_000, 1)
+            .answered(9_000, 1)
+            .failed(9_010, 2, 487)
+            .ended(10_000, EndReason::Hangup, HangupSide::Caller, None);
+        let r = s.record();
+        assert_eq!(r.timings.ring_secs, 7);
+        assert_eq!(r.answered_by.as_deref(), Some("202"));
+        assert_eq!(r.legs[2].final_status, Some(487));
+        assert_eq!(r.legs[2].ended_at_ms, Some(T0 + 9_010));
+    }
+
+    #[test]
+    fn caller_giving_up_while_ringing_is_cancelled_with_ring_time_to_the_end() {
+        let mut s = Script::new("c1");
+        s.leg(10, 1, "202")
+            .ringing(1_000, 1)
+            .failed(8_000, 1, 487)
+            .ended(
+                8_000,
+                EndReason::CallerGaveUp,
+                HangupSide::Caller,
+                Some(487),
+            );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Cancelled);
+        assert_eq!(r.hangup_by, HangupSide::Caller);
+        assert_eq!(r.sip_status, Some(487));
+        assert_eq!(r.legs[0].final_status, Some(487));
+        assert_eq!(
+            r.timings,
+            Timings {
+                wait_secs: None,
+                ring_secs: 7,
+                talk_secs: 0,
+                hold_secs: 0,
+                queue_wait_secs: 0,
+            }
+        );
+        assert_eq!(r.answered_at_ms, None);
+        assert_eq!(r.answered_by, None);
+    }
+
+    #[test]
+    fn target_failure_statuses_map_to_busy_rejected_no_answer_or_failed() {
+        let cases = [
+            (486, Disposition::Busy, None),
+            (600, Disposition::Busy, None),
+            (603, Disposition::Rejected, None),
+            (480, Disposition::NoAnswer, None),
+            (408, Disposition::NoAnswer, None),
+            (503, Disposition::Failed, Some("SIP 503")),
+            (404, Disposition::Failed, Some("SIP 404")),
+        ];
+        for (status, disposition, detail) in cases {
+            let r = unanswered(
+                EndReason::TargetsFailed { status },
+                Some(status),
+                Some(status),
+            );
+            assert_eq!(r.disposition, disposition, "status {status}");
+            assert_eq!(r.disposition_detail.as_deref(), detail, "status {status}");
+            assert_eq!(r.sip_status, Some(status), "status {status}");
+        }
+    }
+
+    #[test]
+    fn every_target_busy_is_busy_whatever_status_the_caller_got() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .leg(0, 2, "203")
+            .failed(100, 1, 486)
+            .failed(200, 2, 600)
+            .ended(
+                200,
+                EndReason::TargetsFailed { status: 480 },
+                HangupSide::System,
+                Some(480),
+            );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Busy);
+        assert_eq!(r.sip_status, Some(480));
+    }
+
+    #[test]
+    fn one_busy_target_among_others_is_decided_by_the_status() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .leg(0, 2, "203")
+            .failed(100, 1, 486)
+            .failed(200, 2, 480)
+            .ended(
+                200,
+                EndReason::TargetsFailed { status: 480 },
+                HangupSide::System,
+                Some(480),
+            );
+        assert_eq!(s.record().disposition, Disposition::NoAnswer);
+    }
+
+    #[test]
+    fn targets_failed_without_a_separate_status_keeps_the_failure_status() {
+        let r = unanswered(EndReason::TargetsFailed { status: 502 }, None, Some(502));
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(r.sip_status, Some(502));
+    }
+
+    #[test]
+    fn ring_timeout_is_no_answer() {
+        let r = unanswered(EndReason::RingTimeout, Some(480), Some(487));
+        assert_eq!(r.disposition, Disposition::NoAnswer);
+        assert_eq!(r.disposition_detail.as_deref(), Some("ring timeout"));
+        assert_eq!(r.sip_status, Some(480));
+        assert_eq!(r.timings.ring_secs, 5);
+        assert_eq!(r.hangup_by, HangupSide::System);
+    }
+
+    #[test]
+    fn no_route_is_failed_with_404() {
+        let mut s = Script::new("c1");
+        s.ended(5, EndReason::NoRoute, HangupSide::System, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(r.disposition_detail.as_deref(), Some("no route"));
+        assert_eq!(r.sip_status, Some(404));
+        assert_eq!(r.legs.len(), 1);
+        assert_eq!(r.legs[0].final_status, Some(404));
+    }
+
+    #[test]
+    fn denied_keeps_the_policy_reason() {
+        let mut s = Script::new("c1");
+        s.ended(
+            5,
+            EndReason::Denied {
+                reason: "call limit".into(),
+            },
+            HangupSide::System,
+            Some(486),
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Denied);
+        assert_eq!(r.disposition_detail.as_deref(), Some("call limit"));
+        assert_eq!(r.sip_status, Some(486));
+    }
+
+    #[test]
+    fn media_timeout_before_answer_is_failed_and_after_answer_answered() {
+        let r = unanswered(EndReason::MediaTimeout, Some(500), None);
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(r.disposition_detail.as_deref(), Some("media timeout"));
+
+        let mut s = Script::new("c2");
+        s.leg(0, 1, "202").answered(1_000, 1).ended(
+            31_000,
+            EndReason::MediaTimeout,
+            HangupSide::System,
+            None,
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.timings.talk_secs, 30);
+        assert_eq!(r.hangup_by, HangupSide::System);
+    }
+
+    #[test]
+    fn a_hangup_before_answer_is_cancelled_from_the_caller_and_failed_otherwise() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202").ringing(100, 1).ended(
+            3_000,
+            EndReason::Hangup,
+            HangupSide::Caller,
+            Some(487),
+        );
+        assert_eq!(s.record().disposition, Disposition::Cancelled);
+        let mut s = Script::new("c2");
+        s.ended(3_000, EndReason::Hangup, HangupSide::System, Some(500));
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(
+            r.disposition_detail.as_deref(),
+            Some("hangup before answer")
+        );
+    }
+
+    #[test]
+    fn an_error_is_failed_with_its_status_and_detail() {
+        let r = unanswered(
+            EndReason::Error {
+                status: Some(500),
+                detail: "transport error".into(),
+            },
+            None,
+            None,
+        );
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(r.disposition_detail.as_deref(), Some("transport error"));
+        assert_eq!(r.sip_status, Some(500));
+    }
+
+    #[test]
+    fn interrupted_before_answer_is_failed_and_flagged() {
+        let r = unanswered(EndReason::Interrupted, None, None);
+        assert_eq!(r.disposition, Disposition::Failed);
+        assert_eq!(r.disposition_detail.as_deref(), Some("interrupted"));
+        assert!(r.interrupted);
+        assert_eq!(r.sip_status, None);
+    }
+
+    #[test]
+    fn interrupted_after_answer_is_answered_and_flagged() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .answered(2_000, 1)
+            .at(4_000, EventKind::Hold { leg: LegId(1) })
+            .ended(12_000, EndReason::Interrupted, HangupSide::System, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert!(r.interrupted);
+        assert_eq!(r.timings.talk_secs, 10);
+        assert_eq!(r.timings.hold_secs, 8);
+        assert_eq!(r.hangup_by, HangupSide::System);
+    }
+
+    #[test]
+    fn the_recorder_reports_start_first_answer_and_finish_and_forgets_the_call() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202")
+            .leg(0, 2, "203")
+            .answered(1_000, 2)
+            .answered(1_500, 1)
+            .ended(2_000, EndReason::Hangup, HangupSide::Caller, None);
+        let mut recorder = Recorder::default();
+        let outputs: Vec<_> = s
+            .events
+            .clone()
+            .into_iter()
+            .filter_map(|e| recorder.record(e))
+            .collect();
+        assert_eq!(outputs.len(), 3);
+        assert_eq!(
+            outputs[0],
+            RecorderOutput::Started {
+                call: CallId("c1".into()),
+                started_at_ms: T0,
+                direction: Direction::Internal,
+                caller: Party {
+                    number: "201".into(),
+                    name: Some("Alice".into()),
+                },
+                callee: Party {
+                    number: "202".into(),
+                    name: None,
+                },
+                sip_call_id: "sip-c1".into(),
+            }
+        );
+        assert_eq!(
+            outputs[1],
+            RecorderOutput::Answered {
+                call: CallId("c1".into()),
+                answered_at_ms: T0 + 1_000,
+                answered_by: Some("203".into()),
+            }
+        );
+        let RecorderOutput::Finished(record) = &outputs[2] else {
+            panic!("the last output is the record: {:?}", outputs[2]);
+        };
+        assert_eq!(record.answered_by.as_deref(), Some("203"));
+        assert_eq!(recorder.in_progress(), 0);
+        // Anything after the end is about a call the recorder no longer knows.
+        let late = s.events[3].clone();
+        assert_eq!(recorder.record(late), None);
+        assert_eq!(recorder.ignored(), 1);
+    }
+
+    #[test]
+    fn events_of_an_unknown_call_and_a_repeated_start_are_ignored() {
+        let mut recorder = Recorder::default();
+        let s = Script::new("c1");
+        let stray = CallEvent {
+            call: CallId("nobody".into()),
+            at_ms: T0,
+            kind: EventKind::Answered { leg: LegId(1) },
+        };
+        assert_eq!(recorder.record(stray), None);
+        assert!(recorder.record(s.events[0].clone()).is_some());
+        assert_eq!(recorder.record(s.events[0].clone()), None);
+        assert_eq!(recorder.in_progress(), 1);
+        assert_eq!(recorder.ignored(), 2);
+    }
+
+    #[test]
+    fn calls_interleave_independently() {
+        let mut a = Script::new("a");
+        a.leg(0, 1, "202").answered(1_000, 1).ended(
+            5_000,
+            EndReason::Hangup,
+            HangupSide::Caller,
+            None,
+        );
+        let mut b = Script::new("b");
+        b.leg(0, 1, "203").ringing(500, 1).ended(
+            3_000,
+            EndReason::CallerGaveUp,
+            HangupSide::Caller,
+            Some(487),
+        );
+        let mut events: Vec<CallEvent> = a.events.iter().chain(&b.events).cloned().collect();
+        events.sort_by_key(|e| e.at_ms);
+        let mut recorder = Recorder::default();
+        let mut records: Vec<CallRecord> = events
+            .into_iter()
+            .filter_map(|e| match recorder.record(e) {
+                Some(RecorderOutput::Finished(r)) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        records.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].disposition, Disposition::Answered);
+        assert_eq!(records[0].timeline.len(), a.events.len());
+        assert_eq!(records[1].disposition, Disposition::Cancelled);
+        assert_eq!(records[1].timeline.len(), b.events.len());
+    }
+
+    #[test]
+    fn interrupt_all_ends_every_running_call_as_interrupted() {
+        let mut recorder = Recorder::default();
+        let mut a = Script::new("a");
+        a.leg(0, 1, "202").answered(1_000, 1);
+        let b = Script::new("b");
+        for e in a.events.iter().chain(&b.events) {
+            recorder.record(e.clone());
+        }
+        let records = recorder.interrupt_all(T0 + 61_000);
+        assert_eq!(recorder.in_progress(), 0);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].id, CallId("a".into()));
+        assert_eq!(records[0].disposition, Disposition::Answered);
+        assert_eq!(records[0].timings.talk_secs, 60);
+        assert!(records[0].interrupted);
+        assert_eq!(records[1].disposition, Disposition::Failed);
+        assert!(records[1].interrupted);
+        assert_eq!(records[1].hangup_by, HangupSide::System);
+    }
+
+    #[test]
+    fn disposition_names_are_the_design_names_and_parse_back() {
+        let names: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "answered",
+                "voicemail",
+                "no_answer",
+                "busy",
+                "rejected",
+                "cancelled",
+                "abandoned",
+                "failed",
+                "denied"
+            ]
+        );
+        for d in Disposition::ALL {
+            assert_eq!(Disposition::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(Disposition::parse("Answered"), None);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_record_round_trips_through_json() {
+        let mut s = Script::new("c1");
+        s.leg(0, 1, "202").ringing(100, 1).answered(1_000, 1).ended(
+            5_000,
+            EndReason::Hangup,
+            HangupSide::Caller,
+            None,
+        );
+        let record = s.record();
+        let json = serde_json::to_value(&record).expect("a record serialises");
+        assert_eq!(json["disposition"], "answered");
+        assert_eq!(json["direction"], "internal");
+        assert_eq!(json["timeline"][0]["type"], "started");
+        assert_eq!(json["timeline"][0]["call"], "c1");
+        let back: CallRecord = serde_json::from_value(json).expect("and deserialises");
+        assert_eq!(back, record);
+    }
+}
