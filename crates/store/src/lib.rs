@@ -1,8 +1,8 @@
 //! crossbar-store: the SQL storage layer — SQLite by default, PostgreSQL by URL, one code path.
 //!
 //! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3) and a small key/value for
-//! server secrets ([`secrets`]); each later domain (call records, ...) gets its own module on
-//! the same [`Store`].
+//! server secrets ([`secrets`]), and call records with the calls in progress ([`calls`]); each
+//! later domain gets its own module on the same [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
 //! either commits or returns a [`StoreError`]; nothing is dropped silently, so the caller
@@ -82,12 +82,14 @@ macro_rules! begin_write {
 }
 
 pub mod bindings;
+pub mod calls;
 mod error;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use bindings::{Binding, BindingChange};
+pub use calls::{ActiveCall, CallFilter, Page};
 pub use error::StoreError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

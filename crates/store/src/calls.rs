@@ -1,0 +1,587 @@
+//! Call records (DESIGN.md §1): one row per finished call in `calls`, and one per call in
+//! progress in `active_calls`, so that a crash leaves evidence.
+//!
+//! The life of a call in the store:
+//! 1. [`Store::call_started`] writes its `active_calls` row;
+//! 2. [`Store::call_answered`] notes the answer on that row;
+//! 3. [`Store::touch_active_calls`] (periodically, while crossbar runs) records that every
+//!    call in progress is still up;
+//! 4. [`Store::call_finished`] inserts the record and deletes the active row in one
+//!    transaction.
+//!
+//! After a crash, the rows left in `active_calls` are the calls crossbar lost;
+//! [`Store::finish_interrupted`] turns each into an `interrupted` record (ending at the last
+//! time crossbar knew it to be up) at the next start.
+//!
+//! Records are filtered on indexed columns (start time, direction, disposition, caller and
+//! callee number, the extension that answered) and listed newest first. Legs and the timeline
+//! are stored as JSON text in the record's row: shown, never filtered on, and portable across
+//! both backends.
+
+use crossbar_cdr::{
+    CallEvent, CallId, CallRecord, Direction, Disposition, EndReason, EventKind, HangupSide, LegId,
+    LegRecord, LegRole, Party, Recorder, RecorderOutput, Timings,
+};
+
+use crate::error::db;
+use crate::{Store, StoreError};
+
+/// A call in progress, as stored in `active_calls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveCall {
+    pub id: CallId,
+    pub sip_call_id: String,
+    pub direction: Direction,
+    pub caller: Party,
+    pub callee: Party,
+    pub started_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+    /// The extension that answered.
+    pub answered_by: Option<String>,
+    /// The last time crossbar knew the call to be up (unix milliseconds).
+    pub last_seen_at_ms: i64,
+}
+
+/// Which calls to list or count. Every field narrows the selection; the default selects all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    /// Calls this extension took part in: as caller, as the number dialled, or as the
+    /// extension that answered.
+    pub extension: Option<String>,
+    /// Calls this extension received: it was dialled, or it answered.
+    pub received_by: Option<String>,
+    /// Calls this extension (or number) placed: it was the caller.
+    pub placed_by: Option<String>,
+    pub direction: Option<Direction>,
+    pub disposition: Option<Disposition>,
+    /// Calls that started at or after this time (unix milliseconds).
+    pub since_ms: Option<i64>,
+    /// Calls that started before this time (unix milliseconds, exclusive).
+    pub until_ms: Option<i64>,
+}
+
+/// One page of a listing: at most `limit` records after skipping `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl Page {
+    /// The largest page [`Store::calls`] returns.
+    pub const MAX_LIMIT: u32 = 1_000;
+
+    /// The first `limit` records.
+    pub fn first(limit: u32) -> Page {
+        Page { limit, offset: 0 }
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::first(50)
+    }
+}
+
+const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
+     callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, disposition, \
+     disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, talk_secs, \
+     hold_secs, queue_wait_secs, interrupted, legs, timeline";
+const ACTIVE_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
+     callee_number, callee_name, started_at_ms, answered_at_ms, answered_by, last_seen_at_ms";
+
+const INSERT_ACTIVE: &str = "INSERT INTO active_calls (id, sip_call_id, direction, \
+     caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
+     answered_by, last_seen_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (id) DO NOTHING";
+const ANSWER_ACTIVE: &str = "UPDATE active_calls SET answered_at_ms = $2, answered_by = $3, \
+     last_seen_at_ms = CASE WHEN last_seen_at_ms > $2 THEN last_seen_at_ms ELSE $2 END \
+     WHERE id = $1";
+const TOUCH_ACTIVE: &str = "UPDATE active_calls SET last_seen_at_ms = $1 \
+     WHERE last_seen_at_ms < $1";
+const DELETE_ACTIVE: &str = "DELETE FROM active_calls WHERE id = $1";
+const INSERT_RECORD: &str = "INSERT INTO calls (id, sip_call_id, direction, caller_number, \
+     caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, \
+     disposition, disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, \
+     talk_secs, hold_secs, queue_wait_secs, interrupted, legs, timeline) VALUES ($1, $2, $3, \
+     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+     $23) ON CONFLICT (id) DO NOTHING";
+
+/// A record ready to bind: its JSON columns serialised up front, so that a serialisation
+/// failure surfaces before any transaction starts.
+struct RecordRow<'a> {
+    record: &'a CallRecord,
+    legs: String,
+    timeline: String,
+}
+
+impl<'a> RecordRow<'a> {
+    fn new(record: &'a CallRecord, op: &'static str) -> Result<RecordRow<'a>, StoreError> {
+        let json = |what: &str, result: Result<String, serde_json::Error>| {
+            result.map_err(|e| StoreError::OutOfRange {
+                op,
+                detail: format!(
+                    "{what} of call {} cannot be written as JSON: {e}",
+                    record.id
+                ),
+            })
+        };
+        Ok(RecordRow {
+            record,
+            legs: json("legs", serde_json::to_string(&record.legs))?,
+            timeline: json("timeline", serde_json::to_string(&record.timeline))?,
+        })
+    }
+}
+
+/// Builds the insert of `$row` (a [`RecordRow`]) with its arguments bound (per backend).
+macro_rules! insert_record {
+    ($row:expr) => {{
+        let row: &RecordRow<'_> = $row;
+        let r = row.record;
+        sqlx::query(INSERT_RECORD)
+            .bind(&r.id.0)
+            .bind(&r.sip_call_id)
+            .bind(r.direction.as_str())
+            .bind(&r.caller.number)
+            .bind(&r.caller.name)
+            .bind(&r.callee.number)
+            .bind(&r.callee.name)
+            .bind(r.started_at_ms)
+            .bind(r.answered_at_ms)
+            .bind(r.ended_at_ms)
+            .bind(r.disposition.as_str())
+            .bind(&r.disposition_detail)
+            .bind(r.sip_status.map(i32::from))
+            .bind(r.hangup_by.as_str())
+            .bind(&r.answered_by)
+            .bind(r.timings.wait_secs.map(i64::from))
+            .bind(i64::from(r.timings.ring_secs))
+            .bind(i64::from(r.timings.talk_secs))
+            .bind(i64::from(r.timings.hold_secs))
+            .bind(i64::from(r.timings.queue_wait_secs))
+            .bind(r.interrupted)
+            .bind(&row.legs)
+            .bind(&row.timeline)
+    }};
+}
+
+/// Appends ` WHERE ...` for `$filter` to the `sqlx::QueryBuilder` `$qb` (nothing if the
+/// filter selects everything). Expanded per backend, so the builder picks the placeholders.
+macro_rules! push_filter {
+    ($qb:ident, $filter:expr) => {{
+        let filter: &CallFilter = $filter;
+        let mut separator = " WHERE ";
+        let mut and = || std::mem::replace(&mut separator, " AND ");
+        if let Some(ext) = &filter.extension {
+            $qb.push(and());
+            $qb.push("(caller_number = ")
+                .push_bind(ext.clone())
+                .push(" OR callee_number = ")
+                .push_bind(ext.clone())
+                .push(" OR answered_by = ")
+                .push_bind(ext.clone())
+                .push(")");
+        }
+        if let Some(ext) = &filter.received_by {
+            $qb.push(and());
+            $qb.push("(callee_number = ")
+                .push_bind(ext.clone())
+                .push(" OR answered_by = ")
+                .push_bind(ext.clone())
+                .push(")");
+        }
+        if let Some(ext) = &filter.placed_by {
+            $qb.push(and());
+            $qb.push("caller_number = ").push_bind(ext.clone());
+        }
+        if let Some(direction) = filter.direction {
+            $qb.push(and());
+            $qb.push("direction = ").push_bind(direction.as_str());
+        }
+        if let Some(disposition) = filter.disposition {
+            $qb.push(and());
+            $qb.push("disposition = ").push_bind(disposition.as_str());
+        }
+        if let Some(since) = filter.since_ms {
+            $qb.push(and());
+            $qb.push("started_at_ms >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until_ms {
+            $qb.push(and());
+            $qb.push("started_at_ms < ").push_bind(until);
+        }
+    }};
+}
+
+/// A `calls` row as stored.
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: String,
+    sip_call_id: String,
+    direction: String,
+    caller_number: String,
+    caller_name: Option<String>,
+    callee_number: String,
+    callee_name: Option<String>,
+    started_at_ms: i64,
+    answered_at_ms: Option<i64>,
+    ended_at_ms: i64,
+    disposition: String,
+    disposition_detail: Option<String>,
+    sip_status: Option<i32>,
+    hangup_by: String,
+    answered_by: Option<String>,
+    wait_secs: Option<i64>,
+    ring_secs: i64,
+    talk_secs: i64,
+    hold_secs: i64,
+    queue_wait_secs: i64,
+    interrupted: bool,
+    legs: String,
+    timeline: String,
+}
+
+impl CallRow {
+    fn into_record(self, op: &'static str) -> Result<CallRecord, StoreError> {
+        let id = self.id;
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for call {id:?}"),
+        };
+        let secs = |what: &str, value: i64| u32::try_from(value).map_err(|_| bad(what, &value));
+        let timings = Timings {
+            wait_secs: self.wait_secs.map(|w| secs("wait_secs", w)).transpose()?,
+            ring_secs: secs("ring_secs", self.ring_secs)?,
+            talk_secs: secs("talk_secs", self.talk_secs)?,
+            hold_secs: secs("hold_secs", self.hold_secs)?,
+            queue_wait_secs: secs("queue_wait_secs", self.queue_wait_secs)?,
+        };
+        let sip_status = self
+            .sip_status
+            .map(|s| u16::try_from(s).map_err(|_| bad("sip_status", &s)))
+            .transpose()?;
+        let direction =
+            Direction::parse(&self.direction).ok_or_else(|| bad("direction", &self.direction))?;
+        let disposition = Disposition::parse(&self.disposition)
+            .ok_or_else(|| bad("disposition", &self.disposition))?;
+        let hangup_by =
+            HangupSide::parse(&self.hangup_by).ok_or_else(|| bad("hangup_by", &self.hangup_by))?;
+        let legs: Vec<LegRecord> = serde_json::from_str(&self.legs).map_err(|e| bad("legs", &e))?;
+        let timeline: Vec<CallEvent> =
+            serde_json::from_str(&self.timeline).map_err(|e| bad("timeline", &e))?;
+        Ok(CallRecord {
+            id: CallId(id),
+            sip_call_id: self.sip_call_id,
+            direction,
+            caller: Party {
+                number: self.caller_number,
+                name: self.caller_name,
+            },
+            callee: Party {
+                number: self.callee_number,
+                name: self.callee_name,
+            },
+            started_at_ms: self.started_at_ms,
+            answered_at_ms: self.answered_at_ms,
+            ended_at_ms: self.ended_at_ms,
+            disposition,
+            disposition_detail: self.disposition_detail,
+            sip_status,
+            hangup_by,
+            answered_by: self.answered_by,
+            timings,
+            interrupted: self.interrupted,
+            legs,
+            timeline,
+        })
+    }
+}
+
+/// An `active_calls` row as stored.
+#[derive(sqlx::FromRow)]
+struct ActiveRow {
+    id: String,
+    sip_call_id: String,
+    direction: String,
+    caller_number: String,
+    caller_name: Option<String>,
+    callee_number: String,
+    callee_name: Option<String>,
+    started_at_ms: i64,
+    answered_at_ms: Option<i64>,
+    answered_by: Option<String>,
+    last_seen_at_ms: i64,
+}
+
+impl ActiveRow {
+    fn into_active(self, op: &'static str) -> Result<ActiveCall, StoreError> {
+        let direction =
+            Direction::parse(&self.direction).ok_or_else(|| StoreError::OutOfRange {
+                op,
+                detail: format!("direction = {} for call {:?}", self.direction, self.id),
+            })?;
+        Ok(ActiveCall {
+            id: CallId(self.id),
+            sip_call_id: self.sip_call_id,
+            direction,
+            caller: Party {
+                number: self.caller_number,
+                name: self.caller_name,
+            },
+            callee: Party {
+                number: self.callee_number,
+                name: self.callee_name,
+            },
+            started_at_ms: self.started_at_ms,
+            answered_at_ms: self.answered_at_ms,
+            answered_by: self.answered_by,
+            last_seen_at_ms: self.last_seen_at_ms,
+        })
+    }
+}
+
+impl ActiveCall {
+    /// The record of a call crossbar lost while it was up (DESIGN.md §1 with
+    /// `EndReason::Interrupted`): it ends at the last time crossbar knew it to be up (never
+    /// after `now_ms`, never before it started), ended by the system, `interrupted`, answered
+    /// if it had been answered and `failed` otherwise. The timeline is rebuilt from what the
+    /// active row remembers (start, answer, end).
+    pub fn into_interrupted_record(self, now_ms: i64) -> CallRecord {
+        let last_known = self
+            .last_seen_at_ms
+            .max(self.answered_at_ms.unwrap_or(self.started_at_ms));
+        let ended_at_ms = last_known.min(now_ms).max(self.started_at_ms);
+        let call = self.id.clone();
+        let event = |at_ms: i64, kind: EventKind| CallEvent {
+            call: call.clone(),
+            at_ms,
+            kind,
+        };
+        let mut events = vec![
+            event(
+                self.started_at_ms,
+                EventKind::Started {
+                    direction: self.direction,
+                    caller: self.caller.clone(),
+                    callee: self.callee.clone(),
+                    sip_call_id: self.sip_call_id.clone(),
+                },
+            ),
+            event(
+                self.started_at_ms,
+                EventKind::LegCreated {
+                    leg: LegId(0),
+                    role: LegRole::Caller,
+                    target: self.caller.number.clone(),
+                    contact: None,
+                },
+            ),
+        ];
+        if let Some(answered_at_ms) = self.answered_at_ms {
+            let answered_at_ms = answered_at_ms.clamp(self.started_at_ms, ended_at_ms);
+            events.push(event(
+                answered_at_ms,
+                EventKind::LegCreated {
+                    leg: LegId(1),
+                    role: LegRole::Callee,
+                    target: self.answered_by.clone().unwrap_or_default(),
+                    contact: None,
+                },
+            ));
+            events.push(event(answered_at_ms, EventKind::Answered { leg: LegId(1) }));
+        }
+        events.push(event(
+            ended_at_ms,
+            EventKind::Ended {
+                reason: EndReason::Interrupted,
+                hangup_by: HangupSide::System,
+                status: None,
+            },
+        ));
+        let mut recorder = Recorder::default();
+        let mut record = None;
+        for e in events {
+            if let Some(RecorderOutput::Finished(finished)) = recorder.record(e) {
+                record = Some(*finished);
+            }
+        }
+        record.expect("a Started ... Ended sequence of one call always finishes its record")
+    }
+}
+
+impl Store {
+    /// Notes a call in progress (its `active_calls` row). Writing the same call again is a
+    /// no-op, so a retry after an unacknowledged commit is harmless.
+    pub async fn call_started(&self, call: &ActiveCall) -> Result<(), StoreError> {
+        const OP: &str = "store call in progress";
+        on_pool!(self, pool => sqlx::query(INSERT_ACTIVE)
+            .bind(&call.id.0)
+            .bind(&call.sip_call_id)
+            .bind(call.direction.as_str())
+            .bind(&call.caller.number)
+            .bind(&call.caller.name)
+            .bind(&call.callee.number)
+            .bind(&call.callee.name)
+            .bind(call.started_at_ms)
+            .bind(call.answered_at_ms)
+            .bind(&call.answered_by)
+            .bind(call.last_seen_at_ms.max(call.started_at_ms))
+            .execute(pool)
+            .await
+            .map(drop)
+            .map_err(db(OP)))
+    }
+
+    /// Notes that the call in progress `id` was answered at `at_ms` by `answered_by`;
+    /// returns whether the call was in progress.
+    pub async fn call_answered(
+        &self,
+        id: &CallId,
+        at_ms: i64,
+        answered_by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "store call answer";
+        let updated = on_pool!(self, pool => sqlx::query(ANSWER_ACTIVE)
+            .bind(&id.0)
+            .bind(at_ms)
+            .bind(answered_by)
+            .execute(pool)
+            .await
+            .map_err(db(OP))?
+            .rows_affected());
+        Ok(updated > 0)
+    }
+
+    /// Notes that every call in progress was still up at `at_ms` (what an interrupted record
+    /// ends at after a crash); returns how many rows moved forward.
+    pub async fn touch_active_calls(&self, at_ms: i64) -> Result<u64, StoreError> {
+        const OP: &str = "refresh calls in progress";
+        let updated = on_pool!(self, pool => sqlx::query(TOUCH_ACTIVE)
+            .bind(at_ms)
+            .execute(pool)
+            .await
+            .map_err(db(OP))?
+            .rows_affected());
+        Ok(updated)
+    }
+
+    /// Stores a finished call's record and forgets it as in progress, in one transaction.
+    /// A record whose id is already stored is left as it is (a retry after an unacknowledged
+    /// commit is harmless).
+    pub async fn call_finished(&self, record: &CallRecord) -> Result<(), StoreError> {
+        const OP: &str = "store call record";
+        let row = RecordRow::new(record, OP)?;
+        begin_write!(self, tx => {
+            insert_record!(&row)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+            sqlx::query(DELETE_ACTIVE)
+                .bind(&record.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+            tx.commit().await.map_err(db("commit call record"))?;
+        });
+        Ok(())
+    }
+
+    /// Every call in progress, oldest first: after a crash, the calls crossbar lost.
+    pub async fn interrupted_calls(&self) -> Result<Vec<ActiveCall>, StoreError> {
+        const OP: &str = "list calls in progress";
+        let sql = format!("SELECT {ACTIVE_COLUMNS} FROM active_calls ORDER BY started_at_ms, id");
+        let rows: Vec<ActiveRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .map_err(db(OP))?);
+        rows.into_iter().map(|r| r.into_active(OP)).collect()
+    }
+
+    /// Turns every call in progress into an interrupted record
+    /// ([`ActiveCall::into_interrupted_record`]), stores the records and empties
+    /// `active_calls`, in one transaction; returns the records, oldest first. Call it at start,
+    /// before any new call is recorded.
+    pub async fn finish_interrupted(&self, now_ms: i64) -> Result<Vec<CallRecord>, StoreError> {
+        const OP: &str = "finish interrupted calls";
+        let sql = format!("SELECT {ACTIVE_COLUMNS} FROM active_calls ORDER BY started_at_ms, id");
+        let records = begin_write!(self, tx => {
+            let rows: Vec<ActiveRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+            let mut records = Vec::with_capacity(rows.len());
+            for row in rows {
+                let record = row.into_active(OP)?.into_interrupted_record(now_ms);
+                let stored = RecordRow::new(&record, OP)?;
+                insert_record!(&stored)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(OP))?;
+                sqlx::query(DELETE_ACTIVE)
+                    .bind(&record.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(OP))?;
+                records.push(record);
+            }
+            tx.commit().await.map_err(db("commit interrupted calls"))?;
+            records
+        });
+        Ok(records)
+    }
+
+    /// The record of call `id`, if stored.
+    pub async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
+        const OP: &str = "read call record";
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM calls WHERE id = $1");
+        let row: Option<CallRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&id.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db(OP))?);
+        row.map(|r| r.into_record(OP)).transpose()
+    }
+
+    /// The records `filter` selects, newest first (by start time, then id descending), one
+    /// `page` of them (`limit` capped at [`Page::MAX_LIMIT`]).
+    pub async fn calls(
+        &self,
+        filter: &CallFilter,
+        page: Page,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        const OP: &str = "list call records";
+        let limit = i64::from(page.limit.min(Page::MAX_LIMIT));
+        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+        let rows: Vec<CallRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(format!("SELECT {RECORD_COLUMNS} FROM calls"));
+            push_filter!(qb, filter);
+            qb.push(" ORDER BY started_at_ms DESC, id DESC LIMIT ")
+                .push_bind(limit)
+                .push(" OFFSET ")
+                .push_bind(offset);
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_record(OP)).collect()
+    }
+
+    /// How many records `filter` selects.
+    pub async fn count_calls(&self, filter: &CallFilter) -> Result<u64, StoreError> {
+        const OP: &str = "count call records";
+        let count: i64 = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM calls");
+            push_filter!(qb, filter);
+            qb.build_query_scalar()
+                .fetch_one(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        u64::try_from(count).map_err(|_| StoreError::OutOfRange {
+            op: OP,
+            detail: format!("count = {count}"),
+        })
+    }
+}

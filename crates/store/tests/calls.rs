@@ -1,0 +1,515 @@
+//! Call records in the store, specified once and run against both backends: a temporary
+//! SQLite file and a real PostgreSQL server (see `crossbar_store::testing`).
+
+use crossbar_cdr::{
+    CallEvent, CallId, CallRecord, Direction, Disposition, EndReason, EventKind, HangupSide, LegId,
+    LegRole, Party, Recorder, RecorderOutput,
+};
+use crossbar_store::testing::{SqliteFile, postgres_database};
+use crossbar_store::{ActiveCall, Backend, CallFilter, Page, Store};
+
+/// A database for one test: its URL, and what keeps it alive.
+struct TestDb {
+    backend: Backend,
+    url: String,
+    _sqlite: Option<SqliteFile>,
+}
+
+impl TestDb {
+    async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let file = SqliteFile::new();
+                TestDb {
+                    backend,
+                    url: file.url.clone(),
+                    _sqlite: Some(file),
+                }
+            }
+            Backend::Postgres => TestDb {
+                backend,
+                url: postgres_database().await.url,
+                _sqlite: None,
+            },
+        }
+    }
+
+    async fn open(&self) -> Store {
+        let store = Store::open(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("open {}: {e:?}", self.backend));
+        assert_eq!(store.backend(), self.backend);
+        store
+    }
+}
+
+/// Runs each listed `async fn(TestDb)` once per backend, as `sqlite::NAME` and `postgres::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::TestDb::new(crossbar_store::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::TestDb::new(crossbar_store::Backend::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress,
+    storing_the_same_record_twice_keeps_one,
+    call_answered_updates_only_a_call_in_progress,
+    touch_moves_last_seen_forward_only,
+    finish_interrupted_turns_every_call_in_progress_into_a_record,
+    filters_select_by_extension_direction_disposition_and_time,
+    listings_are_newest_first_and_paged,
+);
+
+const T0: i64 = 1_795_000_000_000;
+
+/// The events of one call, folded into its record.
+struct Call {
+    id: String,
+    direction: Direction,
+    caller: String,
+    callee: String,
+    start_ms: i64,
+    /// `Some((after_ms, leg target))`: answered by that target.
+    answered: Option<(i64, String)>,
+    end_after_ms: i64,
+    reason: EndReason,
+    status: Option<u16>,
+}
+
+impl Call {
+    fn new(id: &str, caller: &str, callee: &str, start_ms: i64) -> Call {
+        Call {
+            id: id.into(),
+            direction: Direction::Internal,
+            caller: caller.into(),
+            callee: callee.into(),
+            start_ms,
+            answered: None,
+            end_after_ms: 10_000,
+            reason: EndReason::CallerGaveUp,
+            status: Some(487),
+        }
+    }
+
+    fn direction(mut self, direction: Direction) -> Call {
+        self.direction = direction;
+        self
+    }
+
+    fn answered_by(mut self, target: &str) -> Call {
+        self.answered = Some((3_000, target.into()));
+        self.reason = EndReason::Hangup;
+        self.status = None;
+        self
+    }
+
+    fn ended(mut self, reason: EndReason, status: Option<u16>) -> Call {
+        self.reason = reason;
+        self.status = status;
+        self
+    }
+
+    fn active(&self) -> ActiveCall {
+        ActiveCall {
+            id: CallId(self.id.clone()),
+            sip_call_id: format!("sip-{}", self.id),
+            direction: self.direction,
+            caller: Party {
+                number: self.caller.clone(),
+                name: Some(format!("Caller {}", self.caller)),
+            },
+            callee: Party {
+                number: self.callee.clone(),
+                name: None,
+            },
+            started_at_ms: self.start_ms,
+            answered_at_ms: None,
+            answered_by: None,
+            last_seen_at_ms: self.start_ms,
+        }
+    }
+
+    fn record(&self) -> CallRecord {
+        let call = CallId(self.id.clone());
+        let at = |ms: i64, kind: EventKind| CallEvent {
+            call: call.clone(),
+            at_ms: self.start_ms + ms,
+            kind,
+        };
+        let active = self.active();
+        let target = self
+            .answered
+            .as_ref()
+            .map_or(self.callee.clone(), |(_, t)| t.clone());
+        let mut events = vec![
+            at(
+                0,
+                EventKind::Started {
+                    direction: self.direction,
+                    caller: active.caller,
+                    callee: active.callee,
+                    sip_call_id: active.sip_call_id,
+                },
+            ),
+            at(
+                0,
+                EventKind::LegCreated {
+                    leg: LegId(0),
+                    role: LegRole::Caller,
+                    target: self.caller.clone(),
+                    contact: None,
+                },
+            ),
+            at(
+                10,
+                EventKind::LegCreated {
+                    leg: LegId(1),
+                    role: LegRole::Callee,
+                    target,
+                    contact: Some("sip:x@192.0.2.7:5060".into()),
+                },
+            ),
+            at(
+                500,
+                EventKind::Ringing {
+                    leg: LegId(1),
+                    early_media: false,
+                },
+            ),
+        ];
+        if let Some((after, _)) = &self.answered {
+            events.push(at(*after, EventKind::Answered { leg: LegId(1) }));
+            events.push(at(5_000, EventKind::Hold { leg: LegId(1) }));
+            events.push(at(7_000, EventKind::Resume { leg: LegId(1) }));
+        }
+        events.push(at(
+            self.end_after_ms,
+            EventKind::Ended {
+                reason: self.reason.clone(),
+                hangup_by: HangupSide::Caller,
+                status: self.status,
+            },
+        ));
+        let mut recorder = Recorder::default();
+        events
+            .into_iter()
+            .find_map(|e| match recorder.record(e) {
+                Some(RecorderOutput::Finished(record)) => Some(*record),
+                _ => None,
+            })
+            .expect("the scripted call ends")
+    }
+}
+
+fn ids(records: &[CallRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.id.0.as_str()).collect()
+}
+
+async fn a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress(db: TestDb) {
+    let store = db.open().await;
+    let call = Call::new("c1", "201", "202", T0).answered_by("202");
+    store.call_started(&call.active()).await.unwrap();
+    assert_eq!(
+        store.interrupted_calls().await.unwrap(),
+        vec![call.active()]
+    );
+    assert!(
+        store
+            .call_answered(&CallId("c1".into()), T0 + 3_000, Some("202"))
+            .await
+            .unwrap()
+    );
+
+    let record = call.record();
+    assert_eq!(record.disposition, Disposition::Answered);
+    assert_eq!(record.timings.hold_secs, 2);
+    store.call_finished(&record).await.unwrap();
+
+    assert!(store.interrupted_calls().await.unwrap().is_empty());
+    let all = CallFilter::default();
+    assert_eq!(
+        store.calls(&all, Page::default()).await.unwrap(),
+        vec![record.clone()]
+    );
+    assert_eq!(store.count_calls(&all).await.unwrap(), 1);
+    assert_eq!(store.call(&record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(store.call(&CallId("nope".into())).await.unwrap(), None);
+
+    // It survives closing and reopening.
+    store.close().await;
+    let store = db.open().await;
+    assert_eq!(store.call(&record.id).await.unwrap(), Some(record));
+}
+
+async fn storing_the_same_record_twice_keeps_one(db: TestDb) {
+    let store = db.open().await;
+    let record = Call::new("c1", "201", "202", T0).record();
+    store.call_finished(&record).await.unwrap();
+    store.call_finished(&record).await.unwrap();
+    assert_eq!(store.count_calls(&CallFilter::default()).await.unwrap(), 1);
+}
+
+async fn call_answered_updates_only_a_call_in_progress(db: TestDb) {
+    let store = db.open().await;
+    let id = CallId("c1".into());
+    assert!(!store.call_answered(&id, T0, Some("202")).await.unwrap());
+    let call = Call::new("c1", "201", "202", T0);
+    store.call_started(&call.active()).await.unwrap();
+    // A retried start changes nothing.
+    store.call_started(&call.active()).await.unwrap();
+    assert!(
+        store
+            .call_answered(&id, T0 + 4_000, Some("203"))
+            .await
+            .unwrap()
+    );
+    let active = store.interrupted_calls().await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].answered_at_ms, Some(T0 + 4_000));
+    assert_eq!(active[0].answered_by.as_deref(), Some("203"));
+    assert_eq!(active[0].last_seen_at_ms, T0 + 4_000);
+}
+
+async fn touch_moves_last_seen_forward_only(db: TestDb) {
+    let store = db.open().await;
+    store
+        .call_started(&Call::new("a", "201", "202", T0).active())
+        .await
+        .unwrap();
+    store
+        .call_started(&Call::new("b", "203", "204", T0 + 50_000).active())
+        .await
+        .unwrap();
+    assert_eq!(store.touch_active_calls(T0 + 30_000).await.unwrap(), 1);
+    let seen: Vec<i64> = store
+        .interrupted_calls()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.last_seen_at_ms)
+        .collect();
+    assert_eq!(seen, [T0 + 30_000, T0 + 50_000]);
+}
+
+async fn finish_interrupted_turns_every_call_in_progress_into_a_record(db: TestDb) {
+    let store = db.open().await;
+    let answered = Call::new("a", "201", "202", T0);
+    let ringing = Call::new("b", "+442079460001", "203", T0 + 1_000).direction(Direction::Inbound);
+    store.call_started(&answered.active()).await.unwrap();
+    store.call_started(&ringing.active()).await.unwrap();
+    store
+        .call_answered(&CallId("a".into()), T0 + 2_000, Some("202"))
+        .await
+        .unwrap();
+    store.touch_active_calls(T0 + 62_000).await.unwrap();
+    // crossbar is killed here; at the next start, an hour later:
+    store.close().await;
+    let store = db.open().await;
+    let now = T0 + 3_600_000;
+    let records = store.finish_interrupted(now).await.unwrap();
+    assert_eq!(ids(&records), ["a", "b"]);
+
+    let a = &records[0];
+    assert_eq!(a.disposition, Disposition::Answered);
+    assert!(a.interrupted);
+    assert_eq!(a.hangup_by, HangupSide::System);
+    assert_eq!(a.answered_by.as_deref(), Some("202"));
+    assert_eq!(
+        a.ended_at_ms,
+        T0 + 62_000,
+        "ends when crossbar last saw it up"
+    );
+    assert_eq!(a.timings.wait_secs, Some(2));
+    assert_eq!(a.timings.talk_secs, 60);
+
+    let b = &records[1];
+    assert_eq!(b.disposition, Disposition::Failed);
+    assert_eq!(b.disposition_detail.as_deref(), Some("interrupted"));
+    assert!(b.interrupted);
+    assert_eq!(b.direction, Direction::Inbound);
+    assert_eq!(b.caller.number, "+442079460001");
+    assert_eq!(b.ended_at_ms, T0 + 62_000);
+
+    assert!(store.interrupted_calls().await.unwrap().is_empty());
+    let stored = store
+        .calls(&CallFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![records[1].clone(), records[0].clone()]);
+    assert!(store.finish_interrupted(now).await.unwrap().is_empty());
+}
+
+async fn filters_select_by_extension_direction_disposition_and_time(db: TestDb) {
+    let store = db.open().await;
+    let minute = 60_000;
+    let calls = [
+        // 201 calls 202, who answers.
+        Call::new("1", "201", "202", T0).answered_by("202"),
+        // 203 calls 202; 204 answers (a pickup).
+        Call::new("2", "203", "202", T0 + minute).answered_by("204"),
+        // An outside caller reaches 201, who is busy.
+        Call::new("3", "+442079460001", "201", T0 + 2 * minute)
+            .direction(Direction::Inbound)
+            .ended(EndReason::TargetsFailed { status: 486 }, Some(486)),
+        // 202 dials out and gives up.
+        Call::new("4", "202", "+441632960001", T0 + 3 * minute).direction(Direction::Outbound),
+        // 201 is denied a call out.
+        Call::new("5", "201", "+19005550100", T0 + 4 * minute)
+            .direction(Direction::Outbound)
+            .ended(
+                EndReason::Denied {
+                    reason: "class of service".into(),
+                },
+                Some(403),
+            ),
+    ];
+    for call in &calls {
+        store.call_finished(&call.record()).await.unwrap();
+    }
+    let cases: Vec<(CallFilter, Vec<&str>)> = vec![
+        (CallFilter::default(), vec!["5", "4", "3", "2", "1"]),
+        (
+            CallFilter {
+                extension: Some("202".into()),
+                ..CallFilter::default()
+            },
+            vec!["4", "2", "1"],
+        ),
+        (
+            CallFilter {
+                extension: Some("204".into()),
+                ..CallFilter::default()
+            },
+            vec!["2"],
+        ),
+        (
+            CallFilter {
+                received_by: Some("202".into()),
+                ..CallFilter::default()
+            },
+            vec!["2", "1"],
+        ),
+        (
+            CallFilter {
+                received_by: Some("204".into()),
+                ..CallFilter::default()
+            },
+            vec!["2"],
+        ),
+        (
+            CallFilter {
+                placed_by: Some("201".into()),
+                ..CallFilter::default()
+            },
+            vec!["5", "1"],
+        ),
+        (
+            CallFilter {
+                direction: Some(Direction::Outbound),
+                ..CallFilter::default()
+            },
+            vec!["5", "4"],
+        ),
+        (
+            CallFilter {
+                disposition: Some(Disposition::Busy),
+                ..CallFilter::default()
+            },
+            vec!["3"],
+        ),
+        (
+            CallFilter {
+                disposition: Some(Disposition::Answered),
+                placed_by: Some("203".into()),
+                ..CallFilter::default()
+            },
+            vec!["2"],
+        ),
+        (
+            CallFilter {
+                since_ms: Some(T0 + minute),
+                until_ms: Some(T0 + 3 * minute),
+                ..CallFilter::default()
+            },
+            vec!["3", "2"],
+        ),
+        (
+            CallFilter {
+                extension: Some("201".into()),
+                direction: Some(Direction::Outbound),
+                disposition: Some(Disposition::Denied),
+                since_ms: Some(T0),
+                ..CallFilter::default()
+            },
+            vec!["5"],
+        ),
+        (
+            CallFilter {
+                extension: Some("999".into()),
+                ..CallFilter::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let found = store.calls(&filter, Page::first(100)).await.unwrap();
+        assert_eq!(ids(&found), expected, "{filter:?}");
+        assert_eq!(
+            store.count_calls(&filter).await.unwrap(),
+            expected.len() as u64,
+            "{filter:?}"
+        );
+    }
+    let denied = store.call(&CallId("5".into())).await.unwrap().unwrap();
+    assert_eq!(
+        denied.disposition_detail.as_deref(),
+        Some("class of service")
+    );
+    assert_eq!(denied.sip_status, Some(403));
+}
+
+async fn listings_are_newest_first_and_paged(db: TestDb) {
+    let store = db.open().await;
+    // Two calls start in the same millisecond: the id breaks the tie.
+    for (id, start) in [("a", T0), ("b", T0 + 5), ("c", T0 + 5), ("d", T0 + 9)] {
+        store
+            .call_finished(&Call::new(id, "201", "202", start).record())
+            .await
+            .unwrap();
+    }
+    let all = CallFilter::default();
+    let page = |limit, offset| Page { limit, offset };
+    assert_eq!(
+        ids(&store.calls(&all, page(2, 0)).await.unwrap()),
+        ["d", "c"]
+    );
+    assert_eq!(
+        ids(&store.calls(&all, page(2, 2)).await.unwrap()),
+        ["b", "a"]
+    );
+    assert!(store.calls(&all, page(2, 4)).await.unwrap().is_empty());
+    assert!(store.calls(&all, page(0, 0)).await.unwrap().is_empty());
+    assert_eq!(
+        store.calls(&all, page(u32::MAX, u64::MAX)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        ids(&store.calls(&all, page(u32::MAX, 0)).await.unwrap()),
+        ["d", "c", "b", "a"]
+    );
+}
