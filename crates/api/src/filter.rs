@@ -1,0 +1,292 @@
+//! The call-listing filters as people type them — in a URL query or on the command line —
+//! checked and turned into a [`CallFilter`] and a [`Page`]. One parser for both, so
+//! `crossbar calls` and `GET /api/calls` accept exactly the same values with the same errors.
+
+use crossbar_cdr::{Direction, Disposition};
+use crossbar_store::{CallFilter, Page};
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+
+/// Records per page when no limit is given.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The largest page that may be asked for.
+pub const MAX_LIMIT: u32 = Page::MAX_LIMIT;
+
+/// A filter value that cannot be used; the message names the parameter and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
+
+/// The filters of a call listing, as text (absent or empty means "any").
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallQuery {
+    /// Calls an extension took part in (caller, dialled or answering).
+    pub extension: Option<String>,
+    /// Calls an extension received (dialled or answering).
+    pub received_by: Option<String>,
+    /// Calls an extension placed (caller).
+    pub placed_by: Option<String>,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: Option<String>,
+    /// A disposition name (`answered`, `no_answer`, `busy`, ...).
+    pub disposition: Option<String>,
+    /// Calls started at or after this time: RFC 3339 (`2026-11-21T09:00:00Z`), a local date
+    /// and time (`2026-11-21T09:00:00`) or a date (`2026-11-21`, from its first instant).
+    pub since: Option<String>,
+    /// Calls started before this time: same forms as `since`; a date includes that whole day.
+    pub until: Option<String>,
+    /// Records per page, 0..=1000 (default 50).
+    pub limit: Option<String>,
+    /// Records to skip (default 0).
+    pub offset: Option<String>,
+    /// For an extension's listing: `received`, `placed` or `all` (default).
+    pub view: Option<String>,
+}
+
+/// Which end of a time range a value is for: a bare date means the start of that day for
+/// `Since` and the start of the next day for `Until`, so `since=D&until=D` is the whole day D.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Since,
+    Until,
+}
+
+/// `Some(text)` unless absent or blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl CallQuery {
+    /// The filter and page these values ask for; dates and local times are read in `tz`.
+    pub fn to_filter(&self, tz: &TimeZone) -> Result<(CallFilter, Page), FilterError> {
+        let direction = given(&self.direction)
+            .map(|d| {
+                Direction::parse(d).ok_or_else(|| {
+                    FilterError(format!(
+                        "direction: `{d}` is not one of inbound, outbound, internal"
+                    ))
+                })
+            })
+            .transpose()?;
+        let disposition = given(&self.disposition)
+            .map(|d| {
+                Disposition::parse(d).ok_or_else(|| {
+                    let names: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+                    FilterError(format!(
+                        "disposition: `{d}` is not one of {}",
+                        names.join(", ")
+                    ))
+                })
+            })
+            .transpose()?;
+        let since_ms = given(&self.since)
+            .map(|t| {
+                parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}")))
+            })
+            .transpose()?;
+        let until_ms = given(&self.until)
+            .map(|t| {
+                parse_time(t, tz, Bound::Until).map_err(|e| FilterError(format!("until: {e}")))
+            })
+            .transpose()?;
+        if let (Some(since), Some(until)) = (since_ms, until_ms)
+            && since > until
+        {
+            return Err(FilterError("since: is after until".into()));
+        }
+        let limit = match given(&self.limit) {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<u32>() {
+                Ok(limit) if limit <= MAX_LIMIT => limit,
+                _ => {
+                    return Err(FilterError(format!(
+                        "limit: `{text}` is not a whole number from 0 to {MAX_LIMIT}"
+                    )));
+                }
+            },
+        };
+        let offset = match given(&self.offset) {
+            None => 0,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|o| i64::try_from(*o).is_ok())
+                .ok_or_else(|| {
+                    FilterError(format!(
+                        "offset: `{text}` is not a whole number of at least 0"
+                    ))
+                })?,
+        };
+        let filter = CallFilter {
+            extension: given(&self.extension).map(str::to_owned),
+            received_by: given(&self.received_by).map(str::to_owned),
+            placed_by: given(&self.placed_by).map(str::to_owned),
+            direction,
+            disposition,
+            since_ms,
+            until_ms,
+        };
+        Ok((filter, Page { limit, offset }))
+    }
+}
+
+/// A time as unix milliseconds: RFC 3339 with an offset (`2026-11-21T09:00:00Z`,
+/// `2026-11-21T10:00:00+01:00`), a date and time without offset read in `tz`
+/// (`2026-11-21T09:00:00`, `2026-11-21 09:00`), or a date (`2026-11-21`) — the first instant
+/// of that day in `tz` for [`Bound::Since`], of the next day for [`Bound::Until`].
+pub fn parse_time(text: &str, tz: &TimeZone, bound: Bound) -> Result<i64, FilterError> {
+    let text = text.trim();
+    let invalid = || {
+        FilterError(format!(
+            "`{text}` is not a time: expected RFC 3339 (2026-11-21T09:00:00Z), \
+             a local date and time (2026-11-21T09:00:00) or a date (2026-11-21)"
+        ))
+    };
+    if let Ok(timestamp) = text.parse::<Timestamp>() {
+        return Ok(timestamp.as_millisecond());
+    }
+    if text.len() == 10
+        && let Ok(date) = text.parse::<Date>()
+    {
+        let day = match bound {
+            Bound::Since => date,
+            Bound::Until => date.tomorrow().map_err(|_| invalid())?,
+        };
+        let start = day.to_zoned(tz.clone()).map_err(|_| invalid())?;
+        return Ok(start.timestamp().as_millisecond());
+    }
+    if let Ok(local) = text.parse::<DateTime>() {
+        let zoned = local.to_zoned(tz.clone()).map_err(|_| invalid())?;
+        return Ok(zoned.timestamp().as_millisecond());
+    }
+    Err(invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str, bound: Bound) -> Result<i64, FilterError> {
+        parse_time(text, &TimeZone::UTC, bound)
+    }
+
+    #[test]
+    fn times_are_rfc3339_local_date_times_or_dates() {
+        let nine = 1_795_251_600_000; // 2026-11-21T09:00:00Z
+        assert_eq!(utc("2026-11-21T09:00:00Z", Bound::Since), Ok(nine));
+        assert_eq!(utc("2026-11-21T10:00:00+01:00", Bound::Until), Ok(nine));
+        assert_eq!(utc("2026-11-21T09:00:00", Bound::Since), Ok(nine));
+        assert_eq!(utc("2026-11-21 09:00", Bound::Since), Ok(nine));
+        let midnight = nine - 9 * 3_600_000;
+        assert_eq!(utc("2026-11-21", Bound::Since), Ok(midnight));
+        assert_eq!(utc("2026-11-21", Bound::Until), Ok(midnight + 86_400_000));
+    }
+
+    #[test]
+    fn dates_are_read_in_the_site_time_zone() {
+        let tz = TimeZone::get("Europe/Paris").expect("the system has the time zone database");
+        let midnight_utc = 1_795_219_200_000; // 2026-11-21T00:00:00Z
+        assert_eq!(
+            parse_time("2026-11-21", &tz, Bound::Since),
+            Ok(midnight_utc - 3_600_000)
+        );
+    }
+
+    #[test]
+    fn a_bad_time_says_what_is_expected() {
+        let error = utc("yesterday", Bound::Since).unwrap_err();
+        assert!(error.0.starts_with("`yesterday` is not a time"), "{error}");
+        assert!(utc("2026-13-01", Bound::Since).is_err());
+    }
+
+    #[test]
+    fn a_query_becomes_a_filter_and_a_page() {
+        let query = CallQuery {
+            extension: Some("201".into()),
+            direction: Some("inbound".into()),
+            disposition: Some("no_answer".into()),
+            since: Some("2026-11-21".into()),
+            until: Some(" ".into()),
+            limit: Some("10".into()),
+            offset: Some("20".into()),
+            ..CallQuery::default()
+        };
+        let (filter, page) = query.to_filter(&TimeZone::UTC).unwrap();
+        assert_eq!(
+            filter,
+            CallFilter {
+                extension: Some("201".into()),
+                direction: Some(Direction::Inbound),
+                disposition: Some(Disposition::NoAnswer),
+                since_ms: Some(1_795_219_200_000),
+                ..CallFilter::default()
+            }
+        );
+        assert_eq!(
+            page,
+            Page {
+                limit: 10,
+                offset: 20
+            }
+        );
+        let (_, page) = CallQuery::default().to_filter(&TimeZone::UTC).unwrap();
+        assert_eq!(
+            page,
+            Page {
+                limit: 50,
+                offset: 0
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_parameter() {
+        let cases = [
+            (
+                CallQuery {
+                    direction: Some("sideways".into()),
+                    ..CallQuery::default()
+                },
+                "direction: `sideways` is not one of inbound, outbound, internal",
+            ),
+            (
+                CallQuery {
+                    disposition: Some("ANSWERED".into()),
+                    ..CallQuery::default()
+                },
+                "disposition: `ANSWERED` is not one of answered, voicemail, no_answer, busy, \
+                 rejected, cancelled, abandoned, failed, denied",
+            ),
+            (
+                CallQuery {
+                    limit: Some("1001".into()),
+                    ..CallQuery::default()
+                },
+                "limit: `1001` is not a whole number from 0 to 1000",
+            ),
+            (
+                CallQuery {
+                    offset: Some("-1".into()),
+                    ..CallQuery::default()
+                },
+                "offset: `-1` is not a whole number of at least 0",
+            ),
+            (
+                CallQuery {
+                    since: Some("2026-11-22".into()),
+                    until: Some("2026-11-20".into()),
+                    ..CallQuery::default()
+                },
+                "since: is after until",
+            ),
+        ];
+        for (query, message) in cases {
+            assert_eq!(
+                query.to_filter(&TimeZone::UTC),
+                Err(FilterError(message.into()))
+            );
+        }
+    }
+}
