@@ -1,1 +1,132 @@
-//! crossbar-media: RTP/RTCP relaying, sans-IO: port allocation, symmetric latching, RFC 4733 pass-through, statistics, inactivity.
+//! crossbar-media: RTP/RTCP relaying for the B2BUA, sans-IO.
+//!
+//! A call relayed by crossbar has a **relay** with two sides: side [`Side::A`] faces the
+//! caller's phone, side [`Side::B`] the callee's. Each side has a local RTP port (even) and
+//! RTCP port (RTP + 1) on crossbar's media address. What arrives on one side's RTP (RTCP)
+//! port leaves through the other side's RTP (RTCP) port towards that side's remote address;
+//! RFC 4733 telephone-events are RTP packets like any other and pass unchanged.
+//!
+//! This crate decides and counts; it owns no socket and reads no clock:
+//! - [`PortPool`] hands out the local port pairs;
+//! - the switch speaks to the media IO with [`MediaCommand`]s and hears back
+//!   [`MediaEvent`]s;
+//! - [`Relay`] is one relay's state machine: fed `(now, side, from, bytes)`, it answers where
+//!   to send the packet, latches each side to its phone's real address (symmetric RTP,
+//!   RFC 4961), counts [`RelayStats`] and detects media inactivity — with no allocation and no
+//!   lock on the packet path;
+//! - [`rtp`] holds the allocation-free packet views.
+
+mod ports;
+mod relay;
+pub mod rtp;
+
+use std::net::SocketAddr;
+
+pub use ports::PortPool;
+pub use relay::{
+    DEFAULT_RTP_TIMEOUT, FlowStats, RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayStats,
+};
+
+/// Identifies a relay; chosen by the switch, unique among open relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelayId(pub u64);
+
+impl std::fmt::Display for RelayId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "relay-{}", self.0)
+    }
+}
+
+/// One side of a relay: `A` faces the caller's phone, `B` the callee's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    /// The side packets arriving on this one are sent out of.
+    pub fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Side::A => 0,
+            Side::B => 1,
+        }
+    }
+}
+
+/// What to open for a call: both sides' local ports and what the SDP says about the phones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayPlan {
+    pub id: RelayId,
+    pub a: SidePlan,
+    pub b: SidePlan,
+}
+
+impl RelayPlan {
+    pub fn side(&self, side: Side) -> &SidePlan {
+        match side {
+            Side::A => &self.a,
+            Side::B => &self.b,
+        }
+    }
+}
+
+/// One side of a [`RelayPlan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SidePlan {
+    /// Even local RTP port from the [`PortPool`]; RTCP uses `local_rtp_port + 1`.
+    pub local_rtp_port: u16,
+    /// The phone's RTP address from its SDP (`c=` + `m=` port), if known yet. A hint: the
+    /// relay latches to where the phone's packets really come from.
+    pub remote_rtp: Option<SocketAddr>,
+    /// The phone's RTCP address (`a=rtcp:`, RFC 3605), if given; otherwise RTP port + 1.
+    pub remote_rtcp: Option<SocketAddr>,
+}
+
+/// What the switch asks of the media IO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaCommand {
+    /// Bind the four sockets and start relaying. Answered by [`MediaEvent::OpenFailed`] if a
+    /// port cannot be bound; success is silent.
+    Open(RelayPlan),
+    /// New SDP for one side (answer, re-INVITE): see [`Relay::set_remote`].
+    SetRemote {
+        id: RelayId,
+        side: Side,
+        rtp: Option<SocketAddr>,
+        rtcp: Option<SocketAddr>,
+    },
+    /// A side is on hold (`sendonly`/`inactive`, RFC 3264 §8.4): silence is expected, so the
+    /// inactivity timeout is suspended until `on_hold` is false again.
+    SetHold { id: RelayId, on_hold: bool },
+    /// The dynamic payload type negotiated for `telephone-event` (RFC 4733 §7.1.1), so the
+    /// relay counts exactly those packets as events; `None` falls back to the heuristic of
+    /// [`Relay::set_event_payload_type`].
+    SetEventPayloadType {
+        id: RelayId,
+        payload_type: Option<u8>,
+    },
+    /// Stop relaying and release the sockets; answered by [`MediaEvent::Closed`].
+    Close { id: RelayId },
+}
+
+/// What the media IO reports back to the switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The relay could not be opened (a port is taken by another process, ...). Nothing is
+    /// left open; the switch releases the ports and may retry with others.
+    OpenFailed { id: RelayId, reason: String },
+    /// No RTP arrived in either direction for the RTP timeout, and no side is on hold; the
+    /// switch ends the call ("media timeout"). Sent again every RTP timeout while the silence
+    /// lasts, so a report ignored while the call was still ringing is not the last one.
+    Inactive { id: RelayId, idle_secs: u64 },
+    /// The relay is closed, with its final statistics.
+    Closed { id: RelayId, stats: RelayStats },
+}
