@@ -28,12 +28,14 @@
 //! new module plus one entry in `SECTIONS` and one line in `Config::from_document`.
 
 mod auth;
+mod calls;
 mod database;
 mod error;
 mod extension;
 mod http;
 mod load;
 mod log;
+mod media;
 mod registrar;
 mod sip;
 mod site;
@@ -43,11 +45,15 @@ use std::path::Path;
 use toml::de::{DeTable, DeValue};
 
 pub use auth::{Auth, DigestAlgorithm};
+pub use calls::Calls;
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
 pub use error::{ConfigError, ConfigErrors};
 pub use extension::{Extension, MAX_NUMBER_LEN, MIN_SECRET_LEN, Secret};
 pub use http::Http;
 pub use log::Log;
+pub use media::{
+    DEFAULT_PORT_MAX, DEFAULT_PORT_MIN, DEFAULT_RTP_TIMEOUT_SECS, MIN_MEDIA_PORT, Media,
+};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
 pub use site::{CountryCode, Site, TimeZoneName};
@@ -59,6 +65,8 @@ const SECTIONS: &[&str] = &[
     "site",
     "sip",
     "registrar",
+    "media",
+    "calls",
     "auth",
     "database",
     "http",
@@ -85,6 +93,8 @@ pub struct Config {
     pub site: Site,
     pub sip: Sip,
     pub registrar: Registrar,
+    pub media: Media,
+    pub calls: Calls,
     pub auth: Auth,
     pub database: Database,
     pub http: Http,
@@ -180,6 +190,10 @@ impl Config {
         let sip = sip::parse(ld, &table);
         let table = section(ld, root, "registrar", &empty);
         let registrar = registrar::parse(ld, &table);
+        let table = section(ld, root, "media", &empty);
+        let media = media::parse(ld, &table, &sip);
+        let table = section(ld, root, "calls", &empty);
+        let calls = calls::parse(ld, &table);
         let table = section(ld, root, "auth", &empty);
         let auth = auth::parse(ld, &table);
         let table = section(ld, root, "database", &empty);
@@ -201,6 +215,8 @@ impl Config {
             site,
             sip,
             registrar,
+            media,
+            calls,
             auth,
             database,
             http,
