@@ -86,6 +86,7 @@ impl Lab {
                     }
                 }
                 EndpointOutput::Persist { ticket, changes } => self.pending.push((ticket, changes)),
+                EndpointOutput::Sip(event) => panic!("no call layer here: {event:?}"),
             }
         }
         responses

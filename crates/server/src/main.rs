@@ -4,10 +4,15 @@
 //! ```text
 //! crossbar run --config examples/crossbar.toml   # start the PBX
 //! crossbar check examples/crossbar.toml          # validate a configuration file
+//! crossbar calls --config examples/crossbar.toml # list call records
 //! ```
 
+mod cli;
+mod http;
 mod logging;
+mod media;
 mod persist;
+mod records;
 mod run;
 mod transport;
 
@@ -36,12 +41,15 @@ enum Command {
         /// The TOML configuration file.
         file: PathBuf,
     },
+    /// List call records, newest first, as a table, CSV or JSON.
+    Calls(cli::calls::CallsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Calls(args) => cli::calls::run(args),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -13,19 +13,22 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use crossbar_auth::{Algorithm, Authenticator, ServerKey};
+use crossbar_cdr::CallEvent;
 use crossbar_config::Config;
-use crossbar_proto::endpoint::{
-    Account, Endpoint, EndpointOutput, EndpointSettings, Ticket, unix_seconds,
-};
+use crossbar_media::MediaEvent;
+use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, Ticket, unix_seconds};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::{Peer, Timers, Transmit, Transport};
 use crossbar_sip::{Message, ParseError};
 use crossbar_store::Store;
+use crossbar_switch::{Switch, SwitchOutput, SwitchSettings};
 use rand::RngExt;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::media::MediaEngine;
 use crate::persist;
+use crate::records;
 use crate::transport::{tcp, udp};
 
 /// The name under which the digest nonce key is kept in the database, so nonces handed out
@@ -55,6 +58,8 @@ pub enum Input {
         ticket: Ticket,
         ok: bool,
     },
+    /// News from a media relay.
+    Media(MediaEvent),
 }
 
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -71,9 +76,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the database {:?}", config.database))?;
     tracing::info!(backend = ?store.backend(), "database open");
+    // The REST API on `[http] listen`, if set; it stops (gracefully) when this is dropped.
+    let http = crate::http::start(&config, store.clone()).await?;
 
     let wall = SystemTime::now();
+    let interrupted = records::recover_interrupted(&store, crossbar_switch::wall_ms(wall)).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            calls = interrupted,
+            "calls in progress at the last stop recorded as interrupted"
+        );
+    }
     let endpoint = build_endpoint(&config, &store, wall).await?;
+    let switch_settings = switch_settings(&config)?;
+    tracing::info!(
+        sip = %switch_settings.sip_address,
+        media = %switch_settings.media_address,
+        "advertised addresses"
+    );
+    let media_address = switch_settings.media_address;
+    let switch = Switch::new(endpoint, switch_settings, rand::rng().random());
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     let mut udp_sockets = Vec::new();
@@ -97,24 +119,42 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     let (persist_tx, persist_task) = persist::spawn(store.clone(), input_tx.clone());
+    let (records_tx, records_task) = records::spawn(store.clone());
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
+    let media = MediaEngine::new(
+        media_address,
+        Duration::from_secs(u64::from(config.media.rtp_timeout_secs)),
+        media_tx,
+    );
+    {
+        let input_tx = input_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = media_rx.recv().await {
+                if input_tx.send(Input::Media(event)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     drop(input_tx);
 
+    let mut signals = ShutdownSignals::install()?;
     tracing::info!(
         extensions = config.extensions.len(),
-        registrations = endpoint.registrar().binding_count(),
+        registrations = switch.registrar().binding_count(),
         "crossbar ready"
     );
 
     let mut engine = Engine {
-        endpoint,
+        switch,
+        media,
         udp_sockets,
         connections: HashMap::new(),
         persist: persist_tx,
+        records: records_tx,
     };
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
-        let deadline = engine.endpoint.poll_timeout();
+        let deadline = engine.switch.poll_timeout();
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -134,21 +174,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 }
             }
             () = sleep => engine.timeout(),
-            signal = &mut shutdown => {
+            signal = signals.recv() => {
                 tracing::info!(signal, "shutting down");
                 break;
             }
         }
     }
 
-    // Let the writer finish what it has; responses still held are simply not sent (the
-    // phones retransmit to whoever runs next).
+    // Calls still up are ended (BYE to both sides) and recorded; then the writers finish
+    // what they have. Responses still held are not sent (phones retransmit to whoever
+    // runs next).
+    engine.shut_down();
     drop(engine);
-    if tokio::time::timeout(Duration::from_secs(10), persist_task)
-        .await
-        .is_err()
-    {
-        tracing::error!("database writer did not finish within 10 s");
+    for (name, task) in [("binding", persist_task), ("call record", records_task)] {
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
+            tracing::error!("{name} writer did not finish within 10 s");
+        }
+    }
+    if let Some(http) = http {
+        http.stop().await;
     }
     store.close().await;
     tracing::info!("stopped");
@@ -231,13 +278,57 @@ async fn build_endpoint(
     Ok(endpoint)
 }
 
-/// The endpoint and the handles its outputs go to.
+/// What the switch advertises and how it carries calls, from the configuration.
+fn switch_settings(config: &Config) -> anyhow::Result<SwitchSettings> {
+    let media_address = match config.media.address {
+        Some(address) => address,
+        None => {
+            let address = outgoing_address()
+                .context("finding an address to advertise; set [media] address")?;
+            tracing::warn!(%address, "[media] address not set: advertising this host's outgoing address");
+            address
+        }
+    };
+    let listen = config
+        .sip
+        .listen_udp
+        .first()
+        .or(config.sip.listen_tcp.first())
+        .copied()
+        .context("no SIP listen address")?;
+    let sip_address = if listen.ip().is_unspecified() {
+        SocketAddr::new(media_address, listen.port())
+    } else {
+        listen
+    };
+    Ok(SwitchSettings {
+        sip_address,
+        media_address,
+        rtp_ports: (config.media.port_min, config.media.port_max),
+        ring_timeout: Duration::from_secs(u64::from(config.calls.ring_timeout_secs)),
+        max_calls_per_extension: config.calls.max_calls_per_extension as usize,
+        min_session_expires: config.calls.min_session_expires,
+        user_agent: config.sip.user_agent.clone(),
+    })
+}
+
+/// The address this host uses to reach other hosts: a UDP socket "connected" to a TEST-NET
+/// address (RFC 5737) takes the route's source address; nothing is sent.
+fn outgoing_address() -> std::io::Result<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    socket.connect("192.0.2.1:9")?;
+    Ok(socket.local_addr()?.ip())
+}
+
+/// The switch and the handles its outputs go to.
 struct Engine {
-    endpoint: Endpoint,
+    switch: Switch,
+    media: MediaEngine,
     /// Each UDP socket with its local address (looked up once, not per datagram).
     udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
     persist: mpsc::UnboundedSender<persist::Batch>,
+    records: mpsc::UnboundedSender<CallEvent>,
 }
 
 impl Engine {
@@ -246,7 +337,7 @@ impl Engine {
         let wall = SystemTime::now();
         match input {
             Input::Message { parsed, source } => {
-                self.endpoint.handle_message(now, wall, parsed, source);
+                self.switch.handle_message(now, wall, parsed, source);
             }
             Input::ConnectionOpened { peer, writer } => {
                 self.connections.insert(peer, writer);
@@ -254,22 +345,23 @@ impl Engine {
             Input::ConnectionClosed { peer } => {
                 self.connections.remove(&peer);
             }
-            Input::Persisted { ticket, ok } => self.endpoint.persisted(now, wall, ticket, ok),
+            Input::Persisted { ticket, ok } => self.switch.persisted(now, wall, ticket, ok),
+            Input::Media(event) => self.switch.handle_media_event(now, wall, event),
         }
         self.drain();
     }
 
     fn timeout(&mut self) {
-        self.endpoint
+        self.switch
             .handle_timeout(Instant::now(), SystemTime::now());
         self.drain();
     }
 
     fn drain(&mut self) {
-        while let Some(output) = self.endpoint.poll_output() {
+        while let Some(output) = self.switch.poll_output() {
             match output {
-                EndpointOutput::Transmit(transmit) => self.transmit(transmit),
-                EndpointOutput::Persist { ticket, changes } => {
+                SwitchOutput::Transmit(transmit) => self.transmit(transmit),
+                SwitchOutput::Persist { ticket, changes } => {
                     if self
                         .persist
                         .send(persist::Batch { ticket, changes })
@@ -277,11 +369,24 @@ impl Engine {
                     {
                         tracing::error!("database writer is gone; registration not persisted");
                         let (now, wall) = (Instant::now(), SystemTime::now());
-                        self.endpoint.persisted(now, wall, ticket, false);
+                        self.switch.persisted(now, wall, ticket, false);
+                    }
+                }
+                SwitchOutput::Media(command) => self.media.handle(command),
+                SwitchOutput::Call(event) => {
+                    if self.records.send(event).is_err() {
+                        tracing::error!("call record writer is gone; call event lost");
                     }
                 }
             }
         }
+    }
+
+    /// Ends every call still up, with BYE to both sides, before crossbar stops.
+    fn shut_down(&mut self) {
+        self.switch.shut_down(Instant::now(), SystemTime::now());
+        self.drain();
+        self.media.close_all();
     }
 
     fn transmit(&mut self, transmit: Transmit) {
@@ -328,18 +433,27 @@ impl Engine {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM with the signal's name.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::error!("cannot listen for signals; stop crossbar with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+/// SIGINT and SIGTERM, listened for from start-up on (before crossbar says it is ready, so
+/// a signal sent right after that is never the default "terminate at once").
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<ShutdownSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+
+    /// Resolves on SIGINT or SIGTERM with the signal's name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }

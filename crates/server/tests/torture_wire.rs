@@ -85,8 +85,9 @@ const fn case(file: &'static str, expect: Expect, why: &'static str) -> Case {
 const RFC4475: &[Case] = &[
     case(
         "wsinv.dat",
-        Status(407),
-        "INVITE parsed despite LWS/folding; unauthenticated caller challenged (no 400)",
+        Status(481),
+        "INVITE parsed despite LWS/folding; its To has a tag, so it is a re-INVITE for a \
+         dialog crossbar does not have: 481 (RFC 3261 §12.2.2), no 400",
     ),
     case(
         "intmeth.dat",

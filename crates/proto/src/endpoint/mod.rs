@@ -18,7 +18,8 @@ use crossbar_sip::{HeaderName, Message, Method, ParseError, Request, Response};
 
 use crate::registrar::{Binding, BindingChange, Registrar, RegistrarSettings, with_reason};
 use crate::transaction::{
-    Event, Output, Peer, ServerKey, Timers, Transactions, Transmit, stateless_response,
+    ClientKey, Event, Output, Peer, ServerKey, Timers, TransactionError, TransactionKey,
+    Transactions, Transmit, stateless_response,
 };
 
 /// The methods crossbar implements, for `Allow` (§20.5).
@@ -50,6 +51,43 @@ pub struct Account {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
 
+/// What the endpoint hands to the call layer above it (the switch): requests that start or
+/// continue calls, and everything about the requests the call layer sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SipEvent {
+    /// An out-of-dialog INVITE from an authenticated extension; answer it with
+    /// [`Endpoint::respond`].
+    Invite {
+        key: ServerKey,
+        request: Request,
+        source: Peer,
+        /// The calling extension's number.
+        caller: String,
+    },
+    /// A request inside a dialog (its `To` has a tag): BYE, re-INVITE, UPDATE, INFO...
+    /// Answer it with [`Endpoint::respond`]; 481 if no dialog matches (§12.2.2).
+    InDialog {
+        key: ServerKey,
+        request: Request,
+        source: Peer,
+    },
+    /// The ACK for a 2xx (it has no transaction of its own, §17.1.1.3).
+    Ack { request: Request, source: Peer },
+    /// A CANCEL matched INVITE `key` before its final response: answer the INVITE 487.
+    Cancelled { key: ServerKey },
+    /// The ACK for a non-2xx final to INVITE `key` never came (Timer H).
+    AckTimeout { key: ServerKey },
+    /// A response to a request sent with [`Endpoint::send_request`].
+    Response { key: ClientKey, response: Response },
+    /// No final response came (Timer B/F): `response` is the 408 to act on.
+    Timeout { key: ClientKey, response: Response },
+    /// A message of transaction `key` could not be sent.
+    TransportError { key: TransactionKey },
+    /// A response matching no transaction, e.g. a 2xx retransmitted after the INVITE
+    /// transaction ended (the call layer ACKs it again).
+    StrayResponse { response: Response, source: Peer },
+}
+
 /// What the run loop must do.
 // Outputs are moved through a queue one at a time; boxing the message would cost an
 // allocation per message sent for no gain.
@@ -63,6 +101,8 @@ pub enum EndpointOutput {
         ticket: Ticket,
         changes: Vec<BindingChange>,
     },
+    /// Something for the call layer.
+    Sip(SipEvent),
 }
 
 /// How often expired bindings are swept out of memory and the database.
@@ -271,20 +311,21 @@ impl Endpoint {
                 request,
                 source,
             } => self.on_request(now, wall, key, request, source),
-            Event::Cancelled { key, request, .. } => {
-                // Nothing crossbar answers slowly yet; answer the INVITE 487 (§9.2).
-                let _ = request;
-                let response = Response::new(487);
-                self.respond_to_key(now, key, response);
+            Event::Cancelled { key, .. } => self.up(SipEvent::Cancelled { key }),
+            Event::Ack { request, source } => self.up(SipEvent::Ack { request, source }),
+            Event::Response { key, response } => self.up(SipEvent::Response { key, response }),
+            Event::Timeout { key, response } => self.up(SipEvent::Timeout { key, response }),
+            Event::AckTimeout { key } => self.up(SipEvent::AckTimeout { key }),
+            Event::TransportError { key } => self.up(SipEvent::TransportError { key }),
+            Event::StrayResponse { response, source } => {
+                self.up(SipEvent::StrayResponse { response, source });
             }
-            Event::Ack { .. }
-            | Event::Response { .. }
-            | Event::Timeout { .. }
-            | Event::AckTimeout { .. }
-            | Event::TransportError { .. }
-            | Event::StrayResponse { .. }
-            | Event::Terminated { .. } => {}
+            Event::Terminated { .. } => {}
         }
+    }
+
+    fn up(&mut self, event: SipEvent) {
+        self.outputs.push_back(EndpointOutput::Sip(event));
     }
 
     fn on_request(
@@ -305,16 +346,29 @@ impl Endpoint {
                 self.respond(now, key, response);
             }
             Method::Register => self.on_register(now, wall, key, &request, source),
-            Method::Invite => {
-                // Calls arrive with the B2BUA; until then an authenticated caller is told
-                // the callee is unavailable, and anyone else gets the same challenge.
-                if let Some(challenge) = self.authenticate(wall, &request, 407).err() {
-                    self.respond(now, key, challenge);
-                } else {
-                    self.respond(now, key, request.response(480));
+            // A request inside a dialog belongs to the call layer (§12.2.2).
+            _ if in_dialog(&request) => self.up(SipEvent::InDialog {
+                key,
+                request,
+                source,
+            }),
+            Method::Invite => match self.authenticate(wall, &request, 407) {
+                Err(challenge) => self.respond(now, key, challenge),
+                Ok(user) => {
+                    let Some(caller) = self.accounts.get(&user).map(|a| a.number.clone()) else {
+                        // Authenticated against an account that a reload just removed.
+                        self.respond(now, key, request.response(403));
+                        return;
+                    };
+                    self.up(SipEvent::Invite {
+                        key,
+                        request,
+                        source,
+                        caller,
+                    });
                 }
-            }
-            // BYE and other in-dialog requests: crossbar has no dialogs yet (§12.2.2).
+            },
+            // BYE and the like outside any dialog (§12.2.2 / §15.1.2).
             _ => self.respond(now, key, request.response(481)),
         }
     }
@@ -430,8 +484,55 @@ impl Endpoint {
         ticket
     }
 
-    fn respond(&mut self, now: Instant, key: ServerKey, response: Response) {
+    /// Sends `response` in server transaction `key` (with crossbar's `Server` header and,
+    /// §8.2.6.2, a `To` tag when it has none).
+    pub fn respond(&mut self, now: Instant, key: ServerKey, response: Response) {
         self.respond_to_key(now, key, response);
+    }
+
+    /// Sends `request` in a new client transaction (see [`Transactions::send_request`]).
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        destination: Peer,
+    ) -> Result<ClientKey, TransactionError> {
+        self.transactions.send_request(now, request, destination)
+    }
+
+    /// CANCELs INVITE client transaction `invite` (§9.1).
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        invite: ClientKey,
+    ) -> Result<ClientKey, TransactionError> {
+        self.transactions.cancel(now, invite)
+    }
+
+    /// Sends a message outside any transaction: the ACK for a 2xx (§13.2.2.4).
+    pub fn transmit(&mut self, destination: Peer, message: Message) {
+        self.transactions.transmit(destination, message);
+    }
+
+    /// A fresh `To`/`From` tag.
+    pub fn new_tag(&mut self) -> String {
+        self.transactions.new_tag()
+    }
+
+    /// A fresh RFC 3261 branch (`z9hG4bK...`).
+    pub fn new_branch(&mut self) -> String {
+        self.transactions.new_branch()
+    }
+
+    /// Whether `number` is an extension, and its account.
+    pub fn account(&self, number_or_user: &str) -> Option<&Account> {
+        self.account_of(number_or_user)
+    }
+
+    /// Moves outputs queued by the transaction layer (after calls such as
+    /// [`Endpoint::respond`]) to [`Endpoint::poll_output`].
+    pub fn flush(&mut self, now: Instant, wall: SystemTime) {
+        self.drain_transactions(now, wall);
     }
 
     fn respond_to_key(&mut self, now: Instant, key: ServerKey, mut response: Response) {
@@ -465,6 +566,11 @@ impl Endpoint {
             response.headers.push(HeaderName::Allow, ALLOWED_METHODS);
         }
     }
+}
+
+/// A request is inside a dialog when its `To` carries a tag (§12.2).
+fn in_dialog(request: &Request) -> bool {
+    request.headers.to().is_ok_and(|to| to.tag().is_some())
 }
 
 /// Seconds since the Unix epoch (0 for a clock set before 1970).

@@ -627,6 +627,18 @@ pub fn require_program(program: &str, install_hint: &str) -> PathBuf {
 /// there; its own `-p` port is a free one. SIPp must end by itself within `limit`
 /// (give it `-timeout` below that), or it is killed and the test fails.
 pub fn run_sipp(scenario: &str, server: SocketAddr, args: &[&str], limit: Duration) -> SippRun {
+    run_sipp_on(scenario, server, free_port(), args, limit)
+}
+
+/// [`run_sipp`] with SIPp's own SIP port chosen by the caller (a UAS that a test registers
+/// as an extension's contact must be at a known port).
+pub fn run_sipp_on(
+    scenario: &str,
+    server: SocketAddr,
+    port: u16,
+    args: &[&str],
+    limit: Duration,
+) -> SippRun {
     let sipp = require_program(
         "sipp",
         "install SIPp with scripts/install-deps.sh (Debian package sip-tester)",
@@ -641,7 +653,7 @@ pub fn run_sipp(scenario: &str, server: SocketAddr, args: &[&str], limit: Durati
     }
     let output_path = dir.path().join("sipp-output.log");
     let output = std::fs::File::create(&output_path).expect("the output file can be created");
-    let local_port = free_port().to_string();
+    let local_port = port.to_string();
     let started = Instant::now();
     let mut child = Command::new(&sipp)
         .current_dir(dir.path())

@@ -1,0 +1,3 @@
+//! Subcommands that read what crossbar stored, without starting it.
+
+pub mod calls;

@@ -1,0 +1,178 @@
+//! The HTTP listener (`[http] listen`): serves the REST API of `crossbar-api` until crossbar
+//! stops.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use crossbar_config::Config;
+use crossbar_store::Store;
+use jiff::tz::TimeZone;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long in-flight requests may take to finish once crossbar stops.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running HTTP server. Dropping it starts a graceful stop (no new connections; requests
+/// in flight finish); [`HttpServer::stop`] also waits for it.
+pub struct HttpServer {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// The address it listens on (the actual port when `:0` was configured).
+    #[allow(dead_code)] // for callers that bind port 0 (tests)
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets requests in flight finish (at most 5 s) and returns.
+    #[allow(dead_code)] // `drop` is enough for `crossbar run`; this is for orderly callers
+    pub async fn stop(mut self) {
+        self.stop.take();
+        if let Some(task) = self.task.take()
+            && tokio::time::timeout(STOP_TIMEOUT, task).await.is_err()
+        {
+            tracing::warn!("HTTP requests still running after {STOP_TIMEOUT:?}; abandoned");
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        // Dropping the sender resolves the shutdown future of the serving task.
+        self.stop.take();
+    }
+}
+
+/// Starts the API on `[http] listen`, if set: binds now (so a busy port fails the start) and
+/// serves in a task. Dates in API filters are read in `[site] timezone` (UTC if unset or
+/// unknown to this system).
+pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpServer>> {
+    let Some(listen) = config.http.listen else {
+        return Ok(None);
+    };
+    let timezone = site_timezone(config);
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening for HTTP on {listen}"))?;
+    let local_addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let router = crossbar_api::router_in(store, timezone);
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            // Resolves when the sender is used or dropped.
+            let _ = stop_rx.await;
+        };
+        if let Err(error) = serve(listener, router, shutdown).await {
+            tracing::error!(%error, "HTTP server failed");
+        }
+    });
+    tracing::info!(address = %local_addr, "listening for HTTP");
+    Ok(Some(HttpServer {
+        local_addr,
+        stop: Some(stop_tx),
+        task: Some(task),
+    }))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The site's time zone from `[site] timezone`, or UTC (with a warning if the name is not
+/// in this system's time zone database).
+pub fn site_timezone(config: &Config) -> TimeZone {
+    match &config.site.timezone {
+        None => TimeZone::UTC,
+        Some(name) => TimeZone::get(name.as_str()).unwrap_or_else(|error| {
+            tracing::warn!(timezone = %name, %error, "unknown time zone; using UTC");
+            TimeZone::UTC
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbar_store::testing::SqliteFile;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("the API accepts connections");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: crossbar\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("request sent");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response read");
+        response
+    }
+
+    #[tokio::test]
+    async fn the_api_is_served_on_http_listen_until_stopped() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.expect("store opens");
+        let config = Config::parse(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[site]\ntimezone = \"Europe/London\"\n",
+            std::path::Path::new("/nonexistent/crossbar.toml"),
+        )
+        .expect("a valid configuration");
+        let server = start(&config, store)
+            .await
+            .expect("the listener binds")
+            .expect("[http] listen is set");
+        let addr = server.local_addr();
+
+        let response = get(addr, "/api/health").await;
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.ends_with("{\"status\":\"ok\"}"), "{response}");
+        let response = get(addr, "/api/calls?direction=up").await;
+        assert!(
+            response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{response}"
+        );
+
+        server.stop().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn no_http_listen_means_no_server() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.expect("store opens");
+        let config = Config::parse("", std::path::Path::new("/nonexistent/crossbar.toml"))
+            .expect("an empty configuration is valid");
+        assert!(
+            start(&config, store)
+                .await
+                .expect("nothing to bind")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_unset_time_zone_is_utc() {
+        let config = Config::parse("", std::path::Path::new("/nonexistent/crossbar.toml"))
+            .expect("an empty configuration is valid");
+        assert_eq!(site_timezone(&config), TimeZone::UTC);
+    }
+}

@@ -1,0 +1,189 @@
+//! The IO of RTP/RTCP relaying: binds each relay's four UDP sockets and runs one task per
+//! relay around the sans-IO [`crossbar_media::Relay`].
+//!
+//! The engine task calls [`MediaEngine::handle`] synchronously with the switch's
+//! [`MediaCommand`]s. `Open` binds the sockets right there (a port taken by another process
+//! is answered at once with [`MediaEvent::OpenFailed`]) and spawns the relay's task; the other
+//! commands go to that task over its control channel. Each task owns its `Relay`, its sockets
+//! and one receive buffer: the packet path is `try_recv_from` → `Relay::on_packet` →
+//! `try_send_to`, with no allocation, no lock and no channel per packet. What the tasks have
+//! to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`]) goes back on the events channel.
+
+mod forward;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crossbar_media::{MediaCommand, MediaEvent, Relay, RelayId, RelayPlan, Side};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use forward::{Control, Sockets};
+
+/// Kernel receive/send buffer asked for on each media socket: a few hundred 20 ms packets,
+/// enough to ride out a scheduling hiccup of the relay's task.
+const SOCKET_BUFFER: usize = 256 * 1024;
+
+/// The running relays, keyed by the switch's ids.
+pub struct MediaEngine {
+    /// The IP every relay binds its ports on.
+    address: IpAddr,
+    rtp_timeout: Duration,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    relays: HashMap<RelayId, mpsc::UnboundedSender<Control>>,
+}
+
+impl MediaEngine {
+    /// Relays bind their ports on `address` (the `[media]` address; the unspecified address
+    /// works too, it only cannot be advertised) and report inactivity after `rtp_timeout` of
+    /// silence both ways. Events go to `events`.
+    pub fn new(
+        address: IpAddr,
+        rtp_timeout: Duration,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> MediaEngine {
+        MediaEngine {
+            address,
+            rtp_timeout,
+            events,
+            relays: HashMap::new(),
+        }
+    }
+
+    /// Carries out one command of the switch. Must be called within the tokio runtime (it
+    /// registers sockets and spawns tasks).
+    pub fn handle(&mut self, command: MediaCommand) {
+        match command {
+            MediaCommand::Open(plan) => self.open(plan),
+            MediaCommand::SetRemote {
+                id,
+                side,
+                rtp,
+                rtcp,
+            } => self.control(id, Control::SetRemote { side, rtp, rtcp }),
+            MediaCommand::SetHold { id, on_hold } => self.control(id, Control::SetHold(on_hold)),
+            MediaCommand::SetEventPayloadType { id, payload_type } => {
+                self.control(id, Control::SetEventPayloadType(payload_type));
+            }
+            MediaCommand::Close { id } => {
+                // The task answers with `Closed` once its sockets are gone. If it already
+                // ended on its own, it has sent `Closed` then.
+                if let Some(control) = self.relays.remove(&id) {
+                    let _ = control.send(Control::Close);
+                }
+            }
+        }
+    }
+
+    /// Closes every relay; each answers with [`MediaEvent::Closed`] while the events channel
+    /// is open. Dropping the engine does the same.
+    pub fn close_all(&mut self) {
+        for (_, control) in self.relays.drain() {
+            let _ = control.send(Control::Close);
+        }
+    }
+
+    /// Relays open now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.relays.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.relays.is_empty()
+    }
+
+    fn control(&mut self, id: RelayId, control: Control) {
+        match self.relays.get(&id) {
+            Some(sender) if sender.send(control).is_ok() => {}
+            // A relay that ended on its own has reported `Closed` already.
+            Some(_) => {
+                self.relays.remove(&id);
+            }
+            None => tracing::debug!(relay = %id, "command for a relay that is not open"),
+        }
+    }
+
+    fn open(&mut self, plan: RelayPlan) {
+        let id = plan.id;
+        if self.relays.get(&id).is_some_and(|c| !c.is_closed()) {
+            // A switch bug; the open relay is left alone.
+            tracing::error!(relay = %id, "relay opened twice");
+            self.fail(id, format!("{id} is already open"));
+            return;
+        }
+        let sockets = match self.bind(&plan) {
+            Ok(sockets) => sockets,
+            Err(reason) => {
+                tracing::warn!(relay = %id, %reason, "relay not opened");
+                self.fail(id, reason);
+                return;
+            }
+        };
+        let relay = Relay::new(plan, Instant::now()).with_rtp_timeout(self.rtp_timeout);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let span = tracing::info_span!("relay", id = plan.id.0);
+        span.in_scope(|| {
+            tracing::debug!(
+                a = plan.a.local_rtp_port,
+                b = plan.b.local_rtp_port,
+                a_remote = ?plan.a.remote_rtp,
+                b_remote = ?plan.b.remote_rtp,
+                "relay open"
+            );
+        });
+        tokio::spawn(
+            forward::run(relay, sockets, control_rx, self.events.clone()).instrument(span),
+        );
+        self.relays.insert(id, control_tx);
+    }
+
+    fn fail(&self, id: RelayId, reason: String) {
+        let _ = self.events.send(MediaEvent::OpenFailed { id, reason });
+    }
+
+    /// Binds the four sockets of a plan; on any failure those already bound are closed.
+    fn bind(&self, plan: &RelayPlan) -> Result<Sockets, String> {
+        let bind_side = |side: Side| -> Result<(UdpSocket, UdpSocket), String> {
+            let rtp_port = plan.side(side).local_rtp_port;
+            let Some(rtcp_port) = rtp_port.checked_add(1) else {
+                return Err(format!(
+                    "RTP port {rtp_port} leaves no room for its RTCP port"
+                ));
+            };
+            Ok((
+                bind(SocketAddr::new(self.address, rtp_port))?,
+                bind(SocketAddr::new(self.address, rtcp_port))?,
+            ))
+        };
+        let (a_rtp, a_rtcp) = bind_side(Side::A)?;
+        let (b_rtp, b_rtcp) = bind_side(Side::B)?;
+        Ok(Sockets {
+            a_rtp,
+            a_rtcp,
+            b_rtp,
+            b_rtcp,
+        })
+    }
+}
+
+/// A non-blocking UDP socket on `addr`. No `SO_REUSEADDR`: a port another process (or another
+/// relay) holds must fail to bind here rather than be shared and have its packets stolen.
+fn bind(addr: SocketAddr) -> Result<UdpSocket, String> {
+    let socket = (|| {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        // Larger buffers are a wish: the kernel caps them at net.core.[rw]mem_max.
+        let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        UdpSocket::from_std(socket.into())
+    })();
+    socket.map_err(|error| format!("binding udp {addr}: {error}"))
+}

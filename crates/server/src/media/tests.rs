@@ -1,0 +1,332 @@
+//! The relay IO over real loopback sockets: two plain UDP sockets play the phones.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbar_media::{MediaCommand, MediaEvent, PortPool, RelayId, RelayPlan, Side, SidePlan};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::MediaEngine;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Port pairs for the relays of these tests, below the Linux ephemeral range and spread by
+/// process id so that concurrent test runs rarely meet. A pair that turns out to be taken is
+/// simply skipped (see `open`).
+static PORTS: Mutex<Option<PortPool>> = Mutex::new(None);
+
+fn next_port() -> u16 {
+    let mut pool = PORTS.lock().unwrap();
+    let pool = pool.get_or_insert_with(|| {
+        let base = 20_000 + (std::process::id() % 500) as u16 * 20;
+        PortPool::new(base, base + 2_000)
+    });
+    pool.allocate().expect("enough test ports")
+}
+
+fn side(remote_rtp: Option<SocketAddr>, remote_rtcp: Option<SocketAddr>) -> SidePlan {
+    SidePlan {
+        local_rtp_port: 0,
+        remote_rtp,
+        remote_rtcp,
+    }
+}
+
+/// Opens relay `id` on the first free port pairs; returns the plan it was opened with.
+fn open(
+    media: &mut MediaEngine,
+    events: &mut mpsc::UnboundedReceiver<MediaEvent>,
+    id: RelayId,
+    a: SidePlan,
+    b: SidePlan,
+) -> RelayPlan {
+    for _ in 0..20 {
+        let plan = RelayPlan {
+            id,
+            a: SidePlan {
+                local_rtp_port: next_port(),
+                ..a
+            },
+            b: SidePlan {
+                local_rtp_port: next_port(),
+                ..b
+            },
+        };
+        media.handle(MediaCommand::Open(plan));
+        // A failed open is reported before `handle` returns.
+        match events.try_recv() {
+            Err(_) => return plan,
+            Ok(MediaEvent::OpenFailed { .. }) => continue,
+            Ok(other) => panic!("unexpected event {other:?}"),
+        }
+    }
+    panic!("no free port pairs for the test relay");
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::new(LOCALHOST, port)
+}
+
+async fn phone() -> UdpSocket {
+    UdpSocket::bind(local(0)).await.unwrap()
+}
+
+fn rtp(payload_type: u8, sequence: u16, timestamp: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, payload_type];
+    p.extend_from_slice(&sequence.to_be_bytes());
+    p.extend_from_slice(&timestamp.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+async fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buf = vec![0u8; 2048];
+    let (len, from) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+        .await
+        .expect("a packet within the wait")
+        .unwrap();
+    buf.truncate(len);
+    (buf, from)
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEvent {
+    tokio::time::timeout(WAIT, events.recv())
+        .await
+        .expect("an event within the wait")
+        .expect("the events channel is open")
+}
+
+#[tokio::test]
+async fn relays_rtp_rtcp_and_events_both_ways_through_the_latched_address() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_a_rtcp) = (phone().await, phone().await);
+    let (phone_b, phone_b_rtcp) = (phone().await, phone().await);
+    // A's SDP names an address nothing answers from (a NATed phone's private address): A is
+    // only reachable through latching.
+    let a_sdp = local(9);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(1),
+        side(Some(a_sdp), None),
+        side(
+            Some(phone_b.local_addr().unwrap()),
+            Some(phone_b_rtcp.local_addr().unwrap()),
+        ),
+    );
+    let relay_a = local(plan.a.local_rtp_port);
+    let relay_a_rtcp = local(plan.a.local_rtp_port + 1);
+    let relay_b = local(plan.b.local_rtp_port);
+    let relay_b_rtcp = local(plan.b.local_rtp_port + 1);
+
+    // A → B, to B's signalled address, out of B's side.
+    let audio = rtp(0, 1, 160, 0xa, &[0xff; 160]);
+    phone_a.send_to(&audio, relay_a).await.unwrap();
+    assert_eq!(receive(&phone_b).await, (audio, relay_b));
+    // B → A reaches A at the address its packets came from, out of A's side.
+    let audio = rtp(0, 7, 160, 0xb, &[0xd5; 160]);
+    phone_b.send_to(&audio, relay_b).await.unwrap();
+    assert_eq!(receive(&phone_a).await, (audio, relay_a));
+    // An RFC 4733 event from A passes unchanged (start, then the end three times).
+    for (sequence, flags) in [(2u16, 0x0a), (3, 0x8a), (4, 0x8a), (5, 0x8a)] {
+        let event = rtp(101, sequence, 320, 0xa, &[5, flags, 0x01, 0x40]);
+        phone_a.send_to(&event, relay_a).await.unwrap();
+        assert_eq!(receive(&phone_b).await, (event, relay_b));
+    }
+    // RTCP, port + 1 to port + 1: A's to B's signalled RTCP address, B's back to where A's
+    // came from.
+    let report_a = [0x80, 201, 0, 1, 0, 0, 0, 0xa];
+    phone_a_rtcp.send_to(&report_a, relay_a_rtcp).await.unwrap();
+    assert_eq!(
+        receive(&phone_b_rtcp).await,
+        (report_a.to_vec(), relay_b_rtcp)
+    );
+    let report_b = [0x80, 201, 0, 1, 0, 0, 0, 0xb];
+    phone_b_rtcp.send_to(&report_b, relay_b_rtcp).await.unwrap();
+    assert_eq!(
+        receive(&phone_a_rtcp).await,
+        (report_b.to_vec(), relay_a_rtcp)
+    );
+    // Garbage is dropped, and the relay carries on.
+    phone_a.send_to(&[1, 2, 3], relay_a).await.unwrap();
+    let audio = rtp(0, 8, 320, 0xb, &[0xd5; 160]);
+    phone_b.send_to(&audio, relay_b).await.unwrap();
+    assert_eq!(receive(&phone_a).await, (audio, relay_a));
+
+    media.handle(MediaCommand::Close { id: RelayId(1) });
+    let MediaEvent::Closed { id, stats } = next_event(&mut events).await else {
+        panic!("expected Closed");
+    };
+    assert_eq!(id, RelayId(1));
+    assert_eq!(stats.a_to_b.packets, 5);
+    assert_eq!(stats.a_to_b.bytes, 172 + 4 * 16);
+    assert_eq!(stats.a_to_b.telephone_events, 1);
+    assert_eq!(stats.a_to_b.rtcp_packets, 1);
+    assert_eq!(stats.a_to_b.dropped, 1);
+    assert_eq!(stats.a_to_b.lost, 0);
+    assert_eq!(stats.b_to_a.packets, 2);
+    assert_eq!(stats.b_to_a.rtcp_packets, 1);
+    assert!(media.is_empty());
+    // The sockets are gone by the time `Closed` arrives: the ports can be bound again.
+    for port in [relay_a, relay_a_rtcp, relay_b, relay_b_rtcp] {
+        std::net::UdpSocket::bind(port).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn set_remote_moves_the_far_side_and_hold_is_accepted() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_b, phone_b2) = (phone().await, phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(2),
+        side(Some(phone_a.local_addr().unwrap()), None),
+        // The callee's address is not known yet (no answer).
+        side(None, None),
+    );
+    let relay_a = local(plan.a.local_rtp_port);
+    let relay_b = local(plan.b.local_rtp_port);
+    // The answer arrives; then a re-INVITE moves B to another device.
+    media.handle(MediaCommand::SetRemote {
+        id: RelayId(2),
+        side: Side::B,
+        rtp: Some(phone_b.local_addr().unwrap()),
+        rtcp: None,
+    });
+    let audio = rtp(0, 1, 160, 0xa, &[0xff; 160]);
+    phone_a.send_to(&audio, relay_a).await.unwrap();
+    assert_eq!(receive(&phone_b).await.0, audio);
+    media.handle(MediaCommand::SetHold {
+        id: RelayId(2),
+        on_hold: true,
+    });
+    media.handle(MediaCommand::SetRemote {
+        id: RelayId(2),
+        side: Side::B,
+        rtp: Some(phone_b2.local_addr().unwrap()),
+        rtcp: None,
+    });
+    let audio = rtp(0, 2, 320, 0xa, &[0xff; 160]);
+    phone_a.send_to(&audio, relay_a).await.unwrap();
+    assert_eq!(receive(&phone_b2).await, (audio, relay_b));
+    // Commands for relays that do not exist are ignored.
+    media.handle(MediaCommand::SetHold {
+        id: RelayId(99),
+        on_hold: false,
+    });
+    media.handle(MediaCommand::Close { id: RelayId(99) });
+    drop(media);
+    // Dropping the engine closes its relays.
+    assert!(matches!(
+        next_event(&mut events).await,
+        MediaEvent::Closed { id: RelayId(2), .. }
+    ));
+}
+
+#[tokio::test]
+async fn inactivity_is_reported_after_the_timeout_but_not_while_on_hold() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(1), tx);
+    open(
+        &mut media,
+        &mut events,
+        RelayId(3),
+        side(None, None),
+        side(None, None),
+    );
+    open(
+        &mut media,
+        &mut events,
+        RelayId(4),
+        side(None, None),
+        side(None, None),
+    );
+    media.handle(MediaCommand::SetHold {
+        id: RelayId(4),
+        on_hold: true,
+    });
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::Inactive {
+            id: RelayId(3),
+            idle_secs: 1
+        }
+    );
+    // The held relay, opened at the same moment, stays quiet; relay 3 reports only once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(events.try_recv().is_err());
+
+    media.close_all();
+    assert!(media.is_empty());
+    let mut closed = Vec::new();
+    for _ in 0..2 {
+        match next_event(&mut events).await {
+            MediaEvent::Closed { id, .. } => closed.push(id),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    closed.sort();
+    assert_eq!(closed, [RelayId(3), RelayId(4)]);
+}
+
+#[tokio::test]
+async fn a_port_taken_by_another_process_fails_the_open_and_leaves_nothing_bound() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    // Someone else holds B's RTCP port.
+    let (b_port, squatter) = loop {
+        let port = next_port();
+        if let Ok(socket) = std::net::UdpSocket::bind(local(port + 1)) {
+            break (port, socket);
+        }
+    };
+    let a_port = next_port();
+    let plan = RelayPlan {
+        id: RelayId(5),
+        a: SidePlan {
+            local_rtp_port: a_port,
+            ..side(None, None)
+        },
+        b: SidePlan {
+            local_rtp_port: b_port,
+            ..side(None, None)
+        },
+    };
+    media.handle(MediaCommand::Open(plan));
+    let Ok(MediaEvent::OpenFailed { id, reason }) = events.try_recv() else {
+        panic!("expected OpenFailed at once");
+    };
+    assert_eq!(id, RelayId(5));
+    assert!(
+        reason.contains(&format!("127.0.0.1:{}", b_port + 1)),
+        "{reason}"
+    );
+    assert!(media.is_empty());
+    // The sockets bound before the failure were closed again.
+    for port in [a_port, a_port + 1, b_port] {
+        std::net::UdpSocket::bind(local(port)).unwrap();
+    }
+    drop(squatter);
+
+    // Opening the same id twice is refused without touching the open relay.
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(6),
+        side(None, None),
+        side(None, None),
+    );
+    media.handle(MediaCommand::Open(plan));
+    assert!(matches!(
+        events.try_recv(),
+        Ok(MediaEvent::OpenFailed { id: RelayId(6), .. })
+    ));
+    assert_eq!(media.len(), 1);
+}

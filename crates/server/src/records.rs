@@ -1,0 +1,320 @@
+//! The call-record writer: a task that folds the switch's [`CallEvent`]s into one record per
+//! call ([`Recorder`]) and writes each step to the database — the call in progress when it
+//! starts, its answer, and its record (with the in-progress row removed, in one transaction)
+//! when it ends. While calls are up it refreshes their "last seen" time, so that after a crash
+//! [`recover_interrupted`] can end each lost call where crossbar last knew it to be up.
+//!
+//! A failed write is retried; if it still fails the error is logged — with the whole record
+//! as JSON for a finished call, so nothing is dropped silently. When every sender is gone the
+//! task writes whatever is queued, ends the calls nobody will end any more as `interrupted`
+//! (crossbar is stopping with them up), and exits.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbar_cdr::{CallEvent, CallRecord, Recorder, RecorderOutput};
+use crossbar_store::{ActiveCall, Store, StoreError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Waits between attempts at a failing write; after the last, the write is logged as lost.
+const RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+];
+
+/// How often the calls in progress are marked as still up: an interrupted call's record ends
+/// at most this long before crossbar actually stopped.
+const LAST_SEEN_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Starts the writer. It ends when every sender is dropped and the queue is written.
+pub fn spawn(store: Store) -> (mpsc::UnboundedSender<CallEvent>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(write_records(store, rx));
+    (tx, task)
+}
+
+/// At start, before any call: turns the calls the previous run left in progress (it crashed
+/// or was killed) into `interrupted` records; returns how many there were.
+pub async fn recover_interrupted(store: &Store, now_ms: i64) -> anyhow::Result<usize> {
+    let records = store.finish_interrupted(now_ms).await?;
+    for record in &records {
+        tracing::warn!(
+            call = %record.id,
+            caller = %record.caller.number,
+            callee = %record.callee.number,
+            disposition = %record.disposition,
+            ended_at_ms = record.ended_at_ms,
+            "call interrupted by the previous stop; recorded"
+        );
+    }
+    Ok(records.len())
+}
+
+async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEvent>) {
+    let mut recorder = Recorder::default();
+    let mut last_seen = tokio::time::interval(LAST_SEEN_INTERVAL);
+    last_seen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            // Events first: a refresh can wait, and `None` (every sender gone) must only be
+            // seen once the queue is empty — which `recv` guarantees.
+            biased;
+            event = queue.recv() => match event {
+                Some(event) => {
+                    if let Some(output) = recorder.record(event) {
+                        write(&store, output).await;
+                    }
+                }
+                None => break,
+            },
+            _ = last_seen.tick() => {
+                if recorder.in_progress() > 0
+                    && let Err(error) = store.touch_active_calls(now_ms()).await
+                {
+                    tracing::warn!(error = %error_chain(&error), "cannot refresh the calls in progress");
+                }
+            }
+        }
+    }
+    let unfinished = recorder.interrupt_all(now_ms());
+    if !unfinished.is_empty() {
+        tracing::warn!(
+            calls = unfinished.len(),
+            "calls still up at shutdown recorded as interrupted"
+        );
+    }
+    for record in unfinished {
+        write(&store, RecorderOutput::Finished(Box::new(record))).await;
+    }
+    if recorder.ignored() > 0 {
+        tracing::debug!(
+            events = recorder.ignored(),
+            "call events for unknown calls ignored"
+        );
+    }
+}
+
+/// Writes what the recorder learned, retrying; logs it if it could not be written.
+async fn write(store: &Store, output: RecorderOutput) {
+    match output {
+        RecorderOutput::Started {
+            call,
+            started_at_ms,
+            direction,
+            caller,
+            callee,
+            sip_call_id,
+        } => {
+            let active = ActiveCall {
+                id: call,
+                sip_call_id,
+                direction,
+                caller,
+                callee,
+                started_at_ms,
+                answered_at_ms: None,
+                answered_by: None,
+                last_seen_at_ms: started_at_ms,
+            };
+            if let Err(error) = with_retries(|| store.call_started(&active)).await {
+                tracing::error!(
+                    call = %active.id,
+                    error = %error_chain(&error),
+                    "call in progress not written; a crash now would leave no trace of it"
+                );
+            }
+        }
+        RecorderOutput::Answered {
+            call,
+            answered_at_ms,
+            answered_by,
+        } => {
+            let result =
+                with_retries(|| store.call_answered(&call, answered_at_ms, answered_by.as_deref()))
+                    .await;
+            if let Err(error) = result {
+                tracing::error!(
+                    %call,
+                    error = %error_chain(&error),
+                    "call answer not written; a crash now would record it unanswered"
+                );
+            }
+        }
+        RecorderOutput::Finished(record) => {
+            if let Err(error) = with_retries(|| store.call_finished(&record)).await {
+                tracing::error!(
+                    call = %record.id,
+                    error = %error_chain(&error),
+                    record = %record_json(&record),
+                    "call record not written"
+                );
+            }
+        }
+    }
+}
+
+async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut delays = RETRY_DELAYS.iter();
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            // The database refused the data: the same write would fail again.
+            Err(error @ StoreError::Rejected { .. }) => return Err(error),
+            Err(error) => {
+                let Some(delay) = delays.next() else {
+                    return Err(error);
+                };
+                tracing::warn!(error = %error_chain(&error), "call record write failed; retrying");
+                tokio::time::sleep(*delay).await;
+            }
+        }
+    }
+}
+
+fn record_json(record: &CallRecord) -> String {
+    serde_json::to_string(record).unwrap_or_else(|e| format!("(not serialisable: {e}) {record:?}"))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+/// The wall clock, unix milliseconds.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbar_cdr::{
+        CallId, Direction, Disposition, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+    };
+    use crossbar_store::testing::SqliteFile;
+    use crossbar_store::{CallFilter, Page};
+
+    fn event(call: &str, at_ms: i64, kind: EventKind) -> CallEvent {
+        CallEvent {
+            call: CallId(call.into()),
+            at_ms,
+            kind,
+        }
+    }
+
+    fn started(call: &str, at_ms: i64) -> CallEvent {
+        event(
+            call,
+            at_ms,
+            EventKind::Started {
+                direction: Direction::Internal,
+                caller: Party {
+                    number: "201".into(),
+                    name: None,
+                },
+                callee: Party {
+                    number: "202".into(),
+                    name: None,
+                },
+                sip_call_id: format!("sip-{call}"),
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn a_call_is_written_as_it_goes_and_nothing_is_lost_at_shutdown() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.unwrap();
+        let (events, task) = spawn(store.clone());
+        let t0 = 1_795_000_000_000;
+        let send = |e: CallEvent| events.send(e).expect("the writer runs");
+        send(started("done", t0));
+        send(event(
+            "done",
+            t0 + 10,
+            EventKind::LegCreated {
+                leg: LegId(1),
+                role: LegRole::Callee,
+                target: "202".into(),
+                contact: None,
+            },
+        ));
+        send(event(
+            "done",
+            t0 + 2_000,
+            EventKind::Answered { leg: LegId(1) },
+        ));
+        send(event(
+            "done",
+            t0 + 9_000,
+            EventKind::Ended {
+                reason: EndReason::Hangup,
+                hangup_by: HangupSide::Caller,
+                status: None,
+            },
+        ));
+        // A second call is still ringing when crossbar stops.
+        send(started("up", t0 + 5_000));
+        drop(events);
+        task.await.expect("the writer ends cleanly");
+
+        assert!(store.interrupted_calls().await.unwrap().is_empty());
+        let records = store
+            .calls(&CallFilter::default(), Page::default())
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 2);
+        let up = &records[0];
+        assert_eq!(up.id, CallId("up".into()));
+        assert!(up.interrupted);
+        assert_eq!(up.disposition, Disposition::Failed);
+        let done = &records[1];
+        assert_eq!(done.disposition, Disposition::Answered);
+        assert_eq!(done.answered_by.as_deref(), Some("202"));
+        assert_eq!(done.timings.talk_secs, 7);
+        assert!(!done.interrupted);
+    }
+
+    #[tokio::test]
+    async fn calls_left_in_progress_by_a_crash_are_recovered_as_interrupted() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.unwrap();
+        let t0 = 1_795_000_000_000;
+        store
+            .call_started(&ActiveCall {
+                id: CallId("lost".into()),
+                sip_call_id: "sip-lost".into(),
+                direction: Direction::Inbound,
+                caller: Party::default(),
+                callee: Party {
+                    number: "201".into(),
+                    name: None,
+                },
+                started_at_ms: t0,
+                answered_at_ms: Some(t0 + 1_000),
+                answered_by: Some("201".into()),
+                last_seen_at_ms: t0 + 30_000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(recover_interrupted(&store, t0 + 90_000).await.unwrap(), 1);
+        assert_eq!(recover_interrupted(&store, t0 + 90_000).await.unwrap(), 0);
+        let record = store.call(&CallId("lost".into())).await.unwrap().unwrap();
+        assert!(record.interrupted);
+        assert_eq!(record.disposition, Disposition::Answered);
+        assert_eq!(record.timings.talk_secs, 29);
+    }
+}
