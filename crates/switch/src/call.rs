@@ -35,6 +35,10 @@ pub struct Call {
     pub session_deadline: Option<Instant>,
     /// Both parties' hold state (caller, callee).
     pub hold: [bool; 2],
+    /// Every client transaction and dialog the switch indexed for this call, so forgetting
+    /// the call removes exactly its entries.
+    pub client_keys: Vec<ClientKey>,
+    pub dialog_keys: Vec<(String, String)>,
 }
 
 /// Where a call stands.

@@ -211,12 +211,17 @@ impl Switch {
             session_headers,
             session_deadline: None,
             hold: [false, false],
+            client_keys: Vec::new(),
+            dialog_keys: Vec::new(),
         };
         let relay = media.relay;
         call.media = Some(media);
         self.by_relay.insert(relay, seq);
         self.by_invite.insert(key, seq);
         self.calls.insert(seq, call);
+        for party in [&caller, &callee] {
+            *self.calls_per_extension.entry(party.clone()).or_default() += 1;
+        }
         tracing::info!(call = %id, %caller, %callee, contacts = contacts.len(), "call");
 
         for (index, (contact, destination)) in contacts.into_iter().enumerate() {
@@ -356,9 +361,8 @@ impl Switch {
             .unwrap_or_default();
         match self.endpoint.send_request(now, request, destination) {
             Ok(key) => {
-                self.by_client.insert(key, seq);
-                self.by_dialog
-                    .insert((call_id, from_tag), (seq, Side::Callee));
+                self.index_client(seq, key);
+                self.index_dialog(seq, (call_id, from_tag), Side::Callee);
                 if let Some(call) = self.calls.get_mut(&seq) {
                     call.b.push(CalleeLeg {
                         leg,
@@ -518,8 +522,7 @@ impl Switch {
         let id = call.id.clone();
         let leg_id = call.b[index].leg;
         let callee_dialog_key = (dialog.call_id.clone(), dialog.local_tag.clone());
-        self.by_dialog
-            .insert(callee_dialog_key, (seq, Side::Callee));
+        self.index_dialog(seq, callee_dialog_key, Side::Callee);
         self.learn_callee_media(seq, &response);
 
         // Cancel the other legs still ringing.
@@ -568,7 +571,7 @@ impl Switch {
         let key = call.a.invite_key;
         let interval = call.a.ok_interval;
         if let Some(dialog_key) = caller_dialog_key {
-            self.by_dialog.insert(dialog_key, (seq, Side::Caller));
+            self.index_dialog(seq, dialog_key, Side::Caller);
         }
         self.endpoint.respond(now, key, ok);
         self.arm(now + interval, seq, CallTimer::RetransmitOk);
@@ -771,19 +774,14 @@ impl Switch {
         let request = self.with_via(request, destination);
         let request = self.add_identity(request);
         match self.endpoint.send_request(now, request, destination) {
-            Ok(key) => {
-                self.by_client.insert(key, seq);
-            }
+            Ok(key) => self.index_client(seq, key),
             Err(error) => tracing::warn!(%error, "BYE to a late leg not sent"),
         }
     }
 
     /// Calls an extension takes part in now.
     fn calls_of(&self, number: &str) -> usize {
-        self.calls
-            .values()
-            .filter(|c| c.phase != Phase::Ending && (c.caller == number || c.callee == number))
-            .count()
+        self.calls_per_extension.get(number).copied().unwrap_or(0)
     }
 }
 

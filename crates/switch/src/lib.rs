@@ -94,6 +94,8 @@ pub struct Switch {
     /// In-dialog requests find their call by (Call-ID, crossbar's tag).
     by_dialog: HashMap<(String, String), (CallSeq, Side)>,
     by_relay: HashMap<RelayId, CallSeq>,
+    /// Calls each extension takes part in now (placed or received, not yet ended).
+    calls_per_extension: HashMap<String, usize>,
     /// Ports of every relay until its sockets are closed.
     relay_ports: HashMap<RelayId, [u16; 2]>,
     timers: BinaryHeap<Reverse<(Instant, CallSeq, CallTimer)>>,
@@ -117,6 +119,7 @@ impl Switch {
             by_dialog: HashMap::new(),
             by_relay: HashMap::new(),
             relay_ports: HashMap::new(),
+            calls_per_extension: HashMap::new(),
             timers: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_call: 0,
@@ -536,6 +539,18 @@ impl Switch {
         }
         call.phase = Phase::Ending;
         let id = call.id.clone();
+        let parties = [call.caller.clone(), call.callee.clone()];
+        for party in parties {
+            if let Some(count) = self.calls_per_extension.get_mut(&party) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.calls_per_extension.remove(&party);
+                }
+            }
+        }
+        let Some(call) = self.calls.get(&seq) else {
+            return;
+        };
         if let Some(media) = call.media.as_ref() {
             self.outputs
                 .push_back(SwitchOutput::Media(MediaCommand::Close { id: media.relay }));
@@ -563,9 +578,31 @@ impl Switch {
         }
         if let Some(call) = self.calls.remove(&seq) {
             self.by_invite.remove(&call.a.invite_key);
-            self.by_client.retain(|_, s| *s != seq);
-            self.by_dialog.retain(|_, (s, _)| *s != seq);
+            for key in &call.client_keys {
+                self.by_client.remove(key);
+            }
+            for key in &call.dialog_keys {
+                self.by_dialog.remove(key);
+            }
         }
+    }
+
+    /// Indexes a client transaction the call started.
+    fn index_client(&mut self, seq: CallSeq, key: ClientKey) {
+        self.by_client.insert(key, seq);
+        if let Some(call) = self.calls.get_mut(&seq) {
+            call.client_keys.push(key);
+        }
+    }
+
+    /// Indexes one of the call's dialogs by (Call-ID, crossbar's tag).
+    fn index_dialog(&mut self, seq: CallSeq, key: (String, String), side: Side) {
+        if let Some(call) = self.calls.get_mut(&seq)
+            && !call.dialog_keys.contains(&key)
+        {
+            call.dialog_keys.push(key.clone());
+        }
+        self.by_dialog.insert(key, (seq, side));
     }
 
     /// Sends `method` (BYE, or a relayed request when `relayed` is given) in the dialog of
@@ -598,7 +635,7 @@ impl Switch {
         let request = self.add_identity(request);
         match self.endpoint.send_request(now, request, destination) {
             Ok(key) => {
-                self.by_client.insert(key, seq);
+                self.index_client(seq, key);
                 Some(key)
             }
             Err(error) => {
