@@ -4,6 +4,7 @@
 //!
 //! | route | answer |
 //! |---|---|
+//! | `GET /` | the dashboard: recent calls with filters, refreshed from `/api/calls` |
 //! | `GET /api/health` | `{"status": "ok"}` |
 //! | `GET /api/calls` | one page of call records, newest first: `{"calls": [...], "total": N, "limit": L, "offset": O}` |
 //! | `GET /api/calls/{id}` | one call record, or 404 |
@@ -41,12 +42,23 @@ pub fn router(store: Store) -> Router {
 pub fn router_in(store: Store, timezone: TimeZone) -> Router {
     let state = Api { store, timezone };
     Router::new()
+        .route("/", get(dashboard))
         .route("/api/health", get(health))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(one_call))
         .route("/api/extensions/{number}/calls", get(extension_calls))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// The dashboard page: static HTML and script that read the JSON API.
+const DASHBOARD: &str = include_str!("../assets/dashboard.html");
+
+async fn dashboard() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        DASHBOARD,
+    )
 }
 
 #[derive(Clone)]

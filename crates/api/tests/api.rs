@@ -345,3 +345,37 @@ async fn unknown_calls_and_routes_are_404_with_a_json_error() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_is_served_at_the_root_and_reads_the_calls_api() {
+    let (app, _file) = app().await;
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .body(Body::empty())
+                .expect("a valid request"),
+        )
+        .await
+        .expect("the router always answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/html; charset=utf-8")
+    );
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body is readable")
+        .to_bytes();
+    let page = String::from_utf8_lossy(&bytes);
+    assert!(
+        page.contains("fetch(\"/api/calls?\""),
+        "the page reads /api/calls"
+    );
+    assert!(page.contains("<table>"));
+}
