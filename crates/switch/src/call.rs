@@ -33,6 +33,9 @@ pub struct Call {
     pub session_headers: Vec<(crossbar_sip::HeaderName, String)>,
     /// The latest session-timer deadline; older timer entries for the call are stale.
     pub session_deadline: Option<Instant>,
+    /// Late offer (RFC 3264 §5 with the offer in the callee's 200): the answering leg and
+    /// its INVITE CSeq, whose ACK waits for the caller's ACK carrying the answer.
+    pub late_ack: Option<(usize, u32)>,
     /// Both parties' hold state (caller, callee).
     pub hold: [bool; 2],
     /// Every client transaction and dialog the switch indexed for this call, so forgetting

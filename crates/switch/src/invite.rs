@@ -210,6 +210,7 @@ impl Switch {
             session_expires: None,
             session_headers,
             session_deadline: None,
+            late_ack: None,
             hold: [false, false],
             client_keys: Vec::new(),
             dialog_keys: Vec::new(),
@@ -499,10 +500,18 @@ impl Switch {
         let cseq = leg.invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
         let already = leg.dialog.is_some();
         leg.dialog = Some(dialog.clone());
-        // Every 2xx (first or retransmitted) is ACKed (§13.2.2.4).
-        let ack = self.with_via(dialog.ack(cseq), dialog.destination);
-        self.endpoint
-            .transmit(dialog.destination, crossbar_sip::Message::Request(ack));
+        // A late offer (the caller's INVITE had no SDP): the winning callee's 200 carries the
+        // offer, and its ACK must carry the answer, which comes in the caller's ACK.
+        let wins = call.phase == Phase::Ringing && call.answered.is_none();
+        let late_offer = call.a.invite.body.is_empty() && (wins || call.late_ack.is_some());
+        if !late_offer {
+            // Every 2xx (first or retransmitted) is ACKed (§13.2.2.4).
+            let ack = self.with_via(dialog.ack(cseq), dialog.destination);
+            self.endpoint
+                .transmit(dialog.destination, crossbar_sip::Message::Request(ack));
+        } else if !already {
+            call.late_ack = Some((index, cseq));
+        }
         if already {
             return;
         }

@@ -405,13 +405,40 @@ impl Switch {
     }
 
     /// The caller's ACK for the 200 (or for a relayed re-INVITE's 200).
-    fn on_ack(&mut self, _now: Instant, _wall: SystemTime, request: &Request, _source: Peer) {
+    fn on_ack(&mut self, _now: Instant, wall: SystemTime, request: &Request, _source: Peer) {
         let Some((seq, Side::Caller)) = self.dialog_of(request) else {
             return;
         };
-        if let Some(call) = self.calls.get_mut(&seq) {
-            call.a.acked = true;
+        let Some(call) = self.calls.get_mut(&seq) else {
+            return;
+        };
+        call.a.acked = true;
+        // Late offer: the caller's ACK carries the answer, which the callee's ACK carries on.
+        let Some((index, cseq)) = call.late_ack.take() else {
+            return;
+        };
+        let body = self.rewrite_relayed_sdp(
+            wall,
+            seq,
+            Side::Caller,
+            &request.body,
+            relay::is_sdp(&request.headers),
+        );
+        let Some(dialog) = self
+            .calls
+            .get(&seq)
+            .and_then(|call| call.b.get(index))
+            .and_then(|leg| leg.dialog.as_ref())
+        else {
+            return;
+        };
+        let (mut ack, destination) = (dialog.ack(cseq), dialog.destination);
+        if !body.is_empty() {
+            ack.headers.push(HeaderName::ContentType, "application/sdp");
+            ack.body = body;
         }
+        let ack = self.with_via(ack, destination);
+        self.endpoint.transmit(destination, Message::Request(ack));
     }
 
     /// A 2xx that matched no transaction: the retransmission of a callee's 200 whose

@@ -178,7 +178,7 @@ impl Switch {
 
     /// Rewrites an SDP body coming from `from_side` for the other side: relay address and
     /// the other side's port; learns `from_side`'s media address and hold state on the way.
-    fn rewrite_relayed_sdp(
+    pub(crate) fn rewrite_relayed_sdp(
         &mut self,
         wall: SystemTime,
         seq: CallSeq,
@@ -259,7 +259,7 @@ pub(crate) fn copy_relayed_headers(original: &Request, request: &mut Request) {
     request.body = original.body.clone();
 }
 
-fn is_sdp(headers: &crossbar_sip::Headers) -> bool {
+pub(crate) fn is_sdp(headers: &crossbar_sip::Headers) -> bool {
     headers.content_type().is_some_and(|value| {
         value
             .split(';')

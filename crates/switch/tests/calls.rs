@@ -48,6 +48,8 @@ struct Lab {
     records: Vec<CallRecord>,
     kinds: Vec<EventKind>,
     sent: u32,
+    /// Whether `dial` puts an SDP offer in the INVITE (false: a late offer).
+    offer: bool,
 }
 
 impl Lab {
@@ -94,6 +96,7 @@ impl Lab {
             records: Vec::new(),
             kinds: Vec::new(),
             sent: 0,
+            offer: true,
         }
     }
 
@@ -207,13 +210,22 @@ impl Lab {
     /// INVITE with credentials. Returns the authenticated INVITE as sent.
     fn dial(&mut self, number: &str, at: Peer, dialled: &str, extra: &str) -> Request {
         let call_id = format!("call-{}-{}", number, self.sent);
-        let body = sdp("192.0.2.1", 4000, "sendrecv");
+        let body = if self.offer {
+            sdp("192.0.2.1", 4000, "sendrecv")
+        } else {
+            String::new()
+        };
+        let content_type = if self.offer {
+            "Content-Type: application/sdp\r\n"
+        } else {
+            ""
+        };
         let invite = |branch: &str, cseq: u32, auth: &str| {
             format!(
                 "INVITE sip:{dialled}@192.0.2.100 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch}\r\n\
                  Max-Forwards: 70\r\nFrom: \"Caller {number}\" <sip:{number}@192.0.2.100>;tag=a{number}\r\n\
                  To: <sip:{dialled}@192.0.2.100>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INVITE\r\n\
-                 Contact: <sip:{number}@{}>\r\n{extra}{auth}Content-Type: application/sdp\r\n\
+                 Contact: <sip:{number}@{}>\r\n{extra}{auth}{content_type}\
                  Content-Length: {}\r\n\r\n{body}",
                 at.addr,
                 at.addr,
@@ -866,4 +878,56 @@ fn shutting_down_ends_calls_with_bye_and_records_them_interrupted() {
     let record = lab.record();
     assert!(record.interrupted);
     assert_eq!(record.disposition, Disposition::Answered);
+}
+
+#[test]
+fn a_late_offer_is_answered_in_the_callers_ack_and_carried_to_the_callee() {
+    let mut lab = Lab::new();
+    lab.offer = false;
+    let (alice, bob) = (peer("192.0.2.1:5060"), peer("192.0.2.2:5060"));
+    lab.register("202", bob);
+    lab.dial("201", alice, "202", "");
+    let invite = lab.requests(bob).pop().expect("INVITE");
+    assert!(invite.body.is_empty(), "no offer to pass on");
+    lab.reply(bob, &invite, 200, Some(sdp("192.0.2.2", 5000, "sendrecv")));
+    assert!(
+        !lab.requests(bob).iter().any(|r| r.method == Method::Ack),
+        "Bob's ACK waits for Alice's answer"
+    );
+    let ok = lab
+        .responses(alice)
+        .into_iter()
+        .find(|r| r.status == 200)
+        .expect("200");
+    assert!(
+        String::from_utf8_lossy(&ok.body).contains("c=IN IP4 192.0.2.100"),
+        "Bob's offer, relayed"
+    );
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_owned();
+    let call_id = call_id_of(&ok);
+    let ids = Ids {
+        call_id: &call_id,
+        from: "\"Caller 201\" <sip:201@192.0.2.100>;tag=a201",
+        to: &to,
+    };
+    lab.in_dialog(
+        alice,
+        &ids,
+        Method::Ack,
+        2,
+        Some(sdp("192.0.2.1", 4000, "sendrecv")),
+    );
+    let ack = lab
+        .requests(bob)
+        .into_iter()
+        .find(|r| r.method == Method::Ack)
+        .expect("Bob's ACK, with the answer");
+    let answer = String::from_utf8_lossy(&ack.body).into_owned();
+    assert!(
+        answer.contains("c=IN IP4 192.0.2.100") && answer.contains("m=audio 2000"),
+        "{answer}"
+    );
+    assert!(lab.media.iter().any(
+        |c| matches!(c, MediaCommand::SetRemote { rtp: Some(addr), .. } if addr.port() == 4000)
+    ));
 }
