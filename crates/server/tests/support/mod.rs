@@ -23,6 +23,8 @@ use crossbar_auth::{Algorithm, DigestInput, QopInput, ha1};
 use crossbar_sip::{HeaderName, Message, Response};
 use tempfile::TempDir;
 
+pub mod raw_call;
+
 /// The binary under test, built by cargo for the integration tests.
 pub const CROSSBAR: &str = env!("CARGO_BIN_EXE_crossbar");
 
@@ -56,10 +58,7 @@ pub fn shared(relative: &str) -> PathBuf {
 pub fn free_port() -> u16 {
     // Never hand out a port twice in one test process: tests run in parallel, and a port
     // probed free here is bound by a server or SIPp only a little later.
-    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    let mut given = GIVEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut given = given_ports();
     for _ in 0..100 {
         let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("UDP sockets can be bound");
         let port = udp
@@ -72,6 +71,53 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no port on 127.0.0.1 is free for both UDP and TCP after 100 tries");
+}
+
+/// Every port this test process has handed out.
+fn given_ports() -> std::sync::MutexGuard<'static, BTreeSet<u16>> {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The lowest port of [`free_port_block`]s: below the kernel's ephemeral range (32768 and
+/// up), so no socket bound to port 0 lands in a block, and above SIPp's customary 5060–7000
+/// and crossbar's default media range (10000–20000).
+const BLOCK_PORTS_START: u16 = 21_000;
+const BLOCK_PORTS_END: u16 = 32_000;
+
+/// The first of `count` consecutive ports on 127.0.0.1, an even one, all free for UDP and
+/// TCP right now: a `[media]` port range for a server, or a SIPp `-mp` (which binds the port
+/// and the one two above it). Never handed out twice in one test process; the search starts
+/// at a place that depends on the process id, so two test binaries running at once mostly
+/// look in different places (and skip what the other bound).
+pub fn free_port_block(count: u16) -> u16 {
+    assert!(
+        count > 0 && count < 1000,
+        "a block of {count} ports is not sensible"
+    );
+    let span = BLOCK_PORTS_END - BLOCK_PORTS_START - count;
+    let offset = u16::try_from(std::process::id() % u32::from(span)).expect("below span") & !1;
+    let mut given = given_ports();
+    let mut base = BLOCK_PORTS_START + offset;
+    for _ in 0..(span / 2) {
+        if base + count > BLOCK_PORTS_END {
+            base = BLOCK_PORTS_START;
+        }
+        let ports = base..base + count;
+        let free = ports.clone().all(|port| {
+            !given.contains(&port)
+                && UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+                && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+        });
+        if free {
+            given.extend(ports);
+            return base;
+        }
+        base += (count + 1) & !1;
+    }
+    panic!("no block of {count} free ports between {BLOCK_PORTS_START} and {BLOCK_PORTS_END}");
 }
 
 /// A value unique within this test process (and, with the time mixed in, across runs).
@@ -246,6 +292,82 @@ impl Setup {
         }
     }
 
+    /// Adds a `[media]` section: the relay on 127.0.0.1 with a range of `ports` ports of
+    /// its own (a [`free_port_block`]; a call takes four), so servers of tests running at
+    /// once never compete for relay ports; `rtp_timeout_secs` as given.
+    pub fn relay_media(&mut self, ports: u16, rtp_timeout_secs: u32) -> (u16, u16) {
+        let min = free_port_block(ports);
+        let max = min + ports - 1;
+        writeln!(
+            self.extra_toml,
+            "[media]\naddress = \"127.0.0.1\"\nport_min = {min}\nport_max = {max}\n\
+             rtp_timeout_secs = {rtp_timeout_secs}\n"
+        )
+        .expect("string");
+        (min, max)
+    }
+
+    /// The `[database] url` as the store opens it: a relative SQLite path made absolute
+    /// (the server resolves it against the configuration file's directory).
+    pub fn store_url(&self) -> String {
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with('/') && !path.starts_with(':') => {
+                format!("sqlite://{}", self.dir().join(path).display())
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    /// What the database holds now: every call record (newest first) and every call in
+    /// progress. Opened and closed for each look (the server may be running).
+    pub fn records(&self) -> StoredCalls {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for reading the database");
+        runtime.block_on(async {
+            let store = crossbar_store::Store::open(&self.store_url())
+                .await
+                .unwrap_or_else(|e| panic!("the database {} opens: {e}", self.store_url()));
+            let calls = store
+                .calls(
+                    &crossbar_store::CallFilter::default(),
+                    crossbar_store::Page::first(crossbar_store::Page::MAX_LIMIT),
+                )
+                .await
+                .expect("the call records can be read");
+            let active = store
+                .interrupted_calls()
+                .await
+                .expect("the calls in progress can be read");
+            store.close().await;
+            StoredCalls { calls, active }
+        })
+    }
+
+    /// Waits until the database holds at least `count` call records and no call in
+    /// progress (records are written just after a call ends), then returns what it holds.
+    /// Panics with what is there after `timeout`.
+    pub fn wait_for_records(&self, count: usize, timeout: Duration) -> StoredCalls {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stored = self.records();
+            if stored.calls.len() >= count && stored.active.is_empty() {
+                return stored;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "after {timeout:?} the database holds {} call records (expected {count}) and \
+                 {} calls in progress:\n{:#?}\n{:#?}",
+                stored.calls.len(),
+                stored.active.len(),
+                stored.calls,
+                stored.active
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn try_start(&self, port: u16) -> Result<Server, StartFailure> {
         let config = self.config_path();
         std::fs::write(&config, self.config_text(port)).expect("the config file can be written");
@@ -271,6 +393,52 @@ impl Setup {
         Err(StartFailure::Other(format!(
             "crossbar did not log `crossbar ready` within {READY_TIMEOUT:?} (exit: {status:?}); log:\n{log}"
         )))
+    }
+}
+
+/// The call tables, as [`Setup::records`] read them.
+#[derive(Debug)]
+pub struct StoredCalls {
+    /// `calls`, newest first.
+    pub calls: Vec<crossbar_cdr::CallRecord>,
+    /// `active_calls`, oldest first.
+    pub active: Vec<crossbar_store::ActiveCall>,
+}
+
+/// One `relay closed` log line: what a call's relay forwarded (side A = the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayStats {
+    pub relay: u64,
+    pub a_to_b_packets: u64,
+    pub b_to_a_packets: u64,
+    pub a_to_b_lost: u64,
+    pub b_to_a_lost: u64,
+    pub telephone_events: u64,
+}
+
+impl RelayStats {
+    /// Every `relay closed` line of `server`'s log so far, in order.
+    pub fn of(server: &Server) -> Vec<RelayStats> {
+        server
+            .lines()
+            .iter()
+            .filter(|l| l.contains("relay closed"))
+            .map(|l| {
+                let field = |key: &str| -> u64 {
+                    log_field(l, key)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| panic!("no number `{key}` in {l}"))
+                };
+                RelayStats {
+                    relay: field("relay"),
+                    a_to_b_packets: field("a_to_b_packets"),
+                    b_to_a_packets: field("b_to_a_packets"),
+                    a_to_b_lost: field("a_to_b_lost"),
+                    b_to_a_lost: field("b_to_a_lost"),
+                    telephone_events: field("telephone_events"),
+                }
+            })
+            .collect()
     }
 }
 
@@ -586,6 +754,12 @@ pub struct SippRun {
 }
 
 impl SippRun {
+    /// The trace files in SIPp's working directory whose names contain `part` (e.g.
+    /// `messages` for `-trace_msg`), concatenated.
+    pub fn trace(&self, part: &str) -> String {
+        trace_files(self.dir.path(), part)
+    }
+
     /// Everything worth reading when a run went wrong.
     pub fn report(&self) -> String {
         format!(
@@ -639,6 +813,25 @@ pub fn run_sipp_on(
     args: &[&str],
     limit: Duration,
 ) -> SippRun {
+    spawn_sipp_on(scenario, server, port, args).wait(limit)
+}
+
+/// A SIPp running in the background (a UAS waiting for calls, a UAC with a long call);
+/// killed (SIGKILL) if dropped before [`SippProcess::wait`] collected it.
+pub struct SippProcess {
+    child: Child,
+    exit: Option<ExitStatus>,
+    /// SIPp's SIP port.
+    pub port: u16,
+    /// `None` once moved into the [`SippRun`].
+    dir: Option<TempDir>,
+    output_path: PathBuf,
+    started: Instant,
+}
+
+/// Starts SIPp as [`run_sipp_on`] does, without waiting for it (see [`SippProcess::ready`]
+/// for a UAS).
+pub fn spawn_sipp_on(scenario: &str, server: SocketAddr, port: u16, args: &[&str]) -> SippProcess {
     let sipp = require_program(
         "sipp",
         "install SIPp with scripts/install-deps.sh (Debian package sip-tester)",
@@ -655,7 +848,7 @@ pub fn run_sipp_on(
     let output = std::fs::File::create(&output_path).expect("the output file can be created");
     let local_port = port.to_string();
     let started = Instant::now();
-    let mut child = Command::new(&sipp)
+    let child = Command::new(&sipp)
         .current_dir(dir.path())
         .arg(server.to_string())
         .args(["-sf", scenario, "-i", "127.0.0.1", "-p", &local_port])
@@ -669,50 +862,140 @@ pub fn run_sipp_on(
         .stderr(output)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", sipp.display()));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait works on our child") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
+    SippProcess {
+        child,
+        exit: None,
+        port,
+        dir: Some(dir),
+        output_path,
+        started,
+    }
+}
+
+impl SippProcess {
+    /// Waits until SIPp has bound its SIP port (a UAS is then ready for calls); panics if it
+    /// exits first or takes longer than 10 s.
+    pub fn ready(mut self) -> SippProcess {
+        let port = self.port;
+        // Bound by SIPp (UDP or TCP, whichever transport it was given) once the port can
+        // no longer be bound here.
+        let bound = wait_until(Duration::from_secs(10), || {
+            self.exited().is_some()
+                || UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err()
+                || TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err()
+        });
+        if let Some(status) = self.exited() {
             panic!(
-                "sipp did not finish within {limit:?}; killed. screen:\n{}\noutput:\n{}",
-                read_lossy(&dir.path().join("screen.log")),
-                read_lossy(&output_path)
+                "sipp exited before it was ready ({status}):\n{}",
+                read_lossy(&self.output_path)
             );
         }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let elapsed = started.elapsed();
-    let screen = read_lossy(&dir.path().join("screen.log"));
-    let counter = |name: &str| -> u64 {
-        // `  Successful call        |        0                  |     1000`: the last
-        // column is cumulative; the statistics screen is printed last, so take the last.
-        screen
-            .lines()
-            .rev()
-            .filter(|l| l.trim_start().starts_with(name))
-            .find_map(|l| l.rsplit('|').next()?.trim().parse().ok())
-            .unwrap_or_else(|| {
+        assert!(bound, "sipp did not bind port {port} within 10 s");
+        self
+    }
+
+    /// The working directory (trace files, `-trace_msg`'s `*_messages.log`).
+    pub fn dir(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .expect("the directory is kept until the outcome")
+            .path()
+    }
+
+    /// The exit status if SIPp has exited.
+    fn exited(&mut self) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().expect("try_wait works on our child");
+        }
+        self.exit
+    }
+
+    /// SIGKILL (if still running) and reap.
+    pub fn kill(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            self.exit = Some(self.child.wait().expect("wait works on our child"));
+        }
+    }
+
+    /// Waits for SIPp to end by itself within `limit` (counted from its start; give it
+    /// `-timeout` below that), or kills it and fails the test. Returns its outcome.
+    pub fn wait(mut self, limit: Duration) -> SippRun {
+        let status = loop {
+            if let Some(status) = self.exited() {
+                break status;
+            }
+            if self.started.elapsed() > limit {
+                self.kill();
+                panic!(
+                    "sipp did not finish within {limit:?}; killed. screen:\n{}\noutput:\n{}",
+                    read_lossy(&self.dir().join("screen.log")),
+                    read_lossy(&self.output_path)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.outcome(status)
+    }
+
+    fn outcome(mut self, status: ExitStatus) -> SippRun {
+        let elapsed = self.started.elapsed();
+        let screen = read_lossy(&self.dir().join("screen.log"));
+        let counter = |name: &str| -> u64 {
+            last_counter(&screen, name).unwrap_or_else(|| {
                 panic!(
                     "no `{name}` counter in the SIPp screen log (exit {status}):\n{screen}\noutput:\n{}",
-                    read_lossy(&output_path)
+                    read_lossy(&self.output_path)
                 )
             })
-    };
-    let successful = counter("Successful call");
-    let failed = counter("Failed call");
-    SippRun {
-        status,
-        successful,
-        failed,
-        errors: read_lossy(&dir.path().join("errors.log")),
-        output: read_lossy(&output_path),
-        screen,
-        elapsed,
-        dir,
+        };
+        let successful = counter("Successful call");
+        let failed = counter("Failed call");
+        SippRun {
+            status,
+            successful,
+            failed,
+            errors: read_lossy(&self.dir().join("errors.log")),
+            output: read_lossy(&self.output_path),
+            screen,
+            elapsed,
+            dir: self.take_dir(),
+        }
     }
+
+    /// Moves the working directory out, into the outcome.
+    fn take_dir(&mut self) -> TempDir {
+        self.dir.take().expect("the outcome is collected once")
+    }
+}
+
+impl Drop for SippProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A counter of SIPp's statistics screen: `  Successful call        |        0                  |     1000`.
+/// The last column is cumulative; the statistics screen is printed last, so take the last.
+fn last_counter(screen: &str, name: &str) -> Option<u64> {
+    screen
+        .lines()
+        .rev()
+        .filter(|l| l.trim_start().starts_with(name))
+        .find_map(|l| l.rsplit('|').next()?.trim().parse().ok())
+}
+
+/// The files of `dir` whose names contain `part`, concatenated.
+fn trace_files(dir: &Path, part: &str) -> String {
+    let mut text = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().contains(part) {
+                text.push_str(&read_lossy(&entry.path()));
+            }
+        }
+    }
+    text
 }
 
 fn read_lossy(path: &Path) -> String {
@@ -782,6 +1065,19 @@ impl UdpPeer {
                 Err(e) => panic!("UDP receive failed: {e}"),
             }
         }
+    }
+
+    /// The next datagram parsed as a SIP message; `None` after `timeout` of silence.
+    /// Panics if what arrives is not a well-formed message.
+    pub fn recv_message(&self, timeout: Duration) -> Option<Message> {
+        self.recv(timeout).map(|bytes| {
+            crossbar_sip::parse_datagram(&bytes).unwrap_or_else(|error| {
+                panic!(
+                    "the server sent a malformed message ({error}):\n{}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        })
     }
 
     /// The next datagram parsed as a SIP response; `None` after `timeout` of silence.
