@@ -318,6 +318,30 @@ impl Lab {
         self.send_text(at, &text);
     }
 
+    /// The caller at `at` CANCELs its INVITE (§9.1: same branch, Call-ID, From and To as the
+    /// INVITE), read from the responses crossbar sent it.
+    fn cancel_from(&mut self, at: Peer) {
+        let ours = self.responses(at);
+        let first = ours.first().expect("a response to the INVITE");
+        let via = first.headers.get(&HeaderName::Via).expect("Via");
+        let branch = via
+            .split("branch=")
+            .nth(1)
+            .and_then(|b| b.split(';').next())
+            .expect("a branch")
+            .to_owned();
+        let call_id = call_id_of(first);
+        self.send_text(
+            at,
+            &format!(
+                "CANCEL sip:202@192.0.2.100 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch}\r\n\
+                 Max-Forwards: 70\r\nFrom: \"Caller 201\" <sip:201@192.0.2.100>;tag=a201\r\n\
+                 To: <sip:202@192.0.2.100>\r\nCall-ID: {call_id}\r\nCSeq: 2 CANCEL\r\nContent-Length: 0\r\n\r\n",
+                at.addr
+            ),
+        );
+    }
+
     fn record(&self) -> &CallRecord {
         assert_eq!(
             self.records.len(),
@@ -549,29 +573,7 @@ fn the_caller_cancelling_while_ringing_is_recorded_cancelled() {
     let (mut lab, alice, bob, invite) = ringing_call();
     lab.reply(bob, &invite, 180, None);
     lab.advance(Duration::from_secs(5));
-    let ours = lab.responses(alice);
-    let via = ours[0]
-        .headers
-        .get(&HeaderName::Via)
-        .expect("Via")
-        .to_owned();
-    let branch = via
-        .split("branch=")
-        .nth(1)
-        .expect("branch")
-        .split(';')
-        .next()
-        .expect("b")
-        .to_owned();
-    let call_id = call_id_of(&ours[0]);
-    lab.send_text(
-        alice,
-        &format!(
-            "CANCEL sip:202@192.0.2.100 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch={branch}\r\n\
-             Max-Forwards: 70\r\nFrom: \"Caller 201\" <sip:201@192.0.2.100>;tag=a201\r\n\
-             To: <sip:202@192.0.2.100>\r\nCall-ID: {call_id}\r\nCSeq: 2 CANCEL\r\nContent-Length: 0\r\n\r\n"
-        ),
-    );
+    lab.cancel_from(alice);
     let statuses = lab.statuses(alice);
     assert!(
         statuses.contains(&200) && statuses.contains(&487),
@@ -593,29 +595,7 @@ fn the_caller_cancelling_while_ringing_is_recorded_cancelled() {
 fn a_200_crossing_the_callers_cancel_is_acked_and_hung_up() {
     let (mut lab, alice, bob, invite) = ringing_call();
     lab.reply(bob, &invite, 180, None);
-    let ours = lab.responses(alice);
-    let via = ours[0]
-        .headers
-        .get(&HeaderName::Via)
-        .expect("Via")
-        .to_owned();
-    let branch = via
-        .split("branch=")
-        .nth(1)
-        .expect("branch")
-        .split(';')
-        .next()
-        .expect("b")
-        .to_owned();
-    let call_id = call_id_of(&ours[0]);
-    lab.send_text(
-        alice,
-        &format!(
-            "CANCEL sip:202@192.0.2.100 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch={branch}\r\n\
-             Max-Forwards: 70\r\nFrom: \"Caller 201\" <sip:201@192.0.2.100>;tag=a201\r\n\
-             To: <sip:202@192.0.2.100>\r\nCall-ID: {call_id}\r\nCSeq: 2 CANCEL\r\nContent-Length: 0\r\n\r\n"
-        ),
-    );
+    lab.cancel_from(alice);
     let _cancel = lab.requests(bob);
     let to_cancel = lab.statuses(alice);
     assert!(
