@@ -182,7 +182,11 @@ impl Switch {
     pub fn handle_media_event(&mut self, now: Instant, wall: SystemTime, event: MediaEvent) {
         match event {
             MediaEvent::OpenFailed { id, reason } => {
-                self.release_relay(id);
+                // One of its ports is held by another process: they are retired from the
+                // pool rather than handed to the next call (which would fail the same way).
+                if let Some(ports) = self.relay_ports.remove(&id) {
+                    tracing::warn!(?ports, "relay ports in use elsewhere; no longer used");
+                }
                 if let Some(seq) = self.by_relay.get(&id).copied() {
                     tracing::warn!(%reason, "relay could not open");
                     let detail = format!("media relay: {reason}");
