@@ -2,9 +2,10 @@
 //! relay around the sans-IO [`crossbar_media::Relay`].
 //!
 //! The engine task calls [`MediaEngine::handle`] synchronously with the switch's
-//! [`MediaCommand`]s. `Open` binds the sockets right there (a port taken by another process
-//! is answered at once with [`MediaEvent::OpenFailed`]) and spawns the relay's task; the other
-//! commands go to that task over its control channel. Each task owns its `Relay`, its sockets
+//! [`MediaCommand`]s. `Open` spawns the relay's task, which binds the sockets itself — so
+//! the system calls of four sockets per call stay off the engine thread — and answers a port
+//! taken by another process with [`MediaEvent::OpenFailed`]; the other commands go to that
+//! task over its control channel (queued there until the sockets are up). Each task owns its `Relay`, its sockets
 //! and one receive buffer: the packet path is `try_recv_from` → `Relay::on_packet` →
 //! `try_send_to`, with no allocation, no lock and no channel per packet. What the tasks have
 //! to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`]) goes back on the events channel.
@@ -88,15 +89,15 @@ impl MediaEngine {
         }
     }
 
-    /// Relays open now.
+    /// Relays open (or opening) now.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.relays.len()
+        self.relays.values().filter(|c| !c.is_closed()).count()
     }
 
     #[cfg(test)]
     fn is_empty(&self) -> bool {
-        self.relays.is_empty()
+        self.len() == 0
     }
 
     fn control(&mut self, id: RelayId, control: Control) {
@@ -118,18 +119,21 @@ impl MediaEngine {
             self.fail(id, format!("{id} is already open"));
             return;
         }
-        let sockets = match self.bind(&plan) {
-            Ok(sockets) => sockets,
-            Err(reason) => {
-                tracing::warn!(relay = %id, %reason, "relay not opened");
-                self.fail(id, reason);
-                return;
-            }
-        };
-        let relay = Relay::new(plan, Instant::now()).with_rtp_timeout(self.rtp_timeout);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let span = tracing::info_span!("relay", id = plan.id.0);
-        span.in_scope(|| {
+        let (address, rtp_timeout, events) = (self.address, self.rtp_timeout, self.events.clone());
+        let task = async move {
+            let sockets = match bind_plan(address, &plan) {
+                Ok(sockets) => sockets,
+                Err(reason) => {
+                    tracing::warn!(relay = %id, %reason, "relay not opened");
+                    // The control channel closes before the event goes out, so whoever sees
+                    // `OpenFailed` also sees the relay gone.
+                    drop(control_rx);
+                    let _ = events.send(MediaEvent::OpenFailed { id, reason });
+                    return;
+                }
+            };
             tracing::debug!(
                 a = plan.a.local_rtp_port,
                 b = plan.b.local_rtp_port,
@@ -137,40 +141,41 @@ impl MediaEngine {
                 b_remote = ?plan.b.remote_rtp,
                 "relay open"
             );
-        });
-        tokio::spawn(
-            forward::run(relay, sockets, control_rx, self.events.clone()).instrument(span),
-        );
+            let relay = Relay::new(plan, Instant::now()).with_rtp_timeout(rtp_timeout);
+            forward::run(relay, sockets, control_rx, events).await;
+        };
+        tokio::spawn(task.instrument(span));
         self.relays.insert(id, control_tx);
     }
 
     fn fail(&self, id: RelayId, reason: String) {
         let _ = self.events.send(MediaEvent::OpenFailed { id, reason });
     }
+}
 
-    /// Binds the four sockets of a plan; on any failure those already bound are closed.
-    fn bind(&self, plan: &RelayPlan) -> Result<Sockets, String> {
-        let bind_side = |side: Side| -> Result<(UdpSocket, UdpSocket), String> {
-            let rtp_port = plan.side(side).local_rtp_port;
-            let Some(rtcp_port) = rtp_port.checked_add(1) else {
-                return Err(format!(
-                    "RTP port {rtp_port} leaves no room for its RTCP port"
-                ));
-            };
-            Ok((
-                bind(SocketAddr::new(self.address, rtp_port))?,
-                bind(SocketAddr::new(self.address, rtcp_port))?,
-            ))
+/// Binds the four sockets of a plan on `address`; on any failure those already bound are
+/// closed.
+fn bind_plan(address: IpAddr, plan: &RelayPlan) -> Result<Sockets, String> {
+    let bind_side = |side: Side| -> Result<(UdpSocket, UdpSocket), String> {
+        let rtp_port = plan.side(side).local_rtp_port;
+        let Some(rtcp_port) = rtp_port.checked_add(1) else {
+            return Err(format!(
+                "RTP port {rtp_port} leaves no room for its RTCP port"
+            ));
         };
-        let (a_rtp, a_rtcp) = bind_side(Side::A)?;
-        let (b_rtp, b_rtcp) = bind_side(Side::B)?;
-        Ok(Sockets {
-            a_rtp,
-            a_rtcp,
-            b_rtp,
-            b_rtcp,
-        })
-    }
+        Ok((
+            bind(SocketAddr::new(address, rtp_port))?,
+            bind(SocketAddr::new(address, rtcp_port))?,
+        ))
+    };
+    let (a_rtp, a_rtcp) = bind_side(Side::A)?;
+    let (b_rtp, b_rtcp) = bind_side(Side::B)?;
+    Ok(Sockets {
+        a_rtp,
+        a_rtcp,
+        b_rtp,
+        b_rtcp,
+    })
 }
 
 /// A non-blocking UDP socket on `addr`. No `SO_REUSEADDR`: a port another process (or another

@@ -36,7 +36,7 @@ fn side(remote_rtp: Option<SocketAddr>, remote_rtcp: Option<SocketAddr>) -> Side
 }
 
 /// Opens relay `id` on the first free port pairs; returns the plan it was opened with.
-fn open(
+async fn open(
     media: &mut MediaEngine,
     events: &mut mpsc::UnboundedReceiver<MediaEvent>,
     id: RelayId,
@@ -56,14 +56,33 @@ fn open(
             },
         };
         media.handle(MediaCommand::Open(plan));
-        // A failed open is reported before `handle` returns.
-        match events.try_recv() {
-            Err(_) => return plan,
-            Ok(MediaEvent::OpenFailed { .. }) => continue,
-            Ok(other) => panic!("unexpected event {other:?}"),
+        if opened(events, &plan).await {
+            return plan;
         }
     }
     panic!("no free port pairs for the test relay");
+}
+
+/// Waits until the relay's task has bound all four ports (`true`) or reported `OpenFailed`
+/// (`false`): the task binds B's RTCP port last.
+async fn opened(events: &mut mpsc::UnboundedReceiver<MediaEvent>, plan: &RelayPlan) -> bool {
+    let last = local(plan.b.local_rtp_port + 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match events.try_recv() {
+            Ok(MediaEvent::OpenFailed { .. }) => return false,
+            Ok(other) => panic!("unexpected event {other:?}"),
+            Err(_) => {}
+        }
+        if std::net::UdpSocket::bind(last).is_err() {
+            return true;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay neither opened nor failed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 fn local(port: u16) -> SocketAddr {
@@ -118,7 +137,8 @@ async fn relays_rtp_rtcp_and_events_both_ways_through_the_latched_address() {
             Some(phone_b.local_addr().unwrap()),
             Some(phone_b_rtcp.local_addr().unwrap()),
         ),
-    );
+    )
+    .await;
     let relay_a = local(plan.a.local_rtp_port);
     let relay_a_rtcp = local(plan.a.local_rtp_port + 1);
     let relay_b = local(plan.b.local_rtp_port);
@@ -190,7 +210,8 @@ async fn set_remote_moves_the_far_side_and_hold_is_accepted() {
         side(Some(phone_a.local_addr().unwrap()), None),
         // The callee's address is not known yet (no answer).
         side(None, None),
-    );
+    )
+    .await;
     let relay_a = local(plan.a.local_rtp_port);
     let relay_b = local(plan.b.local_rtp_port);
     // The answer arrives; then a re-INVITE moves B to another device.
@@ -240,14 +261,16 @@ async fn inactivity_is_reported_after_the_timeout_but_not_while_on_hold() {
         RelayId(3),
         side(None, None),
         side(None, None),
-    );
+    )
+    .await;
     open(
         &mut media,
         &mut events,
         RelayId(4),
         side(None, None),
         side(None, None),
-    );
+    )
+    .await;
     media.handle(MediaCommand::SetHold {
         id: RelayId(4),
         on_hold: true,
@@ -300,8 +323,8 @@ async fn a_port_taken_by_another_process_fails_the_open_and_leaves_nothing_bound
         },
     };
     media.handle(MediaCommand::Open(plan));
-    let Ok(MediaEvent::OpenFailed { id, reason }) = events.try_recv() else {
-        panic!("expected OpenFailed at once");
+    let MediaEvent::OpenFailed { id, reason } = next_event(&mut events).await else {
+        panic!("expected OpenFailed");
     };
     assert_eq!(id, RelayId(5));
     assert!(
@@ -322,7 +345,8 @@ async fn a_port_taken_by_another_process_fails_the_open_and_leaves_nothing_bound
         RelayId(6),
         side(None, None),
         side(None, None),
-    );
+    )
+    .await;
     media.handle(MediaCommand::Open(plan));
     assert!(matches!(
         events.try_recv(),
