@@ -5,65 +5,11 @@ use crossbar_cdr::{
     CallEvent, CallId, CallRecord, Direction, Disposition, EndReason, EventKind, HangupSide, LegId,
     LegRole, Party, Recorder, RecorderOutput,
 };
-use crossbar_store::testing::{SqliteFile, postgres_database};
-use crossbar_store::{ActiveCall, Backend, CallFilter, Page, Store};
+#[macro_use]
+mod common;
 
-/// A database for one test: its URL, and what keeps it alive.
-struct TestDb {
-    backend: Backend,
-    url: String,
-    _sqlite: Option<SqliteFile>,
-}
-
-impl TestDb {
-    async fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let file = SqliteFile::new();
-                TestDb {
-                    backend,
-                    url: file.url.clone(),
-                    _sqlite: Some(file),
-                }
-            }
-            Backend::Postgres => TestDb {
-                backend,
-                url: postgres_database().await.url,
-                _sqlite: None,
-            },
-        }
-    }
-
-    async fn open(&self) -> Store {
-        let store = Store::open(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("open {}: {e:?}", self.backend));
-        assert_eq!(store.backend(), self.backend);
-        store
-    }
-}
-
-/// Runs each listed `async fn(TestDb)` once per backend, as `sqlite::NAME` and `postgres::NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::TestDb::new(crossbar_store::Backend::Sqlite).await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::TestDb::new(crossbar_store::Backend::Postgres).await).await
-                }
-            )*
-        }
-    };
-}
+use common::TestDb;
+use crossbar_store::{ActiveCall, CallFilter, Page};
 
 on_both_backends!(
     a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress,

@@ -3,76 +3,12 @@
 
 use std::time::Instant;
 
-use crossbar_store::testing::{SqliteFile, postgres_database};
+#[macro_use]
+mod common;
+
+use common::TestDb;
+use crossbar_store::testing::SqliteFile;
 use crossbar_store::{Backend, Binding, BindingChange, Store, StoreError};
-
-/// A database for one test: its URL, and what keeps it alive.
-struct TestDb {
-    backend: Backend,
-    url: String,
-    sqlite: Option<SqliteFile>,
-}
-
-impl TestDb {
-    async fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let file = SqliteFile::new();
-                TestDb {
-                    backend,
-                    url: file.url.clone(),
-                    sqlite: Some(file),
-                }
-            }
-            Backend::Postgres => TestDb {
-                backend,
-                url: postgres_database().await.url,
-                sqlite: None,
-            },
-        }
-    }
-
-    async fn open(&self) -> Store {
-        let store = Store::open(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("open {}: {}", self.backend, error_chain(&e)));
-        assert_eq!(store.backend(), self.backend);
-        store
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// Runs each listed `async fn(TestDb)` once per backend, as `sqlite::NAME` and `postgres::NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::TestDb::new(crossbar_store::Backend::Sqlite).await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::TestDb::new(crossbar_store::Backend::Postgres).await).await
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     opening_twice_runs_the_migrations_once,
