@@ -125,10 +125,10 @@ pub struct Relaying {
     /// The request's server transaction on the side it came from.
     pub from_key: ServerKey,
     pub from_side: Side,
-    /// The request crossbar sent to the other side.
+    /// The client transaction of the copy crossbar sent to the other side.
     pub to_key: ClientKey,
+    /// The request as it came from `from_side` (its answer is built from it).
     pub request: Request,
-    pub original: Request,
 }
 
 /// A side of the call.

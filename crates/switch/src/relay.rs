@@ -93,8 +93,7 @@ impl Switch {
                 from_key: key,
                 from_side: side,
                 to_key,
-                request: request.clone(),
-                original: request,
+                request,
             });
         }
     }
@@ -157,7 +156,7 @@ impl Switch {
         } else {
             Bytes::new()
         };
-        let mut back = relaying.original.response(response.status);
+        let mut back = relaying.request.response(response.status);
         back.reason = response.reason.clone();
         for header in response.headers.iter() {
             if END_TO_END.contains(&header.name) {
