@@ -128,20 +128,8 @@ impl Switch {
         }
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     pub fn registrar(&self) -> &Registrar {
         self.endpoint.registrar()
-    }
-
-    /// Calls in progress.
-    pub fn active_calls(&self) -> usize {
-        self.calls
-            .values()
-            .filter(|c| c.phase != Phase::Ending)
-            .count()
     }
 
     /// One UDP datagram.
