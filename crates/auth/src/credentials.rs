@@ -109,15 +109,8 @@ impl<'a> DigestCredentials<'a> {
     /// case-insensitive, values may be tokens or quoted strings (with `\` escapes), and
     /// whitespace (including folded line breaks) may surround `=` and `,`.
     pub fn parse(value: &'a str) -> Result<Option<Self>, ParseError> {
-        let trimmed_start = value.len() - value.trim_start_matches(is_lws).len();
-        let rest = &value[trimmed_start..];
-        let scheme_len = rest.find(is_lws).unwrap_or(rest.len());
-        if !rest[..scheme_len].eq_ignore_ascii_case("Digest") {
+        let Some(mut params) = ParamCursor::after_scheme(value, "Digest") else {
             return Ok(None);
-        }
-        let mut params = ParamCursor {
-            input: value,
-            pos: trimmed_start + scheme_len,
         };
         let mut fields = Fields::default();
         while let Some((name, raw_value)) = params.next_param()? {
@@ -157,7 +150,7 @@ fn is_token_char(c: char) -> bool {
         )
 }
 
-fn excerpt(s: &str) -> String {
+pub(crate) fn excerpt(s: &str) -> String {
     match s.char_indices().nth(EXCERPT_MAX) {
         Some((cut, _)) => format!("{}…", &s[..cut]),
         None => s.to_owned(),
@@ -166,12 +159,26 @@ fn excerpt(s: &str) -> String {
 
 /// Walks `name=value` pairs separated by commas. Empty list elements are tolerated
 /// (RFC 7230 §7 `#rule`).
-struct ParamCursor<'a> {
+pub(crate) struct ParamCursor<'a> {
     input: &'a str,
     pos: usize,
 }
 
 impl<'a> ParamCursor<'a> {
+    /// The parameters of `value` if its scheme (the first token) is `scheme`, compared
+    /// case-insensitively; `None` for any other scheme.
+    pub(crate) fn after_scheme(value: &'a str, scheme: &str) -> Option<ParamCursor<'a>> {
+        let start = value.len() - value.trim_start_matches(is_lws).len();
+        let rest = &value[start..];
+        let scheme_len = rest.find(is_lws).unwrap_or(rest.len());
+        rest[..scheme_len]
+            .eq_ignore_ascii_case(scheme)
+            .then_some(ParamCursor {
+                input: value,
+                pos: start + scheme_len,
+            })
+    }
+
     fn rest(&self) -> &'a str {
         &self.input[self.pos..]
     }
@@ -181,7 +188,7 @@ impl<'a> ParamCursor<'a> {
         self.pos += rest.len() - rest.trim_start_matches(pred).len();
     }
 
-    fn next_param(&mut self) -> Result<Option<(&'a str, Cow<'a, str>)>, ParseError> {
+    pub(crate) fn next_param(&mut self) -> Result<Option<(&'a str, Cow<'a, str>)>, ParseError> {
         self.skip_while(|c| is_lws(c) || c == ',');
         if self.rest().is_empty() {
             return Ok(None);

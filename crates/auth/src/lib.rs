@@ -1,5 +1,6 @@
-//! SIP digest authentication, server side (RFC 3261 §22, RFC 7616, RFC 8760; RFC 2617 for
-//! `qop`), for a registrar or a B2BUA.
+//! SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760; RFC 2617 for `qop`): the
+//! server side for a registrar or a B2BUA, and the client side ([`DigestChallenge`]) for
+//! when crossbar itself is challenged.
 //!
 //! Sans-IO and independent of the SIP message model: header *values* go in as `&str` and come
 //! out as `String`, wall-clock time comes in as a [`std::time::SystemTime`], and the user
@@ -83,6 +84,7 @@
 
 mod algorithm;
 mod authenticator;
+mod challenge;
 mod credentials;
 mod nonce;
 mod replay;
@@ -92,5 +94,6 @@ pub use authenticator::{
     Authenticated, Authenticator, Config, ConfigError, Outcome, QoplessPolicy, Refusal, Secret,
     VerifyError,
 };
+pub use challenge::{Answer, DigestChallenge};
 pub use credentials::{DigestCredentials, NonceCount, ParseError};
 pub use nonce::ServerKey;

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbar_auth::{Algorithm, DigestInput, QopInput, ha1};
+use crossbar_auth::{Answer, DigestChallenge};
 use crossbar_sip::{HeaderName, Message, Response};
 use tempfile::TempDir;
 
@@ -1235,48 +1235,21 @@ pub fn tcp_exchange(server: SocketAddr, bytes: &[u8], timeout: Duration) -> TcpO
 // Digest authentication, client side
 // ---------------------------------------------------------------------------------------
 
-/// A `WWW-Authenticate`/`Proxy-Authenticate` Digest challenge.
+/// A `WWW-Authenticate`/`Proxy-Authenticate` Digest challenge, answered with
+/// crossbar-auth's client side.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
-    pub realm: String,
-    pub nonce: String,
-    pub opaque: Option<String>,
-    pub algorithm: Algorithm,
-    /// The `qop` options offered (`auth`, `auth-int`), empty when none.
-    pub qop: Vec<String>,
-    pub stale: bool,
+pub struct Challenge(pub DigestChallenge);
+
+impl std::ops::Deref for Challenge {
+    type Target = DigestChallenge;
+    fn deref(&self) -> &DigestChallenge {
+        &self.0
+    }
 }
 
 impl Challenge {
-    /// Parses a challenge header value; panics (naming it) if it is not a usable Digest one.
-    pub fn parse(value: &str) -> Challenge {
-        let rest = value
-            .trim_start()
-            .strip_prefix("Digest")
-            .filter(|r| r.starts_with([' ', '\t']))
-            .unwrap_or_else(|| panic!("not a Digest challenge: {value}"));
-        let params = auth_params(rest);
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
-        let algorithm_token = get("algorithm").unwrap_or_else(|| "MD5".to_owned());
-        Challenge {
-            realm: get("realm").unwrap_or_else(|| panic!("challenge without realm: {value}")),
-            nonce: get("nonce").unwrap_or_else(|| panic!("challenge without nonce: {value}")),
-            opaque: get("opaque"),
-            algorithm: Algorithm::from_token(&algorithm_token)
-                .unwrap_or_else(|| panic!("unknown algorithm {algorithm_token} in {value}")),
-            qop: get("qop")
-                .map(|q| q.split(',').map(|t| t.trim().to_owned()).collect())
-                .unwrap_or_default(),
-            stale: get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true")),
-        }
-    }
-
-    /// The first challenge of a 401 (`WWW-Authenticate`) or 407 (`Proxy-Authenticate`).
+    /// The first challenge of a 401 (`WWW-Authenticate`) or 407 (`Proxy-Authenticate`);
+    /// panics (naming it) if there is no usable Digest one.
     pub fn of(response: &Response) -> Challenge {
         let header = if response.status == 407 {
             HeaderName::ProxyAuthenticate
@@ -1290,80 +1263,22 @@ impl Challenge {
                 header.as_str()
             )
         });
-        Challenge::parse(value)
+        match DigestChallenge::parse(value) {
+            Ok(Some(challenge)) => Challenge(challenge),
+            other => panic!("not a usable Digest challenge ({other:?}): {value}"),
+        }
     }
 
     /// The `Authorization` value answering this challenge for `method` on `uri`.
     pub fn answer(&self, method: &str, uri: &str, username: &str, password: &str) -> String {
-        let cnonce = unique();
-        let qop = self.qop.iter().any(|q| q == "auth").then(|| QopInput {
-            qop: "auth",
-            nc: "00000001",
-            cnonce: &cnonce,
-        });
-        let input = DigestInput {
-            algorithm: self.algorithm,
-            nonce: &self.nonce,
+        self.0.authorization(&Answer {
+            method,
             uri,
-            qop,
-        };
-        let stored = ha1(self.algorithm, username, &self.realm, password);
-        let mut value = format!(
-            "Digest username=\"{username}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", \
-             response=\"{}\", algorithm={}",
-            self.realm,
-            self.nonce,
-            input.response(&stored, method),
-            self.algorithm.token()
-        );
-        if let Some(opaque) = &self.opaque {
-            write!(value, ", opaque=\"{opaque}\"").expect("string");
-        }
-        if qop.is_some() {
-            write!(value, ", qop=auth, nc=00000001, cnonce=\"{cnonce}\"").expect("string");
-        }
-        value
-    }
-}
-
-/// `name=value` pairs of an auth-param list, quotes removed.
-fn auth_params(text: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', ',']);
-        let Some(eq) = rest.find('=') else {
-            return params;
-        };
-        let name = rest[..eq].trim().to_owned();
-        rest = rest[eq + 1..].trim_start();
-        let value;
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = quoted.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, escaped)) = chars.next() {
-                            out.push(escaped);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => out.push(c),
-                }
-            }
-            value = out;
-            rest = &quoted[end..];
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            value = rest[..end].trim().to_owned();
-            rest = &rest[end..];
-        }
-        params.push((name, value));
+            username,
+            password,
+            cnonce: &unique(),
+            nonce_count: 1,
+        })
     }
 }
 
