@@ -1,0 +1,514 @@
+//! The calling side: places calls at a steady rate from many extensions, each INVITE
+//! answering the server's 407 with the extension's credentials (RFC 3261 §22.3), ACKs the
+//! 200, runs the call's RTP for the hold time, then hangs up with BYE. Everything runs in
+//! one task over one UDP socket; the calls are a table keyed by Call-ID.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbar_sip::{Message, Method, Request, Response};
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+
+use crate::histogram::Histogram;
+use crate::media::{MediaStats, PTIME, Side, Stream};
+use crate::signalling::{
+    Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, contact_uri, media_destination, parse, sdp,
+    to_tag, token,
+};
+
+/// How often the table is swept for calls to start, retransmit or hang up.
+const TICK: Duration = Duration::from_millis(5);
+/// How long a call may ring before the caller counts it failed.
+const RING_LIMIT: Duration = Duration::from_secs(60);
+
+/// What calls to place.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub server: SocketAddr,
+    /// The number every call dials.
+    pub dial: String,
+    pub calls: u32,
+    /// New calls per second.
+    pub rate: f64,
+    /// How long each call stays up after its answer; with media, how long RTP flows.
+    pub hold: Duration,
+    /// With media: how long after the last packet the BYE waits, for packets in flight.
+    pub drain: Duration,
+    pub media: bool,
+}
+
+/// Outcome counts, read by the progress line and the report.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub launched: AtomicU64,
+    pub answered: AtomicU64,
+    /// Hung up by us and the BYE answered.
+    pub completed: AtomicU64,
+    /// Ended by a BYE from the server before the caller hung up.
+    pub ended_by_server: AtomicU64,
+    /// No final response to an INVITE or BYE in time.
+    pub timeouts: AtomicU64,
+    /// Final failure responses, by status.
+    pub failures: Mutex<BTreeMap<u16, u64>>,
+    /// First INVITE sent → 200 received (the 407 round included), microseconds.
+    pub setup: Histogram,
+}
+
+impl Tally {
+    pub fn failed(&self) -> u64 {
+        self.timeouts.load(Ordering::Relaxed)
+            + self
+                .failures
+                .lock()
+                .expect("not poisoned")
+                .values()
+                .sum::<u64>()
+    }
+}
+
+enum Phase {
+    Inviting { authenticated: bool },
+    Answered { hang_up_at: Instant },
+    HangingUp,
+}
+
+struct Call {
+    index: u32,
+    user: usize,
+    tag: String,
+    cseq: u32,
+    phase: Phase,
+    /// The SDP offer, sent again in the authenticated INVITE.
+    offer: String,
+    started: Instant,
+    /// The INVITE's top Via, repeated in the ACK of a failure response (§17.1.1.3).
+    via: String,
+    /// The request being retransmitted (INVITE, then BYE) and when next.
+    request: Vec<u8>,
+    retransmit: Option<(Instant, Duration)>,
+    deadline: Instant,
+    rtp: Option<UdpSocket>,
+    stop_media: Option<oneshot::Sender<()>>,
+    /// Once answered: the callee's tag, its Contact, and the ACK (re-sent on a repeated 200).
+    remote_tag: String,
+    remote_target: String,
+    ack: Vec<u8>,
+}
+
+pub struct Caller {
+    socket: UdpSocket,
+    local: SocketAddr,
+    plan: Plan,
+    request_uri: String,
+    users: Vec<Credentials>,
+    calls: HashMap<String, Call>,
+    tally: Arc<Tally>,
+    media: Arc<MediaStats>,
+}
+
+impl Caller {
+    pub fn new(
+        socket: UdpSocket,
+        plan: Plan,
+        users: Vec<Credentials>,
+        tally: Arc<Tally>,
+        media: Arc<MediaStats>,
+    ) -> std::io::Result<Caller> {
+        let local = socket.local_addr()?;
+        Ok(Caller {
+            request_uri: format!("sip:{}@{}", plan.dial, plan.server),
+            socket,
+            local,
+            plan,
+            users,
+            calls: HashMap::new(),
+            tally,
+            media,
+        })
+    }
+
+    /// Places every call of the plan and returns when the last has ended.
+    pub async fn run(mut self) {
+        let start = Instant::now();
+        let mut tick = tokio::time::interval(TICK);
+        let mut buf = vec![0u8; 65_536];
+        let mut launched = 0u32;
+        while launched < self.plan.calls || !self.calls.is_empty() {
+            tokio::select! {
+                received = self.socket.recv_from(&mut buf) => {
+                    if let Ok((len, _)) = received
+                        && let Some(message) = parse(&buf[..len])
+                    {
+                        self.on_message(message).await;
+                    }
+                }
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    let due = (now.duration_since(start).as_secs_f64() * self.plan.rate) as u64;
+                    while u64::from(launched) < due.min(u64::from(self.plan.calls)) {
+                        self.place(launched, now).await;
+                        launched += 1;
+                    }
+                    self.sweep(now).await;
+                }
+            }
+        }
+    }
+
+    async fn place(&mut self, index: u32, now: Instant) {
+        let rtp = if self.plan.media {
+            match Stream::bind(self.local.ip()) {
+                Ok(socket) => Some(socket),
+                Err(error) => {
+                    eprintln!("loadgen: no RTP socket for call {index}: {error}");
+                    self.fail(0);
+                    self.tally.launched.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let offer_at = match &rtp {
+            Some(socket) => socket.local_addr().unwrap_or(self.local),
+            // Signalling only: the discard port, where nothing is listening.
+            None => SocketAddr::new(self.local.ip(), 9),
+        };
+        let user = index as usize % self.users.len();
+        let call_id = token("call");
+        let offer = sdp(offer_at);
+        let mut call = Call {
+            index,
+            offer: String::new(),
+            user,
+            tag: token("t"),
+            cseq: 0,
+            phase: Phase::Inviting {
+                authenticated: false,
+            },
+            started: now,
+            via: String::new(),
+            request: Vec::new(),
+            retransmit: None,
+            deadline: now + TRANSACTION_TIMEOUT,
+            rtp,
+            stop_media: None,
+            remote_tag: String::new(),
+            remote_target: String::new(),
+            ack: Vec::new(),
+        };
+        self.invite(&call_id, &mut call, &offer, None, now).await;
+        call.offer = offer;
+        self.calls.insert(call_id, call);
+        self.tally.launched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn from(&self, call: &Call) -> String {
+        format!(
+            "<sip:{}@{}>;tag={}",
+            self.users[call.user].username, self.plan.server, call.tag
+        )
+    }
+
+    async fn invite(
+        &self,
+        call_id: &str,
+        call: &mut Call,
+        body: &str,
+        credentials: Option<(&str, String)>,
+        now: Instant,
+    ) {
+        call.cseq += 1;
+        call.via = format!("SIP/2.0/UDP {};branch={};rport", self.local, branch());
+        let authorization = credentials
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .unwrap_or_default();
+        call.request = format!(
+            "INVITE {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\n\
+             To: <{uri}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INVITE\r\n\
+             Contact: <sip:{user}@{local}>\r\n{authorization}User-Agent: crossbar-loadgen\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{body}",
+            uri = self.request_uri,
+            via = call.via,
+            from = self.from(call),
+            cseq = call.cseq,
+            user = self.users[call.user].username,
+            local = self.local,
+            len = body.len(),
+        )
+        .into_bytes();
+        call.retransmit = Some((now + T1, T1));
+        call.deadline = now + TRANSACTION_TIMEOUT;
+        self.send(&call.request).await;
+    }
+
+    async fn send(&self, datagram: &[u8]) {
+        if let Err(error) = self.socket.send_to(datagram, self.plan.server).await {
+            eprintln!("loadgen: SIP send failed: {error}");
+        }
+    }
+
+    async fn on_message(&mut self, message: Message) {
+        match message {
+            Message::Response(response) => self.on_response(response).await,
+            Message::Request(request) => self.on_request(request).await,
+        }
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        if request.method == Method::Ack {
+            return;
+        }
+        let mut ok = Vec::new();
+        Message::Response(request.response(200)).encode(&mut ok);
+        self.send(&ok).await;
+        if request.method == Method::Bye
+            && let Some(call_id) = request.headers.call_id()
+            && let Some(mut call) = self.calls.remove(call_id)
+        {
+            self.tally.ended_by_server.fetch_add(1, Ordering::Relaxed);
+            if let Some(stop) = call.stop_media.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    async fn on_response(&mut self, response: Response) {
+        let Some(call_id) = response.headers.call_id().map(str::to_owned) else {
+            return;
+        };
+        let Ok(cseq) = response.headers.cseq() else {
+            return;
+        };
+        let Some(mut call) = self.calls.remove(&call_id) else {
+            return;
+        };
+        let now = Instant::now();
+        let keep = match (&call.phase, cseq.method) {
+            (Phase::Inviting { authenticated }, Method::Invite) if cseq.seq == call.cseq => {
+                let authenticated = *authenticated;
+                self.on_invite_response(&call_id, &mut call, &response, authenticated, now)
+                    .await
+            }
+            // A repeated failure response to an earlier INVITE: its ACK was lost.
+            (_, Method::Invite) if response.status >= 300 => {
+                self.ack_failure(&call_id, &call, &response).await;
+                true
+            }
+            // A repeated 200: the ACK was lost (§13.2.2.4).
+            (Phase::Answered { .. } | Phase::HangingUp, Method::Invite) => {
+                self.send(&call.ack).await;
+                true
+            }
+            (Phase::HangingUp, Method::Bye) if response.status >= 200 => {
+                if let Some(stop) = call.stop_media.take() {
+                    let _ = stop.send(());
+                }
+                self.tally.completed.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            _ => true,
+        };
+        if keep {
+            self.calls.insert(call_id, call);
+        }
+    }
+
+    /// A response to the current INVITE; returns whether the call goes on.
+    async fn on_invite_response(
+        &mut self,
+        call_id: &str,
+        call: &mut Call,
+        response: &Response,
+        authenticated: bool,
+        now: Instant,
+    ) -> bool {
+        match response.status {
+            100..=199 => {
+                // Timer A stops; the call may ring.
+                call.retransmit = None;
+                call.deadline = now + RING_LIMIT;
+                true
+            }
+            200..=299 => {
+                self.answered(call_id, call, response, now).await;
+                true
+            }
+            401 | 407 if !authenticated => {
+                self.ack_failure(call_id, call, response).await;
+                let user = &self.users[call.user];
+                let Some(credentials) = user.answer(response, "INVITE", &self.request_uri) else {
+                    eprintln!("loadgen: a {} without a usable challenge", response.status);
+                    self.fail(response.status);
+                    return false;
+                };
+                call.phase = Phase::Inviting {
+                    authenticated: true,
+                };
+                let offer = std::mem::take(&mut call.offer);
+                self.invite(call_id, call, &offer, Some(credentials), now)
+                    .await;
+                true
+            }
+            status => {
+                self.ack_failure(call_id, call, response).await;
+                self.fail(status);
+                false
+            }
+        }
+    }
+
+    async fn answered(
+        &mut self,
+        call_id: &str,
+        call: &mut Call,
+        response: &Response,
+        now: Instant,
+    ) {
+        let setup = now.duration_since(call.started);
+        self.tally
+            .setup
+            .record(u64::try_from(setup.as_micros()).unwrap_or(u64::MAX));
+        self.tally.answered.fetch_add(1, Ordering::Relaxed);
+        call.remote_tag = to_tag(response).unwrap_or_default();
+        call.remote_target =
+            contact_uri(&response.headers).unwrap_or_else(|| self.request_uri.clone());
+        call.ack = self.in_dialog(call_id, call, "ACK", call.cseq);
+        self.send(&call.ack).await;
+        call.retransmit = None;
+        let mut hang_up_at = now + self.plan.hold;
+        if let Some(socket) = call.rtp.take()
+            && let Some(relay) = media_destination(&response.body)
+        {
+            let (stop, stopped) = oneshot::channel();
+            call.stop_media = Some(stop);
+            let stream = Stream {
+                socket,
+                side: Side::Caller,
+                ssrc: call.index.wrapping_mul(2),
+                packets: packets_in(self.plan.hold),
+            };
+            tokio::spawn(stream.run(relay, self.media.clone(), stopped));
+            hang_up_at += self.plan.drain;
+        }
+        call.phase = Phase::Answered { hang_up_at };
+    }
+
+    /// The ACK of a non-2xx final response: the INVITE's Via and the response's To
+    /// (§17.1.1.3).
+    async fn ack_failure(&self, call_id: &str, call: &Call, response: &Response) {
+        let to = response
+            .headers
+            .get(&crossbar_sip::HeaderName::To)
+            .unwrap_or_default();
+        let ack = format!(
+            "ACK {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
+             Call-ID: {call_id}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n",
+            uri = self.request_uri,
+            via = call.via,
+            from = self.from(call),
+            cseq = call.cseq,
+        );
+        self.send(ack.as_bytes()).await;
+    }
+
+    /// A request within the answered dialog (§12.2.1.1): to the callee's Contact, with its
+    /// tag.
+    fn in_dialog(&self, call_id: &str, call: &Call, method: &str, cseq: u32) -> Vec<u8> {
+        format!(
+            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\nFrom: {from}\r\nTo: <{uri}>;tag={remote_tag}\r\n\
+             Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+            target = call.remote_target,
+            local = self.local,
+            branch = branch(),
+            from = self.from(call),
+            uri = self.request_uri,
+            remote_tag = call.remote_tag,
+        )
+        .into_bytes()
+    }
+
+    /// Hangs up the calls whose time is up, retransmits what is unanswered, gives up on
+    /// what timed out.
+    async fn sweep(&mut self, now: Instant) {
+        let mut ended = Vec::new();
+        let mut sends = Vec::new();
+        let due: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, call)| matches!(call.phase, Phase::Answered { hang_up_at } if now >= hang_up_at))
+            .map(|(call_id, _)| call_id.clone())
+            .collect();
+        for call_id in due {
+            let Some(mut call) = self.calls.remove(&call_id) else {
+                continue;
+            };
+            call.cseq += 1;
+            call.request = self.in_dialog(&call_id, &call, "BYE", call.cseq);
+            call.retransmit = Some((now + T1, T1));
+            call.deadline = now + TRANSACTION_TIMEOUT;
+            call.phase = Phase::HangingUp;
+            self.send(&call.request).await;
+            self.calls.insert(call_id, call);
+        }
+        for (call_id, call) in &mut self.calls {
+            if matches!(call.phase, Phase::Answered { .. }) {
+                continue;
+            }
+            if now >= call.deadline {
+                ended.push(call_id.clone());
+                continue;
+            }
+            if let Some((at, interval)) = call.retransmit
+                && now >= at
+            {
+                let interval = match call.phase {
+                    Phase::Inviting { .. } => interval * 2,
+                    _ => (interval * 2).min(T2),
+                };
+                call.retransmit = Some((now + interval, interval));
+                sends.push(call.request.clone());
+            }
+        }
+        for datagram in sends {
+            self.send(&datagram).await;
+        }
+        for call_id in ended {
+            if let Some(mut call) = self.calls.remove(&call_id) {
+                eprintln!(
+                    "loadgen: call {} ({call_id}) timed out in {}",
+                    call.index,
+                    match call.phase {
+                        Phase::Inviting { .. } => "its INVITE",
+                        _ => "its BYE",
+                    }
+                );
+                if let Some(stop) = call.stop_media.take() {
+                    let _ = stop.send(());
+                }
+                self.tally.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn fail(&self, status: u16) {
+        *self
+            .tally
+            .failures
+            .lock()
+            .expect("not poisoned")
+            .entry(status)
+            .or_default() += 1;
+    }
+}
+
+/// How many 20 ms packets fill `hold`.
+pub fn packets_in(hold: Duration) -> u32 {
+    u32::try_from(hold.as_millis() / PTIME.as_millis()).unwrap_or(u32::MAX)
+}
