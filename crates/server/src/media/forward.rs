@@ -59,23 +59,24 @@ pub(super) async fn run(
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut buf = vec![0u8; MAX_PACKET];
+    // The inactivity timer is armed at the relay's deadline and only moved when it fires or
+    // a command changes the relay: packets push the deadline later, and re-arming a timer
+    // per packet would cost a timer-wheel update (and its lock) each time. Firing early is
+    // harmless: `handle_timeout` reports only real silence, and the timer is re-armed.
+    let mut deadline = relay.poll_timeout();
+    let inactivity = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into());
+    tokio::pin!(inactivity);
     loop {
-        let deadline = relay.poll_timeout();
-        let inactivity = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
         let ready = tokio::select! {
             command = control.recv() => match command {
                 Some(Control::Close) | None => break,
                 Some(command) => {
                     apply(&mut relay, command);
+                    rearm(&relay, &mut deadline, inactivity.as_mut());
                     continue;
                 }
             },
-            () = inactivity => {
+            () = inactivity.as_mut(), if deadline.is_some() => {
                 if let Some(idle) = relay.handle_timeout(Instant::now()) {
                     tracing::info!(idle_secs = idle.as_secs(), "no RTP either way");
                     let _ = events.send(MediaEvent::Inactive {
@@ -83,6 +84,7 @@ pub(super) async fn run(
                         idle_secs: idle.as_secs(),
                     });
                 }
+                rearm(&relay, &mut deadline, inactivity.as_mut());
                 continue;
             }
             ready = sockets.a_rtp.readable() => (Side::A, false, ready),
@@ -105,6 +107,18 @@ pub(super) async fn run(
         id: relay.id(),
         stats,
     });
+}
+
+/// Points the inactivity timer at the relay's current deadline (none while on hold).
+fn rearm(
+    relay: &Relay,
+    deadline: &mut Option<Instant>,
+    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) {
+    *deadline = relay.poll_timeout();
+    if let Some(at) = *deadline {
+        timer.reset(at.into());
+    }
 }
 
 fn apply(relay: &mut Relay, command: Control) {
