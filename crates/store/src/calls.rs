@@ -9,6 +9,10 @@
 //! 4. [`Store::call_finished`] inserts the record and deletes the active row in one
 //!    transaction.
 //!
+//! Steps 1, 2 and 4 of many calls can also be written together, as [`CallChange`]s, by
+//! [`Store::apply_call_changes`]: one transaction for the lot, which is what keeps a busy
+//! switch's records cheap (one commit per batch instead of three per call).
+//!
 //! After a crash, the rows left in `active_calls` are the calls crossbar lost;
 //! [`Store::finish_interrupted`] turns each into an `interrupted` record (ending at the last
 //! time crossbar knew it to be up) at the next start.
@@ -40,6 +44,34 @@ pub struct ActiveCall {
     pub answered_by: Option<String>,
     /// The last time crossbar knew the call to be up (unix milliseconds).
     pub last_seen_at_ms: i64,
+}
+
+/// One step of a call's life, for [`Store::apply_call_changes`]: what [`Store::call_started`],
+/// [`Store::call_answered`] and [`Store::call_finished`] write one at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallChange {
+    /// The call started: its `active_calls` row ([`Store::call_started`]).
+    Started(ActiveCall),
+    /// The call in progress `id` was answered at `at_ms` (unix milliseconds) by the extension
+    /// `answered_by` ([`Store::call_answered`]).
+    Answered {
+        id: CallId,
+        at_ms: i64,
+        answered_by: Option<String>,
+    },
+    /// The call ended: its record, replacing its `active_calls` row ([`Store::call_finished`]).
+    Finished(Box<CallRecord>),
+}
+
+impl CallChange {
+    /// The call this change is about.
+    pub fn call(&self) -> &CallId {
+        match self {
+            CallChange::Started(call) => &call.id,
+            CallChange::Answered { id, .. } => id,
+            CallChange::Finished(record) => &record.id,
+        }
+    }
 }
 
 /// Which calls to list or count. Every field narrows the selection; the default selects all.
@@ -82,6 +114,10 @@ impl Default for Page {
         Page::first(50)
     }
 }
+
+const STARTED_OP: &str = "store call in progress";
+const ANSWERED_OP: &str = "store call answer";
+const FINISHED_OP: &str = "store call record";
 
 const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
      callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, disposition, \
@@ -134,6 +170,35 @@ impl<'a> RecordRow<'a> {
     }
 }
 
+/// A [`CallChange`] ready to bind (a record's JSON serialised).
+enum Write<'a> {
+    Started(&'a ActiveCall),
+    Answered {
+        id: &'a CallId,
+        at_ms: i64,
+        answered_by: Option<&'a str>,
+    },
+    Finished(RecordRow<'a>),
+}
+
+impl<'a> Write<'a> {
+    fn new(change: &'a CallChange) -> Result<Write<'a>, StoreError> {
+        Ok(match change {
+            CallChange::Started(call) => Write::Started(call),
+            CallChange::Answered {
+                id,
+                at_ms,
+                answered_by,
+            } => Write::Answered {
+                id,
+                at_ms: *at_ms,
+                answered_by: answered_by.as_deref(),
+            },
+            CallChange::Finished(record) => Write::Finished(RecordRow::new(record, FINISHED_OP)?),
+        })
+    }
+}
+
 /// Builds the insert of `$row` (a [`RecordRow`]) with its arguments bound (per backend).
 macro_rules! insert_record {
     ($row:expr) => {{
@@ -163,6 +228,26 @@ macro_rules! insert_record {
             .bind(r.interrupted)
             .bind(&row.legs)
             .bind(&row.timeline)
+    }};
+}
+
+/// Builds the insert of the call in progress `$call` (an [`ActiveCall`]) with its arguments
+/// bound (per backend).
+macro_rules! insert_active {
+    ($call:expr) => {{
+        let call: &ActiveCall = $call;
+        sqlx::query(INSERT_ACTIVE)
+            .bind(&call.id.0)
+            .bind(&call.sip_call_id)
+            .bind(call.direction.as_str())
+            .bind(&call.caller.number)
+            .bind(&call.caller.name)
+            .bind(&call.callee.number)
+            .bind(&call.callee.name)
+            .bind(call.started_at_ms)
+            .bind(call.answered_at_ms)
+            .bind(&call.answered_by)
+            .bind(call.last_seen_at_ms.max(call.started_at_ms))
     }};
 }
 
@@ -414,23 +499,11 @@ impl Store {
     /// Notes a call in progress (its `active_calls` row). Writing the same call again is a
     /// no-op, so a retry after an unacknowledged commit is harmless.
     pub async fn call_started(&self, call: &ActiveCall) -> Result<(), StoreError> {
-        const OP: &str = "store call in progress";
-        on_pool!(self, pool => sqlx::query(INSERT_ACTIVE)
-            .bind(&call.id.0)
-            .bind(&call.sip_call_id)
-            .bind(call.direction.as_str())
-            .bind(&call.caller.number)
-            .bind(&call.caller.name)
-            .bind(&call.callee.number)
-            .bind(&call.callee.name)
-            .bind(call.started_at_ms)
-            .bind(call.answered_at_ms)
-            .bind(&call.answered_by)
-            .bind(call.last_seen_at_ms.max(call.started_at_ms))
+        on_pool!(self, pool => insert_active!(call)
             .execute(pool)
             .await
             .map(drop)
-            .map_err(db(OP)))
+            .map_err(db(STARTED_OP)))
     }
 
     /// Notes that the call in progress `id` was answered at `at_ms` by `answered_by`;
@@ -441,14 +514,13 @@ impl Store {
         at_ms: i64,
         answered_by: Option<&str>,
     ) -> Result<bool, StoreError> {
-        const OP: &str = "store call answer";
         let updated = on_pool!(self, pool => sqlx::query(ANSWER_ACTIVE)
             .bind(&id.0)
             .bind(at_ms)
             .bind(answered_by)
             .execute(pool)
             .await
-            .map_err(db(OP))?
+            .map_err(db(ANSWERED_OP))?
             .rows_affected());
         Ok(updated > 0)
     }
@@ -470,19 +542,71 @@ impl Store {
     /// A record whose id is already stored is left as it is (a retry after an unacknowledged
     /// commit is harmless).
     pub async fn call_finished(&self, record: &CallRecord) -> Result<(), StoreError> {
-        const OP: &str = "store call record";
-        let row = RecordRow::new(record, OP)?;
+        let row = RecordRow::new(record, FINISHED_OP)?;
         begin_write!(self, tx => {
             insert_record!(&row)
                 .execute(&mut *tx)
                 .await
-                .map_err(db(OP))?;
+                .map_err(db(FINISHED_OP))?;
             sqlx::query(DELETE_ACTIVE)
                 .bind(&record.id.0)
                 .execute(&mut *tx)
                 .await
-                .map_err(db(OP))?;
+                .map_err(db(FINISHED_OP))?;
             tx.commit().await.map_err(db("commit call record"))?;
+        });
+        Ok(())
+    }
+
+    /// Applies `changes` in order, in one transaction: the same as [`Store::call_started`],
+    /// [`Store::call_answered`] and [`Store::call_finished`] one after the other, but either
+    /// all of them are stored or, on error, none are (the transaction is rolled back) and the
+    /// error is returned. Like those, re-applying a change is harmless (a started call or a
+    /// record already stored is left as it is), and an answer for a call not in progress —
+    /// never started, or already finished, possibly earlier in the same batch — changes
+    /// nothing. So a batch whose commit was not acknowledged can simply be applied again.
+    ///
+    /// Every record's legs and timeline are serialised before the transaction starts.
+    pub async fn apply_call_changes(&self, changes: &[CallChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let writes = changes
+            .iter()
+            .map(Write::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        begin_write!(self, tx => {
+            for write in &writes {
+                match write {
+                    Write::Started(call) => {
+                        insert_active!(call)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db(STARTED_OP))?;
+                    }
+                    Write::Answered { id, at_ms, answered_by } => {
+                        sqlx::query(ANSWER_ACTIVE)
+                            .bind(&id.0)
+                            .bind(*at_ms)
+                            .bind(*answered_by)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db(ANSWERED_OP))?;
+                    }
+                    Write::Finished(row) => {
+                        insert_record!(row)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db(FINISHED_OP))?;
+                        sqlx::query(DELETE_ACTIVE)
+                            .bind(&row.record.id.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db(FINISHED_OP))?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(db("commit call changes"))?;
         });
         Ok(())
     }

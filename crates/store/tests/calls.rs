@@ -9,7 +9,7 @@ use crossbar_cdr::{
 mod common;
 
 use common::TestDb;
-use crossbar_store::{ActiveCall, CallFilter, Page};
+use crossbar_store::{ActiveCall, CallChange, CallFilter, Page, Store, StoreError};
 
 on_both_backends!(
     a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress,
@@ -19,6 +19,12 @@ on_both_backends!(
     finish_interrupted_turns_every_call_in_progress_into_a_record,
     filters_select_by_extension_direction_disposition_and_time,
     listings_are_newest_first_and_paged,
+    a_batch_of_whole_calls_leaves_their_records_and_no_calls_in_progress,
+    a_batch_of_started_and_answered_calls_leaves_them_in_progress,
+    an_answer_after_the_call_finished_in_the_same_batch_changes_nothing,
+    applying_the_same_batch_again_changes_nothing,
+    an_empty_batch_changes_nothing,
+    a_rejected_change_rolls_back_the_whole_batch,
 );
 
 const T0: i64 = 1_795_000_000_000;
@@ -160,6 +166,36 @@ impl Call {
             })
             .expect("the scripted call ends")
     }
+}
+
+/// What a batch writes for `call`, step by step.
+impl Call {
+    fn started(&self) -> CallChange {
+        CallChange::Started(self.active())
+    }
+
+    fn answer(&self) -> CallChange {
+        let (after, target) = self.answered.clone().expect("an answered call");
+        CallChange::Answered {
+            id: CallId(self.id.clone()),
+            at_ms: self.start_ms + after,
+            answered_by: Some(target),
+        }
+    }
+
+    fn finished(&self) -> CallChange {
+        CallChange::Finished(Box::new(self.record()))
+    }
+}
+
+/// Everything the store holds about calls: those in progress, and the records (newest first).
+async fn contents(store: &Store) -> (Vec<ActiveCall>, Vec<CallRecord>) {
+    let active = store.interrupted_calls().await.unwrap();
+    let records = store
+        .calls(&CallFilter::default(), Page::first(Page::MAX_LIMIT))
+        .await
+        .unwrap();
+    (active, records)
 }
 
 fn ids(records: &[CallRecord]) -> Vec<&str> {
@@ -458,4 +494,162 @@ async fn listings_are_newest_first_and_paged(db: TestDb) {
         ids(&store.calls(&all, page(u32::MAX, 0)).await.unwrap()),
         ["d", "c", "b", "a"]
     );
+}
+
+async fn a_batch_of_whole_calls_leaves_their_records_and_no_calls_in_progress(db: TestDb) {
+    let store = db.open().await;
+    let a = Call::new("a", "201", "202", T0).answered_by("202");
+    let b = Call::new("b", "203", "204", T0 + 1_000);
+    let c = Call::new("c", "+442079460001", "201", T0 + 2_000)
+        .direction(Direction::Inbound)
+        .answered_by("201");
+    // The calls' steps interleave, as they do on a busy switch.
+    let batch = [
+        a.started(),
+        b.started(),
+        a.answer(),
+        c.started(),
+        b.finished(),
+        c.answer(),
+        a.finished(),
+        c.finished(),
+    ];
+    store.apply_call_changes(&batch).await.unwrap();
+    let (active, records) = contents(&store).await;
+    assert!(active.is_empty(), "{active:?}");
+    assert_eq!(records, vec![c.record(), b.record(), a.record()]);
+}
+
+async fn a_batch_of_started_and_answered_calls_leaves_them_in_progress(db: TestDb) {
+    let store = db.open().await;
+    let a = Call::new("a", "201", "202", T0).answered_by("202");
+    let b = Call::new("b", "203", "204", T0 + 1_000);
+    store
+        .apply_call_changes(&[a.started(), b.started(), a.answer()])
+        .await
+        .unwrap();
+    let (active, records) = contents(&store).await;
+    assert!(records.is_empty());
+    let answered = ActiveCall {
+        answered_at_ms: Some(T0 + 3_000),
+        answered_by: Some("202".into()),
+        last_seen_at_ms: T0 + 3_000,
+        ..a.active()
+    };
+    assert_eq!(active, vec![answered, b.active()]);
+
+    // A later batch ends them; an answer for a call never started changes nothing.
+    let stranger = Call::new("x", "205", "206", T0).answered_by("206");
+    store
+        .apply_call_changes(&[stranger.answer(), b.finished(), a.finished()])
+        .await
+        .unwrap();
+    let (active, records) = contents(&store).await;
+    assert!(active.is_empty(), "{active:?}");
+    assert_eq!(records, vec![b.record(), a.record()]);
+}
+
+async fn an_answer_after_the_call_finished_in_the_same_batch_changes_nothing(db: TestDb) {
+    let store = db.open().await;
+    let a = Call::new("a", "201", "202", T0).answered_by("202");
+    store
+        .apply_call_changes(&[a.started(), a.finished(), a.answer()])
+        .await
+        .unwrap();
+    let (active, records) = contents(&store).await;
+    assert!(
+        active.is_empty(),
+        "no call in progress is brought back: {active:?}"
+    );
+    assert_eq!(records, vec![a.record()]);
+}
+
+async fn applying_the_same_batch_again_changes_nothing(db: TestDb) {
+    let store = db.open().await;
+    let a = Call::new("a", "201", "202", T0).answered_by("202");
+    let b = Call::new("b", "203", "204", T0 + 1_000).answered_by("204");
+    let c = Call::new("c", "205", "206", T0 + 2_000);
+    // As when a commit was not acknowledged and the writer tries again.
+    let batch = [
+        a.started(),
+        b.started(),
+        a.answer(),
+        c.started(),
+        b.answer(),
+        a.finished(),
+    ];
+    store.apply_call_changes(&batch).await.unwrap();
+    let once = contents(&store).await;
+    assert_eq!(ids(&once.1), ["a"]);
+    assert_eq!(once.0.len(), 2);
+    store.apply_call_changes(&batch).await.unwrap();
+    assert_eq!(contents(&store).await, once);
+    // And so does a step already written on its own.
+    store.call_started(&c.active()).await.unwrap();
+    store.call_finished(&a.record()).await.unwrap();
+    assert_eq!(contents(&store).await, once);
+}
+
+async fn an_empty_batch_changes_nothing(db: TestDb) {
+    let store = db.open().await;
+    store.apply_call_changes(&[]).await.unwrap();
+    let a = Call::new("a", "201", "202", T0);
+    store.apply_call_changes(&[a.started()]).await.unwrap();
+    let before = contents(&store).await;
+    store.apply_call_changes(&[]).await.unwrap();
+    assert_eq!(contents(&store).await, before);
+}
+
+async fn a_rejected_change_rolls_back_the_whole_batch(db: TestDb) {
+    let store = db.open().await;
+    let kept = Call::new("kept", "201", "202", T0).answered_by("202");
+    store.call_started(&kept.active()).await.unwrap();
+    let before = contents(&store).await;
+
+    let new = Call::new("new", "203", "204", T0 + 1_000);
+    let mut bad = Call::new("bad", "205", "206", T0 + 2_000).record();
+    bad.sip_status = Some(700); // SIP statuses are 100..=699: the database's CHECK refuses it
+    let batch = [
+        kept.answer(),
+        new.started(),
+        kept.finished(),
+        CallChange::Finished(Box::new(bad)),
+        new.finished(),
+    ];
+    let error = store
+        .apply_call_changes(&batch)
+        .await
+        .expect_err("the batch must fail");
+    assert!(
+        matches!(error, StoreError::Rejected { .. }),
+        "a constraint violation is reported as Rejected, got {error:?}"
+    );
+    assert_eq!(
+        contents(&store).await,
+        before,
+        "the changes before the rejected one were rolled back"
+    );
+
+    // A call in progress with an empty id is refused too.
+    let mut nameless = new.active();
+    nameless.id = CallId(String::new());
+    assert!(matches!(
+        store
+            .apply_call_changes(&[new.started(), CallChange::Started(nameless)])
+            .await,
+        Err(StoreError::Rejected { .. })
+    ));
+    assert_eq!(contents(&store).await, before);
+
+    // The store is still usable after a failed batch.
+    let good = [
+        kept.answer(),
+        new.started(),
+        kept.finished(),
+        new.finished(),
+    ];
+    store.apply_call_changes(&good).await.unwrap();
+    let (active, records) = contents(&store).await;
+    assert!(active.is_empty(), "{active:?}");
+    assert_eq!(records, vec![new.record(), kept.record()]);
 }
