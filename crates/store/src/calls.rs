@@ -126,22 +126,35 @@ const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_
 const ACTIVE_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
      callee_number, callee_name, started_at_ms, answered_at_ms, answered_by, last_seen_at_ms";
 
-const INSERT_ACTIVE: &str = "INSERT INTO active_calls (id, sip_call_id, direction, \
-     caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
-     answered_by, last_seen_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-     ON CONFLICT (id) DO NOTHING";
 const ANSWER_ACTIVE: &str = "UPDATE active_calls SET answered_at_ms = $2, answered_by = $3, \
      last_seen_at_ms = CASE WHEN last_seen_at_ms > $2 THEN last_seen_at_ms ELSE $2 END \
      WHERE id = $1";
 const TOUCH_ACTIVE: &str = "UPDATE active_calls SET last_seen_at_ms = $1 \
      WHERE last_seen_at_ms < $1";
 const DELETE_ACTIVE: &str = "DELETE FROM active_calls WHERE id = $1";
-const INSERT_RECORD: &str = "INSERT INTO calls (id, sip_call_id, direction, caller_number, \
-     caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, \
-     disposition, disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, \
-     talk_secs, hold_secs, queue_wait_secs, interrupted, legs, timeline) VALUES ($1, $2, $3, \
-     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-     $23) ON CONFLICT (id) DO NOTHING";
+/// Multi-row statements (one row is a multi-row statement too): a `*_HEAD`, then
+/// `VALUES (...), (...)` (or the ids), then the `*_TAIL`. A batch's statements each touch
+/// distinct calls (see [`waves`]), so no row is inserted or updated twice by one statement.
+const INSERT_ACTIVES_HEAD: &str = "INSERT INTO active_calls (id, sip_call_id, direction, \
+     caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
+     answered_by, last_seen_at_ms) ";
+const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction, \
+     caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
+     ended_at_ms, disposition, disposition_detail, sip_status, hangup_by, answered_by, \
+     wait_secs, ring_secs, talk_secs, hold_secs, queue_wait_secs, interrupted, legs, \
+     timeline) ";
+const INSERT_MANY_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
+/// The answers are a `VALUES` table: `column1` the call, `column2` the time, `column3` who
+/// answered (the default column names of `VALUES` on both backends).
+const ANSWER_ACTIVES_HEAD: &str = "UPDATE active_calls SET answered_at_ms = a.column2, \
+     answered_by = a.column3, last_seen_at_ms = CASE WHEN active_calls.last_seen_at_ms > \
+     a.column2 THEN active_calls.last_seen_at_ms ELSE a.column2 END FROM (";
+const ANSWER_ACTIVES_TAIL: &str = ") AS a WHERE active_calls.id = a.column1";
+const DELETE_ACTIVES_HEAD: &str = "DELETE FROM active_calls WHERE id IN (";
+const DELETE_ACTIVES_TAIL: &str = ")";
+/// Rows per multi-row statement: at 23 parameters a record, far below both backends' limits
+/// (SQLite 32,766, PostgreSQL 65,535), while saving a round trip per row.
+const ROWS_PER_STATEMENT: usize = 100;
 
 /// A record ready to bind: its JSON columns serialised up front, so that a serialisation
 /// failure surfaces before any transaction starts.
@@ -182,6 +195,14 @@ enum Write<'a> {
 }
 
 impl<'a> Write<'a> {
+    fn call(&self) -> &'a CallId {
+        match self {
+            Write::Started(call) => &call.id,
+            Write::Answered { id, .. } => id,
+            Write::Finished(row) => &row.record.id,
+        }
+    }
+
     fn new(change: &'a CallChange) -> Result<Write<'a>, StoreError> {
         Ok(match change {
             CallChange::Started(call) => Write::Started(call),
@@ -199,55 +220,136 @@ impl<'a> Write<'a> {
     }
 }
 
-/// Builds the insert of `$row` (a [`RecordRow`]) with its arguments bound (per backend).
-macro_rules! insert_record {
-    ($row:expr) => {{
-        let row: &RecordRow<'_> = $row;
-        let r = row.record;
-        sqlx::query(INSERT_RECORD)
-            .bind(&r.id.0)
-            .bind(&r.sip_call_id)
-            .bind(r.direction.as_str())
-            .bind(&r.caller.number)
-            .bind(&r.caller.name)
-            .bind(&r.callee.number)
-            .bind(&r.callee.name)
-            .bind(r.started_at_ms)
-            .bind(r.answered_at_ms)
-            .bind(r.ended_at_ms)
-            .bind(r.disposition.as_str())
-            .bind(&r.disposition_detail)
-            .bind(r.sip_status.map(i32::from))
-            .bind(r.hangup_by.as_str())
-            .bind(&r.answered_by)
-            .bind(r.timings.wait_secs.map(i64::from))
-            .bind(i64::from(r.timings.ring_secs))
-            .bind(i64::from(r.timings.talk_secs))
-            .bind(i64::from(r.timings.hold_secs))
-            .bind(i64::from(r.timings.queue_wait_secs))
-            .bind(r.interrupted)
-            .bind(&row.legs)
-            .bind(&row.timeline)
+/// The changes of one wave of a batch (see [`waves`]), by kind; each call appears at most once.
+#[derive(Default)]
+struct Wave<'w> {
+    started: Vec<&'w ActiveCall>,
+    answered: Vec<(&'w CallId, i64, Option<&'w str>)>,
+    finished: Vec<&'w RecordRow<'w>>,
+}
+
+/// Splits a batch into waves that write the same as the changes applied in order, with as
+/// few statements as possible: wave `k` holds every call's `k`-th change in the batch.
+///
+/// Every change touches only its own call's rows, so changes to different calls commute:
+/// only each call's own changes must stay in order, and the waves keep that order. Within a
+/// wave the calls are distinct, so its changes can go in any order — the calls started
+/// first, then the answers, then the records — each kind in multi-row statements.
+fn waves<'w>(writes: &'w [Write<'w>]) -> Vec<Wave<'w>> {
+    let mut seen: std::collections::HashMap<&CallId, usize> = std::collections::HashMap::new();
+    let mut waves: Vec<Wave<'w>> = Vec::new();
+    for write in writes {
+        let count = seen.entry(write.call()).or_insert(0);
+        let k = *count;
+        *count += 1;
+        if k == waves.len() {
+            waves.push(Wave::default());
+        }
+        let wave = &mut waves[k];
+        match write {
+            Write::Started(call) => wave.started.push(call),
+            Write::Answered {
+                id,
+                at_ms,
+                answered_by,
+            } => wave.answered.push((id, *at_ms, *answered_by)),
+            Write::Finished(row) => wave.finished.push(row),
+        }
+    }
+    waves
+}
+
+/// Builds the insert of `$rows` (a `&[&RecordRow]`, at most [`ROWS_PER_STATEMENT`]) into
+/// `calls`, skipping the records already stored: a `sqlx::QueryBuilder` with the arguments
+/// bound. Expanded per backend, so the builder picks the placeholders.
+macro_rules! insert_records {
+    ($rows:expr) => {{
+        let rows: &[&RecordRow<'_>] = $rows;
+        let mut insert = sqlx::QueryBuilder::new(INSERT_RECORDS_HEAD);
+        insert.push_values(rows, |mut bind, row| {
+            let r = row.record;
+            bind.push_bind(&r.id.0)
+                .push_bind(&r.sip_call_id)
+                .push_bind(r.direction.as_str())
+                .push_bind(&r.caller.number)
+                .push_bind(&r.caller.name)
+                .push_bind(&r.callee.number)
+                .push_bind(&r.callee.name)
+                .push_bind(r.started_at_ms)
+                .push_bind(r.answered_at_ms)
+                .push_bind(r.ended_at_ms)
+                .push_bind(r.disposition.as_str())
+                .push_bind(&r.disposition_detail)
+                .push_bind(r.sip_status.map(i32::from))
+                .push_bind(r.hangup_by.as_str())
+                .push_bind(&r.answered_by)
+                .push_bind(r.timings.wait_secs.map(i64::from))
+                .push_bind(i64::from(r.timings.ring_secs))
+                .push_bind(i64::from(r.timings.talk_secs))
+                .push_bind(i64::from(r.timings.hold_secs))
+                .push_bind(i64::from(r.timings.queue_wait_secs))
+                .push_bind(r.interrupted)
+                .push_bind(&row.legs)
+                .push_bind(&row.timeline);
+        });
+        insert.push(INSERT_MANY_TAIL);
+        insert
     }};
 }
 
-/// Builds the insert of the call in progress `$call` (an [`ActiveCall`]) with its arguments
-/// bound (per backend).
-macro_rules! insert_active {
-    ($call:expr) => {{
-        let call: &ActiveCall = $call;
-        sqlx::query(INSERT_ACTIVE)
-            .bind(&call.id.0)
-            .bind(&call.sip_call_id)
-            .bind(call.direction.as_str())
-            .bind(&call.caller.number)
-            .bind(&call.caller.name)
-            .bind(&call.callee.number)
-            .bind(&call.callee.name)
-            .bind(call.started_at_ms)
-            .bind(call.answered_at_ms)
-            .bind(&call.answered_by)
-            .bind(call.last_seen_at_ms.max(call.started_at_ms))
+/// Builds the insert of the calls in progress `$calls` (a `&[&ActiveCall]`, at most
+/// [`ROWS_PER_STATEMENT`]), skipping those already stored: a `sqlx::QueryBuilder` with the
+/// arguments bound (per backend).
+macro_rules! insert_actives {
+    ($calls:expr) => {{
+        let calls: &[&ActiveCall] = $calls;
+        let mut insert = sqlx::QueryBuilder::new(INSERT_ACTIVES_HEAD);
+        insert.push_values(calls, |mut row, call| {
+            row.push_bind(&call.id.0)
+                .push_bind(&call.sip_call_id)
+                .push_bind(call.direction.as_str())
+                .push_bind(&call.caller.number)
+                .push_bind(&call.caller.name)
+                .push_bind(&call.callee.number)
+                .push_bind(&call.callee.name)
+                .push_bind(call.started_at_ms)
+                .push_bind(call.answered_at_ms)
+                .push_bind(&call.answered_by)
+                .push_bind(call.last_seen_at_ms.max(call.started_at_ms));
+        });
+        insert.push(INSERT_MANY_TAIL);
+        insert
+    }};
+}
+
+/// Builds the update noting the answers `$answers` (a `&[(&CallId, at_ms, answered_by)]`, at
+/// most [`ROWS_PER_STATEMENT`], distinct calls) on the calls in progress: a
+/// `sqlx::QueryBuilder` with the arguments bound (per backend).
+macro_rules! answer_actives {
+    ($answers:expr) => {{
+        let answers: &[(&CallId, i64, Option<&str>)] = $answers;
+        let mut update = sqlx::QueryBuilder::new(ANSWER_ACTIVES_HEAD);
+        update.push_values(answers, |mut row, &(id, at_ms, answered_by)| {
+            row.push_bind(&id.0).push_bind(at_ms).push_bind(answered_by);
+        });
+        update.push(ANSWER_ACTIVES_TAIL);
+        update
+    }};
+}
+
+/// Builds the delete of the calls in progress whose records are `$rows` (a `&[&RecordRow]`,
+/// at most [`ROWS_PER_STATEMENT`]): a `sqlx::QueryBuilder` with the arguments bound (per
+/// backend).
+macro_rules! delete_actives {
+    ($rows:expr) => {{
+        let rows: &[&RecordRow<'_>] = $rows;
+        let mut delete = sqlx::QueryBuilder::new(DELETE_ACTIVES_HEAD);
+        let mut ids = delete.separated(", ");
+        for row in rows {
+            ids.push_bind(&row.record.id.0);
+        }
+        delete.push(DELETE_ACTIVES_TAIL);
+        delete
     }};
 }
 
@@ -499,7 +601,8 @@ impl Store {
     /// Notes a call in progress (its `active_calls` row). Writing the same call again is a
     /// no-op, so a retry after an unacknowledged commit is harmless.
     pub async fn call_started(&self, call: &ActiveCall) -> Result<(), StoreError> {
-        on_pool!(self, pool => insert_active!(call)
+        on_pool!(self, pool => insert_actives!(&[call])
+            .build()
             .execute(pool)
             .await
             .map(drop)
@@ -544,7 +647,8 @@ impl Store {
     pub async fn call_finished(&self, record: &CallRecord) -> Result<(), StoreError> {
         let row = RecordRow::new(record, FINISHED_OP)?;
         begin_write!(self, tx => {
-            insert_record!(&row)
+            insert_records!(&[&row])
+                .build()
                 .execute(&mut *tx)
                 .await
                 .map_err(db(FINISHED_OP))?;
@@ -566,7 +670,11 @@ impl Store {
     /// never started, or already finished, possibly earlier in the same batch — changes
     /// nothing. So a batch whose commit was not acknowledged can simply be applied again.
     ///
-    /// Every record's legs and timeline are serialised before the transaction starts.
+    /// The changes are written in multi-row statements of up to 100 rows, so a batch costs a
+    /// few statements rather than a few per call. To group them, changes to different calls
+    /// may be reordered — never those of one call — which gives the same result, since each
+    /// change touches only its own call's rows. Every record's legs and timeline are
+    /// serialised before the transaction starts.
     pub async fn apply_call_changes(&self, changes: &[CallChange]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
@@ -576,34 +684,32 @@ impl Store {
             .map(Write::new)
             .collect::<Result<Vec<_>, _>>()?;
         begin_write!(self, tx => {
-            for write in &writes {
-                match write {
-                    Write::Started(call) => {
-                        insert_active!(call)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(STARTED_OP))?;
-                    }
-                    Write::Answered { id, at_ms, answered_by } => {
-                        sqlx::query(ANSWER_ACTIVE)
-                            .bind(&id.0)
-                            .bind(*at_ms)
-                            .bind(*answered_by)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(ANSWERED_OP))?;
-                    }
-                    Write::Finished(row) => {
-                        insert_record!(row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(FINISHED_OP))?;
-                        sqlx::query(DELETE_ACTIVE)
-                            .bind(&row.record.id.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(FINISHED_OP))?;
-                    }
+            for wave in waves(&writes) {
+                for calls in wave.started.chunks(ROWS_PER_STATEMENT) {
+                    insert_actives!(calls)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(STARTED_OP))?;
+                }
+                for answers in wave.answered.chunks(ROWS_PER_STATEMENT) {
+                    answer_actives!(answers)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(ANSWERED_OP))?;
+                }
+                for rows in wave.finished.chunks(ROWS_PER_STATEMENT) {
+                    insert_records!(rows)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(FINISHED_OP))?;
+                    delete_actives!(rows)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(FINISHED_OP))?;
                 }
             }
             tx.commit().await.map_err(db("commit call changes"))?;
@@ -638,7 +744,8 @@ impl Store {
             for row in rows {
                 let record = row.into_active(OP)?.into_interrupted_record(now_ms);
                 let stored = RecordRow::new(&record, OP)?;
-                insert_record!(&stored)
+                insert_records!(&[&stored])
+                    .build()
                     .execute(&mut *tx)
                     .await
                     .map_err(db(OP))?;

@@ -25,6 +25,7 @@ on_both_backends!(
     applying_the_same_batch_again_changes_nothing,
     an_empty_batch_changes_nothing,
     a_rejected_change_rolls_back_the_whole_batch,
+    a_large_batch_writes_the_same_as_its_changes_one_by_one,
 );
 
 const T0: i64 = 1_795_000_000_000;
@@ -652,4 +653,85 @@ async fn a_rejected_change_rolls_back_the_whole_batch(db: TestDb) {
     let (active, records) = contents(&store).await;
     assert!(active.is_empty(), "{active:?}");
     assert_eq!(records, vec![new.record(), kept.record()]);
+}
+
+async fn a_large_batch_writes_the_same_as_its_changes_one_by_one(db: TestDb) {
+    // 300 calls, each starting 10 ms after the previous one, answered after 3 s and ended
+    // after 10 s: their steps interleave, and more than 100 of each kind are up together
+    // (more than one multi-row statement holds).
+    let calls: Vec<Call> = (0..300)
+        .map(|i| {
+            let call = Call::new(
+                &format!("c{i:03}"),
+                "201",
+                &format!("{}", 300 + i),
+                T0 + i * 10,
+            );
+            if i % 3 == 0 {
+                call
+            } else {
+                call.answered_by(&format!("{}", 300 + i))
+            }
+        })
+        .collect();
+    let mut timed: Vec<(i64, CallChange)> = Vec::new();
+    for call in &calls {
+        timed.push((call.start_ms, call.started()));
+        if let Some((after, _)) = &call.answered {
+            timed.push((call.start_ms + after, call.answer()));
+        }
+        timed.push((call.start_ms + call.end_after_ms, call.finished()));
+    }
+    timed.sort_by_key(|(at, _)| *at);
+    let mut batch: Vec<CallChange> = timed.into_iter().map(|(_, change)| change).collect();
+    // What a batch may hold besides: a repeated start, a second answer, an answer for a call
+    // never started and one for a call already finished, a record written twice, and a call
+    // started again after its record (brought back in progress, as one by one).
+    let (a, b, c) = (&calls[1], &calls[2], &calls[4]);
+    let stranger = Call::new("stranger", "205", "206", T0).answered_by("206");
+    let mut late_answer = b.answer();
+    if let CallChange::Answered { at_ms, .. } = &mut late_answer {
+        *at_ms += 500;
+    }
+    batch.extend([
+        a.started(),
+        stranger.answer(),
+        a.answer(),
+        b.started(),
+        late_answer,
+        c.finished(),
+        c.started(),
+        c.answer(),
+        a.finished(),
+    ]);
+    batch.insert(1, calls[0].started());
+    batch.insert(5, stranger.answer());
+
+    let store = db.open().await;
+    store.apply_call_changes(&batch).await.unwrap();
+    let by_batch = contents(&store).await;
+
+    let other = TestDb::new(db.backend).await;
+    let one_by_one = other.open().await;
+    for change in &batch {
+        match change {
+            CallChange::Started(call) => one_by_one.call_started(call).await.unwrap(),
+            CallChange::Answered {
+                id,
+                at_ms,
+                answered_by,
+            } => drop(
+                one_by_one
+                    .call_answered(id, *at_ms, answered_by.as_deref())
+                    .await
+                    .unwrap(),
+            ),
+            CallChange::Finished(record) => one_by_one.call_finished(record).await.unwrap(),
+        }
+    }
+    assert_eq!(by_batch, contents(&one_by_one).await);
+    let (active, records) = by_batch;
+    assert_eq!(records.len(), 300);
+    let active: Vec<&str> = active.iter().map(|c| c.id.0.as_str()).collect();
+    assert_eq!(active, [b.id.as_str(), c.id.as_str()]);
 }
