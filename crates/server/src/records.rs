@@ -1,20 +1,30 @@
 //! The call-record writer: a task that folds the switch's [`CallEvent`]s into one record per
 //! call ([`Recorder`]) and writes each step to the database — the call in progress when it
-//! starts, its answer, and its record (with the in-progress row removed, in one transaction)
-//! when it ends. While calls are up it refreshes their "last seen" time, so that after a crash
+//! starts, its answer, and its record (with the in-progress row removed) when it ends. While
+//! calls are up it refreshes their "last seen" time, so that after a crash
 //! [`recover_interrupted`] can end each lost call where crossbar last knew it to be up.
 //!
-//! A failed write is retried; if it still fails the error is logged — with the whole record
-//! as JSON for a finished call, so nothing is dropped silently. When every sender is gone the
-//! task writes whatever is queued, ends the calls nobody will end any more as `interrupted`
-//! (crossbar is stopping with them up), and exits.
+//! It writes in batches, like the binding writer: it waits for an event, takes whatever else
+//! has queued up meanwhile (at most [`MAX_BATCH`] events), folds them all, and writes the
+//! resulting steps, in order, in one transaction ([`Store::apply_call_changes`]). Under load
+//! that is one commit for many calls instead of three per call; when idle, a batch is one event.
+//!
+//! A failed batch is retried whole (every step is idempotent). If the database refuses it,
+//! its steps are written one by one so that one bad step does not lose the others. Whatever
+//! still fails is logged — with the whole record as JSON for a finished call, so nothing is
+//! dropped silently. When every sender is gone the task writes whatever is queued, ends the
+//! calls nobody will end any more as `interrupted` (crossbar is stopping with them up), writes
+//! those, and exits.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbar_cdr::{CallEvent, CallRecord, Recorder, RecorderOutput};
-use crossbar_store::{ActiveCall, Store, StoreError};
+use crossbar_store::{ActiveCall, CallChange, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+/// Most events folded into one batch, and most steps written in one transaction.
+const MAX_BATCH: usize = 2_000;
 
 /// Waits between attempts at a failing write; after the last, the write is logged as lost.
 const RETRY_DELAYS: [Duration; 3] = [
@@ -53,21 +63,30 @@ pub async fn recover_interrupted(store: &Store, now_ms: i64) -> anyhow::Result<u
 
 async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEvent>) {
     let mut recorder = Recorder::default();
+    let mut events = Vec::with_capacity(MAX_BATCH);
+    let mut changes = Vec::with_capacity(MAX_BATCH);
     let mut last_seen = tokio::time::interval(LAST_SEEN_INTERVAL);
     last_seen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            // Events first: a refresh can wait, and `None` (every sender gone) must only be
-            // seen once the queue is empty — which `recv` guarantees.
+            // Events first: a refresh can wait, and the end (every sender gone) must only be
+            // seen once the queue is empty — which `recv_many` guarantees: it waits for the
+            // first event, takes what else is queued (up to the limit), and returns 0 only
+            // when the queue is both closed and empty.
             biased;
-            event = queue.recv() => match event {
-                Some(event) => {
-                    if let Some(output) = recorder.record(event) {
-                        write(&store, output).await;
-                    }
+            received = queue.recv_many(&mut events, MAX_BATCH) => {
+                if received == 0 {
+                    break;
                 }
-                None => break,
-            },
+                changes.extend(
+                    events
+                        .drain(..)
+                        .filter_map(|event| recorder.record(event))
+                        .map(change_of),
+                );
+                write(&store, &changes).await;
+                changes.clear();
+            }
             _ = last_seen.tick() => {
                 if recorder.in_progress() > 0
                     && let Err(error) = store.touch_active_calls(now_ms()).await
@@ -84,8 +103,12 @@ async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEven
             "calls still up at shutdown recorded as interrupted"
         );
     }
-    for record in unfinished {
-        write(&store, RecorderOutput::Finished(Box::new(record))).await;
+    let unfinished: Vec<CallChange> = unfinished
+        .into_iter()
+        .map(|record| CallChange::Finished(Box::new(record)))
+        .collect();
+    for batch in unfinished.chunks(MAX_BATCH) {
+        write(&store, batch).await;
     }
     if recorder.ignored() > 0 {
         tracing::debug!(
@@ -95,8 +118,8 @@ async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEven
     }
 }
 
-/// Writes what the recorder learned, retrying; logs it if it could not be written.
-async fn write(store: &Store, output: RecorderOutput) {
+/// What the recorder learned, as the step to write.
+fn change_of(output: RecorderOutput) -> CallChange {
     match output {
         RecorderOutput::Started {
             call,
@@ -105,53 +128,90 @@ async fn write(store: &Store, output: RecorderOutput) {
             caller,
             callee,
             sip_call_id,
-        } => {
-            let active = ActiveCall {
-                id: call,
-                sip_call_id,
-                direction,
-                caller,
-                callee,
-                started_at_ms,
-                answered_at_ms: None,
-                answered_by: None,
-                last_seen_at_ms: started_at_ms,
-            };
-            if let Err(error) = with_retries(|| store.call_started(&active)).await {
-                tracing::error!(
-                    call = %active.id,
-                    error = %error_chain(&error),
-                    "call in progress not written; a crash now would leave no trace of it"
-                );
-            }
-        }
+        } => CallChange::Started(ActiveCall {
+            id: call,
+            sip_call_id,
+            direction,
+            caller,
+            callee,
+            started_at_ms,
+            answered_at_ms: None,
+            answered_by: None,
+            last_seen_at_ms: started_at_ms,
+        }),
         RecorderOutput::Answered {
             call,
             answered_at_ms,
             answered_by,
-        } => {
-            let result =
-                with_retries(|| store.call_answered(&call, answered_at_ms, answered_by.as_deref()))
-                    .await;
-            if let Err(error) = result {
-                tracing::error!(
-                    %call,
-                    error = %error_chain(&error),
-                    "call answer not written; a crash now would record it unanswered"
-                );
-            }
+        } => CallChange::Answered {
+            id: call,
+            at_ms: answered_at_ms,
+            answered_by,
+        },
+        RecorderOutput::Finished(record) => CallChange::Finished(record),
+    }
+}
+
+/// Writes `changes` in one transaction, retrying. If the database refuses the batch, writes
+/// its changes one by one (each retried likewise), so that only the bad ones are lost. Logs
+/// every change that could not be written.
+async fn write(store: &Store, changes: &[CallChange]) {
+    if changes.is_empty() {
+        return;
+    }
+    let error = match with_retries(|| store.apply_call_changes(changes)).await {
+        Ok(()) => return,
+        Err(error) => error,
+    };
+    if changes.len() == 1 || !is_refusal(&error) {
+        for change in changes {
+            log_lost(change, &error);
         }
-        RecorderOutput::Finished(record) => {
-            if let Err(error) = with_retries(|| store.call_finished(&record)).await {
-                tracing::error!(
-                    call = %record.id,
-                    error = %error_chain(&error),
-                    record = %record_json(&record),
-                    "call record not written"
-                );
-            }
+        return;
+    }
+    tracing::warn!(
+        error = %error_chain(&error),
+        changes = changes.len(),
+        "call records refused as a batch; writing them one by one"
+    );
+    for change in changes {
+        let one = std::slice::from_ref(change);
+        if let Err(error) = with_retries(|| store.apply_call_changes(one)).await {
+            log_lost(change, &error);
         }
     }
+}
+
+/// Logs a change that could not be written: a finished call with its whole record as JSON.
+fn log_lost(change: &CallChange, error: &StoreError) {
+    let error = error_chain(error);
+    match change {
+        CallChange::Started(call) => tracing::error!(
+            call = %call.id,
+            %error,
+            "call in progress not written; a crash now would leave no trace of it"
+        ),
+        CallChange::Answered { id, .. } => tracing::error!(
+            call = %id,
+            %error,
+            "call answer not written; a crash now would record it unanswered"
+        ),
+        CallChange::Finished(record) => tracing::error!(
+            call = %record.id,
+            %error,
+            record = %record_json(record),
+            "call record not written"
+        ),
+    }
+}
+
+/// The database refused the data (or it cannot be written at all): the same write would fail
+/// again.
+fn is_refusal(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Rejected { .. } | StoreError::OutOfRange { .. }
+    )
 }
 
 async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
@@ -163,8 +223,7 @@ where
     loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            // The database refused the data: the same write would fail again.
-            Err(error @ StoreError::Rejected { .. }) => return Err(error),
+            Err(error) if is_refusal(&error) => return Err(error),
             Err(error) => {
                 let Some(delay) = delays.next() else {
                     return Err(error);
@@ -286,6 +345,44 @@ mod tests {
         assert_eq!(done.answered_by.as_deref(), Some("202"));
         assert_eq!(done.timings.talk_secs, 7);
         assert!(!done.interrupted);
+    }
+
+    #[tokio::test]
+    async fn a_refused_record_does_not_lose_the_others_written_with_it() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.unwrap();
+        let (events, task) = spawn(store.clone());
+        let t0 = 1_795_000_000_000;
+        let send = |e: CallEvent| events.send(e).expect("the writer runs");
+        // All queued before the writer first runs, so they make one batch; the database
+        // refuses the call with an empty id, and with it that whole batch.
+        for call in ["a", "", "b"] {
+            send(started(call, t0));
+        }
+        for call in ["a", "", "b"] {
+            send(event(
+                call,
+                t0 + 1_000,
+                EventKind::Ended {
+                    reason: EndReason::CallerGaveUp,
+                    hangup_by: HangupSide::Caller,
+                    status: Some(487),
+                },
+            ));
+        }
+        send(started("up", t0 + 2_000));
+        drop(events);
+        task.await.expect("the writer ends cleanly");
+
+        assert!(store.interrupted_calls().await.unwrap().is_empty());
+        let records = store
+            .calls(&CallFilter::default(), Page::default())
+            .await
+            .unwrap();
+        let ids: Vec<&str> = records.iter().map(|r| r.id.0.as_str()).collect();
+        assert_eq!(ids, ["up", "b", "a"]);
+        assert!(records[0].interrupted);
+        assert!(!records[1].interrupted && !records[2].interrupted);
     }
 
     #[tokio::test]
