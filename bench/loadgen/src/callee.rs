@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use crossbar_sip::{HeaderName, Message, Method, Request};
 use tokio::net::UdpSocket;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
-use crate::media::{MediaStats, Side, Stream};
+use crate::media::{MediaPlane, Side};
 use crate::signalling::{
     Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, media_destination, parse, sdp, token,
 };
@@ -35,9 +35,9 @@ struct Answer {
     ok: Vec<u8>,
     retransmit: Option<(Instant, Duration)>,
     deadline: Instant,
-    /// The RTP socket and where crossbar's relay wants our packets, until the ACK.
-    media: Option<(UdpSocket, SocketAddr)>,
-    stop_media: Option<oneshot::Sender<()>>,
+    /// The plane's socket for this call and where crossbar's relay wants our packets,
+    /// until the ACK starts the stream.
+    media: Option<(usize, SocketAddr)>,
 }
 
 pub struct Callee {
@@ -45,12 +45,12 @@ pub struct Callee {
     local: SocketAddr,
     server: SocketAddr,
     user: Credentials,
-    /// How many RTP packets each call sends (0: signalling only).
+    /// How many RTP packets each call sends.
     packets: u32,
     calls: HashMap<String, Answer>,
-    next_ssrc: u32,
+    answered: u32,
     tally: Arc<Tally>,
-    media: Arc<MediaStats>,
+    media: Option<Arc<MediaPlane>>,
 }
 
 impl Callee {
@@ -60,7 +60,7 @@ impl Callee {
         user: Credentials,
         packets: u32,
         tally: Arc<Tally>,
-        media: Arc<MediaStats>,
+        media: Option<Arc<MediaPlane>>,
     ) -> std::io::Result<Callee> {
         Ok(Callee {
             local: socket.local_addr()?,
@@ -69,7 +69,7 @@ impl Callee {
             user,
             packets,
             calls: HashMap::new(),
-            next_ssrc: 1,
+            answered: 0,
             tally,
             media,
         })
@@ -179,17 +179,12 @@ impl Callee {
                 if let Some(answer) = self.calls.get_mut(&call_id) {
                     answer.retransmit = None;
                     answer.deadline = Instant::now() + Duration::from_secs(24 * 3600);
-                    if let Some((socket, relay)) = answer.media.take() {
-                        let (stop, stopped) = oneshot::channel();
-                        answer.stop_media = Some(stop);
-                        let stream = Stream {
-                            socket,
-                            side: Side::Callee,
-                            ssrc: self.next_ssrc,
-                            packets: self.packets,
-                        };
-                        self.next_ssrc = self.next_ssrc.wrapping_add(2);
-                        tokio::spawn(stream.run(relay, self.media.clone(), stopped));
+                    if let (Some(plane), Some((socket, relay))) = (&self.media, answer.media.take())
+                    {
+                        // Callers' SSRCs are even, callees' odd.
+                        let ssrc = self.answered.wrapping_mul(2).wrapping_add(1);
+                        self.answered += 1;
+                        plane.send(Side::Callee, socket, relay, ssrc, self.packets);
                     }
                 }
             }
@@ -197,11 +192,8 @@ impl Callee {
                 let mut ok = Vec::new();
                 Message::Response(request.response(200)).encode(&mut ok);
                 self.send(&ok, from).await;
-                if method == Method::Bye
-                    && let Some(mut answer) = self.calls.remove(&call_id)
-                    && let Some(stop) = answer.stop_media.take()
-                {
-                    let _ = stop.send(());
+                if method == Method::Bye {
+                    self.calls.remove(&call_id);
                 }
             }
         }
@@ -216,19 +208,13 @@ impl Callee {
             self.send(&refusal, from).await;
             return;
         };
-        let (answer_at, socket) = if self.packets > 0 {
-            match Stream::bind(self.local.ip()) {
-                Ok(socket) => (socket.local_addr().unwrap_or(self.local), Some(socket)),
-                Err(error) => {
-                    eprintln!("loadgen: no RTP socket for an incoming call: {error}");
-                    let mut refusal = Vec::new();
-                    Message::Response(invite.response(503)).encode(&mut refusal);
-                    self.send(&refusal, from).await;
-                    return;
-                }
+        let invites = self.tally.invites.load(Ordering::Relaxed);
+        let (answer_at, socket) = match &self.media {
+            Some(plane) => {
+                let (socket, address) = plane.socket_for(Side::Callee, invites as u32);
+                (address, Some(socket))
             }
-        } else {
-            (SocketAddr::new(self.local.ip(), 9), None)
+            None => (SocketAddr::new(self.local.ip(), 9), None),
         };
         let tag = token("a");
         let to = invite.headers.get(&HeaderName::To).unwrap_or_default();
@@ -257,7 +243,6 @@ impl Callee {
                 retransmit: Some((now + T1, T1)),
                 deadline: now + TRANSACTION_TIMEOUT,
                 media: socket.map(|s| (s, relay)),
-                stop_media: None,
             },
         );
     }

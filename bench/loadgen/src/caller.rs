@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 
 use crossbar_sip::{Message, Method, Request, Response};
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
 
 use crate::histogram::Histogram;
-use crate::media::{MediaStats, PTIME, Side, Stream};
+use crate::media::{MediaPlane, PTIME, Side};
 use crate::signalling::{
     Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, contact_uri, media_destination, parse, sdp,
     to_tag, token,
@@ -39,7 +38,6 @@ pub struct Plan {
     pub hold: Duration,
     /// With media: how long after the last packet the BYE waits, for packets in flight.
     pub drain: Duration,
-    pub media: bool,
 }
 
 /// Outcome counts, read by the progress line and the report.
@@ -92,8 +90,8 @@ struct Call {
     request: Vec<u8>,
     retransmit: Option<(Instant, Duration)>,
     deadline: Instant,
-    rtp: Option<UdpSocket>,
-    stop_media: Option<oneshot::Sender<()>>,
+    /// With media: the plane's socket this call's RTP goes from.
+    rtp_socket: Option<usize>,
     /// Once answered: the callee's tag, its Contact, and the ACK (re-sent on a repeated 200).
     remote_tag: String,
     remote_target: String,
@@ -108,7 +106,7 @@ pub struct Caller {
     users: Vec<Credentials>,
     calls: HashMap<String, Call>,
     tally: Arc<Tally>,
-    media: Arc<MediaStats>,
+    media: Option<Arc<MediaPlane>>,
 }
 
 impl Caller {
@@ -117,7 +115,7 @@ impl Caller {
         plan: Plan,
         users: Vec<Credentials>,
         tally: Arc<Tally>,
-        media: Arc<MediaStats>,
+        media: Option<Arc<MediaPlane>>,
     ) -> std::io::Result<Caller> {
         let local = socket.local_addr()?;
         Ok(Caller {
@@ -161,23 +159,13 @@ impl Caller {
     }
 
     async fn place(&mut self, index: u32, now: Instant) {
-        let rtp = if self.plan.media {
-            match Stream::bind(self.local.ip()) {
-                Ok(socket) => Some(socket),
-                Err(error) => {
-                    eprintln!("loadgen: no RTP socket for call {index}: {error}");
-                    self.fail(0);
-                    self.tally.launched.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
+        let (rtp_socket, offer_at) = match &self.media {
+            Some(plane) => {
+                let (socket, address) = plane.socket_for(Side::Caller, index);
+                (Some(socket), address)
             }
-        } else {
-            None
-        };
-        let offer_at = match &rtp {
-            Some(socket) => socket.local_addr().unwrap_or(self.local),
             // Signalling only: the discard port, where nothing is listening.
-            None => SocketAddr::new(self.local.ip(), 9),
+            None => (None, SocketAddr::new(self.local.ip(), 9)),
         };
         let user = index as usize % self.users.len();
         let call_id = token("call");
@@ -196,8 +184,7 @@ impl Caller {
             request: Vec::new(),
             retransmit: None,
             deadline: now + TRANSACTION_TIMEOUT,
-            rtp,
-            stop_media: None,
+            rtp_socket,
             remote_tag: String::new(),
             remote_target: String::new(),
             ack: Vec::new(),
@@ -269,12 +256,9 @@ impl Caller {
         self.send(&ok).await;
         if request.method == Method::Bye
             && let Some(call_id) = request.headers.call_id()
-            && let Some(mut call) = self.calls.remove(call_id)
+            && self.calls.remove(call_id).is_some()
         {
             self.tally.ended_by_server.fetch_add(1, Ordering::Relaxed);
-            if let Some(stop) = call.stop_media.take() {
-                let _ = stop.send(());
-            }
         }
     }
 
@@ -306,9 +290,6 @@ impl Caller {
                 true
             }
             (Phase::HangingUp, Method::Bye) if response.status >= 200 => {
-                if let Some(stop) = call.stop_media.take() {
-                    let _ = stop.send(());
-                }
                 self.tally.completed.fetch_add(1, Ordering::Relaxed);
                 false
             }
@@ -382,18 +363,17 @@ impl Caller {
         self.send(&call.ack).await;
         call.retransmit = None;
         let mut hang_up_at = now + self.plan.hold;
-        if let Some(socket) = call.rtp.take()
+        if let (Some(plane), Some(socket)) = (&self.media, call.rtp_socket)
             && let Some(relay) = media_destination(&response.body)
         {
-            let (stop, stopped) = oneshot::channel();
-            call.stop_media = Some(stop);
-            let stream = Stream {
+            let ssrc = call.index.wrapping_mul(2);
+            plane.send(
+                Side::Caller,
                 socket,
-                side: Side::Caller,
-                ssrc: call.index.wrapping_mul(2),
-                packets: packets_in(self.plan.hold),
-            };
-            tokio::spawn(stream.run(relay, self.media.clone(), stopped));
+                relay,
+                ssrc,
+                packets_in(self.plan.hold),
+            );
             hang_up_at += self.plan.drain;
         }
         call.phase = Phase::Answered { hang_up_at };
@@ -480,7 +460,7 @@ impl Caller {
             self.send(&datagram).await;
         }
         for call_id in ended {
-            if let Some(mut call) = self.calls.remove(&call_id) {
+            if let Some(call) = self.calls.remove(&call_id) {
                 eprintln!(
                     "loadgen: call {} ({call_id}) timed out in {}",
                     call.index,
@@ -489,9 +469,6 @@ impl Caller {
                         _ => "its BYE",
                     }
                 );
-                if let Some(stop) = call.stop_media.take() {
-                    let _ = stop.send(());
-                }
                 self.tally.timeouts.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -34,7 +34,8 @@ use tokio::sync::watch;
 use crate::callee::Callee;
 use crate::caller::{Caller, Plan, packets_in};
 use crate::histogram::Histogram;
-use crate::media::{Direction, MediaStats};
+use crate::media::MediaPlane;
+pub use crate::media::Packets;
 pub use crate::signalling::Credentials;
 use crate::signalling::sip_socket;
 
@@ -58,6 +59,8 @@ pub struct Load {
     pub hold: Duration,
     /// RTP both ways; without it the SDP offers the discard port and nothing is sent.
     pub media: bool,
+    /// Sockets per side that the calls' RTP shares.
+    pub rtp_sockets: usize,
     /// A progress line on stderr every second.
     pub progress: bool,
 }
@@ -70,8 +73,12 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         "a load needs calls, a positive rate and callers"
     );
     let epoch = Instant::now();
-    let media = Arc::new(MediaStats::new(epoch));
-    let packets = if load.media { packets_in(load.hold) } else { 0 };
+    let media = if load.media {
+        Some(Arc::new(MediaPlane::start(load.bind, load.rtp_sockets)?))
+    } else {
+        None
+    };
+    let packets = packets_in(load.hold);
     let callee_tally = Arc::new(callee::Tally::default());
     let callee = Callee::new(
         sip_socket(load.bind)?,
@@ -93,7 +100,6 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         rate: load.rate,
         hold: load.hold,
         drain: Duration::from_secs(1),
-        media: load.media,
     };
     let caller = Caller::new(
         sip_socket(load.bind)?,
@@ -113,13 +119,19 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
     let callee_hung = tokio::time::timeout(Duration::from_secs(5), callee_task)
         .await
         .is_err();
-    // Streams stopped by a BYE add their counts as they end.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let totals = match media {
+        Some(plane) => {
+            let latency = plane.latency.clone();
+            let totals = tokio::task::spawn_blocking(move || plane.finish()).await?;
+            Some((totals, Quantiles::of(&latency)))
+        }
+        None => None,
+    };
     Ok(Report::of(
         &load,
         &tally,
         &callee_tally,
-        &media,
+        totals,
         callee_hung,
         epoch.elapsed(),
     ))
@@ -185,38 +197,6 @@ impl Quantiles {
     }
 }
 
-/// RTP packets of one direction of every call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Packets {
-    pub sent: u64,
-    pub received: u64,
-    /// Received from another stream than the one the receiver first locked on.
-    pub crossed: u64,
-}
-
-impl Packets {
-    fn of(direction: &Direction) -> Packets {
-        Packets {
-            sent: direction.sent.load(Ordering::Relaxed),
-            received: direction.received.load(Ordering::Relaxed),
-            crossed: direction.crossed.load(Ordering::Relaxed),
-        }
-    }
-
-    pub fn lost(&self) -> u64 {
-        self.sent.saturating_sub(self.received)
-    }
-
-    /// Lost packets, percent of those sent.
-    pub fn loss(&self) -> f64 {
-        if self.sent == 0 {
-            0.0
-        } else {
-            self.lost() as f64 / self.sent as f64 * 100.0
-        }
-    }
-}
-
 /// What a load run saw.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -242,10 +222,12 @@ pub struct Report {
     pub forward: Packets,
     /// Callee → caller.
     pub backward: Packets,
-    /// Receiving streams, streams that received nothing, and receivers that locked on a
-    /// stream another receiver also locked on (a stream delivered to two calls).
-    pub receivers: u64,
-    pub silent: u64,
+    /// Streams started, and relay ports that sent something back (one per stream when
+    /// every stream got through).
+    pub streams: u64,
+    pub sources: u64,
+    /// Streams (SSRCs) that reached us from more than one relay port: one call's media
+    /// delivered to another.
     pub shared: u64,
     /// Send → receive through the relay, microseconds.
     pub latency: Quantiles,
@@ -257,14 +239,11 @@ impl Report {
         load: &Load,
         tally: &caller::Tally,
         callee: &callee::Tally,
-        media: &MediaStats,
+        media: Option<(media::Totals, Quantiles)>,
         callee_hung: bool,
         elapsed: Duration,
     ) -> Report {
-        let mut locked = media.locked.lock().expect("not poisoned").clone();
-        let receivers = locked.len() as u64;
-        locked.sort_unstable();
-        locked.dedup();
+        let (totals, latency) = media.unwrap_or_default();
         Report {
             rate: load.rate,
             media: load.media,
@@ -279,12 +258,12 @@ impl Report {
             without_offer: callee.without_offer.load(Ordering::Relaxed),
             callee_hung,
             setup: Quantiles::of(&tally.setup),
-            forward: Packets::of(&media.forward),
-            backward: Packets::of(&media.backward),
-            receivers,
-            silent: media.silent.load(Ordering::Relaxed),
-            shared: receivers - locked.len() as u64,
-            latency: Quantiles::of(&media.latency),
+            forward: totals.forward,
+            backward: totals.backward,
+            streams: totals.streams,
+            sources: totals.sources,
+            shared: totals.shared,
+            latency,
             elapsed,
         }
     }
@@ -378,8 +357,8 @@ impl fmt::Display for Report {
             }
             writeln!(
                 f,
-                "rtp streams: {} received something, {} nothing, {} received a stream another also received",
-                self.receivers, self.silent, self.shared
+                "rtp streams: {} started, {} relay ports sent something back, {} streams came from two ports",
+                self.streams, self.sources, self.shared
             )?;
             writeln!(
                 f,

@@ -44,8 +44,11 @@ struct Args {
     /// Signalling only: offer the discard port and send no RTP.
     #[arg(long)]
     no_media: bool,
-    /// Runtime worker threads.
+    /// Sockets per side shared by the calls' RTP (one receiving thread each).
     #[arg(long, default_value_t = 2)]
+    rtp_sockets: usize,
+    /// Worker threads for the signalling (RTP has threads of its own).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
 }
 
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         rate: args.rate,
         hold: Duration::from_secs_f64(args.hold),
         media: !args.no_media,
+        rtp_sockets: args.rtp_sockets,
         progress: true,
     };
     let report = tokio::runtime::Builder::new_multi_thread()

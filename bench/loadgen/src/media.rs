@@ -1,15 +1,22 @@
-//! RTP: one stream per call side, sending 20 ms PCMU packets (RFC 3551 §4.5.14: 160 bytes
-//! of payload, timestamp +160) to crossbar's relay and counting what comes back from the
-//! other side of the call. Each packet carries its send time, so the receiver measures how
+//! RTP for every call: 20 ms PCMU packets (RFC 3551 §4.5.14: 160 bytes of payload,
+//! timestamp +160) sent to crossbar's relay from each side of each call, and what comes
+//! back counted per stream. Each packet carries its send time, so the receiver measures how
 //! long the relay held it.
+//!
+//! The generator must cost less than what it measures, so it does not copy a phone's
+//! shape (a socket, a timer and a task per stream): each side has a few sockets shared by
+//! all its calls, one thread paces every stream's packets, and one thread per socket
+//! receives, telling streams apart by the relay port they come from. crossbar's work is
+//! the same either way: one socket per call side, one receive and one send per packet.
 
-use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::histogram::Histogram;
 
@@ -17,142 +24,307 @@ use crate::histogram::Histogram;
 pub const PTIME: Duration = Duration::from_millis(20);
 const SAMPLES_PER_PACKET: u32 = 160;
 const RTP_HEADER: usize = 12;
-/// Send time, nanoseconds since the run's epoch, in the first payload bytes.
+/// Send time, nanoseconds since the plane's epoch, in the first payload bytes.
 const STAMP: usize = 8;
 const PACKET: usize = RTP_HEADER + SAMPLES_PER_PACKET as usize;
+/// The pacing thread's step: streams are spread over the 20 slots of a packet interval,
+/// so packets leave evenly rather than in one burst every 20 ms.
+const SLOT: Duration = Duration::from_millis(1);
+const SLOTS: usize = 20;
+/// How long a receiving thread sleeps once its socket is empty. Receivers poll rather than
+/// block: a thread blocked on the socket would be woken for nearly every packet, and that
+/// wake-up is paid by the sender — crossbar. The cost: a packet's measured time through
+/// the relay includes up to this much waiting in the generator's socket.
+const RECEIVE_POLL: Duration = Duration::from_micros(500);
 
 /// Which side of the call a stream belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
-    Caller,
-    Callee,
+    Caller = 0,
+    Callee = 1,
 }
 
-/// Packet counts for one direction of every call.
-#[derive(Debug, Default)]
-pub struct Direction {
-    pub sent: AtomicU64,
-    pub received: AtomicU64,
-    /// Packets from another SSRC than the first one this stream received: media of some
-    /// other call (or of a previous one) delivered to it.
-    pub crossed: AtomicU64,
+/// RTP packets of one direction of every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Packets {
+    pub sent: u64,
+    pub received: u64,
+    /// Received from a relay port after it had sent another stream: media of some other
+    /// call delivered to this one.
+    pub crossed: u64,
 }
 
-/// What every stream adds to at its end (counts) and per packet (latency).
-#[derive(Debug)]
-pub struct MediaStats {
-    /// Caller → callee (sent by callers, received by callees).
-    pub forward: Direction,
-    /// Callee → caller.
-    pub backward: Direction,
-    /// Send → receive through the relay, microseconds.
-    pub latency: Histogram,
-    /// The SSRC each receiving stream locked on, to check no stream reached two receivers.
-    pub locked: Mutex<Vec<u32>>,
-    /// Streams that received nothing at all.
-    pub silent: AtomicU64,
-    pub epoch: Instant,
-}
+impl Packets {
+    pub fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.received)
+    }
 
-impl MediaStats {
-    pub fn new(epoch: Instant) -> MediaStats {
-        MediaStats {
-            forward: Direction::default(),
-            backward: Direction::default(),
-            latency: Histogram::new(),
-            locked: Mutex::new(Vec::new()),
-            silent: AtomicU64::new(0),
-            epoch,
+    /// Lost packets, percent of those sent.
+    pub fn loss(&self) -> f64 {
+        if self.sent == 0 {
+            0.0
+        } else {
+            self.lost() as f64 / self.sent as f64 * 100.0
         }
     }
 }
 
-/// One call side's RTP: sends `packets` packets every [`PTIME`] to the relay it is
-/// connected to, receives until `stop`, then adds its counts to `stats`.
-pub struct Stream {
-    pub socket: UdpSocket,
-    pub side: Side,
-    pub ssrc: u32,
-    pub packets: u32,
+/// What the plane saw once every stream has ended.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// Caller → callee.
+    pub forward: Packets,
+    /// Callee → caller.
+    pub backward: Packets,
+    /// Streams started, and relay ports that sent us something.
+    pub streams: u64,
+    pub sources: u64,
+    /// Streams (by SSRC) that reached more than one relay port's receiver.
+    pub shared: u64,
 }
 
-impl Stream {
-    /// A socket on `ip`, port chosen by the kernel, for an SDP offer or answer.
-    pub fn bind(ip: std::net::IpAddr) -> std::io::Result<UdpSocket> {
-        let socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
-        socket.set_nonblocking(true)?;
-        UdpSocket::from_std(socket)
+struct Start {
+    side: Side,
+    socket: usize,
+    relay: SocketAddr,
+    ssrc: u32,
+    packets: u32,
+}
+
+/// One receiving socket's view, per relay port it heard from.
+#[derive(Default)]
+struct Heard {
+    /// Relay port → (the SSRC it first sent, packets from it).
+    sources: HashMap<SocketAddr, (u32, u64)>,
+    crossed: u64,
+}
+
+/// The pacing thread (packets sent per side) and the receiving threads.
+struct Threads {
+    pacing: JoinHandle<[u64; 2]>,
+    receiving: Vec<(Side, JoinHandle<Heard>)>,
+}
+
+pub struct MediaPlane {
+    sockets: [Vec<Arc<UdpSocket>>; 2],
+    starts: mpsc::Sender<Start>,
+    started: AtomicU64,
+    stop: Arc<AtomicBool>,
+    threads: Mutex<Option<Threads>>,
+    pub latency: Arc<Histogram>,
+}
+
+impl MediaPlane {
+    /// `per_side` sockets on `ip` for each side, a pacing thread and a receiving thread per
+    /// socket.
+    pub fn start(ip: IpAddr, per_side: usize) -> std::io::Result<MediaPlane> {
+        let epoch = Instant::now();
+        let latency = Arc::new(Histogram::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sockets: [Vec<Arc<UdpSocket>>; 2] = [Vec::new(), Vec::new()];
+        let mut receivers = Vec::new();
+        for side in [Side::Caller, Side::Callee] {
+            for _ in 0..per_side.max(1) {
+                let socket = Arc::new(rtp_socket(ip)?);
+                sockets[side as usize].push(socket.clone());
+                let (stop, latency) = (stop.clone(), latency.clone());
+                let thread = std::thread::Builder::new()
+                    .name(format!("rtp-recv-{side:?}"))
+                    .spawn(move || receive(&socket, epoch, &latency, &stop))?;
+                receivers.push((side, thread));
+            }
+        }
+        let (starts, queue) = mpsc::channel();
+        let pacing_sockets = sockets.clone();
+        let pacing_stop = stop.clone();
+        let sender = std::thread::Builder::new()
+            .name("rtp-send".to_owned())
+            .spawn(move || pace(&pacing_sockets, &queue, epoch, &pacing_stop))?;
+        Ok(MediaPlane {
+            sockets,
+            starts,
+            started: AtomicU64::new(0),
+            stop,
+            threads: Mutex::new(Some(Threads {
+                pacing: sender,
+                receiving: receivers,
+            })),
+            latency,
+        })
     }
 
-    pub async fn run(
-        self,
-        relay: SocketAddr,
-        stats: std::sync::Arc<MediaStats>,
-        mut stop: oneshot::Receiver<()>,
-    ) {
-        let Stream {
-            socket,
+    /// The socket a call's side uses (by a number of the caller's choosing), and its
+    /// address for the SDP.
+    pub fn socket_for(&self, side: Side, n: u32) -> (usize, SocketAddr) {
+        let sockets = &self.sockets[side as usize];
+        let index = n as usize % sockets.len();
+        let address = sockets[index]
+            .local_addr()
+            .expect("a bound socket has an address");
+        (index, address)
+    }
+
+    /// Starts a stream of `packets` packets from `socket` of `side` to `relay`.
+    pub fn send(&self, side: Side, socket: usize, relay: SocketAddr, ssrc: u32, packets: u32) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        let _ = self.starts.send(Start {
             side,
+            socket,
+            relay,
             ssrc,
             packets,
-        } = self;
-        if socket.connect(relay).await.is_err() {
-            return;
-        }
-        let (sending, receiving) = match side {
-            Side::Caller => (&stats.forward, &stats.backward),
-            Side::Callee => (&stats.backward, &stats.forward),
+        });
+    }
+
+    /// Stops the threads (streams still sending are cut short) and adds up.
+    pub fn finish(&self) -> Totals {
+        self.stop.store(true, Ordering::Relaxed);
+        let Some(threads) = self.threads.lock().expect("not poisoned").take() else {
+            return Totals::default();
         };
-        let mut packet = [0u8; PACKET];
-        packet[0] = 0x80; // V=2
-        packet[1] = 0; // PT 0, PCMU
-        packet[8..12].copy_from_slice(&ssrc.to_be_bytes());
-        packet[RTP_HEADER + STAMP..].fill(0xff); // µ-law silence
-        let mut buf = [0u8; 2048];
-        let mut tick = tokio::time::interval(PTIME);
-        let (mut sent, mut received, mut crossed) = (0u32, 0u64, 0u64);
-        let mut locked: Option<u32> = None;
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stop => break,
-                result = socket.recv(&mut buf) => {
-                    let Ok(len) = result else { continue };
-                    if len < RTP_HEADER + STAMP {
-                        continue;
-                    }
-                    let from = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
-                    if *locked.get_or_insert(from) != from {
-                        crossed += 1;
-                        continue;
-                    }
-                    received += 1;
-                    let mut stamp = [0u8; STAMP];
-                    stamp.copy_from_slice(&buf[RTP_HEADER..RTP_HEADER + STAMP]);
-                    let sent_ns = u64::from_be_bytes(stamp);
-                    let now_ns = u64::try_from(stats.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    stats.latency.record(now_ns.saturating_sub(sent_ns) / 1_000);
-                }
-                _ = tick.tick(), if sent < packets => {
-                    let seq = sent as u16; // wraps, as RTP sequence numbers do
-                    packet[2..4].copy_from_slice(&seq.to_be_bytes());
-                    packet[4..8].copy_from_slice(&(sent.wrapping_mul(SAMPLES_PER_PACKET)).to_be_bytes());
-                    let now_ns = u64::try_from(stats.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    packet[RTP_HEADER..RTP_HEADER + STAMP].copy_from_slice(&now_ns.to_be_bytes());
-                    // A failed send is a packet sent and lost: the receiver will not see it.
-                    let _ = socket.send(&packet).await;
-                    sent += 1;
-                }
+        let sent = threads.pacing.join().unwrap_or_default();
+        let mut totals = Totals {
+            streams: self.started.load(Ordering::Relaxed),
+            ..Totals::default()
+        };
+        totals.forward.sent = sent[Side::Caller as usize];
+        totals.backward.sent = sent[Side::Callee as usize];
+        let mut locked = Vec::new();
+        for (side, thread) in threads.receiving {
+            let heard = thread.join().unwrap_or_default();
+            // A caller-side socket receives what callees sent.
+            let direction = match side {
+                Side::Caller => &mut totals.backward,
+                Side::Callee => &mut totals.forward,
+            };
+            direction.crossed += heard.crossed;
+            for (ssrc, received) in heard.sources.values() {
+                direction.received += received;
+                locked.push(*ssrc);
             }
         }
-        sending.sent.fetch_add(u64::from(sent), Ordering::Relaxed);
-        receiving.received.fetch_add(received, Ordering::Relaxed);
-        receiving.crossed.fetch_add(crossed, Ordering::Relaxed);
-        match locked {
-            Some(ssrc) => stats.locked.lock().expect("not poisoned").push(ssrc),
-            None => {
-                stats.silent.fetch_add(1, Ordering::Relaxed);
+        totals.sources = locked.len() as u64;
+        locked.sort_unstable();
+        let before = locked.len();
+        locked.dedup();
+        totals.shared = (before - locked.len()) as u64;
+        totals
+    }
+}
+
+fn rtp_socket(ip: IpAddr) -> std::io::Result<UdpSocket> {
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(ip, 0)),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    // Thousands of streams share the socket; the kernel caps this at net.core.rmem_max.
+    let _ = socket.set_recv_buffer_size(16 << 20);
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::new(ip, 0).into())?;
+    Ok(socket.into())
+}
+
+fn nanos_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+struct Sending {
+    side: Side,
+    socket: usize,
+    relay: SocketAddr,
+    ssrc: u32,
+    next: u32,
+    packets: u32,
+}
+
+/// The pacing thread: every [`SLOT`], one packet for each stream of that slot. Returns the
+/// packets sent per side.
+fn pace(
+    sockets: &[Vec<Arc<UdpSocket>>; 2],
+    queue: &mpsc::Receiver<Start>,
+    epoch: Instant,
+    stop: &AtomicBool,
+) -> [u64; 2] {
+    let mut slots: Vec<Vec<Sending>> = (0..SLOTS).map(|_| Vec::new()).collect();
+    let mut sent = [0u64; 2];
+    let mut packet = [0u8; PACKET];
+    packet[0] = 0x80; // V=2
+    packet[1] = 0; // PT 0, PCMU
+    packet[RTP_HEADER + STAMP..].fill(0xff); // µ-law silence
+    let mut step = 0usize;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        for start in queue.try_iter() {
+            // The stream's first packet goes out in the next slot; its slot is then fixed.
+            slots[step % SLOTS].push(Sending {
+                side: start.side,
+                socket: start.socket,
+                relay: start.relay,
+                ssrc: start.ssrc,
+                next: 0,
+                packets: start.packets,
+            });
+        }
+        let slot = &mut slots[step % SLOTS];
+        let mut i = 0;
+        while i < slot.len() {
+            let stream = &mut slot[i];
+            let seq = stream.next as u16; // wraps, as RTP sequence numbers do
+            packet[2..4].copy_from_slice(&seq.to_be_bytes());
+            packet[4..8]
+                .copy_from_slice(&stream.next.wrapping_mul(SAMPLES_PER_PACKET).to_be_bytes());
+            packet[8..12].copy_from_slice(&stream.ssrc.to_be_bytes());
+            packet[RTP_HEADER..RTP_HEADER + STAMP]
+                .copy_from_slice(&nanos_since(epoch).to_be_bytes());
+            // A failed send is a packet sent and lost: the receiver will not see it.
+            let _ = sockets[stream.side as usize][stream.socket].send_to(&packet, stream.relay);
+            sent[stream.side as usize] += 1;
+            stream.next += 1;
+            if stream.next >= stream.packets {
+                slot.swap_remove(i);
+            } else {
+                i += 1;
             }
+        }
+        step += 1;
+        next += SLOT;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
         }
     }
+    sent
+}
+
+/// A receiving thread: counts packets per relay port, checks each port keeps sending the
+/// same stream, and records each packet's time through the relay.
+fn receive(socket: &UdpSocket, epoch: Instant, latency: &Histogram, stop: &AtomicBool) -> Heard {
+    let mut heard = Heard::default();
+    let mut buf = [0u8; 2048];
+    while !stop.load(Ordering::Relaxed) {
+        let (len, from) = match socket.recv_from(&mut buf) {
+            Ok(received) => received,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(RECEIVE_POLL);
+                continue;
+            }
+            Err(_) => continue, // an ICMP error from an earlier send
+        };
+        if len < RTP_HEADER + STAMP {
+            continue;
+        }
+        let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+        let (locked, count) = heard.sources.entry(from).or_insert((ssrc, 0));
+        if *locked != ssrc {
+            heard.crossed += 1;
+            continue;
+        }
+        *count += 1;
+        let mut stamp = [0u8; STAMP];
+        stamp.copy_from_slice(&buf[RTP_HEADER..RTP_HEADER + STAMP]);
+        let held = nanos_since(epoch).saturating_sub(u64::from_be_bytes(stamp));
+        latency.record(held / 1_000);
+    }
+    heard
 }

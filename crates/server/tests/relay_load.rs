@@ -37,6 +37,7 @@ fn concurrent_relayed_calls_keep_their_streams_apart_and_lose_nothing() {
         rate: 20.0,
         hold: Duration::from_secs(4),
         media: true,
+        rtp_sockets: 2,
         progress: false,
     };
     let report = tokio::runtime::Builder::new_multi_thread()
@@ -60,9 +61,9 @@ fn concurrent_relayed_calls_keep_their_streams_apart_and_lose_nothing() {
         assert_eq!(packets.crossed, 0, "{report}");
     }
     assert_eq!(
-        (report.receivers, report.silent, report.shared),
-        (2 * calls, 0, 0),
-        "each call's two streams reach exactly their own receivers:\n{report}"
+        (report.streams, report.sources, report.shared),
+        (2 * calls, 2 * calls, 0),
+        "each call's two streams come back from exactly one relay port each:\n{report}"
     );
 
     let stored = setup.wait_for_records(CALLS as usize, Duration::from_secs(10));
