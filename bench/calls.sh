@@ -15,12 +15,13 @@
 #   setup  (d) call-setup time: the same calls at SETUP_RATE (default: half of crossbar's
 #          highest clean rate in this run, else 1000) for SETUP_SECS s with -trace_rtt;
 #          p50/p99/max of RTD 1 (first INVITE -> 200, the 407 round included).
-#   media  (b)+(c) relayed calls: uac_call_auth.xml with a MEDIA_SECS-s PCMU pcap (20 ms,
-#          50 packets/s, generated here) + one RFC 4733 digit, against uas_answer.xml
-#          -rtp_echo; for each N of CALLS, N calls opened at RAMP_RATE/s and all held at once.
-#          Loss from crossbar's "relay closed" lines (sequence gaps) and from packet counts
-#          (sent by SIPp vs received by crossbar each way); memory = crossbar's VmRSS rise / N.
-#          crossbar restarts for every N so each RSS figure starts from the same state.
+#   media  (b)+(c) relayed calls with bench/loadgen (crossbar-loadgen; SIPp's pcap player
+#          limits it at a few hundred calls, see docs/BENCHMARKS.md): for each N of CALLS,
+#          N calls opened at RAMP_RATE/s from the users.csv extensions to 2999 (the
+#          generator registers it), each with MEDIA_SECS s of 20 ms PCMU both ways, all up at
+#          once. Loss = packets sent vs received, counted by the generator each way, plus
+#          packets that reached the wrong call; relay latency from send stamps; memory =
+#          crossbar's VmRSS rise / N. crossbar restarts for every N.
 #
 # Everything talks to 127.0.0.1; ports: server 5360, SIPp UAC 5371 (RTP 6400), SIPp UAS
 # 5390 (RTP 6600), crossbar's relay 10000-20999 (2,750 calls: above SIPp's control ports,
@@ -34,7 +35,7 @@ shared=$(cd ../shared && pwd)
 parts=${PARTS:-rate setup media}
 servers=${SERVERS:-crossbar kamailio}
 read -r -a rates <<<"${RATES:-500 1000 1500 2000 2500 3000 3500}"
-read -r -a media_calls <<<"${CALLS:-100 200 300 400 500 1000}"
+read -r -a media_calls <<<"${CALLS:-500 1000 1500 2000 2500}"
 duration=${DURATION:-10}
 hold_ms=${HOLD_MS:-1000}
 setup_secs=${SETUP_SECS:-20}
@@ -43,12 +44,13 @@ ramp_rate=${RAMP_RATE:-200}
 port=5360 uac_port=5371 uac_mp=6400 uas_port=5390 uas_mp=6600
 
 command -v sipp >/dev/null || { echo "bench: sipp missing (apt-get install sip-tester)" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || echo "bench: not root: SIPp's play_pcap_audio needs a raw socket" >&2
 if [[ " $servers " == *" kamailio "* ]] && ! command -v kamailio >/dev/null; then
   echo "bench: installing kamailio for the reference run"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kamailio >/dev/null
 fi
-cargo build --release --locked -p crossbar
+cargo build --release --locked -p crossbar -p crossbar-loadgen
+# 2,500 relayed calls: 10,000 sockets in crossbar, 5,000 in the generator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 echo "== machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
   "$(awk '/^MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)," \
@@ -72,23 +74,6 @@ trap cleanup EXIT
 sipp_dir=$shared/sipp
 cp "$sipp_dir"/users.csv "$work/"
 printf 'SEQUENTIAL\nuas;[authentication username=uas password=pw-uas-2999]\n' >"$work/uas.csv"
-# The media calls' pcap: MEDIA_SECS s of PCMU (the shared one is 10 s) and its DTMF digit,
-# and uac_call_auth.xml pointed at it.
-mkdir -p "$work/pcap"
-python3 "$sipp_dir/gen_pcap.py" "$work/pcap" "$media_secs" 1 >/dev/null
-sed "s#pcap/pcmu_10s.pcap#pcap/pcmu_${media_secs}s.pcap#" "$sipp_dir/uac_call_auth.xml" \
-  >"$work/uac_call_auth_${media_secs}s.xml"
-pcap_packets() { python3 - "$1" <<'PY'
-import struct, sys
-d = open(sys.argv[1], 'rb').read()
-off, n = 24, 0
-while off + 16 <= len(d):
-    incl = struct.unpack('<I', d[off + 8:off + 12])[0]
-    off += 16 + incl; n += 1
-print(n)
-PY
-}
-packets_per_call=$(( $(pcap_packets "$work/pcap/pcmu_${media_secs}s.pcap") + $(pcap_packets "$work/pcap/dtmf_1_pt101.pcap") ))
 
 # crossbar's configuration: user0001..user1000 (users.csv), and the SIPp UAS as extension
 # 2999, user "uas", which every call dials.
@@ -129,7 +114,7 @@ retransmissions() { # the -trace_stat CSV: last value of Retransmissions(C)
 }
 
 server_pid=
-start_server() { # crossbar|kamailio LOG_LEVEL
+start_server() { # crossbar|kamailio LOG_LEVEL [noreg: the SIPp UAS does not register]
   if [ "$1" = crossbar ]; then
     rm -f "$work"/crossbar.db*
     write_config "$2"
@@ -143,7 +128,7 @@ start_server() { # crossbar|kamailio LOG_LEVEL
   pids+=("$server_pid")
   sleep 2
   kill -0 "$server_pid" 2>/dev/null || { echo "bench: $1 did not start (see $work/$1.log)" >&2; exit 1; }
-  if [ "$1" = crossbar ]; then
+  if [ "$1" = crossbar ] && [ "${3:-}" != noreg ]; then
     # The UAS registers its contact sip:uas@127.0.0.1:5390 from its own port (digest REGISTER).
     (cd "$work" && sipp "127.0.0.1:$port" -sf "$sipp_dir/register_auth.xml" -inf uas.csv \
         -i 127.0.0.1 -p "$uas_port" -m 1 -recv_timeout 5000 -timeout 10s -nostdin >/dev/null 2>&1) ||
@@ -256,74 +241,51 @@ PY
 fi
 
 if [[ " $parts " == *" media "* ]]; then
-  echo "== (b)+(c) relayed calls: ${media_secs} s of 20 ms PCMU each way per call ($packets_per_call packets sent per call incl. 1 DTMF digit), opened at $ramp_rate/s =="
-  echo "   gap% = sequence gaps seen by crossbar / packets it received; fwd% = SIPp UAC -> crossbar"
-  echo "   (sent - a_to_b) / sent; ret% = crossbar -> UAS -> echo -> crossbar (a_to_b - b_to_a) / a_to_b"
-  printf "%6s %6s %6s %9s %9s %9s %8s %8s %8s %8s %8s %8s %8s %7s %6s %6s %6s\n" calls ok failed \
-    sent a_to_b b_to_a gap_ab gap_ba gap% fwd% ret% rss0_MB rss_MB KB/call cpu uac uas
+  echo "== (b)+(c) relayed calls: crossbar-loadgen, ${media_secs} s of 20 ms PCMU each way per call, opened at $ramp_rate/s =="
+  echo "   loss% = (sent - received) / sent, both directions together, counted per packet by the generator;"
+  echo "   lat = send -> receive through the relay (generator's clock); cpu = over the window all calls are up"
+  printf "%6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s\n" calls ok failed \
+    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu
   for n in "${media_calls[@]}"; do
     : >"$work/crossbar.log"
-    start_server crossbar "warn,crossbar_switch=info"
-    start_uas "$n" -rtp_echo
+    start_server crossbar warn noreg
     rss0=$(rss_kb "$server_pid")
-    fd0=$(ls "/proc/$server_pid/fd" | wc -l)
-    hold=$((media_secs * 1000 + 500))
-    (cd "$work" && exec sipp "127.0.0.1:$port" -s uas -sf "uac_call_auth_${media_secs}s.xml" -inf users.csv \
-        -i 127.0.0.1 -p "$uac_port" -mp "$uac_mp" -r "$ramp_rate" -m "$n" -l "$n" -d "$hold" \
-        -recv_timeout 20000 -timeout $((media_secs * 2 + n / ramp_rate + 60))s -nostdin \
-        -trace_screen -trace_err >/dev/null 2>&1) &
-    uac=$!; pids+=("$uac")
-    # While the calls are up: peak RSS and open relays (4 sockets each), CPU over the
-    # window in which all N calls are up (from the end of the ramp to the first BYE).
-    ramp=$(( (n + ramp_rate - 1) / ramp_rate + 1 ))
+    "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
+      --dial 2999 --callee uas --callee-password pw-uas-2999 --calls "$n" --rate "$ramp_rate" \
+      --hold "$media_secs" >"$work/loadgen_$n.out" 2>"$work/loadgen_$n.err" &
+    lg=$!; pids+=("$lg")
+    # While every call is up (from the end of the ramp to the first hang-up): peak RSS,
+    # and CPU of crossbar and of the generator.
+    ramp=$(( (n + ramp_rate - 1) / ramp_rate + 2 ))
     sleep "$ramp"
-    s0=$(cpu_ticks "$server_pid"); a0=$(cpu_ticks "$uac"); u0=$(cpu_ticks "$uas_pid"); t0=$(date +%s.%N)
-    peak=0 relays=0 raws=0
-    window=$((media_secs - ramp - 2))
-    [ "$window" -gt 2 ] || window=2
+    s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
+    peak=0
+    window=$((media_secs - 3))
     for _ in $(seq "$window"); do
       r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
-      f=$(( ($(ls "/proc/$server_pid/fd" | wc -l) - fd0) / 4 )); [ "$f" -gt "$relays" ] && relays=$f
-      # SIPp's pcap player: one raw socket (IPPROTO_UDP) per playing call; every UDP packet
-      # on the host is offered to each of them (see docs/BENCHMARKS.md).
-      f=$(( $(wc -l </proc/net/raw) - 1 )); [ "$f" -gt "$raws" ] && raws=$f
       sleep 1
     done
-    s1=$(cpu_ticks "$server_pid"); a1=$(cpu_ticks "$uac"); u1=$(cpu_ticks "$uas_pid"); t1=$(date +%s.%N)
-    # Socket drops (receive buffer full) on crossbar's relay ports and SIPp's UAS media port.
-    drops=$(python3 - "$uas_mp" <<'PY'
-import sys
-uas_mp, relay, uas = int(sys.argv[1]), 0, 0
-for line in list(open('/proc/net/udp'))[1:]:
-    f = line.split()
-    p = int(f[1].split(':')[1], 16)
-    if 10000 <= p <= 20999: relay += int(f[-1])
-    if p == uas_mp: uas += int(f[-1])
-print(f'relay sockets {relay}, UAS media socket {uas}')
-PY
-)
-    wait "$uac" || true
-    sleep 2
-    screen=$(ls -t "$work"/uac_call_auth_"${media_secs}"s_*_screen.log | head -1)
-    ok=$(screen_field "$screen" "Successful call")
-    failed=$(screen_field "$screen" "Failed call")
-    stop "$uas_pid"; stop "$server_pid"
+    s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
+    # Socket drops (receive buffer full) on crossbar's relay ports.
+    drops=$(python3 -c 'import sys
+print(sum(int(f[-1]) for f in (l.split() for l in list(open("/proc/net/udp"))[1:])
+          if 10000 <= int(f[1].split(":")[1], 16) <= 20999))')
+    wait "$lg" || true
+    stop "$server_pid"
     el=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-    sed 's/\x1b\[[0-9;]*m//g' "$work/crossbar.log" | grep 'relay closed' | awk -v n="$n" -v ok="$ok" -v failed="$failed" \
-        -v ppc="$packets_per_call" -v rss0="$rss0" -v peak="$peak" -v cpu="$(pct $((s1 - s0)) "$el")" \
-        -v acpu="$(pct $((a1 - a0)) "$el")" -v ucpu="$(pct $((u1 - u0)) "$el")" '
-      { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2] } c++ }
-      END {
-        sent = ok * ppc; ab = v["a_to_b_packets"]; ba = v["b_to_a_packets"]
-        gap = ab + ba ? (v["a_to_b_lost"] + v["b_to_a_lost"]) / (ab + ba) * 100 : 0
-        printf "%6d %6d %6d %9d %9d %9d %8d %8d %7.3f%% %7.3f%% %7.3f%% %8.1f %8.1f %7.1f %6s %6s %6s\n", n, ok, failed,
-          sent, ab, ba, v["a_to_b_lost"], v["b_to_a_lost"], gap,
-          sent ? (sent - ab) / sent * 100 : 0, ab ? (ab - ba) / ab * 100 : 0,
-          rss0 / 1024, peak / 1024, (peak - rss0) / n, cpu, acpu, ucpu
-      }'
-    echo "       relays open at once (max): $relays; SIPp raw sockets (max): $raws; relay lines: $(grep -c 'relay closed' "$work/crossbar.log"); socket drops: $drops"
+    result=$(grep '^result ' "$work/loadgen_$n.out" || echo "result calls=0")
+    awk -v line="$result" -v n="$n" -v rss0="$rss0" -v peak="$peak" -v cpu="$(pct $((s1 - s0)) "$el")" \
+        -v gcpu="$(pct $((g1 - g0)) "$el")" 'BEGIN {
+      split(line, kv, " "); for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
+      sent = v["fwd_sent"] + v["back_sent"]; got = v["fwd_received"] + v["back_received"]
+      printf "%6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s\n", n,
+        v["answered"], v["failed"], sent, got, sent ? (sent - got) / sent * 100 : 0, v["crossed"],
+        v["latency_p50_us"] / 1000, v["latency_p99_us"] / 1000, rss0 / 1024, peak / 1024,
+        (peak - rss0) / n, cpu, gcpu
+    }'
+    echo "       relay socket drops: $drops; $(grep -c . "$work/loadgen_$n.err") generator stderr lines"
     mkdir -p "$work/runs"
-    for f in "$work"/uac_call_auth_"${media_secs}"s_*; do mv "$f" "$work/runs/media_${n}_$(basename "$f")"; done
+    mv "$work/loadgen_$n.out" "$work/loadgen_$n.err" "$work/runs/"
     cp "$work/crossbar.log" "$work/runs/media_${n}_crossbar.log"
   done
 fi
