@@ -14,7 +14,8 @@
 #          highest rate with 0 failed calls.
 #   setup  (d) call-setup time: the same calls at SETUP_RATE (default: half of crossbar's
 #          highest clean rate in this run, else 1000) for SETUP_SECS s with -trace_rtt;
-#          p50/p99/max of RTD 1 (first INVITE -> 200, the 407 round included).
+#          p50/p99/max of RTD 1 (first INVITE -> 200, the 407 round included); then, for
+#          crossbar, the same calls from crossbar-loadgen (microsecond clock).
 #   media  (b)+(c) relayed calls with bench/loadgen (crossbar-loadgen; SIPp's pcap player
 #          limits it at a few hundred calls, see docs/BENCHMARKS.md): for each N of CALLS,
 #          N calls opened at RAMP_RATE/s from the users.csv extensions to 2999 (the
@@ -238,6 +239,17 @@ print(f'{sys.argv[2]}: {len(t)} calls, setup p50 {q(.5):.0f} ms, p90 {q(.9):.0f}
       f'p99 {q(.99):.0f} ms, p99.9 {q(.999):.0f} ms, max {t[-1]:.0f} ms')
 PY
   done
+  if [[ " $servers " == *" crossbar "* ]]; then
+    # The same calls from crossbar-loadgen, whose clock reads microseconds (SIPp's reads
+    # milliseconds and its loop runs every few): crossbar only, as the generator's callee
+    # registers with the server it calls.
+    start_server crossbar warn noreg
+    "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
+      --dial 2999 --callee uas --callee-password pw-uas-2999 --no-media \
+      --calls $((setup_rate * setup_secs)) --rate "$setup_rate" --hold "$((hold_ms / 1000))" \
+      2>"$work/loadgen_setup.err" | sed -n 's/^setup (first INVITE -> 200, 407 round included): /crossbar (loadgen): /p'
+    stop "$server_pid"
+  fi
 fi
 
 if [[ " $parts " == *" media "* ]]; then
