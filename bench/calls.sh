@@ -25,8 +25,9 @@
 #          crossbar's VmRSS rise / N. crossbar restarts for every N.
 #
 # Everything talks to 127.0.0.1; ports: server 5360, SIPp UAC 5371 (RTP 6400), SIPp UAS
-# 5390 (RTP 6600), crossbar's relay 10000-20999 (2,750 calls: above SIPp's control ports,
-# 8888 and up, below the test suite's port blocks, 21000-32000, and the ephemeral range).
+# 5390 (RTP 6600), crossbar's relay 10000-31999 (5,500 calls: above SIPp's control ports,
+# 8888 and up, below the ephemeral range where crossbar-loadgen's sockets are; it overlaps
+# the test suite's port blocks, so do not run both at once).
 # RESULTS=dir keeps the logs (SIPp screens/CSVs, crossbar log) there; default: a temp dir,
 # removed at the end.
 set -euo pipefail
@@ -84,7 +85,7 @@ import sys
 path, port, level = sys.argv[1:4]
 lines = ['[sip]', f'listen_udp = ["127.0.0.1:{port}"]', 'listen_tcp = []',
          '[auth]', 'algorithms = ["MD5"]', 'min_secret_length = 6',
-         '[media]', 'address = "127.0.0.1"', 'port_min = 10000', 'port_max = 20999',
+         '[media]', 'address = "127.0.0.1"', 'port_min = 10000', 'port_max = 31999',
          '[calls]', 'max_calls_per_extension = 100000',
          '[database]', 'url = "sqlite://crossbar.db"', '[log]', f'level = "{level}"',
          '[[extension]]', 'number = "2999"', 'username = "uas"', 'secret = "pw-uas-2999"']
@@ -281,7 +282,7 @@ if [[ " $parts " == *" media "* ]]; then
     # Socket drops (receive buffer full) on crossbar's relay ports.
     drops=$(python3 -c 'import sys
 print(sum(int(f[-1]) for f in (l.split() for l in list(open("/proc/net/udp"))[1:])
-          if 10000 <= int(f[1].split(":")[1], 16) <= 20999))')
+          if 10000 <= int(f[1].split(":")[1], 16) <= 31999))')
     wait "$lg" || true
     stop "$server_pid"
     el=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
