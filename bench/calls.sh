@@ -257,8 +257,9 @@ if [[ " $parts " == *" media "* ]]; then
   echo "== (b)+(c) relayed calls: crossbar-loadgen, ${media_secs} s of 20 ms PCMU each way per call, opened at $ramp_rate/s =="
   echo "   loss% = (sent - received) / sent, both directions together, counted per packet by the generator;"
   echo "   lat = send -> receive through the relay (generator's clock); cpu = over the window all calls are up"
-  printf "%6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s\n" calls ok failed \
-    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu
+  echo "   lg-lag = how late the generator's packets left at worst (more than a few ms: it was short of CPU)"
+  printf "%6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s\n" calls ok failed \
+    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag
   for n in "${media_calls[@]}"; do
     : >"$work/crossbar.log"
     start_server crossbar warn noreg
@@ -279,10 +280,15 @@ if [[ " $parts " == *" media "* ]]; then
       sleep 1
     done
     s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
-    # Socket drops (receive buffer full) on crossbar's relay ports.
+    # Socket drops (receive buffer full): crossbar's relay ports, and the generator's (its
+    # sockets are in the ephemeral range).
     drops=$(python3 -c 'import sys
-print(sum(int(f[-1]) for f in (l.split() for l in list(open("/proc/net/udp"))[1:])
-          if 10000 <= int(f[1].split(":")[1], 16) <= 31999))')
+relay = gen = 0
+for f in (l.split() for l in list(open("/proc/net/udp"))[1:]):
+    p = int(f[1].split(":")[1], 16)
+    if 10000 <= p <= 31999: relay += int(f[-1])
+    elif p >= 32768: gen += int(f[-1])
+print(f"relay sockets {relay}, generator sockets {gen}")')
     wait "$lg" || true
     stop "$server_pid"
     el=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
@@ -291,12 +297,12 @@ print(sum(int(f[-1]) for f in (l.split() for l in list(open("/proc/net/udp"))[1:
         -v gcpu="$(pct $((g1 - g0)) "$el")" 'BEGIN {
       split(line, kv, " "); for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
       sent = v["fwd_sent"] + v["back_sent"]; got = v["fwd_received"] + v["back_received"]
-      printf "%6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s\n", n,
+      printf "%6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s %6.1fms\n", n,
         v["answered"], v["failed"], sent, got, sent ? (sent - got) / sent * 100 : 0, v["crossed"],
         v["latency_p50_us"] / 1000, v["latency_p99_us"] / 1000, rss0 / 1024, peak / 1024,
-        (peak - rss0) / n, cpu, gcpu
+        (peak - rss0) / n, cpu, gcpu, v["pacing_lag_max_us"] / 1000
     }'
-    echo "       relay socket drops: $drops; $(grep -c . "$work/loadgen_$n.err") generator stderr lines"
+    echo "       socket drops: $drops"
     mkdir -p "$work/runs"
     mv "$work/loadgen_$n.out" "$work/loadgen_$n.err" "$work/runs/"
     cp "$work/crossbar.log" "$work/runs/media_${n}_crossbar.log"

@@ -229,6 +229,9 @@ pub struct Report {
     /// Streams (SSRCs) that reached us from more than one relay port: one call's media
     /// delivered to another.
     pub shared: u64,
+    /// How far behind schedule the generator sent at worst: when this is more than a few
+    /// milliseconds, the generator was short of CPU and the figures describe it too.
+    pub max_pacing_lag: Duration,
     /// Send → receive through the relay, microseconds.
     pub latency: Quantiles,
     pub elapsed: Duration,
@@ -263,6 +266,7 @@ impl Report {
             streams: totals.streams,
             sources: totals.sources,
             shared: totals.shared,
+            max_pacing_lag: totals.max_pacing_lag,
             latency,
             elapsed,
         }
@@ -279,7 +283,7 @@ impl Report {
             "result calls={} answered={} failed={} ended_by_server={} setup_p50_us={} \
              setup_p99_us={} setup_max_us={} fwd_sent={} fwd_received={} back_sent={} \
              back_received={} crossed={} shared={} latency_p50_us={} latency_p99_us={} \
-             latency_p999_us={} latency_max_us={} elapsed_s={:.1}",
+             latency_p999_us={} latency_max_us={} pacing_lag_max_us={} elapsed_s={:.1}",
             self.placed,
             self.answered,
             self.failed(),
@@ -297,6 +301,7 @@ impl Report {
             self.latency.p99,
             self.latency.p999,
             self.latency.max,
+            self.max_pacing_lag.as_micros(),
             self.elapsed.as_secs_f64(),
         )
     }
@@ -357,8 +362,11 @@ impl fmt::Display for Report {
             }
             writeln!(
                 f,
-                "rtp streams: {} started, {} relay ports sent something back, {} streams came from two ports",
-                self.streams, self.sources, self.shared
+                "rtp streams: {} started, {} relay ports sent something back, {} streams came from two ports; the generator's packets left up to {:.1} ms late",
+                self.streams,
+                self.sources,
+                self.shared,
+                self.max_pacing_lag.as_secs_f64() * 1_000.0
             )?;
             writeln!(
                 f,

@@ -5,7 +5,7 @@
 //!
 //! The generator must cost less than what it measures, so it does not copy a phone's
 //! shape (a socket, a timer and a task per stream): each side has a few sockets shared by
-//! all its calls, one thread paces every stream's packets, and one thread per socket
+//! all its calls, one thread per side paces every stream's packets, and one thread per socket
 //! receives, telling streams apart by the relay port they come from. crossbar's work is
 //! the same either way: one socket per call side, one receive and one send per packet.
 
@@ -81,10 +81,11 @@ pub struct Totals {
     pub sources: u64,
     /// Streams (by SSRC) that reached more than one relay port's receiver.
     pub shared: u64,
+    /// How far behind schedule the generator's packets left at worst.
+    pub max_pacing_lag: Duration,
 }
 
 struct Start {
-    side: Side,
     socket: usize,
     relay: SocketAddr,
     ssrc: u32,
@@ -99,15 +100,23 @@ struct Heard {
     crossed: u64,
 }
 
-/// The pacing thread (packets sent per side) and the receiving threads.
+/// The pacing and receiving threads, by side.
 struct Threads {
-    pacing: JoinHandle<[u64; 2]>,
+    pacing: Vec<(Side, JoinHandle<Paced>)>,
     receiving: Vec<(Side, JoinHandle<Heard>)>,
+}
+
+/// What a pacing thread did: packets sent, and how far behind its schedule it fell at
+/// worst (a generator that falls behind measures itself, not the relay).
+#[derive(Debug, Default)]
+struct Paced {
+    sent: u64,
+    max_lag: Duration,
 }
 
 pub struct MediaPlane {
     sockets: [Vec<Arc<UdpSocket>>; 2],
-    starts: mpsc::Sender<Start>,
+    starts: [mpsc::Sender<Start>; 2],
     started: AtomicU64,
     stop: Arc<AtomicBool>,
     threads: Mutex<Option<Threads>>,
@@ -134,19 +143,26 @@ impl MediaPlane {
                 receivers.push((side, thread));
             }
         }
-        let (starts, queue) = mpsc::channel();
-        let pacing_sockets = sockets.clone();
-        let pacing_stop = stop.clone();
-        let sender = std::thread::Builder::new()
-            .name("rtp-send".to_owned())
-            .spawn(move || pace(&pacing_sockets, &queue, epoch, &pacing_stop))?;
+        let mut pacing = Vec::new();
+        let mut starts = Vec::new();
+        for side in [Side::Caller, Side::Callee] {
+            let (start, queue) = mpsc::channel();
+            starts.push(start);
+            let side_sockets = sockets[side as usize].clone();
+            let stop = stop.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("rtp-send-{side:?}"))
+                .spawn(move || pace(&side_sockets, &queue, epoch, &stop))?;
+            pacing.push((side, thread));
+        }
+        let starts: [mpsc::Sender<Start>; 2] = starts.try_into().expect("one per side");
         Ok(MediaPlane {
             sockets,
             starts,
             started: AtomicU64::new(0),
             stop,
             threads: Mutex::new(Some(Threads {
-                pacing: sender,
+                pacing,
                 receiving: receivers,
             })),
             latency,
@@ -167,8 +183,7 @@ impl MediaPlane {
     /// Starts a stream of `packets` packets from `socket` of `side` to `relay`.
     pub fn send(&self, side: Side, socket: usize, relay: SocketAddr, ssrc: u32, packets: u32) {
         self.started.fetch_add(1, Ordering::Relaxed);
-        let _ = self.starts.send(Start {
-            side,
+        let _ = self.starts[side as usize].send(Start {
             socket,
             relay,
             ssrc,
@@ -182,13 +197,18 @@ impl MediaPlane {
         let Some(threads) = self.threads.lock().expect("not poisoned").take() else {
             return Totals::default();
         };
-        let sent = threads.pacing.join().unwrap_or_default();
         let mut totals = Totals {
             streams: self.started.load(Ordering::Relaxed),
             ..Totals::default()
         };
-        totals.forward.sent = sent[Side::Caller as usize];
-        totals.backward.sent = sent[Side::Callee as usize];
+        for (side, thread) in threads.pacing {
+            let paced = thread.join().unwrap_or_default();
+            match side {
+                Side::Caller => totals.forward.sent = paced.sent,
+                Side::Callee => totals.backward.sent = paced.sent,
+            }
+            totals.max_pacing_lag = totals.max_pacing_lag.max(paced.max_lag);
+        }
         let mut locked = Vec::new();
         for (side, thread) in threads.receiving {
             let heard = thread.join().unwrap_or_default();
@@ -230,7 +250,6 @@ fn nanos_since(epoch: Instant) -> u64 {
 }
 
 struct Sending {
-    side: Side,
     socket: usize,
     relay: SocketAddr,
     ssrc: u32,
@@ -238,16 +257,15 @@ struct Sending {
     packets: u32,
 }
 
-/// The pacing thread: every [`SLOT`], one packet for each stream of that slot. Returns the
-/// packets sent per side.
+/// A side's pacing thread: every [`SLOT`], one packet for each stream of that slot.
 fn pace(
-    sockets: &[Vec<Arc<UdpSocket>>; 2],
+    sockets: &[Arc<UdpSocket>],
     queue: &mpsc::Receiver<Start>,
     epoch: Instant,
     stop: &AtomicBool,
-) -> [u64; 2] {
+) -> Paced {
     let mut slots: Vec<Vec<Sending>> = (0..SLOTS).map(|_| Vec::new()).collect();
-    let mut sent = [0u64; 2];
+    let mut paced = Paced::default();
     let mut packet = [0u8; PACKET];
     packet[0] = 0x80; // V=2
     packet[1] = 0; // PT 0, PCMU
@@ -258,7 +276,6 @@ fn pace(
         for start in queue.try_iter() {
             // The stream's first packet goes out in the next slot; its slot is then fixed.
             slots[step % SLOTS].push(Sending {
-                side: start.side,
                 socket: start.socket,
                 relay: start.relay,
                 ssrc: start.ssrc,
@@ -278,8 +295,8 @@ fn pace(
             packet[RTP_HEADER..RTP_HEADER + STAMP]
                 .copy_from_slice(&nanos_since(epoch).to_be_bytes());
             // A failed send is a packet sent and lost: the receiver will not see it.
-            let _ = sockets[stream.side as usize][stream.socket].send_to(&packet, stream.relay);
-            sent[stream.side as usize] += 1;
+            let _ = sockets[stream.socket].send_to(&packet, stream.relay);
+            paced.sent += 1;
             stream.next += 1;
             if stream.next >= stream.packets {
                 slot.swap_remove(i);
@@ -292,9 +309,11 @@ fn pace(
         let now = Instant::now();
         if next > now {
             std::thread::sleep(next - now);
+        } else {
+            paced.max_lag = paced.max_lag.max(now - next);
         }
     }
-    sent
+    paced
 }
 
 /// A receiving thread: counts packets per relay port, checks each port keeps sending the
