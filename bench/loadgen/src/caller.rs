@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbar_sip::{Message, Method, Request, Response};
+use crossbar_sip::{HeaderName, Message, Method, Request, Response};
 use tokio::net::UdpSocket;
 
 use crate::histogram::Histogram;
@@ -84,8 +84,6 @@ struct Call {
     /// The SDP offer, sent again in the authenticated INVITE.
     offer: String,
     started: Instant,
-    /// The INVITE's top Via, repeated in the ACK of a failure response (§17.1.1.3).
-    via: String,
     /// The request being retransmitted (INVITE, then BYE) and when next.
     request: Vec<u8>,
     retransmit: Option<(Instant, Duration)>,
@@ -180,7 +178,6 @@ impl Caller {
                 authenticated: false,
             },
             started: now,
-            via: String::new(),
             request: Vec::new(),
             retransmit: None,
             deadline: now + TRANSACTION_TIMEOUT,
@@ -211,7 +208,7 @@ impl Caller {
         now: Instant,
     ) {
         call.cseq += 1;
-        call.via = format!("SIP/2.0/UDP {};branch={};rport", self.local, branch());
+        let via = format!("SIP/2.0/UDP {};branch={};rport", self.local, branch());
         let authorization = credentials
             .map(|(name, value)| format!("{name}: {value}\r\n"))
             .unwrap_or_default();
@@ -221,7 +218,6 @@ impl Caller {
              Contact: <sip:{user}@{local}>\r\n{authorization}User-Agent: crossbar-loadgen\r\n\
              Content-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{body}",
             uri = self.request_uri,
-            via = call.via,
             from = self.from(call),
             cseq = call.cseq,
             user = self.users[call.user].username,
@@ -379,20 +375,18 @@ impl Caller {
         call.phase = Phase::Answered { hang_up_at };
     }
 
-    /// The ACK of a non-2xx final response: the INVITE's Via and the response's To
-    /// (§17.1.1.3).
+    /// The ACK of a non-2xx final response: the INVITE's Via and CSeq number (as the
+    /// response carries them back, so a repeated response to an earlier INVITE is ACKed
+    /// right too) and the response's To (§17.1.1.3).
     async fn ack_failure(&self, call_id: &str, call: &Call, response: &Response) {
-        let to = response
-            .headers
-            .get(&crossbar_sip::HeaderName::To)
-            .unwrap_or_default();
+        let header = |name| response.headers.get(&name).unwrap_or_default();
+        let (via, to) = (header(HeaderName::Via), header(HeaderName::To));
+        let cseq = response.headers.cseq().map_or(call.cseq, |c| c.seq);
         let ack = format!(
             "ACK {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
              Call-ID: {call_id}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n",
             uri = self.request_uri,
-            via = call.via,
             from = self.from(call),
-            cseq = call.cseq,
         );
         self.send(ack.as_bytes()).await;
     }
