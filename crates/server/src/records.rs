@@ -18,8 +18,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossbar_cdr::{CallEvent, CallRecord, Recorder, RecorderOutput};
-use crossbar_store::{ActiveCall, CallChange, Store, StoreError};
+use crossbar_cdr::{CallEvent, CallRecord, Recorder};
+use crossbar_store::{CallChange, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -82,7 +82,7 @@ async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEven
                     events
                         .drain(..)
                         .filter_map(|event| recorder.record(event))
-                        .map(change_of),
+                        .map(CallChange::from),
                 );
                 write(&store, &changes).await;
                 changes.clear();
@@ -115,40 +115,6 @@ async fn write_records(store: Store, mut queue: mpsc::UnboundedReceiver<CallEven
             events = recorder.ignored(),
             "call events for unknown calls ignored"
         );
-    }
-}
-
-/// What the recorder learned, as the step to write.
-fn change_of(output: RecorderOutput) -> CallChange {
-    match output {
-        RecorderOutput::Started {
-            call,
-            started_at_ms,
-            direction,
-            caller,
-            callee,
-            sip_call_id,
-        } => CallChange::Started(ActiveCall {
-            id: call,
-            sip_call_id,
-            direction,
-            caller,
-            callee,
-            started_at_ms,
-            answered_at_ms: None,
-            answered_by: None,
-            last_seen_at_ms: started_at_ms,
-        }),
-        RecorderOutput::Answered {
-            call,
-            answered_at_ms,
-            answered_by,
-        } => CallChange::Answered {
-            id: call,
-            at_ms: answered_at_ms,
-            answered_by,
-        },
-        RecorderOutput::Finished(record) => CallChange::Finished(record),
     }
 }
 
@@ -264,7 +230,7 @@ mod tests {
         CallId, Direction, Disposition, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
     };
     use crossbar_store::testing::SqliteFile;
-    use crossbar_store::{CallFilter, Page};
+    use crossbar_store::{ActiveCall, CallFilter, Page};
 
     fn event(call: &str, at_ms: i64, kind: EventKind) -> CallEvent {
         CallEvent {

@@ -9,11 +9,10 @@
 use std::time::Instant;
 
 use crossbar_cdr::{
-    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
-    Recorder, RecorderOutput,
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party, Recorder,
 };
 use crossbar_store::testing::{SqliteFile, postgres_database};
-use crossbar_store::{ActiveCall, CallChange, Store};
+use crossbar_store::{CallChange, Store};
 
 const CALLS: i64 = 6_000;
 /// About what 2,000 queued events fold into (each call has 6 events and 3 steps).
@@ -140,36 +139,7 @@ fn changes(id_base: i64) -> Vec<CallChange> {
     events
         .into_iter()
         .filter_map(|e| recorder.record(e))
-        .map(|output| match output {
-            RecorderOutput::Started {
-                call,
-                started_at_ms,
-                direction,
-                caller,
-                callee,
-                sip_call_id,
-            } => CallChange::Started(ActiveCall {
-                id: call,
-                sip_call_id,
-                direction,
-                caller,
-                callee,
-                started_at_ms,
-                answered_at_ms: None,
-                answered_by: None,
-                last_seen_at_ms: started_at_ms,
-            }),
-            RecorderOutput::Answered {
-                call,
-                answered_at_ms,
-                answered_by,
-            } => CallChange::Answered {
-                id: call,
-                at_ms: answered_at_ms,
-                answered_by,
-            },
-            RecorderOutput::Finished(record) => CallChange::Finished(record),
-        })
+        .map(CallChange::from)
         .collect()
 }
 

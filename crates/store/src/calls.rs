@@ -63,6 +63,42 @@ pub enum CallChange {
     Finished(Box<CallRecord>),
 }
 
+impl From<RecorderOutput> for CallChange {
+    /// What the recorder learned about a call, as the step that stores it.
+    fn from(output: RecorderOutput) -> CallChange {
+        match output {
+            RecorderOutput::Started {
+                call,
+                started_at_ms,
+                direction,
+                caller,
+                callee,
+                sip_call_id,
+            } => CallChange::Started(ActiveCall {
+                id: call,
+                sip_call_id,
+                direction,
+                caller,
+                callee,
+                started_at_ms,
+                answered_at_ms: None,
+                answered_by: None,
+                last_seen_at_ms: started_at_ms,
+            }),
+            RecorderOutput::Answered {
+                call,
+                answered_at_ms,
+                answered_by,
+            } => CallChange::Answered {
+                id: call,
+                at_ms: answered_at_ms,
+                answered_by,
+            },
+            RecorderOutput::Finished(record) => CallChange::Finished(record),
+        }
+    }
+}
+
 impl CallChange {
     /// The call this change is about.
     pub fn call(&self) -> &CallId {
