@@ -37,7 +37,24 @@ use crate::histogram::Histogram;
 use crate::media::MediaPlane;
 pub use crate::media::Packets;
 pub use crate::signalling::Credentials;
-use crate::signalling::sip_socket;
+
+/// A non-blocking UDP socket on `ip` (port chosen by the kernel) with `buffer` bytes of
+/// receive and send buffer, or whatever net.core.{r,w}mem_max grants: the generator's SIP
+/// and RTP sockets carry bursts of thousands of datagrams.
+pub(crate) fn udp_socket(ip: IpAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let address = SocketAddr::new(ip, 0);
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    Ok(socket.into())
+}
 
 /// What load to put on the server.
 #[derive(Debug, Clone)]
@@ -81,7 +98,7 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
     let packets = packets_in(load.hold);
     let callee_tally = Arc::new(callee::Tally::default());
     let callee = Callee::new(
-        sip_socket(load.bind)?,
+        tokio::net::UdpSocket::from_std(udp_socket(load.bind, 8 << 20)?)?,
         load.server,
         load.callee.clone(),
         packets,
@@ -102,7 +119,7 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         drain: Duration::from_secs(1),
     };
     let caller = Caller::new(
-        sip_socket(load.bind)?,
+        tokio::net::UdpSocket::from_std(udp_socket(load.bind, 8 << 20)?)?,
         plan,
         load.callers.clone(),
         tally.clone(),

@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
-
 use crate::histogram::Histogram;
 
 /// RFC 3551 PCMU at 8 kHz, 20 ms per packet.
@@ -115,7 +113,8 @@ struct Paced {
 }
 
 pub struct MediaPlane {
-    sockets: [Vec<Arc<UdpSocket>>; 2],
+    /// Each side's sockets' addresses, for the SDP (the pacing threads own the sockets).
+    addresses: [Vec<SocketAddr>; 2],
     starts: [mpsc::Sender<Start>; 2],
     started: AtomicU64,
     stop: Arc<AtomicBool>,
@@ -131,10 +130,13 @@ impl MediaPlane {
         let latency = Arc::new(Histogram::new());
         let stop = Arc::new(AtomicBool::new(false));
         let mut sockets: [Vec<Arc<UdpSocket>>; 2] = [Vec::new(), Vec::new()];
+        let mut addresses: [Vec<SocketAddr>; 2] = [Vec::new(), Vec::new()];
         let mut receivers = Vec::new();
         for side in [Side::Caller, Side::Callee] {
             for _ in 0..per_side.max(1) {
-                let socket = Arc::new(rtp_socket(ip)?);
+                // Thousands of streams share each socket.
+                let socket = Arc::new(crate::udp_socket(ip, 16 << 20)?);
+                addresses[side as usize].push(socket.local_addr()?);
                 sockets[side as usize].push(socket.clone());
                 let (stop, latency) = (stop.clone(), latency.clone());
                 let thread = std::thread::Builder::new()
@@ -157,7 +159,7 @@ impl MediaPlane {
         }
         let starts: [mpsc::Sender<Start>; 2] = starts.try_into().expect("one per side");
         Ok(MediaPlane {
-            sockets,
+            addresses,
             starts,
             started: AtomicU64::new(0),
             stop,
@@ -172,12 +174,9 @@ impl MediaPlane {
     /// The socket a call's side uses (by a number of the caller's choosing), and its
     /// address for the SDP.
     pub fn socket_for(&self, side: Side, n: u32) -> (usize, SocketAddr) {
-        let sockets = &self.sockets[side as usize];
-        let index = n as usize % sockets.len();
-        let address = sockets[index]
-            .local_addr()
-            .expect("a bound socket has an address");
-        (index, address)
+        let addresses = &self.addresses[side as usize];
+        let index = n as usize % addresses.len();
+        (index, addresses[index])
     }
 
     /// Starts a stream of `packets` packets from `socket` of `side` to `relay`.
@@ -230,19 +229,6 @@ impl MediaPlane {
         totals.shared = (before - locked.len()) as u64;
         totals
     }
-}
-
-fn rtp_socket(ip: IpAddr) -> std::io::Result<UdpSocket> {
-    let socket = Socket::new(
-        Domain::for_address(SocketAddr::new(ip, 0)),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )?;
-    // Thousands of streams share the socket; the kernel caps this at net.core.rmem_max.
-    let _ = socket.set_recv_buffer_size(16 << 20);
-    socket.set_nonblocking(true)?;
-    socket.bind(&SocketAddr::new(ip, 0).into())?;
-    Ok(socket.into())
 }
 
 fn nanos_since(epoch: Instant) -> u64 {

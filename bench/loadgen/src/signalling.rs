@@ -1,15 +1,12 @@
-//! What the caller and the callee share: their UDP socket towards the server, identifiers,
-//! message parsing, digest answers, and the SDP they offer and answer with.
+//! What the caller and the callee share: identifiers, message parsing, digest answers, and
+//! the SDP they offer and answer with.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use crossbar_auth::{Answer, DigestChallenge};
 use crossbar_sip::{HeaderName, Message, Response};
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::UdpSocket;
 
 /// RFC 3261 §17.1.1.1: T1, the first retransmission interval; T2 caps the doubling for
 /// non-INVITE requests and 2xx retransmissions.
@@ -17,22 +14,6 @@ pub const T1: Duration = Duration::from_millis(500);
 pub const T2: Duration = Duration::from_secs(4);
 /// A transaction without a final response after this long (64·T1) has failed.
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
-
-/// A UDP socket for SIP with receive and send buffers large enough for bursts of
-/// thousands of messages.
-pub fn sip_socket(ip: IpAddr) -> anyhow::Result<UdpSocket> {
-    let socket = Socket::new(
-        Domain::for_address(SocketAddr::new(ip, 0)),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )?;
-    // The kernel caps these at net.core.{r,w}mem_max; whatever it grants is used.
-    let _ = socket.set_recv_buffer_size(8 << 20);
-    let _ = socket.set_send_buffer_size(8 << 20);
-    socket.bind(&SocketAddr::new(ip, 0).into())?;
-    socket.set_nonblocking(true)?;
-    UdpSocket::from_std(socket.into()).context("registering the SIP socket with the runtime")
-}
 
 /// Process-unique tokens for branches, tags and Call-IDs.
 pub fn token(kind: &str) -> String {
