@@ -57,6 +57,8 @@ fn record(
                 role: LegRole::Callee,
                 target: callee.into(),
                 contact: None,
+                trunk: None,
+                rate: None,
             },
         ),
         at(

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::tariff::{DestinationClass, Rate};
+
 /// A call's stable id, the same across every leg, transfer and queue (a UUID v7 string in
 /// practice; any unique text works).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -199,15 +201,38 @@ pub enum EventKind {
         /// The caller's SIP Call-ID, for finding the call in traces.
         sip_call_id: String,
     },
+    /// An outbound call was routed: the number as dialled, normalised to E.164 and
+    /// classified, the outbound route that matched and the caller ID it presents. Comes
+    /// before the call's trunk legs, or before its `Ended` when the call is denied.
+    Routed {
+        dialled: String,
+        normalized: String,
+        class: DestinationClass,
+        route: Option<String>,
+        /// The caller ID presented to the carrier; `None` when withheld.
+        caller_id: Option<String>,
+    },
     /// A leg exists: the caller's (id 0) or one crossbar placed to `target`
-    /// (an extension's registered contact).
+    /// (an extension's registered contact, or a number through a trunk).
     LegCreated {
         leg: LegId,
         role: LegRole,
-        /// Extension number (or address) the leg reaches.
+        /// Extension number the leg reaches, or the number as sent to the trunk.
         target: String,
         /// The contact URI the leg was sent to (callee legs).
         contact: Option<String>,
+        /// The trunk a leg toward a carrier went through.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        trunk: Option<String>,
+        /// What the trunk charges for this number (cost is counted from the leg that answers).
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        rate: Option<Rate>,
     },
     /// A callee leg rings (180, or 183 with early media).
     Ringing {

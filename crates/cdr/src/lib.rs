@@ -9,8 +9,10 @@
 
 pub mod event;
 pub mod record;
+pub mod tariff;
 
 pub use event::{
     CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
 };
 pub use record::{CallRecord, Disposition, LegRecord, Recorder, RecorderOutput, Timings};
+pub use tariff::{DestinationClass, Increment, Money, Rate};

@@ -21,6 +21,7 @@ use std::fmt;
 use crate::event::{
     CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
 };
+use crate::tariff::{DestinationClass, Money, Rate};
 
 /// DESIGN.md §1 "Disposition": exactly one per call, decided when it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +120,18 @@ pub struct LegRecord {
     pub target: String,
     /// The contact URI a callee leg was sent to.
     pub contact: Option<String>,
+    /// The trunk a leg toward a carrier went through.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub trunk: Option<String>,
+    /// The trunk's rate for the number dialled on this leg.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub rate: Option<Rate>,
     pub created_at_ms: i64,
     /// First 180/183 on this leg.
     pub ringing_at_ms: Option<i64>,
@@ -161,10 +174,44 @@ pub struct CallRecord {
     /// crossbar stopped (or was killed) while the call was up: the end time is the last time
     /// crossbar knew the call to be up, and the disposition is what was known by then.
     pub interrupted: bool,
+    /// How an outbound call was routed, delivered and charged; `None` for calls that never
+    /// reached the outbound routes.
+    pub outbound: Option<Outbound>,
     /// Every leg, in the order they were created (the caller's leg first).
     pub legs: Vec<LegRecord>,
     /// Every event of the call, in the order received.
     pub timeline: Vec<CallEvent>,
+}
+
+/// The outbound part of a call record (issue: outgoing calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Outbound {
+    /// The number as the user dialled it.
+    pub dialled: String,
+    /// The number in E.164 (`+441632960001`), or as dialled for emergency short codes.
+    pub normalized: String,
+    pub class: DestinationClass,
+    /// The outbound route that matched.
+    pub route: Option<String>,
+    /// The caller ID presented; `None` when withheld.
+    pub caller_id: Option<String>,
+    /// The trunk of the leg that answered, else of the last trunk tried.
+    pub trunk: Option<String>,
+    /// Trunk legs tried (each failover adds one).
+    pub attempts: u32,
+    /// Post-dial delay: the first trunk leg's INVITE → the first 180/183 on any trunk leg.
+    pub pdd_ms: Option<i64>,
+    /// From the rate of the trunk actually used, with its increments and connection fee;
+    /// zero when the call was not answered.
+    pub cost: Money,
+}
+
+impl Outbound {
+    /// Failovers: trunk attempts after the first.
+    pub fn failovers(&self) -> u32 {
+        self.attempts.saturating_sub(1)
+    }
 }
 
 /// What [`Recorder::record`] learned from one event.
@@ -233,6 +280,7 @@ impl Recorder {
                 hold_since_ms: None,
                 hold_ms: 0,
                 legs: Vec::new(),
+                routed: None,
                 timeline: vec![event.clone()],
             };
             self.calls.insert(event.call, state);
@@ -245,16 +293,36 @@ impl Recorder {
         let at = event.at_ms;
         let output = match &event.kind {
             EventKind::Started { .. } => unreachable!("Started was handled above"),
+            EventKind::Routed {
+                dialled,
+                normalized,
+                class,
+                route,
+                caller_id,
+            } => {
+                state.routed = Some(Routed {
+                    dialled: dialled.clone(),
+                    normalized: normalized.clone(),
+                    class: *class,
+                    route: route.clone(),
+                    caller_id: caller_id.clone(),
+                });
+                None
+            }
             EventKind::LegCreated {
                 leg,
                 role,
                 target,
                 contact,
+                trunk,
+                rate,
             } => {
                 let record = state.leg(*leg, at);
                 record.role = *role;
                 record.target.clone_from(target);
                 record.contact.clone_from(contact);
+                record.trunk.clone_from(trunk);
+                record.rate = *rate;
                 None
             }
             EventKind::Ringing { leg, .. } => {
@@ -381,7 +449,19 @@ struct CallState {
     /// Closed hold intervals so far.
     hold_ms: i64,
     legs: Vec<LegRecord>,
+    /// The `Routed` event of an outbound call.
+    routed: Option<Routed>,
     timeline: Vec<CallEvent>,
+}
+
+/// What a `Routed` event said.
+#[derive(Debug)]
+struct Routed {
+    dialled: String,
+    normalized: String,
+    class: DestinationClass,
+    route: Option<String>,
+    caller_id: Option<String>,
 }
 
 impl CallState {
@@ -401,6 +481,8 @@ impl CallState {
                     role,
                     target,
                     contact: None,
+                    trunk: None,
+                    rate: None,
                     created_at_ms: at,
                     ringing_at_ms: None,
                     answered_at_ms: None,
@@ -470,6 +552,34 @@ impl CallState {
             hold_secs: secs(self.hold_ms),
             queue_wait_secs: 0,
         };
+        let outbound = self.routed.take().map(|routed| {
+            let trunk_legs: Vec<&LegRecord> =
+                self.legs.iter().filter(|l| l.trunk.is_some()).collect();
+            let answered_leg = self
+                .answered
+                .and_then(|(_, id)| trunk_legs.iter().find(|l| l.leg == id).copied());
+            let used = answered_leg.or(trunk_legs.last().copied());
+            let first_invite = trunk_legs.first().map(|l| l.created_at_ms);
+            let first_ring = trunk_legs.iter().filter_map(|l| l.ringing_at_ms).min();
+            let talk_ms = answered_leg
+                .and(answered_at_ms)
+                .map(|at| u64::try_from(ended_at_ms - at).unwrap_or(0));
+            Outbound {
+                dialled: routed.dialled,
+                normalized: routed.normalized,
+                class: routed.class,
+                route: routed.route,
+                caller_id: routed.caller_id,
+                trunk: used.and_then(|l| l.trunk.clone()),
+                attempts: u32::try_from(trunk_legs.len()).unwrap_or(u32::MAX),
+                pdd_ms: first_invite
+                    .zip(first_ring)
+                    .map(|(sent, rang)| (rang - sent).max(0)),
+                cost: answered_leg
+                    .and_then(|l| l.rate)
+                    .map_or(Money::ZERO, |rate| rate.cost(talk_ms)),
+            }
+        });
         CallRecord {
             id,
             sip_call_id: self.sip_call_id,
@@ -486,6 +596,7 @@ impl CallState {
             answered_by,
             timings,
             interrupted: reason == EndReason::Interrupted,
+            outbound,
             legs: self.legs,
             timeline: self.timeline,
         }
@@ -615,6 +726,8 @@ mod tests {
                     role: LegRole::Caller,
                     target: "201".into(),
                     contact: None,
+                    trunk: None,
+                    rate: None,
                 },
             );
             script
@@ -637,6 +750,8 @@ mod tests {
                     role: LegRole::Callee,
                     target: target.into(),
                     contact: Some(format!("sip:{target}@192.0.2.{leg}")),
+                    trunk: None,
+                    rate: None,
                 },
             )
         }
@@ -745,6 +860,8 @@ mod tests {
                 role: LegRole::Callee,
                 target: "202".into(),
                 contact: Some("sip:202@192.0.2.1".into()),
+                trunk: None,
+                rate: None,
                 created_at_ms: T0 + 20,
                 ringing_at_ms: Some(T0 + 1_000),
                 answered_at_ms: Some(T0 + 6_000),
@@ -939,6 +1056,95 @@ mod tests {
         assert_eq!(r.sip_status, Some(404));
         assert_eq!(r.legs.len(), 1);
         assert_eq!(r.legs[0].final_status, Some(404));
+    }
+
+    fn routed(s: &mut Script, ms: i64) {
+        s.at(
+            ms,
+            EventKind::Routed {
+                dialled: "01632960001".into(),
+                normalized: "+441632960001".into(),
+                class: DestinationClass::National,
+                route: Some("uk".into()),
+                caller_id: Some("+442079460000".into()),
+            },
+        );
+    }
+
+    fn trunk_leg(s: &mut Script, ms: i64, leg: u32, trunk: &str, per_minute: &str) {
+        s.at(
+            ms,
+            EventKind::LegCreated {
+                leg: LegId(leg),
+                role: LegRole::Callee,
+                target: "+441632960001".into(),
+                contact: Some(format!("sip:+441632960001@{trunk}.example")),
+                trunk: Some(trunk.into()),
+                rate: Some(Rate {
+                    per_minute: per_minute.parse().expect("amount"),
+                    connection_fee: "0.01".parse().expect("amount"),
+                    increment: crate::tariff::Increment::PER_MINUTE,
+                }),
+            },
+        );
+    }
+
+    #[test]
+    fn an_outbound_call_is_charged_at_the_rate_of_the_trunk_that_answered() {
+        let mut s = Script::new("c1");
+        routed(&mut s, 10);
+        trunk_leg(&mut s, 20, 1, "carrier-a", "0.01");
+        s.failed(150, 1, 503);
+        trunk_leg(&mut s, 151, 2, "carrier-b", "0.02");
+        s.ringing(1_151, 2).answered(3_000, 2);
+        s.ended(93_000, EndReason::Hangup, HangupSide::Caller, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        let out = r
+            .outbound
+            .expect("an outbound call has its routing on the record");
+        assert_eq!(out.normalized, "+441632960001");
+        assert_eq!(out.class, DestinationClass::National);
+        assert_eq!(out.trunk.as_deref(), Some("carrier-b"));
+        assert_eq!((out.attempts, out.failovers()), (2, 1));
+        // Post-dial delay from the first INVITE (20 ms) to the first ringing (1,151 ms).
+        assert_eq!(out.pdd_ms, Some(1_131));
+        // 90 s of talk → 2 minutes at 0.02 + 0.01 connection fee.
+        assert_eq!(out.cost, "0.05".parse().expect("amount"));
+        assert_eq!(r.legs[1].trunk.as_deref(), Some("carrier-a"));
+    }
+
+    #[test]
+    fn an_unanswered_or_denied_outbound_call_costs_nothing() {
+        let mut s = Script::new("c1");
+        routed(&mut s, 10);
+        trunk_leg(&mut s, 20, 1, "carrier-a", "0.01");
+        s.failed(5_000, 1, 486);
+        s.ended(
+            5_000,
+            EndReason::TargetsFailed { status: 486 },
+            HangupSide::Callee,
+            Some(486),
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Busy);
+        let out = r.outbound.expect("routed");
+        assert_eq!((out.cost, out.attempts, out.pdd_ms), (Money::ZERO, 1, None));
+
+        let mut s = Script::new("c2");
+        routed(&mut s, 10);
+        s.ended(
+            11,
+            EndReason::Denied {
+                reason: "class national may not dial international".into(),
+            },
+            HangupSide::System,
+            Some(403),
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Denied);
+        let out = r.outbound.expect("routed");
+        assert_eq!((out.attempts, out.trunk), (0, None));
     }
 
     #[test]

@@ -275,6 +275,8 @@ mod tests {
                 role: LegRole::Callee,
                 target: "202".into(),
                 contact: None,
+                trunk: None,
+                rate: None,
             },
         ));
         send(event(

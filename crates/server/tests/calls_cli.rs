@@ -62,6 +62,8 @@ fn callee_leg(target: &str) -> EventKind {
         role: LegRole::Callee,
         target: target.into(),
         contact: None,
+        trunk: None,
+        rate: None,
     }
 }
 

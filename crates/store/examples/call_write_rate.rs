@@ -105,6 +105,8 @@ fn changes(id_base: i64) -> Vec<CallChange> {
                     role: LegRole::Caller,
                     target: "201".into(),
                     contact: None,
+                    trunk: None,
+                    rate: None,
                 },
             ),
             at(
@@ -114,6 +116,8 @@ fn changes(id_base: i64) -> Vec<CallChange> {
                     role: LegRole::Callee,
                     target: callee,
                     contact: Some("sip:202@192.0.2.7:5060".into()),
+                    trunk: None,
+                    rate: None,
                 },
             ),
             at(

@@ -515,6 +515,7 @@ impl CallRow {
             answered_by: self.answered_by,
             timings,
             interrupted: self.interrupted,
+            outbound: None,
             legs,
             timeline,
         })
@@ -598,6 +599,8 @@ impl ActiveCall {
                     role: LegRole::Caller,
                     target: self.caller.number.clone(),
                     contact: None,
+                    trunk: None,
+                    rate: None,
                 },
             ),
         ];
@@ -610,6 +613,8 @@ impl ActiveCall {
                     role: LegRole::Callee,
                     target: self.answered_by.clone().unwrap_or_default(),
                     contact: None,
+                    trunk: None,
+                    rate: None,
                 },
             ));
             events.push(event(answered_at_ms, EventKind::Answered { leg: LegId(1) }));

@@ -126,6 +126,8 @@ impl Call {
                     role: LegRole::Caller,
                     target: self.caller.clone(),
                     contact: None,
+                    trunk: None,
+                    rate: None,
                 },
             ),
             at(
@@ -135,6 +137,8 @@ impl Call {
                     role: LegRole::Callee,
                     target,
                     contact: Some("sip:x@192.0.2.7:5060".into()),
+                    trunk: None,
+                    rate: None,
                 },
             ),
             at(

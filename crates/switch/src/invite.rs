@@ -63,6 +63,8 @@ impl Switch {
                 role: LegRole::Caller,
                 target: caller.clone(),
                 contact: None,
+                trunk: None,
+                rate: None,
             },
         );
         let reject = |switch: &mut Switch, status: u16, reason: EndReason| {
@@ -387,6 +389,8 @@ impl Switch {
                             .map(|c| c.callee.clone())
                             .unwrap_or_default(),
                         contact: Some(contact.to_owned()),
+                        trunk: None,
+                        rate: None,
                     },
                 );
             }
