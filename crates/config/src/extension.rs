@@ -44,8 +44,14 @@ pub struct Extension {
     pub name: Option<String>,
     /// SIP digest secret: at least [`MIN_SECRET_LEN`] characters, not equal to `number`.
     pub secret: Secret,
-    /// Class of service (dialling rights); kept as written until classes are implemented.
+    /// Class of service (dialling rights): the name of a `[[class]]`. Without one the
+    /// extension may dial only internal and emergency numbers.
     pub class: Option<String>,
+    /// The extension's own external number (E.164), presented as caller ID on outbound calls
+    /// before the route's and the trunk's.
+    pub external_number: Option<String>,
+    /// Withhold the caller ID on every outbound call (`Privacy: id`, anonymous `From`).
+    pub withhold_caller_id: bool,
     /// Address for voicemail-to-email; shape-checked (`local@domain.tld`).
     pub email: Option<String>,
     /// Bindings kept for this extension: its own `max_contacts`, else `[registrar]`'s.
@@ -240,6 +246,8 @@ fn parse_one(
             name,
             secret,
             class,
+            external_number: None,
+            withhold_caller_id: false,
             email,
             max_contacts,
         }),

@@ -12,6 +12,18 @@ pub(crate) const KEYS: &[&str] = &["listen"];
 pub struct Http {
     /// Where the dashboard/API listens; `None` (key absent): no HTTP server.
     pub listen: Option<SocketAddr>,
+    /// Bearer tokens that may change state through the API, stored hashed.
+    pub tokens: Vec<ApiToken>,
+}
+
+/// `tokens = [{ name = "ops", sha256 = "<hex>" }]`: a named API token, kept as the SHA-256 of
+/// the token (tokens are long random strings, so a fast hash is enough; `crossbar token new`
+/// prints a token and the line to paste).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Logged with every change the token makes.
+    pub name: String,
+    pub sha256: [u8; 32],
 }
 
 pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> Http {

@@ -29,16 +29,20 @@
 
 mod auth;
 mod calls;
+mod class;
 mod database;
 mod error;
 mod extension;
+mod hours;
 mod http;
 mod load;
 mod log;
 mod media;
+mod outbound_route;
 mod registrar;
 mod sip;
 mod site;
+mod trunk;
 
 use std::path::Path;
 
@@ -46,17 +50,23 @@ use toml::de::{DeTable, DeValue};
 
 pub use auth::{Auth, DigestAlgorithm};
 pub use calls::Calls;
+pub use class::{Class, TimeRule};
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
 pub use error::{ConfigError, ConfigErrors};
 pub use extension::{Extension, MAX_NUMBER_LEN, MIN_SECRET_LEN, Secret};
-pub use http::Http;
+pub use hours::WeeklyHours;
+pub use http::{ApiToken, Http};
 pub use log::Log;
 pub use media::{
     DEFAULT_PORT_MAX, DEFAULT_PORT_MIN, DEFAULT_RTP_TIMEOUT_SECS, MIN_MEDIA_PORT, Media,
 };
+pub use outbound_route::{OutboundRoute, Strategy};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
 pub use site::{CountryCode, Site, TimeZoneName};
+pub use trunk::{
+    Cidr, NumberFormat, RateRow, Trunk, TrunkCredentials, TrunkRegistration, TrunkTransport,
+};
 
 use load::{Loader, Section, closest, expected};
 
@@ -101,6 +111,12 @@ pub struct Config {
     pub log: Log,
     /// In file order; numbers are unique.
     pub extensions: Vec<Extension>,
+    /// Classes of service, in file order; names are unique.
+    pub classes: Vec<Class>,
+    /// In file order; names are unique. Each carries its rates.
+    pub trunks: Vec<Trunk>,
+    /// In file order (the order they are tried in); names are unique.
+    pub outbound_routes: Vec<OutboundRoute>,
 }
 
 impl Config {
@@ -222,6 +238,9 @@ impl Config {
             http,
             log,
             extensions,
+            classes: Vec::new(),
+            trunks: Vec::new(),
+            outbound_routes: Vec::new(),
         }
     }
 }

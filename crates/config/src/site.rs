@@ -14,6 +14,22 @@ pub struct Site {
     pub country: Option<CountryCode>,
     /// IANA time zone name, e.g. `Europe/London`.
     pub timezone: Option<TimeZoneName>,
+    /// ISO 4217 code of the currency rates and costs are in, e.g. `GBP`.
+    pub currency: Option<String>,
+    /// The site's own area code (national significant digits, without the national prefix:
+    /// `20` for London): geographic numbers in it are `local`, and in countries that allow it
+    /// a subscriber number dialled alone is completed with it.
+    pub area_code: Option<String>,
+    /// Emergency numbers, dialled as is (`["112", "999"]`). Empty: the defaults for
+    /// `country` (the routing crate knows them).
+    pub emergency_numbers: Vec<String>,
+    /// The trunk emergency calls try first, before the routes that match them.
+    pub emergency_trunk: Option<String>,
+    /// An access code dialled before external numbers and removed before normalising
+    /// (`"9"`: `9 07700 900123`).
+    pub outside_line: Option<String>,
+    /// A prefix that withholds the caller ID for one call (`"141"` in GB, `"*67"` in the US).
+    pub privacy_prefix: Option<String>,
 }
 
 /// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters. Only the format is
