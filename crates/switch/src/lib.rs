@@ -1,34 +1,43 @@
-//! The switch: calls between extensions through a B2BUA, sans-IO.
+//! The switch: calls through a B2BUA, sans-IO.
 //!
-//! [`Switch`] owns the SIP [`Endpoint`] (transactions, registrar, authentication) and
-//! handles what the endpoint hands up: an authenticated INVITE becomes a [`call::Call`]
-//! with the caller's leg (A) and one leg per registered contact of the callee (B, forked);
-//! provisional responses, the answer, CANCEL, BYE and re-INVITE/UPDATE are relayed
-//! between the legs; the SDP of both sides is rewritten so RTP flows through crossbar's
-//! relay ([`crossbar_media`]); and every step is reported as a [`CallEvent`] from which
-//! the call record is folded.
+//! [`Switch`] owns the SIP [`Endpoint`] (transactions, registrar, authentication) and a
+//! machine per call ([`call`]). It only **demultiplexes**: what the endpoint hands up (an
+//! admitted INVITE, a response, an in-dialog request, a CANCEL...) and what the media IO
+//! reports is given to the call it belongs to, found through one index; the call acts
+//! through a [`Ctx`](core::Ctx) whose effects — messages, relay commands, call events,
+//! timers — are queued as [`SwitchOutput`]s.
+//!
+//! - [`call`]: a call's machine (setup, dialing with forking and failover, the answered
+//!   call, in-dialog relaying, ending);
+//! - [`leg`]: a leg crossbar places (UAC), the same for contacts and trunks;
+//! - [`media`]: the call's relay and the SDP each side sees;
+//! - [`dialog`]: RFC 3261 §12 dialog state;
+//! - `core`: what calls share; `timer`: the one deadline queue.
 //!
 //! Like the endpoint it takes `now` (timers) and the wall clock (records) as arguments
 //! and returns what to do through [`Switch::poll_output`].
 
 pub mod call;
+mod core;
 pub mod dialog;
-mod invite;
-mod relay;
+mod leg;
+mod media;
+mod timer;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbar_cdr::{CallEvent, CallId, EndReason, EventKind, HangupSide};
-use crossbar_media::{MediaCommand, MediaEvent, PortPool, RelayId};
+use crossbar_cdr::{CallEvent, EndReason};
+use crossbar_media::{MediaCommand, MediaEvent};
 use crossbar_proto::endpoint::{Endpoint, EndpointOutput, SipEvent, Ticket};
 use crossbar_proto::registrar::{BindingChange, Registrar};
-use crossbar_proto::transaction::{ClientKey, Peer, ServerKey, Transmit};
-use crossbar_sip::{HeaderName, Message, Method, ParseError, Request, Response};
+use crossbar_proto::transaction::{ClientKey, Peer, TransactionKey, Transmit};
+use crossbar_sip::{Message, Method, ParseError, Request, Response};
 
-use call::{Call, CallSeq, LegState, Phase, Side};
+use call::setup::{Admitted, Target};
+use call::{Call, CallSeq, Side};
+use core::{CallTimer, Core, TimerKey};
 
 /// What the switch needs to know that does not change per call.
 #[derive(Debug, Clone)]
@@ -66,75 +75,31 @@ pub enum SwitchOutput {
     Call(CallEvent),
 }
 
-/// Timers the switch keeps for its calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum CallTimer {
-    /// The callee legs have rung long enough.
-    Ring,
-    /// Retransmit the 200 to the caller (§13.3.1.4) or give up waiting for the ACK.
-    RetransmitOk,
-    /// The RFC 4028 session interval passed without a refresh.
-    SessionExpiry,
-}
-
 /// The ACK for the caller's 200 must arrive within 64·T1 (§13.3.1.4).
 const ACK_WAIT: Duration = Duration::from_secs(32);
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 
 pub struct Switch {
-    endpoint: Endpoint,
-    settings: SwitchSettings,
-    ports: PortPool,
+    core: Core,
     calls: HashMap<CallSeq, Call>,
-    /// The caller's INVITE transaction → call.
-    by_invite: HashMap<ServerKey, CallSeq>,
-    /// Client transactions the switch started (callee INVITEs, BYEs, relayed requests).
-    by_client: HashMap<ClientKey, CallSeq>,
-    /// In-dialog requests find their call by (Call-ID, crossbar's tag).
-    by_dialog: HashMap<(String, String), (CallSeq, Side)>,
-    by_relay: HashMap<RelayId, CallSeq>,
-    /// Calls each extension takes part in now (placed or received, not yet ended).
-    calls_per_extension: HashMap<String, usize>,
-    /// Ports of every relay until its sockets are closed.
-    relay_ports: HashMap<RelayId, [u16; 2]>,
-    timers: BinaryHeap<Reverse<(Instant, CallSeq, CallTimer)>>,
-    outputs: VecDeque<SwitchOutput>,
-    next_call: CallSeq,
-    next_relay: u64,
-    /// Distinguishes this run's call ids from earlier runs'.
-    run_id: u64,
 }
 
 impl Switch {
     pub fn new(endpoint: Endpoint, settings: SwitchSettings, seed: u64) -> Switch {
-        let (first, last) = settings.rtp_ports;
         Switch {
-            endpoint,
-            ports: PortPool::new(first, last),
-            settings,
+            core: Core::new(endpoint, settings, seed),
             calls: HashMap::new(),
-            by_invite: HashMap::new(),
-            by_client: HashMap::new(),
-            by_dialog: HashMap::new(),
-            by_relay: HashMap::new(),
-            relay_ports: HashMap::new(),
-            calls_per_extension: HashMap::new(),
-            timers: BinaryHeap::new(),
-            outputs: VecDeque::new(),
-            next_call: 0,
-            next_relay: 0,
-            run_id: seed,
         }
     }
 
     pub fn registrar(&self) -> &Registrar {
-        self.endpoint.registrar()
+        self.core.endpoint.registrar()
     }
 
     /// One UDP datagram.
     pub fn handle_datagram(&mut self, now: Instant, wall: SystemTime, bytes: &[u8], source: Peer) {
-        self.endpoint.handle_datagram(now, wall, bytes, source);
+        self.core.endpoint.handle_datagram(now, wall, bytes, source);
         self.drain(now, wall);
     }
 
@@ -146,23 +111,34 @@ impl Switch {
         parsed: Result<Message, ParseError>,
         source: Peer,
     ) {
-        self.endpoint.handle_message(now, wall, parsed, source);
+        self.core.endpoint.handle_message(now, wall, parsed, source);
+        self.drain(now, wall);
+    }
+
+    /// A [`Transmit`] of transaction `key` could not be sent (no connection, a refused
+    /// connect, a failed write): the transaction fails, and a call waiting on it moves on.
+    pub fn handle_transport_error(&mut self, now: Instant, wall: SystemTime, key: TransactionKey) {
+        self.core.endpoint.handle_transport_error(now, wall, key);
         self.drain(now, wall);
     }
 
     pub fn persisted(&mut self, now: Instant, wall: SystemTime, ticket: Ticket, ok: bool) {
-        self.endpoint.persisted(now, wall, ticket, ok);
+        self.core.endpoint.persisted(now, wall, ticket, ok);
         self.drain(now, wall);
     }
 
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
-        self.endpoint.handle_timeout(now, wall);
-        while let Some(Reverse((at, seq, timer))) = self.timers.peek().copied() {
-            if at > now {
-                break;
+        self.core.endpoint.handle_timeout(now, wall);
+        while let Some(key) = self.core.timers.pop_due(now) {
+            match key {
+                TimerKey::Call(seq, timer) => {
+                    self.with_call(now, wall, seq, |call, ctx| match timer {
+                        CallTimer::Ring => call.ring_timeout(ctx),
+                        CallTimer::RetransmitOk => call.retransmit_ok(ctx),
+                        CallTimer::SessionExpiry => call.session_expired(ctx),
+                    });
+                }
             }
-            self.timers.pop();
-            self.on_timer(now, wall, seq, timer, at);
         }
         self.drain(now, wall);
     }
@@ -172,19 +148,21 @@ impl Switch {
             MediaEvent::OpenFailed { id, reason } => {
                 // One of its ports is held by another process: they are retired from the
                 // pool rather than handed to the next call (which would fail the same way).
-                if let Some(ports) = self.relay_ports.remove(&id) {
+                if let Some(ports) = self.core.relays.retire(id) {
                     tracing::warn!(?ports, "relay ports in use elsewhere; no longer used");
                 }
-                if let Some(seq) = self.by_relay.get(&id).copied() {
+                if let Some(seq) = self.core.index.call_of_relay(&id) {
                     tracing::warn!(%reason, "relay could not open");
                     let detail = format!("media relay: {reason}");
-                    self.fail_call(now, wall, seq, 503, detail);
+                    self.with_call(now, wall, seq, |call, ctx| call.fail(ctx, 503, detail));
                 }
             }
             MediaEvent::Inactive { id, idle_secs } => {
-                if let Some(seq) = self.by_relay.get(&id).copied() {
+                if let Some(seq) = self.core.index.call_of_relay(&id) {
                     tracing::info!(idle_secs, "no RTP; ending the call");
-                    self.end_answered(now, wall, seq, None, EndReason::MediaTimeout);
+                    self.with_call(now, wall, seq, |call, ctx| {
+                        call.end_answered(ctx, None, EndReason::MediaTimeout);
+                    });
                 }
             }
             MediaEvent::Closed { id, stats } => {
@@ -198,19 +176,11 @@ impl Switch {
                         stats.a_to_b.telephone_events + stats.b_to_a.telephone_events,
                     "relay closed"
                 );
-                self.by_relay.remove(&id);
-                self.release_relay(id);
+                self.core.index.remove_relay(&id);
+                self.core.relays.release(id);
             }
         }
         self.drain(now, wall);
-    }
-
-    /// Returns a relay's ports to the pool once its sockets are gone, so a new call cannot
-    /// collide with them.
-    fn release_relay(&mut self, id: RelayId) {
-        for port in self.relay_ports.remove(&id).into_iter().flatten() {
-            self.ports.release(port);
-        }
     }
 
     /// crossbar is stopping: every call still up is ended — BYE to both sides of answered
@@ -219,48 +189,56 @@ impl Switch {
         let mut seqs: Vec<CallSeq> = self.calls.keys().copied().collect();
         seqs.sort_unstable();
         for seq in seqs {
-            match self.calls.get(&seq).map(|c| c.phase) {
-                Some(Phase::Ringing) => self.give_up_ringing(
-                    now,
-                    wall,
-                    seq,
-                    503,
-                    EndReason::Interrupted,
-                    HangupSide::System,
-                ),
-                Some(Phase::Answered) => {
-                    self.end_answered(now, wall, seq, None, EndReason::Interrupted);
-                }
-                Some(Phase::Ending) | None => {}
-            }
+            self.with_call(now, wall, seq, |call, ctx| call.shut_down(ctx));
         }
         self.drain(now, wall);
     }
 
     pub fn poll_output(&mut self) -> Option<SwitchOutput> {
-        self.outputs.pop_front()
+        self.core.outputs.pop_front()
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let own = self.timers.peek().map(|Reverse((at, _, _))| *at);
-        match (self.endpoint.poll_timeout(), own) {
+        let own = self.core.timers.next();
+        match (self.core.endpoint.poll_timeout(), own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Moves the endpoint's outputs out, handling the events meant for calls.
+    /// Runs `f` on call `seq` with its context; forgets the call once it is done.
+    fn with_call<R>(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        seq: CallSeq,
+        f: impl FnOnce(&mut Call, &mut core::Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let call = self.calls.get_mut(&seq)?;
+        let mut ctx = self.core.ctx(now, wall, seq);
+        let result = f(call, &mut ctx);
+        if call.is_done() {
+            self.calls.remove(&seq);
+            self.core.index.forget(seq);
+        }
+        Some(result)
+    }
+
+    /// Moves the endpoint's outputs out, handing the events meant for calls to them.
     fn drain(&mut self, now: Instant, wall: SystemTime) {
-        self.endpoint.flush(now, wall);
-        while let Some(output) = self.endpoint.poll_output() {
+        self.core.endpoint.flush(now, wall);
+        while let Some(output) = self.core.endpoint.poll_output() {
             match output {
-                EndpointOutput::Transmit(t) => self.outputs.push_back(SwitchOutput::Transmit(t)),
+                EndpointOutput::Transmit(t) => {
+                    self.core.outputs.push_back(SwitchOutput::Transmit(t));
+                }
                 EndpointOutput::Persist { ticket, changes } => self
+                    .core
                     .outputs
                     .push_back(SwitchOutput::Persist { ticket, changes }),
                 EndpointOutput::Sip(event) => self.on_sip(now, wall, event),
             }
-            self.endpoint.flush(now, wall);
+            self.core.endpoint.flush(now, wall);
         }
     }
 
@@ -271,171 +249,108 @@ impl Switch {
                 request,
                 source,
                 caller,
-            } => self.on_invite(now, wall, key, request, source, caller),
+            } => {
+                let invite = Admitted {
+                    key,
+                    request,
+                    source,
+                    caller,
+                };
+                let target = self.target_of(&invite);
+                if let Some((seq, call)) =
+                    call::setup::start(&mut self.core, now, wall, invite, target)
+                {
+                    self.calls.insert(seq, call);
+                    // A call whose every leg failed at once is over already.
+                    self.with_call(now, wall, seq, |_, _| ());
+                }
+            }
             SipEvent::InDialog {
                 key,
                 request,
-                source,
-            } => self.on_in_dialog(now, wall, key, request, source),
-            SipEvent::Ack { request, source } => self.on_ack(now, wall, &request, source),
+                source: _,
+            } => match self.dialog_of(&request) {
+                Some((seq, side)) => {
+                    self.with_call(now, wall, seq, |call, ctx| {
+                        call.on_in_dialog(ctx, side, key, request);
+                    });
+                }
+                None => self.core.endpoint.respond(now, key, request.response(481)),
+            },
+            SipEvent::Ack { request, source: _ } => {
+                if let Some((seq, Side::Caller)) = self.dialog_of(&request) {
+                    self.with_call(now, wall, seq, |call, ctx| {
+                        call.on_caller_ack(ctx, &request)
+                    });
+                }
+            }
             SipEvent::Cancelled { key } => {
-                if let Some(seq) = self.by_invite.get(&key).copied() {
-                    self.caller_gave_up(now, wall, seq);
+                if let Some(seq) = self.core.index.call_of_invite(&key) {
+                    self.with_call(now, wall, seq, |call, ctx| call.caller_gave_up(ctx));
                 }
             }
-            SipEvent::AckTimeout { key } => {
-                self.by_invite.remove(&key);
-            }
-            SipEvent::Response { key, response } => {
-                if let Some(seq) = self.by_client.get(&key).copied() {
-                    self.on_response(now, wall, seq, key, response);
-                }
-            }
-            SipEvent::Timeout { key, response } => {
-                if let Some(seq) = self.by_client.get(&key).copied() {
-                    self.on_response(now, wall, seq, key, response);
-                }
+            SipEvent::AckTimeout { key } => self.core.index.remove_invite(&key),
+            SipEvent::Response { key, response } | SipEvent::Timeout { key, response } => {
+                self.on_response(now, wall, key, response);
             }
             SipEvent::TransportError { key } => {
-                tracing::debug!(%key, "transport error on a call's transaction");
+                if let TransactionKey::Client(key) = key
+                    && let Some(seq) = self.core.index.call_of_client(&key)
+                {
+                    tracing::info!(%key, "a call's request could not be sent");
+                    self.with_call(now, wall, seq, |call, ctx| {
+                        call.on_leg_timeout(ctx, &key, 503)
+                    });
+                }
             }
-            SipEvent::StrayResponse { response, source } => {
-                self.on_stray_response(&response, source);
-            }
+            SipEvent::StrayResponse {
+                response,
+                source: _,
+            } => self.on_stray_response(now, wall, &response),
         }
     }
 
-    fn on_timer(
-        &mut self,
-        now: Instant,
-        wall: SystemTime,
-        seq: CallSeq,
-        timer: CallTimer,
-        at: Instant,
-    ) {
-        let Some(call) = self.calls.get(&seq) else {
-            return;
-        };
-        match timer {
-            CallTimer::Ring => {
-                if call.phase == Phase::Ringing {
-                    tracing::info!(call = %call.id, "ring timeout");
-                    self.give_up_ringing(
-                        now,
-                        wall,
-                        seq,
-                        480,
-                        EndReason::RingTimeout,
-                        HangupSide::System,
-                    );
-                }
-            }
-            CallTimer::RetransmitOk => self.retransmit_ok(now, wall, seq),
-            CallTimer::SessionExpiry => {
-                if call.session_deadline == Some(at) && call.phase == Phase::Answered {
-                    tracing::info!(call = %call.id, "session expired without a refresh (RFC 4028)");
-                    let reason = EndReason::Error {
-                        status: None,
-                        detail: "session timer expired".into(),
-                    };
-                    self.end_answered(now, wall, seq, None, reason);
+    /// Where an admitted INVITE goes: an extension's contacts, or nowhere (404).
+    fn target_of(&self, invite: &Admitted) -> Target {
+        let dialled = call::setup::dialled(&invite.request);
+        match self.core.endpoint.account(&dialled) {
+            Some(account) => Target::Extension {
+                number: account.number.clone(),
+            },
+            None => {
+                tracing::info!(caller = %invite.caller, %dialled, "no such number");
+                Target::Refuse {
+                    direction: crossbar_cdr::Direction::Internal,
+                    routed: None,
+                    status: 404,
+                    reason: EndReason::NoRoute,
+                    explanation: None,
                 }
             }
         }
     }
 
-    fn arm(&mut self, at: Instant, seq: CallSeq, timer: CallTimer) {
-        self.timers.push(Reverse((at, seq, timer)));
-    }
-
-    fn emit(&mut self, wall: SystemTime, call: &CallId, kind: EventKind) {
-        self.outputs.push_back(SwitchOutput::Call(CallEvent {
-            call: call.clone(),
-            at_ms: wall_ms(wall),
-            kind,
-        }));
-    }
-
-    fn new_call_id(&mut self, wall: SystemTime) -> CallId {
-        self.next_call += 1;
-        CallId(format!(
-            "{:012x}-{:08x}-{:06x}",
-            wall_ms(wall),
-            self.run_id & 0xffff_ffff,
-            self.next_call & 0xff_ffff
-        ))
-    }
-
-    /// The 200 to the caller is retransmitted with doubling intervals until the ACK
-    /// (§13.3.1.4); with no ACK after 64·T1 the call is ended with BYE on both sides.
-    fn retransmit_ok(&mut self, now: Instant, wall: SystemTime, seq: CallSeq) {
-        let Some(call) = self.calls.get_mut(&seq) else {
+    /// A response on one of the calls' client transactions.
+    fn on_response(&mut self, now: Instant, wall: SystemTime, key: ClientKey, response: Response) {
+        let Some(seq) = self.core.index.call_of_client(&key) else {
             return;
         };
-        if call.a.acked || call.phase != Phase::Answered {
-            return;
-        }
-        let Some(deadline) = call.a.ok_deadline else {
-            return;
-        };
-        if now >= deadline {
-            tracing::info!(call = %call.id, "no ACK for the 200; ending the call");
-            let reason = EndReason::Error {
-                status: None,
-                detail: "caller never acknowledged the answer".into(),
-            };
-            self.end_answered(now, wall, seq, None, reason);
-            return;
-        }
-        let (Some(ok), destination) = (call.a.ok.clone(), call.a.source) else {
-            return;
-        };
-        call.a.ok_interval = (call.a.ok_interval * 2).min(T2);
-        let next = now + call.a.ok_interval;
-        self.endpoint.transmit(destination, Message::Response(ok));
-        self.arm(next, seq, CallTimer::RetransmitOk);
-    }
-
-    /// The caller's ACK for the 200 (or for a relayed re-INVITE's 200).
-    fn on_ack(&mut self, _now: Instant, wall: SystemTime, request: &Request, _source: Peer) {
-        let Some((seq, Side::Caller)) = self.dialog_of(request) else {
-            return;
-        };
-        let Some(call) = self.calls.get_mut(&seq) else {
-            return;
-        };
-        call.a.acked = true;
-        // Late offer: the caller's ACK carries the answer, which the callee's ACK carries on.
-        let Some((index, cseq)) = call.late_ack.take() else {
-            return;
-        };
-        let body = self.rewrite_relayed_sdp(
-            wall,
-            seq,
-            Side::Caller,
-            &request.body,
-            relay::is_sdp(&request.headers),
-        );
-        let Some(dialog) = self
-            .calls
-            .get(&seq)
-            .and_then(|call| call.b.get(index))
-            .and_then(|leg| leg.dialog.as_ref())
-        else {
-            return;
-        };
-        let (mut ack, destination) = (dialog.ack(cseq), dialog.destination);
-        if !body.is_empty() {
-            ack.headers.push(HeaderName::ContentType, "application/sdp");
-            ack.body = body;
-        }
-        let ack = self.with_via(ack, destination);
-        self.endpoint.transmit(destination, Message::Request(ack));
+        self.with_call(now, wall, seq, |call, ctx| {
+            if let Some(index) = call.leg_of(&key) {
+                call.on_leg_response(ctx, index, response);
+            } else if call.is_relaying(&key) {
+                call.on_relayed_response(ctx, key, response);
+            } else if response.status >= 200 {
+                // The answer to a BYE crossbar sent: nothing more to do.
+                ctx.done_with(&key);
+            }
+        });
     }
 
     /// A 2xx that matched no transaction: the retransmission of a callee's 200 whose
-    /// INVITE transaction has ended; ACK it again (§13.2.2.4).
-    fn on_stray_response(&mut self, response: &Response, _source: Peer) {
+    /// INVITE transaction has ended; ACK it again (§13.2.2.4) — and hang it up if the call
+    /// had given the leg up (a late answer after failover).
+    fn on_stray_response(&mut self, now: Instant, wall: SystemTime, response: &Response) {
         if !(200..300).contains(&response.status) {
             return;
         }
@@ -445,242 +360,31 @@ impl Switch {
         if cseq.method != Method::Invite {
             return;
         }
-        let Some(call_id) = response.headers.call_id() else {
+        let (Some(call_id), Some(tag)) = (
+            response.headers.call_id(),
+            response
+                .headers
+                .from()
+                .ok()
+                .and_then(|f| f.tag().map(str::to_owned)),
+        ) else {
             return;
         };
-        let Some(tag) = response
-            .headers
-            .from()
-            .ok()
-            .and_then(|f| f.tag().map(str::to_owned))
-        else {
+        let Some((seq, Side::Callee)) = self.core.index.call_of_dialog(call_id, &tag) else {
             return;
         };
-        let Some((seq, Side::Callee)) = self.by_dialog.get(&(call_id.to_owned(), tag)).copied()
-        else {
-            return;
-        };
-        let Some(call) = self.calls.get(&seq) else {
-            return;
-        };
-        let leg = call
-            .b
-            .iter()
-            .find(|leg| leg.dialog.as_ref().is_some_and(|d| d.call_id == call_id));
-        let Some((ack, destination)) = leg
-            .and_then(|leg| leg.dialog.as_ref())
-            .map(|dialog| (dialog.ack(cseq.seq), dialog.destination))
-        else {
-            return;
-        };
-        let ack = self.with_via(ack, destination);
-        self.endpoint.transmit(destination, Message::Request(ack));
+        self.with_call(now, wall, seq, |call, ctx| {
+            call.on_stray_answer(ctx, response)
+        });
     }
 
     /// Which call and side an in-dialog request belongs to: its Call-ID and its `To` tag
     /// (crossbar's tag in that dialog).
     fn dialog_of(&self, request: &Request) -> Option<(CallSeq, Side)> {
-        let call_id = request.headers.call_id()?.to_owned();
-        let tag = request.headers.to().ok()?.tag()?.to_owned();
-        self.by_dialog.get(&(call_id, tag)).copied()
-    }
-
-    /// Adds crossbar's top `Via` to a request it originates.
-    fn with_via(&mut self, mut request: Request, destination: Peer) -> Request {
-        let branch = self.endpoint.new_branch();
-        request.headers.push_front(
-            HeaderName::Via,
-            format!(
-                "SIP/2.0/{} {};branch={branch};rport",
-                destination.transport.via_token(),
-                self.settings.sip_address
-            ),
-        );
-        request
-    }
-
-    /// Ends an answered call: BYE to both sides (except `from`, which sent its own), the
-    /// relay closed, the record's last event emitted.
-    fn end_answered(
-        &mut self,
-        now: Instant,
-        wall: SystemTime,
-        seq: CallSeq,
-        from: Option<Side>,
-        reason: EndReason,
-    ) {
-        let Some(call) = self.calls.get(&seq) else {
-            return;
-        };
-        if call.phase == Phase::Ending {
-            return;
-        }
-        if call.phase == Phase::Ringing {
-            let by = match from {
-                Some(Side::Caller) => HangupSide::Caller,
-                _ => HangupSide::System,
-            };
-            let status = if matches!(reason, EndReason::CallerGaveUp) {
-                487
-            } else {
-                500
-            };
-            self.give_up_ringing(now, wall, seq, status, reason, by);
-            return;
-        }
-        for side in [Side::Caller, Side::Callee] {
-            if Some(side) != from {
-                self.send_in_dialog(now, seq, side, Method::Bye, None);
-            }
-        }
-        let hangup_by = match from {
-            Some(Side::Caller) => HangupSide::Caller,
-            Some(Side::Callee) => HangupSide::Callee,
-            None => HangupSide::System,
-        };
-        self.finish(wall, seq, reason, hangup_by, None);
-    }
-
-    /// The call is over: close the relay, emit `Ended`, forget what no longer matters.
-    fn finish(
-        &mut self,
-        wall: SystemTime,
-        seq: CallSeq,
-        reason: EndReason,
-        hangup_by: HangupSide,
-        status: Option<u16>,
-    ) {
-        let Some(call) = self.calls.get_mut(&seq) else {
-            return;
-        };
-        if call.phase == Phase::Ending {
-            return;
-        }
-        call.phase = Phase::Ending;
-        let id = call.id.clone();
-        let parties = [call.caller.clone(), call.callee.clone()];
-        for party in parties {
-            if let Some(count) = self.calls_per_extension.get_mut(&party) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    self.calls_per_extension.remove(&party);
-                }
-            }
-        }
-        let Some(call) = self.calls.get(&seq) else {
-            return;
-        };
-        if let Some(media) = call.media.as_ref() {
-            self.outputs
-                .push_back(SwitchOutput::Media(MediaCommand::Close { id: media.relay }));
-        }
-        tracing::info!(call = %id, ?reason, hangup_by = hangup_by.as_str(), "call ended");
-        self.emit(
-            wall,
-            &id,
-            EventKind::Ended {
-                reason,
-                hangup_by,
-                status,
-            },
-        );
-        self.forget_if_done(seq);
-    }
-
-    /// Drops a call once it has ended and no leg waits for a final response.
-    fn forget_if_done(&mut self, seq: CallSeq) {
-        let done = self.calls.get(&seq).is_some_and(|c| {
-            c.phase == Phase::Ending && c.pending_legs() == 0 && c.relaying.is_empty()
-        });
-        if !done {
-            return;
-        }
-        if let Some(call) = self.calls.remove(&seq) {
-            self.by_invite.remove(&call.a.invite_key);
-            for key in &call.client_keys {
-                self.by_client.remove(key);
-            }
-            for key in &call.dialog_keys {
-                self.by_dialog.remove(key);
-            }
-        }
-    }
-
-    /// Indexes a client transaction the call started.
-    fn index_client(&mut self, seq: CallSeq, key: ClientKey) {
-        self.by_client.insert(key, seq);
-        if let Some(call) = self.calls.get_mut(&seq) {
-            call.client_keys.push(key);
-        }
-    }
-
-    /// Indexes one of the call's dialogs by (Call-ID, crossbar's tag).
-    fn index_dialog(&mut self, seq: CallSeq, key: (String, String), side: Side) {
-        if let Some(call) = self.calls.get_mut(&seq)
-            && !call.dialog_keys.contains(&key)
-        {
-            call.dialog_keys.push(key.clone());
-        }
-        self.by_dialog.insert(key, (seq, side));
-    }
-
-    /// Sends `method` (BYE, or a relayed request when `relayed` is given) in the dialog of
-    /// `side`; returns the client transaction.
-    fn send_in_dialog(
-        &mut self,
-        now: Instant,
-        seq: CallSeq,
-        side: Side,
-        method: Method,
-        relayed: Option<&Request>,
-    ) -> Option<ClientKey> {
-        let call = self.calls.get_mut(&seq)?;
-        let dialog = call.dialog_mut(side)?;
-        let mut request = dialog.request(method.clone());
-        let destination = dialog.destination;
-        let answered_leg = match side {
-            Side::Callee => call.answered.and_then(|i| call.b.get_mut(i)),
-            Side::Caller => None,
-        };
-        if method == Method::Bye
-            && let Some(leg) = answered_leg
-        {
-            leg.state = LegState::Ended;
-        }
-        if let Some(original) = relayed {
-            relay::copy_relayed_headers(original, &mut request);
-        }
-        let request = self.with_via(request, destination);
-        let request = self.add_identity(request);
-        match self.endpoint.send_request(now, request, destination) {
-            Ok(key) => {
-                self.index_client(seq, key);
-                Some(key)
-            }
-            Err(error) => {
-                tracing::warn!(%error, "in-dialog request not sent");
-                None
-            }
-        }
-    }
-
-    /// `User-Agent` and the contact crossbar is reachable at.
-    fn add_identity(&self, mut request: Request) -> Request {
-        if !request.headers.contains(&HeaderName::Contact)
-            && matches!(request.method, Method::Invite | Method::Update)
-        {
-            request
-                .headers
-                .push(HeaderName::Contact, self.contact_value());
-        }
-        request
-            .headers
-            .push(HeaderName::UserAgent, self.settings.user_agent.clone());
-        request
-    }
-
-    fn contact_value(&self) -> String {
-        format!("<sip:crossbar@{}>", self.settings.sip_address)
+        let call_id = request.headers.call_id()?;
+        let to = request.headers.to().ok()?;
+        let tag = to.tag()?;
+        self.core.index.call_of_dialog(call_id, tag)
     }
 }
 

@@ -226,6 +226,13 @@ impl Endpoint {
         self.drain_transactions(now, wall);
     }
 
+    /// A message of transaction `key` could not be sent (RFC 3261 §17.1.4, §17.2.4): the
+    /// transaction ends and the call layer hears of it ([`SipEvent::TransportError`]).
+    pub fn handle_transport_error(&mut self, now: Instant, wall: SystemTime, key: TransactionKey) {
+        self.transactions.handle_transport_error(now, key);
+        self.drain_transactions(now, wall);
+    }
+
     /// The outcome of writing a [`EndpointOutput::Persist`] batch. On success the held
     /// response goes out; on failure the phone is told 500 with `Retry-After`, so it tries
     /// again rather than believing a registration that would not survive a restart.
