@@ -7,13 +7,14 @@
 //! crossbar calls --config examples/crossbar.toml # list call records
 //! ```
 
+mod bootstrap;
 mod cli;
+mod engine;
 mod http;
 mod logging;
 mod media;
 mod persist;
 mod records;
-mod run;
 mod transport;
 
 use std::path::PathBuf;
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
                 }
             };
             logging::init(&config.log.level);
-            match run::run(config) {
+            match bootstrap::run(config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!("{error:#}");

@@ -12,7 +12,7 @@ use crossbar_store::Store;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::run::Input;
+use crate::engine::Input;
 
 /// Most changes written in one transaction.
 const MAX_BATCH_CHANGES: usize = 2_000;

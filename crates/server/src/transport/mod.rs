@@ -1,5 +1,5 @@
 //! Sockets: each transport's tasks read from the network, parse, and hand the engine
-//! [`crate::run::Input`]s; the engine writes back through them.
+//! [`crate::engine::Input`]s; the engine writes back through them.
 
 pub mod tcp;
 pub mod udp;

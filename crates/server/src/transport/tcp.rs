@@ -1,5 +1,6 @@
-//! SIP over TCP (RFC 3261 §18.3): one task per connection frames the byte stream into
-//! messages with [`StreamFramer`] and writes what the engine sends back.
+//! SIP over TCP (RFC 3261 §18.3): one task per connection — accepted from a phone, or opened
+//! by crossbar toward a carrier or a phone whose connection is gone (§18.1.1) — frames the
+//! byte stream into messages with [`StreamFramer`] and writes what the engine sends back.
 //!
 //! A framing error (bad `Content-Length`, limits exceeded) cannot be recovered from on a
 //! stream, so the connection is closed. A message left incomplete for the configured
@@ -15,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::run::Input;
+use crate::engine::Input;
 
 /// How long a connection may stay silent; phones registered over TCP send keep-alives
 /// and re-register well within it.
@@ -61,6 +62,31 @@ pub async fn accept(
             return;
         }
     }
+}
+
+/// Opens a connection to `peer` (within `timeout`) and serves it like an accepted one; the
+/// engine hears `ConnectionOpened` (and sends what waited for it) or `ConnectFailed`.
+pub async fn connect(
+    peer: Peer,
+    engine: mpsc::Sender<Input>,
+    timeout: Duration,
+    incomplete_timeout: Duration,
+) {
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(peer.addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            let reason = error.to_string();
+            let _ = engine.send(Input::ConnectFailed { peer, reason }).await;
+            return;
+        }
+        Err(_) => {
+            let reason = format!("no answer within {} s", timeout.as_secs());
+            let _ = engine.send(Input::ConnectFailed { peer, reason }).await;
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    serve(stream, peer, engine, incomplete_timeout).await;
 }
 
 async fn serve(

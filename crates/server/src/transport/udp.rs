@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::run::Input;
+use crate::engine::Input;
 
 /// Largest datagram read; a SIP message over UDP is far smaller (RFC 3261 §18.1.1 keeps
 /// UDP under the path MTU), anything bigger is truncated and fails to parse.

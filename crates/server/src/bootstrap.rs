@@ -1,31 +1,28 @@
-//! `crossbar run`: open the database, bind the sockets, and drive the [`Endpoint`] — the one
-//! place where the clock is read and where protocol outputs become IO.
+//! `crossbar run`: open the database, recover what the last run left, build the switch from
+//! the configuration, bind the sockets, start the writers and the media IO, then run the
+//! [`Engine`] until SIGINT/SIGTERM, and stop in order.
 //!
 //! Shape: socket tasks parse what arrives and send [`Input`]s to the engine task, which owns
-//! the endpoint and feeds it one input at a time, then drains its outputs: datagrams and
-//! stream writes go straight out, binding changes go to the [`persist`] writer, which
-//! reports back when they are committed.
+//! the switch and feeds it one input at a time, then drains its outputs (`engine.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use crossbar_auth::{Algorithm, Authenticator, ServerKey};
-use crossbar_cdr::CallEvent;
 use crossbar_config::Config;
 use crossbar_media::MediaEvent;
-use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, Ticket, unix_seconds};
+use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, unix_seconds};
 use crossbar_proto::registrar::RegistrarSettings;
-use crossbar_proto::transaction::{Peer, Timers, Transmit, Transport};
-use crossbar_sip::{Message, ParseError};
+use crossbar_proto::transaction::Timers;
 use crossbar_store::Store;
-use crossbar_switch::{Switch, SwitchOutput, SwitchSettings};
+use crossbar_switch::{Switch, SwitchSettings};
 use rand::RngExt;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::engine::{Engine, INPUT_QUEUE, Input};
 use crate::media::MediaEngine;
 use crate::persist;
 use crate::records;
@@ -34,33 +31,6 @@ use crate::transport::{tcp, udp};
 /// The name under which the digest nonce key is kept in the database, so nonces handed out
 /// before a restart are still recognised after it.
 const NONCE_KEY_SECRET: &str = "digest-nonce-key";
-
-/// How many inputs may wait for the engine before the socket tasks slow down.
-const INPUT_QUEUE: usize = 16_384;
-
-/// Something for the engine to handle.
-pub enum Input {
-    /// A message (or why it is malformed) from a peer.
-    Message {
-        parsed: Result<Message, ParseError>,
-        source: Peer,
-    },
-    /// A stream connection is up; messages for `peer` go to `writer`.
-    ConnectionOpened {
-        peer: Peer,
-        writer: mpsc::Sender<Vec<u8>>,
-    },
-    ConnectionClosed {
-        peer: Peer,
-    },
-    /// A batch of binding changes was written (or failed for good).
-    Persisted {
-        ticket: Ticket,
-        ok: bool,
-    },
-    /// News from a media relay.
-    Media(MediaEvent),
-}
 
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -136,7 +106,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         });
     }
-    drop(input_tx);
 
     let mut signals = ShutdownSignals::install()?;
     tracing::info!(
@@ -150,36 +119,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         media,
         udp_sockets,
         connections: HashMap::new(),
+        connecting: HashMap::new(),
         persist: persist_tx,
         records: records_tx,
+        inputs: input_tx,
+        tcp_incomplete_timeout: Duration::from_secs(u64::from(
+            config.sip.tcp_incomplete_timeout_secs,
+        )),
     };
-    loop {
-        let deadline = engine.switch.poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            input = input_rx.recv() => {
-                let Some(input) = input else { break };
-                engine.handle(input);
-                // Take whatever else is already waiting before looking at the clock again.
-                for _ in 0..256 {
-                    match input_rx.try_recv() {
-                        Ok(input) => engine.handle(input),
-                        Err(_) => break,
-                    }
-                }
-            }
-            () = sleep => engine.timeout(),
-            signal = signals.recv() => {
-                tracing::info!(signal, "shutting down");
-                break;
-            }
-        }
-    }
+    let signal = engine.run(&mut input_rx, signals.recv()).await;
+    tracing::info!(signal, "shutting down");
 
     // Calls still up are ended (BYE to both sides) and recorded; then the writers finish
     // what they have. Responses still held are not sent (phones retransmit to whoever
@@ -318,119 +267,6 @@ fn outgoing_address() -> std::io::Result<std::net::IpAddr> {
     let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
     socket.connect("192.0.2.1:9")?;
     Ok(socket.local_addr()?.ip())
-}
-
-/// The switch and the handles its outputs go to.
-struct Engine {
-    switch: Switch,
-    media: MediaEngine,
-    /// Each UDP socket with its local address (looked up once, not per datagram).
-    udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
-    connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
-    persist: mpsc::UnboundedSender<persist::Batch>,
-    records: mpsc::UnboundedSender<CallEvent>,
-}
-
-impl Engine {
-    fn handle(&mut self, input: Input) {
-        let now = Instant::now();
-        let wall = SystemTime::now();
-        match input {
-            Input::Message { parsed, source } => {
-                self.switch.handle_message(now, wall, parsed, source);
-            }
-            Input::ConnectionOpened { peer, writer } => {
-                self.connections.insert(peer, writer);
-            }
-            Input::ConnectionClosed { peer } => {
-                self.connections.remove(&peer);
-            }
-            Input::Persisted { ticket, ok } => self.switch.persisted(now, wall, ticket, ok),
-            Input::Media(event) => self.switch.handle_media_event(now, wall, event),
-        }
-        self.drain();
-    }
-
-    fn timeout(&mut self) {
-        self.switch
-            .handle_timeout(Instant::now(), SystemTime::now());
-        self.drain();
-    }
-
-    fn drain(&mut self) {
-        while let Some(output) = self.switch.poll_output() {
-            match output {
-                SwitchOutput::Transmit(transmit) => self.transmit(transmit),
-                SwitchOutput::Persist { ticket, changes } => {
-                    if self
-                        .persist
-                        .send(persist::Batch { ticket, changes })
-                        .is_err()
-                    {
-                        tracing::error!("database writer is gone; registration not persisted");
-                        let (now, wall) = (Instant::now(), SystemTime::now());
-                        self.switch.persisted(now, wall, ticket, false);
-                    }
-                }
-                SwitchOutput::Media(command) => self.media.handle(command),
-                SwitchOutput::Call(event) => {
-                    if self.records.send(event).is_err() {
-                        tracing::error!("call record writer is gone; call event lost");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Ends every call still up, with BYE to both sides, before crossbar stops.
-    fn shut_down(&mut self) {
-        self.switch.shut_down(Instant::now(), SystemTime::now());
-        self.drain();
-        self.media.close_all();
-    }
-
-    fn transmit(&mut self, transmit: Transmit) {
-        let bytes = transmit.message.to_bytes();
-        let destination = transmit.destination;
-        tracing::trace!(%destination, message = %String::from_utf8_lossy(&bytes), "send");
-        match destination.transport {
-            Transport::Udp => self.send_datagram(destination.addr, bytes),
-            Transport::Tcp => match self.connections.get(&destination) {
-                Some(writer) => {
-                    if writer.try_send(bytes).is_err() {
-                        tracing::warn!(%destination, "connection too slow or closed; message dropped");
-                    }
-                }
-                None => tracing::debug!(%destination, "no connection to the peer; message dropped"),
-            },
-            other => tracing::debug!(transport = %other, "transport not served; message dropped"),
-        }
-    }
-
-    fn send_datagram(&self, to: SocketAddr, bytes: Vec<u8>) {
-        let socket = self
-            .udp_sockets
-            .iter()
-            .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
-            .or_else(|| self.udp_sockets.first())
-            .map(|(_, socket)| socket);
-        let Some(socket) = socket else {
-            tracing::debug!(%to, "no udp socket; datagram dropped");
-            return;
-        };
-        match socket.try_send_to(&bytes, to) {
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                let socket = socket.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = socket.send_to(&bytes, to).await {
-                        tracing::debug!(%to, %error, "udp send failed");
-                    }
-                });
-            }
-            Err(error) => tracing::debug!(%to, %error, "udp send failed"),
-        }
-    }
 }
 
 /// SIGINT and SIGTERM, listened for from start-up on (before crossbar says it is ready, so

@@ -1,0 +1,280 @@
+//! The engine: the one task that owns the [`Switch`] and reads the clock. Producers — socket
+//! tasks, the database writers, the media relays — send it [`Input`]s; it feeds them to the
+//! switch one at a time and turns the switch's outputs into IO: datagrams and stream writes,
+//! binding batches for the writer, relay commands, call events for the record writer.
+//!
+//! This module is the leaf the producers depend on (they only need [`Input`]); startup lives
+//! in `bootstrap`.
+//!
+//! A message that cannot be sent is reported back to the switch as a transport error of its
+//! transaction (RFC 3261 §17.1.4, §17.2.4) — a refused TCP connect to a carrier fails the
+//! INVITE at once, so the call can move on to the next trunk.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbar_cdr::CallEvent;
+use crossbar_media::MediaEvent;
+use crossbar_proto::endpoint::Ticket;
+use crossbar_proto::transaction::{Peer, TransactionKey, Transmit, Transport};
+use crossbar_sip::{Message, ParseError};
+use crossbar_switch::{Switch, SwitchOutput};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::media::MediaEngine;
+use crate::persist;
+use crate::transport::tcp;
+
+/// How many inputs may wait for the engine before the socket tasks slow down.
+pub const INPUT_QUEUE: usize = 16_384;
+
+/// Something for the engine to handle.
+pub enum Input {
+    /// A message (or why it is malformed) from a peer.
+    Message {
+        parsed: Result<Message, ParseError>,
+        source: Peer,
+    },
+    /// A stream connection is up; messages for `peer` go to `writer`.
+    ConnectionOpened {
+        peer: Peer,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    ConnectionClosed {
+        peer: Peer,
+    },
+    /// A connection crossbar opened toward `peer` could not be made.
+    ConnectFailed {
+        peer: Peer,
+        reason: String,
+    },
+    /// A message of transaction `key` could not be sent.
+    TransportError {
+        key: TransactionKey,
+    },
+    /// A batch of binding changes was written (or failed for good).
+    Persisted {
+        ticket: Ticket,
+        ok: bool,
+    },
+    /// News from a media relay.
+    Media(MediaEvent),
+}
+
+/// How long a connection to a peer may take to open before its messages fail.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The switch and the handles its outputs go to.
+pub struct Engine {
+    pub switch: Switch,
+    pub media: MediaEngine,
+    /// Each UDP socket with its local address (looked up once, not per datagram).
+    pub udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    pub connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
+    /// Messages waiting for a connection crossbar is opening, with their transactions.
+    pub connecting: HashMap<Peer, Vec<(Vec<u8>, Option<TransactionKey>)>>,
+    pub persist: mpsc::UnboundedSender<persist::Batch>,
+    pub records: mpsc::UnboundedSender<CallEvent>,
+    /// For tasks the engine starts (connects, blocked sends) to report back.
+    pub inputs: mpsc::Sender<Input>,
+    /// `[sip] tcp_incomplete_timeout_secs`, for connections crossbar opens.
+    pub tcp_incomplete_timeout: Duration,
+}
+
+impl Engine {
+    /// Feeds the switch inputs and timeouts until `stop` resolves (with what stopped it).
+    pub async fn run(
+        &mut self,
+        inputs: &mut mpsc::Receiver<Input>,
+        stop: impl std::future::Future<Output = &'static str>,
+    ) -> &'static str {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let deadline = self.switch.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                input = inputs.recv() => {
+                    // The engine holds a sender itself, so the queue never closes under it.
+                    let Some(input) = input else { return "no more inputs" };
+                    self.handle(input);
+                    // Take whatever else is already waiting before looking at the clock again.
+                    for _ in 0..256 {
+                        match inputs.try_recv() {
+                            Ok(input) => self.handle(input),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => self.timeout(),
+                signal = &mut stop => return signal,
+            }
+        }
+    }
+
+    pub fn handle(&mut self, input: Input) {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        match input {
+            Input::Message { parsed, source } => {
+                self.switch.handle_message(now, wall, parsed, source);
+            }
+            Input::ConnectionOpened { peer, writer } => {
+                for (bytes, key) in self.connecting.remove(&peer).into_iter().flatten() {
+                    if writer.try_send(bytes).is_err() {
+                        self.transport_error(key);
+                    }
+                }
+                self.connections.insert(peer, writer);
+            }
+            Input::ConnectionClosed { peer } => {
+                self.connections.remove(&peer);
+            }
+            Input::ConnectFailed { peer, reason } => {
+                tracing::info!(%peer, %reason, "connection could not be opened");
+                for (_, key) in self.connecting.remove(&peer).into_iter().flatten() {
+                    self.transport_error(key);
+                }
+            }
+            Input::TransportError { key } => {
+                self.switch.handle_transport_error(now, wall, key);
+            }
+            Input::Persisted { ticket, ok } => self.switch.persisted(now, wall, ticket, ok),
+            Input::Media(event) => self.switch.handle_media_event(now, wall, event),
+        }
+        self.drain();
+    }
+
+    pub fn timeout(&mut self) {
+        self.switch
+            .handle_timeout(Instant::now(), SystemTime::now());
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.switch.poll_output() {
+            match output {
+                SwitchOutput::Transmit(transmit) => self.transmit(transmit),
+                SwitchOutput::Persist { ticket, changes } => {
+                    if self
+                        .persist
+                        .send(persist::Batch { ticket, changes })
+                        .is_err()
+                    {
+                        tracing::error!("database writer is gone; registration not persisted");
+                        let (now, wall) = (Instant::now(), SystemTime::now());
+                        self.switch.persisted(now, wall, ticket, false);
+                    }
+                }
+                SwitchOutput::Media(command) => self.media.handle(command),
+                SwitchOutput::Call(event) => {
+                    if self.records.send(event).is_err() {
+                        tracing::error!("call record writer is gone; call event lost");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends every call still up, with BYE to both sides, before crossbar stops.
+    pub fn shut_down(&mut self) {
+        self.switch.shut_down(Instant::now(), SystemTime::now());
+        self.drain();
+        self.media.close_all();
+    }
+
+    /// Reports a failed send to the switch (it is handled with the next inputs, in order).
+    fn transport_error(&mut self, key: Option<TransactionKey>) {
+        let Some(key) = key else {
+            return;
+        };
+        if self.inputs.try_send(Input::TransportError { key }).is_err() {
+            // The queue is full: tell the switch now rather than lose the failure.
+            self.switch
+                .handle_transport_error(Instant::now(), SystemTime::now(), key);
+        }
+    }
+
+    fn transmit(&mut self, transmit: Transmit) {
+        let bytes = transmit.message.to_bytes();
+        let destination = transmit.destination;
+        tracing::trace!(%destination, message = %String::from_utf8_lossy(&bytes), "send");
+        match destination.transport {
+            Transport::Udp => self.send_datagram(destination.addr, bytes, transmit.key),
+            Transport::Tcp => match self.connections.get(&destination) {
+                Some(writer) => {
+                    if writer.try_send(bytes).is_err() {
+                        tracing::warn!(%destination, "connection too slow or closed; message dropped");
+                        self.transport_error(transmit.key);
+                    }
+                }
+                None => self.connect_then_send(destination, bytes, transmit.key),
+            },
+            other => {
+                tracing::debug!(transport = %other, "transport not served; message dropped");
+                self.transport_error(transmit.key);
+            }
+        }
+    }
+
+    /// Opens a connection to `destination` (a carrier over TCP, or a phone whose
+    /// connection is gone) and sends `bytes` once it is up.
+    fn connect_then_send(
+        &mut self,
+        destination: Peer,
+        bytes: Vec<u8>,
+        key: Option<TransactionKey>,
+    ) {
+        let waiting = self.connecting.entry(destination).or_default();
+        let first = waiting.is_empty();
+        waiting.push((bytes, key));
+        if first {
+            tracing::debug!(%destination, "opening a connection");
+            tokio::spawn(tcp::connect(
+                destination,
+                self.inputs.clone(),
+                CONNECT_TIMEOUT,
+                self.tcp_incomplete_timeout,
+            ));
+        }
+    }
+
+    fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>, key: Option<TransactionKey>) {
+        let socket = self
+            .udp_sockets
+            .iter()
+            .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
+            .or_else(|| self.udp_sockets.first())
+            .map(|(_, socket)| socket.clone());
+        let Some(socket) = socket else {
+            tracing::debug!(%to, "no udp socket; datagram dropped");
+            self.transport_error(key);
+            return;
+        };
+        match socket.try_send_to(&bytes, to) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let inputs = self.inputs.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = socket.send_to(&bytes, to).await {
+                        tracing::debug!(%to, %error, "udp send failed");
+                        if let Some(key) = key {
+                            let _ = inputs.send(Input::TransportError { key }).await;
+                        }
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::debug!(%to, %error, "udp send failed");
+                self.transport_error(key);
+            }
+        }
+    }
+}
