@@ -41,6 +41,7 @@ mod backoff;
 mod reply;
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crossbar_auth::{Answer, DigestChallenge};
@@ -62,8 +63,8 @@ const MAX_ROUNDS: u32 = 5;
 /// lost report from stopping the registration for good.
 pub const NO_RESPONSE_GUARD: Duration = Duration::from_secs(120);
 
-/// What a trunk registers with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a trunk registers with. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RegistrationSettings {
     /// The Request-URI: `sip:domain`, the registrar's domain (§10.2).
     pub registrar: Uri,
@@ -80,6 +81,21 @@ pub struct RegistrationSettings {
     pub user_agent: String,
     /// Waits between failed attempts.
     pub backoff: Backoff,
+}
+
+impl fmt::Debug for RegistrationSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistrationSettings")
+            .field("registrar", &self.registrar)
+            .field("aor", &self.aor)
+            .field("contact", &self.contact)
+            .field("username", &self.username)
+            .field("secret", &"<redacted>")
+            .field("expires_secs", &self.expires_secs)
+            .field("user_agent", &self.user_agent)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
 }
 
 /// Where the registration stands.

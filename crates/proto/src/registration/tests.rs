@@ -111,6 +111,14 @@ fn the_register_carries_everything_but_the_via() {
 }
 
 #[test]
+fn debug_output_never_shows_the_secret() {
+    let registration = Registration::new(settings(), 1);
+    let printed = format!("{registration:?}");
+    assert!(!printed.contains("s3cret"), "{printed}");
+    assert!(printed.contains("<redacted>"));
+}
+
+#[test]
 fn the_same_seed_gives_the_same_call_id_and_other_seeds_another() {
     let a = Registration::new(settings(), 9);
     let b = Registration::new(settings(), 9);
