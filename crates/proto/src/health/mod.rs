@@ -1,7 +1,9 @@
 //! Whether a trunk's carrier is alive, from OPTIONS probes (RFC 3261 §11) and, optionally,
 //! from the outcome of calls, sans-IO: one [`Health`] per trunk, producing OPTIONS requests and
 //! consuming their final responses exactly like [`crate::registration::Registration`] does
-//! REGISTERs. Routing skips a trunk that is [`TrunkHealth::Down`].
+//! REGISTERs (a transport error is reported as `request.response(408)`; responses are
+//! matched to the outstanding OPTIONS by `Call-ID` and `CSeq`). Routing skips a trunk that
+//! is [`TrunkHealth::Down`].
 //!
 //! - **Evidence**: any final response to OPTIONS is a success — 200, but also 404, 405, 403,
 //!   481, 501...: the carrier answered, so it is alive — except 408 (no answer: Timer F, or a

@@ -3,7 +3,9 @@
 //! their final responses. It never touches transactions, sockets or clocks: the switch sends
 //! what [`Registration::poll_request`] returns in a client transaction (adding the top `Via`)
 //! and hands back the final response of that transaction — the 408 the transaction layer
-//! synthesizes on Timer F, or a 408 of its own for a transport error.
+//! synthesizes on Timer F, or a 408 of its own for a transport error (build it with
+//! `request.response(408)` from the request it sent: responses are matched to the
+//! outstanding REGISTER by `Call-ID` and `CSeq`).
 //!
 //! Driving it (the str0m shape): after creating it and after every input
 //! ([`Registration::handle_response`], [`Registration::handle_timeout`],
