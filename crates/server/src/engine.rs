@@ -64,6 +64,12 @@ pub enum Input {
     Media(MediaEvent),
 }
 
+/// A message waiting for its connection, with its transaction (to fail if it never opens).
+pub struct Waiting {
+    bytes: Vec<u8>,
+    key: Option<TransactionKey>,
+}
+
 /// How long a connection to a peer may take to open before its messages fail.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -74,8 +80,8 @@ pub struct Engine {
     /// Each UDP socket with its local address (looked up once, not per datagram).
     pub udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
     pub connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
-    /// Messages waiting for a connection crossbar is opening, with their transactions.
-    pub connecting: HashMap<Peer, Vec<(Vec<u8>, Option<TransactionKey>)>>,
+    /// Messages waiting for a connection crossbar is opening.
+    pub connecting: HashMap<Peer, Vec<Waiting>>,
     pub persist: mpsc::UnboundedSender<persist::Batch>,
     pub records: mpsc::UnboundedSender<CallEvent>,
     /// For tasks the engine starts (connects, blocked sends) to report back.
@@ -127,9 +133,9 @@ impl Engine {
                 self.switch.handle_message(now, wall, parsed, source);
             }
             Input::ConnectionOpened { peer, writer } => {
-                for (bytes, key) in self.connecting.remove(&peer).into_iter().flatten() {
-                    if writer.try_send(bytes).is_err() {
-                        self.transport_error(key);
+                for waiting in self.connecting.remove(&peer).into_iter().flatten() {
+                    if writer.try_send(waiting.bytes).is_err() {
+                        self.transport_error(waiting.key);
                     }
                 }
                 self.connections.insert(peer, writer);
@@ -139,8 +145,8 @@ impl Engine {
             }
             Input::ConnectFailed { peer, reason } => {
                 tracing::info!(%peer, %reason, "connection could not be opened");
-                for (_, key) in self.connecting.remove(&peer).into_iter().flatten() {
-                    self.transport_error(key);
+                for waiting in self.connecting.remove(&peer).into_iter().flatten() {
+                    self.transport_error(waiting.key);
                 }
             }
             Input::TransportError { key } => {
@@ -234,7 +240,7 @@ impl Engine {
     ) {
         let waiting = self.connecting.entry(destination).or_default();
         let first = waiting.is_empty();
-        waiting.push((bytes, key));
+        waiting.push(Waiting { bytes, key });
         if first {
             tracing::debug!(%destination, "opening a connection");
             tokio::spawn(tcp::connect(
