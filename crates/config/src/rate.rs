@@ -209,9 +209,10 @@ pub(crate) fn parse_deck(ld: &mut Loader<'_>, path: &Path, bytes: &[u8]) -> Vec<
         more: 0,
         last_line: 0,
     };
-    let mut rows: Vec<RateRow> = Vec::new();
-    // The line each prefix was first written on.
-    let mut first_lines: HashMap<String, u64> = HashMap::new();
+    let mut rows: Vec<RateRow> = Vec::with_capacity(lines.starts.len());
+    // The line each prefix was first written on, keyed by its digits as a number and its
+    // length (a prefix has at most 15 digits, so this is exact and needs no allocation).
+    let mut first_lines: HashMap<(u8, u64), u64> = HashMap::with_capacity(lines.starts.len());
     let mut record = csv::StringRecord::new();
     let mut first_record = true;
     loop {
@@ -334,7 +335,13 @@ pub(crate) fn parse_deck(ld: &mut Loader<'_>, path: &Path, bytes: &[u8]) -> Vec<
         else {
             continue;
         };
-        if let Some(first) = first_lines.get(&prefix) {
+        let key = (
+            u8::try_from(prefix.len()).expect("a prefix has at most 15 digits"),
+            prefix
+                .parse::<u64>()
+                .expect("a prefix is at most 15 digits"),
+        );
+        if let Some(first) = first_lines.get(&key) {
             problems.report(
                 ld,
                 line,
@@ -343,7 +350,7 @@ pub(crate) fn parse_deck(ld: &mut Loader<'_>, path: &Path, bytes: &[u8]) -> Vec<
             );
             continue;
         }
-        first_lines.insert(prefix.clone(), line);
+        first_lines.insert(key, line);
         rows.push(RateRow {
             prefix,
             rate: Rate {
