@@ -54,7 +54,7 @@ pub(crate) const KEYS: &[&str] = &[
     "daily_spend_limit",
 ];
 
-const TIME_RULE_KEYS: &[&str] = &["classes", "hours"];
+pub(crate) const TIME_RULE_KEYS: &[&str] = &["classes", "hours"];
 
 /// What a class of service allows when `allow` is not given: the same as an extension
 /// without a class.

@@ -6,7 +6,7 @@ use crate::load::{At, Loader, Section, check_name, unique};
 use crate::sip::parse_socket_addr;
 
 pub(crate) const KEYS: &[&str] = &["listen", "tokens"];
-const TOKEN_KEYS: &[&str] = &["name", "sha256"];
+pub(crate) const TOKEN_KEYS: &[&str] = &["name", "sha256"];
 
 /// The `[http]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

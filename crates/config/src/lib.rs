@@ -392,3 +392,99 @@ fn report_syntax_errors(ld: &mut Loader<'_>, errors: &[toml::de::Error]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    /// Every key each section accepts, nested keys dotted (`register.username`).
+    fn accepted_keys() -> BTreeMap<&'static str, BTreeSet<String>> {
+        let nested = |keys: &[&str], sub: &[(&str, &[&str])]| -> BTreeSet<String> {
+            let mut all: BTreeSet<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            for (table, sub_keys) in sub {
+                all.extend(sub_keys.iter().map(|k| format!("{table}.{k}")));
+            }
+            all
+        };
+        BTreeMap::from([
+            ("site", nested(site::KEYS, &[])),
+            ("sip", nested(sip::KEYS, &[])),
+            ("registrar", nested(registrar::KEYS, &[])),
+            ("media", nested(media::KEYS, &[])),
+            ("calls", nested(calls::KEYS, &[])),
+            ("auth", nested(auth::KEYS, &[])),
+            ("database", nested(database::KEYS, &[])),
+            ("http", nested(http::KEYS, &[("tokens", http::TOKEN_KEYS)])),
+            ("log", nested(log::KEYS, &[])),
+            ("extension", nested(extension::KEYS, &[])),
+            (
+                "class",
+                nested(class::KEYS, &[("time_rules", class::TIME_RULE_KEYS)]),
+            ),
+            (
+                "trunk",
+                nested(
+                    trunk::KEYS,
+                    &[
+                        ("register", trunk::REGISTER_KEYS),
+                        ("auth", trunk::AUTH_KEYS),
+                    ],
+                ),
+            ),
+            ("rate", nested(rate::KEYS, &[])),
+            ("outbound_route", nested(outbound_route::KEYS, &[])),
+        ])
+    }
+
+    /// The keys in the first column of each section's table in `docs/CONFIGURATION.md`,
+    /// under headings such as ``## `[sip]` `` and ``## `[[trunk]]` ``.
+    fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/CONFIGURATION.md");
+        let doc = std::fs::read_to_string(path).expect("docs/CONFIGURATION.md is readable");
+        let mut sections: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in doc.lines() {
+            if let Some(heading) = line.strip_prefix("## ") {
+                current = heading
+                    .strip_prefix("`[")
+                    .and_then(|h| h.strip_suffix("]`"))
+                    .map(|h| h.trim_matches(['[', ']']).to_owned());
+                if let Some(name) = &current {
+                    sections.entry(name.clone()).or_default();
+                }
+            } else if let (Some(section), Some(row)) = (&current, line.strip_prefix("| `")) {
+                let key = row.split('`').next().unwrap_or_default();
+                sections
+                    .get_mut(section)
+                    .expect("entered at the heading")
+                    .insert(key.to_owned());
+            }
+        }
+        sections
+    }
+
+    #[test]
+    fn the_reference_documents_exactly_the_keys_of_every_section() {
+        let accepted = accepted_keys();
+        let documented = documented_keys();
+        let sections: BTreeSet<&str> = accepted.keys().copied().collect();
+        assert_eq!(
+            sections,
+            SECTIONS.iter().copied().collect::<BTreeSet<&str>>(),
+            "accepted_keys() must list every section"
+        );
+        let documented_sections: BTreeSet<&str> = documented.keys().map(String::as_str).collect();
+        assert_eq!(
+            documented_sections, sections,
+            "docs/CONFIGURATION.md must have one heading per section"
+        );
+        for (section, keys) in &accepted {
+            assert_eq!(
+                &documented[*section], keys,
+                "the keys of [{section}] in docs/CONFIGURATION.md"
+            );
+        }
+    }
+}

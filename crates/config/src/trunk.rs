@@ -35,8 +35,8 @@ pub(crate) const KEYS: &[&str] = &[
     "rates",
 ];
 
-const REGISTER_KEYS: &[&str] = &["username", "secret", "domain", "expires"];
-const AUTH_KEYS: &[&str] = &["username", "secret"];
+pub(crate) const REGISTER_KEYS: &[&str] = &["username", "secret", "domain", "expires"];
+pub(crate) const AUTH_KEYS: &[&str] = &["username", "secret"];
 
 /// `options_interval_secs` when not set.
 pub const DEFAULT_OPTIONS_INTERVAL_SECS: u32 = 30;
