@@ -22,7 +22,7 @@ pub struct Class {
     pub allow_countries: Vec<CountryCode>,
     /// Never these countries (checked before `allow_countries`).
     pub block_countries: Vec<CountryCode>,
-    /// Destination classes allowed only at certain hours.
+    /// Destination classes allowed only at certain hours (see [`TimeRule`]).
     pub time_rules: Vec<TimeRule>,
     /// Calls an extension of this class may have up at once (placed, outbound).
     pub max_concurrent: Option<u32>,
@@ -36,6 +36,11 @@ pub struct Class {
 
 /// `time_rules = [{ classes = ["international"], hours = ["mon-fri 08:00-18:00"] }]`: calls to
 /// `classes` are allowed only within `hours` (local time in `[site] timezone`).
+///
+/// A destination class named by a time rule is governed by its rules, not by `allow`: it is
+/// allowed within the hours of any rule naming it (whether `allow` lists it or not) and denied
+/// outside them (even if `allow` lists it). `emergency` is always allowed. Both lists are
+/// non-empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeRule {
     pub classes: Vec<DestinationClass>,
