@@ -4,7 +4,8 @@ use std::fmt;
 
 use toml::de::DeValue;
 
-use crate::load::{At, Loader, Section, expected};
+use crate::load::{At, Loader, Section, closest, table_array};
+use crate::number::check_e164;
 
 pub(crate) const KEYS: &[&str] = &[
     "number",
@@ -12,6 +13,8 @@ pub(crate) const KEYS: &[&str] = &[
     "name",
     "secret",
     "class",
+    "external_number",
+    "withhold_caller_id",
     "email",
     "max_contacts",
 ];
@@ -85,55 +88,37 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Parses every `[[extension]]` table; problems are recorded in `ld`. Returns the extensions
-/// that are entirely valid (the caller discards everything if any problem was recorded).
+/// Every `[[extension]]`, and each number and user name written, with where.
+pub(crate) struct Extensions {
+    /// The extensions that are entirely valid (the caller discards everything if any problem
+    /// was recorded).
+    pub extensions: Vec<Extension>,
+    /// Every valid number and user name, each once.
+    pub identities: Vec<At<String>>,
+}
+
+/// What an extension is checked against: the registrar's default, the secret policy and the
+/// classes of service that exist.
+pub(crate) struct ExtensionContext<'c> {
+    pub default_max_contacts: u32,
+    pub min_secret_len: usize,
+    /// Names of every `[[class]]` with a valid name.
+    pub class_names: &'c [String],
+}
+
+/// Parses every `[[extension]]` table; problems are recorded in `ld`.
 pub(crate) fn parse_all(
     ld: &mut Loader<'_>,
     value: &toml::Spanned<DeValue<'_>>,
-    default_max_contacts: u32,
-    min_secret_len: usize,
-) -> Vec<Extension> {
-    let tables = match value.get_ref() {
-        DeValue::Array(array) => array,
-        DeValue::Table(_) => {
-            ld.error(
-                &value.span(),
-                "extension",
-                "extensions are an array of tables: write [[extension]], not [extension]",
-            );
-            return Vec::new();
-        }
-        other => {
-            ld.error(
-                &value.span(),
-                "extension",
-                expected("an array of tables ([[extension]])", other),
-            );
-            return Vec::new();
-        }
-    };
-    let mut extensions = Vec::with_capacity(tables.len());
+    context: &ExtensionContext<'_>,
+) -> Extensions {
+    let sections = table_array(ld, "extension", value);
+    let mut extensions = Vec::with_capacity(sections.len());
     // Each number and username seen so far, with where it was written: a phone's user name
     // must name one extension only.
-    let mut seen: Vec<At<String>> = Vec::with_capacity(tables.len());
-    for (index, item) in tables.iter().enumerate() {
-        let ordinal = index + 1;
-        let DeValue::Table(table) = item.get_ref() else {
-            ld.error(
-                &item.span(),
-                &format!("extension[{ordinal}]"),
-                expected("a table", item.get_ref()),
-            );
-            continue;
-        };
-        let section = Section::new(
-            table,
-            item.span(),
-            format!("extension[{ordinal}]"),
-            format!("[[extension]] #{ordinal}"),
-        );
-        let (number, username, extension) =
-            parse_one(ld, &section, default_max_contacts, min_secret_len);
+    let mut seen: Vec<At<String>> = Vec::with_capacity(sections.len());
+    for section in sections {
+        let (number, username, extension) = parse_one(ld, &section, context);
         // A username equal to the extension's own number names nothing new.
         let username = username.filter(|u| number.as_ref().is_none_or(|n| n.value != u.value));
         for (key, identity) in [("number", number), ("username", username)] {
@@ -159,7 +144,10 @@ pub(crate) fn parse_all(
         }
         extensions.extend(extension);
     }
-    extensions
+    Extensions {
+        extensions,
+        identities: seen,
+    }
 }
 
 /// Returns the number and the username when set (if valid, for the duplicate check) and the
@@ -167,9 +155,9 @@ pub(crate) fn parse_all(
 fn parse_one(
     ld: &mut Loader<'_>,
     section: &Section<'_, '_>,
-    default_max_contacts: u32,
-    min_secret_len: usize,
+    context: &ExtensionContext<'_>,
 ) -> (Option<At<String>>, Option<At<String>>, Option<Extension>) {
+    let min_secret_len = context.min_secret_len;
     let errors_before = ld.error_count();
     section.reject_unknown_keys(ld, KEYS);
 
@@ -226,7 +214,37 @@ fn parse_one(
     });
 
     let name = optional_text(ld, section, "name");
-    let class = optional_text(ld, section, "class");
+    let class = section.string(ld, "class").map(|class| {
+        if !context.class_names.iter().any(|c| c == class.value) {
+            let names: Vec<&str> = context.class_names.iter().map(String::as_str).collect();
+            let mut message = if names.is_empty() {
+                format!(
+                    "no class of service named `{}`: there is no [[class]]",
+                    class.value
+                )
+            } else {
+                format!(
+                    "no class of service named `{}`; classes: {}",
+                    class.value,
+                    names.join(", ")
+                )
+            };
+            if let Some(suggestion) = closest(class.value, &names) {
+                message.push_str(&format!(" (did you mean `{suggestion}`?)"));
+            }
+            ld.error(&class.span, &section.key("class"), message);
+        }
+        class.value.to_owned()
+    });
+    let external_number = section.string(ld, "external_number").map(|n| {
+        if let Err(message) = check_e164(n.value) {
+            ld.error(&n.span, &section.key("external_number"), message);
+        }
+        n.value.to_owned()
+    });
+    let withhold_caller_id = section
+        .boolean(ld, "withhold_caller_id")
+        .is_some_and(|w| w.value);
     let email = section.string(ld, "email").map(|e| {
         if let Err(message) = check_email(e.value) {
             ld.error(&e.span, &section.key("email"), message);
@@ -235,7 +253,7 @@ fn parse_one(
     });
     let max_contacts = section
         .u32_at_least(ld, "max_contacts", 1)
-        .map_or(default_max_contacts, |m| m.value);
+        .map_or(context.default_max_contacts, |m| m.value);
 
     let extension = match (&number, secret) {
         (Some(number), Some(secret)) if ld.error_count() == errors_before => Some(Extension {
@@ -246,8 +264,8 @@ fn parse_one(
             name,
             secret,
             class,
-            external_number: None,
-            withhold_caller_id: false,
+            external_number,
+            withhold_caller_id,
             email,
             max_contacts,
         }),

@@ -6,26 +6,37 @@
 //!
 //! ```text
 //! examples/crossbar.toml:14:10: extension[2].secret: must not be empty
-//! examples/crossbar.toml:21:1: extension[3].secrt: unknown key `secrt` in [[extension]] #3, expected one of: number, name, secret, class, email, max_contacts (did you mean `secret`?)
-//! examples/crossbar.toml:30:1: trunk: section `trunk` is not supported by this version of crossbar yet; remove it (it would have no effect)
+//! examples/crossbar.toml:21:1: extension[3].secrt: unknown key `secrt` in [[extension]] #3, expected one of: number, username, name, secret, class, external_number, withhold_caller_id, email, max_contacts (did you mean `secret`?)
+//! examples/crossbar.toml:30:1: ivr: section `ivr` is not supported by this version of crossbar yet; remove it (it would have no effect)
+//! examples/rates/carrier-a.csv:17: per_minute: "0,01" is not an amount (digits with at most six decimals and a decimal point, e.g. 0.0125)
 //! ```
 //!
 //! Rules:
 //! - unknown keys are reported at the key, wrong types and invalid values at the value, missing
 //!   required keys at the header of their table; `[[extension]]` indices are 1-based;
 //! - unknown sections are errors, and so are the sections of the design that this version does
-//!   not implement yet (`class`, `trunk`, `rate`, `outbound_route`, `inbound_route`,
-//!   `time_condition`, `ivr`, `queue`), so nobody believes they are in force;
+//!   not implement yet (`inbound_route`, `time_condition`, `ivr`, `queue`), so nobody believes
+//!   they are in force;
+//! - references between sections are checked (an extension's class, a route's trunks, a
+//!   rate's trunk, the emergency trunk), each at the value that refers; names of classes,
+//!   trunks and routes are unique;
+//! - rate decks (`rates = "..."` in a `[[trunk]]`) are CSV files read with the configuration;
+//!   their problems are reported in the same list, at the deck's file and line (no column);
 //! - if the file is not valid TOML, only the syntax errors are reported (one per line, and none
 //!   after an unclosed `[`/`{`): checking the meaning of a half-parsed file would report problems
 //!   that are not there;
 //! - extension secrets shorter than [`MIN_SECRET_LEN`] (8) characters, or equal to the extension
 //!   number, are errors: weak SIP secrets are found by scanners and used for toll fraud;
-//! - relative SQLite paths are resolved against the configuration file's directory.
+//! - relative paths (the SQLite database, rate decks) are resolved against the configuration
+//!   file's directory.
+//!
+//! `docs/CONFIGURATION.md` at the repository root is the reference of every key; a test
+//! checks that it documents exactly the keys this crate accepts and that its examples load.
 //!
 //! Layout: one module per section; each has a `KEYS` list and a `parse` that records problems in
 //! the `load::Loader` and returns its typed struct with defaults filled in. A new section is a
-//! new module plus one entry in `SECTIONS` and one line in `Config::from_document`.
+//! new module plus one entry in `SECTIONS`, one line in `Config::from_document`, and its keys
+//! in `docs/CONFIGURATION.md` (a test here fails until they are documented).
 
 mod auth;
 mod calls;
@@ -38,7 +49,9 @@ mod http;
 mod load;
 mod log;
 mod media;
+mod number;
 mod outbound_route;
+mod rate;
 mod registrar;
 mod sip;
 mod site;
@@ -50,25 +63,30 @@ use toml::de::{DeTable, DeValue};
 
 pub use auth::{Auth, DigestAlgorithm};
 pub use calls::Calls;
-pub use class::{Class, TimeRule};
+pub use class::{Class, DEFAULT_ALLOW, TimeRule};
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
 pub use error::{ConfigError, ConfigErrors};
 pub use extension::{Extension, MAX_NUMBER_LEN, MIN_SECRET_LEN, Secret};
-pub use hours::WeeklyHours;
+pub use hours::{WeeklyHours, WeeklyHoursError};
 pub use http::{ApiToken, Http};
 pub use log::Log;
 pub use media::{
     DEFAULT_PORT_MAX, DEFAULT_PORT_MIN, DEFAULT_RTP_TIMEOUT_SECS, MIN_MEDIA_PORT, Media,
 };
+pub use number::MAX_E164_DIGITS;
 pub use outbound_route::{OutboundRoute, Strategy};
+pub use rate::{DECK_COLUMNS, MAX_DECK_ERRORS};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
 pub use site::{CountryCode, Site, TimeZoneName};
 pub use trunk::{
-    Cidr, NumberFormat, RateRow, Trunk, TrunkCredentials, TrunkRegistration, TrunkTransport,
+    Cidr, CidrError, DEFAULT_OPTIONS_INTERVAL_SECS, DEFAULT_REGISTER_EXPIRES_SECS,
+    MIN_REGISTER_EXPIRES_SECS, NumberFormat, RateRow, Trunk, TrunkCredentials, TrunkRegistration,
+    TrunkTransport,
 };
 
 use load::{Loader, Section, closest, expected};
+use outbound_route::TrunkNames;
 
 /// Sections this version understands, as written at the top level of the file.
 const SECTIONS: &[&str] = &[
@@ -82,20 +100,15 @@ const SECTIONS: &[&str] = &[
     "http",
     "log",
     "extension",
-];
-
-/// Sections of the configuration design that this version does not implement yet. They are
-/// rejected rather than ignored, so nobody believes a fraud cap or a route is active.
-const NOT_YET_SUPPORTED: &[&str] = &[
     "class",
     "trunk",
     "rate",
     "outbound_route",
-    "inbound_route",
-    "time_condition",
-    "ivr",
-    "queue",
 ];
+
+/// Sections of the configuration design that this version does not implement yet. They are
+/// rejected rather than ignored, so nobody believes a fraud cap or a route is active.
+const NOT_YET_SUPPORTED: &[&str] = &["inbound_route", "time_condition", "ivr", "queue"];
 
 /// A complete, validated configuration with defaults resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +155,8 @@ impl Config {
     }
 
     /// Validates configuration `text`. `path` names the file in errors, and relative paths in
-    /// the configuration (the SQLite database) are resolved against its directory.
+    /// the configuration (the SQLite database, rate decks) are resolved against its directory.
+    /// Rate decks are read from the file system.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let mut ld = Loader::new(text, path);
         let (root, syntax_errors) = DeTable::parse_recoverable(text);
@@ -162,6 +176,16 @@ impl Config {
     /// The extension with this number.
     pub fn extension(&self, number: &str) -> Option<&Extension> {
         self.extensions.iter().find(|e| e.number == number)
+    }
+
+    /// The class of service with this name.
+    pub fn class(&self, name: &str) -> Option<&Class> {
+        self.classes.iter().find(|c| c.name == name)
+    }
+
+    /// The trunk with this name.
+    pub fn trunk(&self, name: &str) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| t.name == name)
     }
 
     /// Builds the typed configuration, recording every problem in `ld`. The result is only
@@ -201,7 +225,7 @@ impl Config {
 
         let empty = DeTable::new();
         let table = section(ld, root, "site", &empty);
-        let site = site::parse(ld, &table);
+        let (site, site_refs) = site::parse(ld, &table);
         let table = section(ld, root, "sip", &empty);
         let sip = sip::parse(ld, &table);
         let table = section(ld, root, "registrar", &empty);
@@ -218,15 +242,64 @@ impl Config {
         let http = http::parse(ld, &table);
         let table = section(ld, root, "log", &empty);
         let log = log::parse(ld, &table);
+
+        let classes = match root.get("class") {
+            Some(value) => class::parse_all(ld, value),
+            None => class::Classes {
+                classes: Vec::new(),
+                names: Vec::new(),
+            },
+        };
+        let mut trunks = match root.get("trunk") {
+            Some(value) => trunk::parse_all(ld, value),
+            None => trunk::Trunks {
+                trunks: Vec::new(),
+                names: Vec::new(),
+                with_deck: Vec::new(),
+                first: None,
+            },
+        };
+        let mut rated = trunks.with_deck.clone();
+        if let Some(value) = root.get("rate") {
+            let (entries, named) = rate::parse_all(ld, value, &trunks.names);
+            rate::merge(&mut trunks.trunks, entries);
+            rated.extend(named);
+        }
+        let outbound_routes = match root.get("outbound_route") {
+            Some(value) => {
+                let names = TrunkNames {
+                    names: &trunks.names,
+                    rated: &rated,
+                };
+                outbound_route::parse_all(ld, value, &names)
+            }
+            None => Vec::new(),
+        };
         let extensions = match root.get("extension") {
             Some(value) => extension::parse_all(
                 ld,
                 value,
-                registrar.max_contacts,
-                auth.min_secret_length as usize,
+                &extension::ExtensionContext {
+                    default_max_contacts: registrar.max_contacts,
+                    min_secret_len: auth.min_secret_length as usize,
+                    class_names: &classes.names,
+                },
             ),
-            None => Vec::new(),
+            None => extension::Extensions {
+                extensions: Vec::new(),
+                identities: Vec::new(),
+            },
         };
+        site::check(
+            ld,
+            &site,
+            &site_refs,
+            &site::SiteContext {
+                trunk_names: &trunks.names,
+                first_trunk: trunks.first.as_ref().map(|f| &f.span),
+                extension_identities: &extensions.identities,
+            },
+        );
         Config {
             site,
             sip,
@@ -237,10 +310,10 @@ impl Config {
             database,
             http,
             log,
-            extensions,
-            classes: Vec::new(),
-            trunks: Vec::new(),
-            outbound_routes: Vec::new(),
+            extensions: extensions.extensions,
+            classes: classes.classes,
+            trunks: trunks.trunks,
+            outbound_routes,
         }
     }
 }
@@ -317,6 +390,102 @@ fn report_syntax_errors(ld: &mut Loader<'_>, errors: &[toml::de::Error]) {
         ld.error(&span, "", message);
         if unclosed.is_some() {
             break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    /// Every key each section accepts, nested keys dotted (`register.username`).
+    fn accepted_keys() -> BTreeMap<&'static str, BTreeSet<String>> {
+        let nested = |keys: &[&str], sub: &[(&str, &[&str])]| -> BTreeSet<String> {
+            let mut all: BTreeSet<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            for (table, sub_keys) in sub {
+                all.extend(sub_keys.iter().map(|k| format!("{table}.{k}")));
+            }
+            all
+        };
+        BTreeMap::from([
+            ("site", nested(site::KEYS, &[])),
+            ("sip", nested(sip::KEYS, &[])),
+            ("registrar", nested(registrar::KEYS, &[])),
+            ("media", nested(media::KEYS, &[])),
+            ("calls", nested(calls::KEYS, &[])),
+            ("auth", nested(auth::KEYS, &[])),
+            ("database", nested(database::KEYS, &[])),
+            ("http", nested(http::KEYS, &[("tokens", http::TOKEN_KEYS)])),
+            ("log", nested(log::KEYS, &[])),
+            ("extension", nested(extension::KEYS, &[])),
+            (
+                "class",
+                nested(class::KEYS, &[("time_rules", class::TIME_RULE_KEYS)]),
+            ),
+            (
+                "trunk",
+                nested(
+                    trunk::KEYS,
+                    &[
+                        ("register", trunk::REGISTER_KEYS),
+                        ("auth", trunk::AUTH_KEYS),
+                    ],
+                ),
+            ),
+            ("rate", nested(rate::KEYS, &[])),
+            ("outbound_route", nested(outbound_route::KEYS, &[])),
+        ])
+    }
+
+    /// The keys in the first column of each section's table in `docs/CONFIGURATION.md`,
+    /// under headings such as ``## `[sip]` `` and ``## `[[trunk]]` ``.
+    fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/CONFIGURATION.md");
+        let doc = std::fs::read_to_string(path).expect("docs/CONFIGURATION.md is readable");
+        let mut sections: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in doc.lines() {
+            if let Some(heading) = line.strip_prefix("## ") {
+                current = heading
+                    .strip_prefix("`[")
+                    .and_then(|h| h.strip_suffix("]`"))
+                    .map(|h| h.trim_matches(['[', ']']).to_owned());
+                if let Some(name) = &current {
+                    sections.entry(name.clone()).or_default();
+                }
+            } else if let (Some(section), Some(row)) = (&current, line.strip_prefix("| `")) {
+                let key = row.split('`').next().unwrap_or_default();
+                sections
+                    .get_mut(section)
+                    .expect("entered at the heading")
+                    .insert(key.to_owned());
+            }
+        }
+        sections
+    }
+
+    #[test]
+    fn the_reference_documents_exactly_the_keys_of_every_section() {
+        let accepted = accepted_keys();
+        let documented = documented_keys();
+        let sections: BTreeSet<&str> = accepted.keys().copied().collect();
+        assert_eq!(
+            sections,
+            SECTIONS.iter().copied().collect::<BTreeSet<&str>>(),
+            "accepted_keys() must list every section"
+        );
+        let documented_sections: BTreeSet<&str> = documented.keys().map(String::as_str).collect();
+        assert_eq!(
+            documented_sections, sections,
+            "docs/CONFIGURATION.md must have one heading per section"
+        );
+        for (section, keys) in &accepted {
+            assert_eq!(
+                &documented[*section], keys,
+                "the keys of [{section}] in docs/CONFIGURATION.md"
+            );
         }
     }
 }

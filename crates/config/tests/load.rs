@@ -404,7 +404,7 @@ fn unknown_keys_are_errors_with_a_suggestion() {
     assert_eq!(
         all[1].2,
         "unknown key `secrt` in [[extension]] #2, expected one of: number, username, name, secret, class, \
-         email, max_contacts (did you mean `secret`?)"
+         external_number, withhold_caller_id, email, max_contacts (did you mean `secret`?)"
     );
 
     let (line, key, message) = one_error("[sip]\n\nlisten = [\"0.0.0.0:5060\"]\n");
@@ -438,26 +438,19 @@ fn unknown_sections_are_errors() {
 
 #[test]
 fn sections_not_implemented_yet_are_rejected_not_ignored() {
-    let text = "[site]\ncountry = \"GB\"\n\n[[trunk]]\nname = \"carrier-a\"\n\n[[trunk]]\nname = \"carrier-b\"\n\n[[queue]]\nname = \"support\"\n";
+    let text = "[site]\ncountry = \"GB\"\n\n[[inbound_route]]\ndid = \"+442079460000\"\n\n[[inbound_route]]\ndid = \"+442079460001\"\n\n[[queue]]\nname = \"support\"\n";
     let all = errors(text);
     assert_eq!(all.len(), 2, "{all:#?}");
-    assert_eq!((all[0].0, all[0].1.as_str()), (4, "trunk"));
+    assert_eq!((all[0].0, all[0].1.as_str()), (4, "inbound_route"));
     assert!(
         all[0]
             .2
-            .contains("`trunk` is not supported by this version of crossbar yet"),
+            .contains("`inbound_route` is not supported by this version of crossbar yet"),
         "{}",
         all[0].2
     );
     assert_eq!((all[1].0, all[1].1.as_str()), (10, "queue"));
-    for name in [
-        "class",
-        "rate",
-        "outbound_route",
-        "inbound_route",
-        "time_condition",
-        "ivr",
-    ] {
+    for name in ["time_condition", "ivr"] {
         let (line, key, message) = one_error(&format!("\n[[{name}]]\nname = \"x\"\n"));
         assert_eq!((line, key.as_str()), (2, name));
         assert!(message.contains("not supported"), "{message}");
@@ -711,4 +704,103 @@ fn the_tcp_incomplete_timeout_defaults_to_30_and_must_be_positive() {
     let (line, key, message) = one_error("[sip]\ntcp_incomplete_timeout_secs = 0\n");
     assert_eq!((line, key.as_str()), (2, "sip.tcp_incomplete_timeout_secs"));
     assert_eq!(message, "must be at least 1, found 0");
+}
+
+/// The rates a trunk charges for `number` (E.164): its rate with the longest prefix.
+fn rate_for<'c>(
+    trunk: &'c crossbar_config::Trunk,
+    number: &str,
+) -> Option<&'c crossbar_config::RateRow> {
+    let digits = number.trim_start_matches('+');
+    trunk
+        .rates
+        .iter()
+        .filter(|r| digits.starts_with(&r.prefix))
+        .max_by_key(|r| r.prefix.len())
+}
+
+#[test]
+fn the_example_file_sets_up_two_carriers_that_each_win_some_destinations() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config =
+        Config::load(&root.join("examples/crossbar.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.site.currency.as_deref(), Some("GBP"));
+    let classes: Vec<&str> = config.classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(classes, ["national", "international"]);
+    assert!(
+        !config.classes[0]
+            .allow
+            .contains(&crossbar_cdr::DestinationClass::International)
+    );
+    let international = &config.classes[1];
+    assert!(
+        international.max_calls_per_minute.is_some()
+            && international.max_calls_per_day.is_some()
+            && international.daily_spend_limit.is_some()
+    );
+    for extension in &config.extensions {
+        let class = extension
+            .class
+            .as_deref()
+            .expect("every example phone has a class");
+        assert!(config.class(class).is_some());
+    }
+
+    let trunks: Vec<(&str, &str, Option<u16>)> = config
+        .trunks
+        .iter()
+        .map(|t| (t.name.as_str(), t.host.as_str(), t.port))
+        .collect();
+    assert_eq!(
+        trunks,
+        [
+            ("carrier-a", "127.0.0.1", Some(5070)),
+            ("carrier-b", "127.0.0.1", Some(5072))
+        ]
+    );
+    for trunk in &config.trunks {
+        assert_eq!(trunk.transport, crossbar_config::TrunkTransport::Udp);
+        assert!(trunk.options_interval_secs > 0, "health checks are on");
+        assert!(trunk.rates.len() >= 10, "{} has a rate deck", trunk.name);
+    }
+    let route = &config.outbound_routes[0];
+    assert_eq!(route.strategy, crossbar_config::Strategy::LeastCost);
+    assert_eq!(route.trunks, ["carrier-a", "carrier-b"]);
+    assert!(route.caller_id.is_some());
+
+    // The cheaper trunk for a two-minute call, destination by destination.
+    let cheapest = |number: &str| {
+        config
+            .trunks
+            .iter()
+            .filter_map(|t| Some((rate_for(t, number)?.rate.cost(Some(120_000)), &t.name)))
+            .min()
+            .map(|(_, name)| name.as_str())
+    };
+    let picks: Vec<Option<&str>> = [
+        "+442079460123", // UK fixed
+        "+447700900123", // UK mobile
+        "+33142868200",  // France fixed
+        "+33612345678",  // France mobile
+        "+493012345678", // Germany fixed
+        "+4915112345678",
+        "+12125550100",  // United States
+        "+448001234567", // UK freephone: only carrier-a has a rate
+    ]
+    .iter()
+    .map(|n| cheapest(n))
+    .collect();
+    assert_eq!(
+        picks,
+        [
+            Some("carrier-a"),
+            Some("carrier-b"),
+            Some("carrier-b"),
+            Some("carrier-a"),
+            Some("carrier-b"),
+            Some("carrier-b"),
+            Some("carrier-a"),
+            Some("carrier-a"),
+        ]
+    );
 }

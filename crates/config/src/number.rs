@@ -1,0 +1,102 @@
+//! The shapes of the numbers and dial codes the configuration holds: E.164 numbers (caller
+//! IDs), rate prefixes, and the short codes dialled on the site (emergency numbers, the outside
+//! line, the privacy prefix).
+
+/// Longest E.164 number, in digits (ITU-T E.164 §6.1).
+pub const MAX_E164_DIGITS: usize = 15;
+
+/// An E.164 number in `+` form: `+`, a country code (never starting with 0), 2–15 digits in
+/// all (ITU-T E.164 §6.1). Spaces and punctuation are not accepted: caller IDs are sent as
+/// written.
+pub(crate) fn check_e164(number: &str) -> Result<(), String> {
+    let problem = match number.strip_prefix('+') {
+        None => "it must start with `+` and the country code",
+        Some(digits) if !digits.bytes().all(|b| b.is_ascii_digit()) => {
+            "after `+` use digits only, no spaces or punctuation"
+        }
+        Some(digits) if digits.len() < 2 || digits.len() > MAX_E164_DIGITS => {
+            "it has 2 to 15 digits after `+`"
+        }
+        Some(digits) if digits.starts_with('0') => "country codes do not start with 0",
+        Some(_) => return Ok(()),
+    };
+    Err(format!(
+        "`{number}` is not an E.164 number ({problem}; e.g. +442079460000)"
+    ))
+}
+
+/// What a rate prefix is, for messages.
+pub(crate) const PREFIX_RULE: &str =
+    "1 to 15 digits of an E.164 number, with or without `+` (e.g. +44 or 447)";
+
+/// A rate prefix: E.164 digits with or without a leading `+` (`+44`, `4420`), 1–15 of them
+/// (see [`PREFIX_RULE`]). Returns the digits without `+`.
+pub(crate) fn rate_prefix(prefix: &str) -> Option<String> {
+    let digits = prefix.strip_prefix('+').unwrap_or(prefix);
+    (!digits.is_empty()
+        && digits.len() <= MAX_E164_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| digits.to_owned())
+}
+
+/// A code dialled on a phone: 1–15 of `0-9`, `*`, `#` (`9`, `141`, `*67`). `digits_only`
+/// refuses `*` and `#` (emergency numbers).
+pub(crate) fn check_dial_code(code: &str, digits_only: bool) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_digit() || (!digits_only && matches!(c, '*' | '#'));
+    if code.is_empty() {
+        Err("must not be empty (leave the key out instead)".to_owned())
+    } else if code.len() > MAX_E164_DIGITS {
+        Err(format!("`{code}` is too long: at most 15 characters"))
+    } else if let Some(bad) = code.chars().find(|c| !allowed(*c)) {
+        let allowed = if digits_only {
+            "digits 0-9 only"
+        } else {
+            "digits 0-9, `*` and `#` only"
+        };
+        Err(format!("`{code}` contains `{bad}`: use {allowed}"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_numbers_are_plus_and_two_to_fifteen_digits() {
+        assert!(check_e164("+442079460000").is_ok());
+        assert!(check_e164("+12").is_ok());
+        assert!(check_e164("+123456789012345").is_ok());
+        for bad in [
+            "442079460000",
+            "+4",
+            "+1234567890123456",
+            "+44 20 7946 0000",
+            "+044",
+            "",
+            "+",
+        ] {
+            assert!(check_e164(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rate_prefixes_lose_their_plus() {
+        assert_eq!(rate_prefix("+44").as_deref(), Some("44"));
+        assert_eq!(rate_prefix("447").as_deref(), Some("447"));
+        assert_eq!(rate_prefix("+"), None);
+        assert_eq!(rate_prefix("44a"), None);
+        assert_eq!(rate_prefix("++44"), None);
+        assert_eq!(rate_prefix("1234567890123456"), None);
+    }
+
+    #[test]
+    fn dial_codes_allow_star_and_hash_unless_digits_only() {
+        assert!(check_dial_code("*67", false).is_ok());
+        assert!(check_dial_code("*67", true).is_err());
+        assert!(check_dial_code("999", true).is_ok());
+        assert!(check_dial_code("", false).is_err());
+        assert!(check_dial_code("9 9", false).is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! `docs/CONFIGURATION.md` cannot drift from the code: its complete examples load, and no
+//! snippet uses a key or section that does not exist. (That its tables list exactly the keys
+//! crossbar accepts is checked by a unit test in `src/lib.rs`, which sees the key lists.)
+
+use std::path::{Path, PathBuf};
+
+use crossbar_config::Config;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The fenced TOML blocks of the reference: (info string, first line number, text).
+fn toml_blocks() -> Vec<(String, usize, String)> {
+    let doc = std::fs::read_to_string(root().join("docs/CONFIGURATION.md"))
+        .expect("docs/CONFIGURATION.md is readable");
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, usize, String)> = None;
+    for (index, line) in doc.lines().enumerate() {
+        let fence = line.trim_start();
+        match current.take() {
+            None => {
+                if let Some(info) = fence.strip_prefix("```toml") {
+                    current = Some((info.trim().to_owned(), index + 2, String::new()));
+                }
+            }
+            Some(block) if fence.starts_with("```") => blocks.push(block),
+            Some((info, start, mut text)) => {
+                text.push_str(line);
+                text.push('\n');
+                current = Some((info, start, text));
+            }
+        }
+    }
+    assert!(current.is_none(), "a ```toml block is not closed");
+    blocks
+}
+
+#[test]
+fn the_complete_examples_of_the_reference_load() {
+    let blocks = toml_blocks();
+    let complete: Vec<_> = blocks
+        .iter()
+        .filter(|(info, _, _)| info == "complete")
+        .collect();
+    assert!(
+        complete.len() >= 2,
+        "the reference has a minimal and a complete example"
+    );
+    // As if the file were in examples/, where the rate decks it names are.
+    let path = root().join("examples/CONFIGURATION.md.toml");
+    for (_, line, text) in complete {
+        if let Err(errors) = Config::parse(text, &path) {
+            panic!("the example at docs/CONFIGURATION.md line {line} does not load:\n{errors}");
+        }
+    }
+}
+
+#[test]
+fn the_complete_example_uses_every_section() {
+    let blocks = toml_blocks();
+    let (_, _, text) = blocks
+        .iter()
+        .filter(|(info, _, _)| info == "complete")
+        .max_by_key(|(_, _, text)| text.len())
+        .expect("a complete example");
+    let config = Config::parse(text, &root().join("examples/CONFIGURATION.md.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.site.country.is_some() && config.site.privacy_prefix.is_some());
+    assert!(config.media.address.is_some());
+    assert!(!config.http.tokens.is_empty());
+    assert_eq!(config.extensions.len(), 2);
+    assert_eq!(config.classes.len(), 2);
+    assert_eq!(config.trunks.len(), 2);
+    assert!(config.trunks.iter().all(|t| t.rates.len() > 1));
+    assert_eq!(config.outbound_routes.len(), 2);
+}
+
+/// Snippets may refer to things they do not define (a route's trunk), but every section and
+/// key they write must exist, with the right type.
+#[test]
+fn every_snippet_of_the_reference_uses_real_keys() {
+    let path = root().join("examples/CONFIGURATION.md.toml");
+    let mut checked = 0;
+    for (info, line, text) in toml_blocks() {
+        checked += 1;
+        let Err(errors) = Config::parse(&text, &path) else {
+            continue;
+        };
+        for error in &errors {
+            let message = &error.message;
+            let wrong = message.starts_with("unknown key")
+                || message.starts_with("unknown section")
+                || message.starts_with("TOML syntax error")
+                || message.starts_with("expected ")
+                || message.contains("is not supported by this version");
+            assert!(
+                !wrong,
+                "the ```toml {info} block at docs/CONFIGURATION.md line {line}: {error}"
+            );
+        }
+    }
+    assert!(checked >= 8, "only {checked} TOML blocks found");
+}
