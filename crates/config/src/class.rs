@@ -37,10 +37,9 @@ pub struct Class {
 /// `time_rules = [{ classes = ["international"], hours = ["mon-fri 08:00-18:00"] }]`: calls to
 /// `classes` are allowed only within `hours` (local time in `[site] timezone`).
 ///
-/// A destination class named by a time rule is governed by its rules, not by `allow`: it is
-/// allowed within the hours of any rule naming it (whether `allow` lists it or not) and denied
-/// outside them (even if `allow` lists it). `emergency` is always allowed. Both lists are
-/// non-empty.
+/// A time rule only narrows `allow`: a destination class it names must also be allowed by
+/// `allow`, and is then allowed within the rule's hours and denied outside them (every rule
+/// naming it must admit the time). `emergency` is always allowed. Both lists are non-empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeRule {
     pub classes: Vec<DestinationClass>,
