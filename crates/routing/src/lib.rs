@@ -14,6 +14,7 @@
 
 pub mod decision;
 mod error;
+pub mod explain;
 pub mod live;
 pub mod numbering;
 mod plan;
@@ -22,6 +23,7 @@ pub mod rates;
 
 pub use decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
 pub use error::PlanError;
+pub use explain::{AttemptView, Explanation};
 pub use live::{ExtensionUsage, Idle, Live, TrunkLoad};
 pub use numbering::NumberProblem;
 pub use plan::{Attempt, DialPlan, Identity};
