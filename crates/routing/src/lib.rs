@@ -23,7 +23,7 @@ pub mod rates;
 
 pub use decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
 pub use error::PlanError;
-pub use explain::{AttemptView, Explanation};
+pub use explain::{AttemptView, DecisionKind, Explanation};
 pub use live::{ExtensionUsage, Idle, Live, TrunkLoad};
 pub use numbering::NumberProblem;
 pub use plan::{Attempt, DialPlan, Identity};
