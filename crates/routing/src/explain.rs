@@ -270,12 +270,12 @@ impl fmt::Display for Explanation {
                 let label = if index == 0 { "attempts" } else { "" };
                 let rate = match (attempt.per_minute, attempt.connection_fee) {
                     (Some(per_minute), Some(fee)) => format!(
-                        "{}/min + {} {}",
+                        "{}/min  fee {}  {}",
                         amount(per_minute),
                         amount(fee),
                         attempt.increment.as_deref().unwrap_or_default()
                     ),
-                    _ => "no rate".to_owned(),
+                    _ => "-".to_owned(),
                 };
                 let skipped = attempt
                     .skipped
