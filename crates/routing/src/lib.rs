@@ -1,0 +1,30 @@
+//! crossbar's outbound dial plan, pure: no IO, no clock.
+//!
+//! [`DialPlan::compile`] turns a [`crossbar_config::Config`] into a plan once per (re)load;
+//! [`DialPlan::route`] makes the one routing decision for a call — an extension, an outbound
+//! call with its ordered trunk attempts, a policy denial, or no route. Both the switch and
+//! `crossbar route explain` call it, so the simulator cannot disagree with a live call;
+//! [`Explanation`] is the simulator's (and the API's) view of a decision.
+//!
+//! Modules follow the domain: [`numbering`] (normalise to E.164, classify, emergency
+//! numbers, the phone-number library behind it), [`rates`] (per-trunk rate decks, longest
+//! prefix), [`policy`] (class of service and fraud caps), [`live`] (the trunk and extension
+//! state a decision reads), `plan` (compile and route), [`decision`] (what route returns) and
+//! [`explain`].
+
+pub mod decision;
+mod error;
+pub mod explain;
+pub mod live;
+pub mod numbering;
+mod plan;
+pub mod policy;
+pub mod rates;
+
+pub use decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
+pub use error::PlanError;
+pub use explain::{AttemptView, DecisionKind, Explanation};
+pub use live::{ExtensionUsage, Idle, Live, TrunkLoad};
+pub use numbering::NumberProblem;
+pub use plan::{Attempt, DialPlan, Identity};
+pub use policy::{DenyReason, FraudCap};
