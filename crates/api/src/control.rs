@@ -25,9 +25,9 @@ use crate::bearer::Operator;
 use crate::filter::AlertQuery;
 use crate::{Api, ApiError};
 
-/// A block as the API shows it.
+/// A block as the API shows it (and `crossbar extension blocked --format json`).
 #[derive(Debug, serde::Serialize)]
-pub(crate) struct BlockView {
+pub struct BlockView {
     id: i64,
     extension: String,
     blocked_at_ms: i64,
@@ -49,9 +49,9 @@ impl From<Block> for BlockView {
     }
 }
 
-/// An alert as the API shows it.
+/// An alert as the API shows it (and `crossbar alerts --format json`).
 #[derive(Debug, serde::Serialize)]
-pub(crate) struct AlertView {
+pub struct AlertView {
     id: i64,
     raised_at_ms: i64,
     kind: &'static str,

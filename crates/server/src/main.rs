@@ -5,7 +5,12 @@
 //! crossbar run --config examples/crossbar.toml   # start the PBX
 //! crossbar check examples/crossbar.toml          # validate a configuration file
 //! crossbar calls --config examples/crossbar.toml # list call records
+//! crossbar extension blocked --config F          # extensions blocked by a fraud cap
+//! crossbar extension unblock 201 --config F      # release one
+//! crossbar alerts --config F                     # alerts, newest first
 //! ```
+//!
+//! The subcommands other than `run` and `check` are in [`cli`].
 
 mod cli;
 mod http;
@@ -44,6 +49,11 @@ enum Command {
     },
     /// List call records, newest first, as a table, CSV or JSON.
     Calls(cli::calls::CallsArgs),
+    /// Extensions blocked by a fraud cap: list them, release one.
+    #[command(subcommand)]
+    Extension(cli::extension::ExtensionCommand),
+    /// List alerts (an extension blocked by a fraud cap, ...), newest first.
+    Alerts(cli::alerts::AlertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +61,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { file } => check(&file),
         Command::Calls(args) => cli::calls::run(args),
+        Command::Extension(command) => cli::extension::run(command),
+        Command::Alerts(args) => cli::alerts::run(args),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -5,7 +5,6 @@
 //! crossbar extension blocked --config F [--format table|json]     # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F                       # release 201's block
 //! crossbar alerts --config F [--since T] [--limit N] [--format table|json]
-//! crossbar token new NAME                                         # a token for [http] tokens
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
@@ -13,17 +12,29 @@
 //! that cannot be used, 1 when the database cannot be read or written, or there is nothing to
 //! do (`unblock` of an extension that is not blocked).
 
+pub mod alerts;
 pub mod calls;
+pub mod extension;
 
 use std::future::Future;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::ValueEnum;
 use crossbar_config::{Config, Database};
 use crossbar_store::Store;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+/// How a listing other than `crossbar calls` is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for reading.
+    Table,
+    /// A JSON array, in the API's form.
+    Json,
+}
 
 /// The configuration at `path`; on errors, prints them and says `command` did nothing, and
 /// gives exit status 2.
