@@ -8,6 +8,7 @@
 //! crossbar extension blocked --config F          # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F      # release one
 //! crossbar alerts --config F                     # alerts, newest first
+//! crossbar token new ops                         # an API token for [http] tokens
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -54,6 +55,9 @@ enum Command {
     Extension(cli::extension::ExtensionCommand),
     /// List alerts (an extension blocked by a fraud cap, ...), newest first.
     Alerts(cli::alerts::AlertsArgs),
+    /// Tokens that may change state through the HTTP API.
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Calls(args) => cli::calls::run(args),
         Command::Extension(command) => cli::extension::run(command),
         Command::Alerts(args) => cli::alerts::run(args),
+        Command::Token(command) => cli::token::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -1,10 +1,11 @@
-//! `crossbar extension blocked|unblock` and `crossbar alerts`: blocks and alerts written
-//! with crossbar-store into the SQLite database a configuration file names, listed and
-//! released by the binary.
+//! `crossbar extension blocked|unblock`, `crossbar alerts` and `crossbar token new`: blocks
+//! and alerts written with crossbar-store into the SQLite database a configuration file
+//! names, listed and released by the binary.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use crossbar_api::bearer::token_sha256;
 use crossbar_store::{AlertKind, Block, Store};
 use serde_json::{Value, json};
 
@@ -328,4 +329,73 @@ fn a_missing_database_exits_1_without_creating_it() {
         assert!(stderr_of(&out).contains("no database at"), "{args:?}");
     }
     assert!(!dir.path().join("none.db").exists());
+}
+
+/// `crossbar token new NAME`: its output, the token and the configuration entry in it.
+fn new_token(name: &str) -> (String, String, String) {
+    let out = Command::new(CROSSBAR)
+        .args(["token", "new", name])
+        .output()
+        .expect("the crossbar binary runs");
+    let text = stdout_of(&out);
+    let mut indented = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .map(str::to_owned);
+    let token = indented.next().expect("the token, indented");
+    let entry = indented.next().expect("the entry, indented");
+    (text, token, entry)
+}
+
+#[test]
+fn token_new_prints_a_fresh_token_once_and_the_entry_that_accepts_it() {
+    let (text, token, entry) = new_token("ops");
+    assert!(
+        text.starts_with(
+            "New API token \"ops\" (shown once: crossbar keeps only its SHA-256, so copy it now):\n"
+        ),
+        "{text}"
+    );
+    // 32 random bytes as unpadded URL-safe base64.
+    assert_eq!(token.len(), 43, "{token}");
+    assert!(
+        token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "{token}"
+    );
+    let hex: String = token_sha256(&token)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(entry, format!("{{ name = \"ops\", sha256 = \"{hex}\" }}"));
+    assert!(
+        text.contains(&format!(
+            "    [http]\n    tokens = [\n        {entry},\n    ]\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("`Authorization: Bearer {token}`")),
+        "{text}"
+    );
+
+    let (_, another, _) = new_token("ops");
+    assert_ne!(token, another, "every token is new");
+}
+
+#[test]
+fn token_new_escapes_the_name_for_toml_and_refuses_an_empty_one() {
+    let (_, _, entry) = new_token(r#"night "shift""#);
+    assert!(
+        entry.starts_with(r#"{ name = "night \"shift\"", sha256 = ""#),
+        "{entry}"
+    );
+    let out = Command::new(CROSSBAR)
+        .args(["token", "new", " "])
+        .output()
+        .expect("the crossbar binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr_of(&out), "crossbar token new: the name is empty\n");
+    assert!(out.stdout.is_empty());
 }

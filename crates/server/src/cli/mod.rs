@@ -5,6 +5,7 @@
 //! crossbar extension blocked --config F [--format table|json]     # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F                       # release 201's block
 //! crossbar alerts --config F [--since T] [--limit N] [--format table|json]
+//! crossbar token new NAME                                         # a token for [http] tokens
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
@@ -15,6 +16,7 @@
 pub mod alerts;
 pub mod calls;
 pub mod extension;
+pub mod token;
 
 use std::future::Future;
 use std::path::Path;
