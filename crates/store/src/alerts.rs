@@ -120,7 +120,13 @@ impl Store {
             .fetch_one(pool)
             .await
             .map_err(db(OP))?);
-        tracing::warn!(id, kind = kind.as_str(), subject, message, "alert raised");
+        tracing::warn!(
+            id,
+            kind = kind.as_str(),
+            subject,
+            details = message,
+            "alert raised"
+        );
         Ok(id)
     }
 
