@@ -1,6 +1,8 @@
-//! The call-listing filters as people type them — in a URL query or on the command line —
-//! checked and turned into a [`CallFilter`] and a [`Page`]. One parser for both, so
-//! `crossbar calls` and `GET /api/calls` accept exactly the same values with the same errors.
+//! The listing filters as people type them — in a URL query or on the command line —
+//! checked and turned into a [`CallFilter`] and a [`Page`] (calls) or a time and a limit
+//! (alerts). One parser for both, so `crossbar calls` and `GET /api/calls` (or
+//! `crossbar alerts` and `GET /api/alerts`) accept exactly the same values with the same
+//! errors.
 
 use crossbar_cdr::{Direction, Disposition};
 use crossbar_store::{CallFilter, Page};
@@ -96,17 +98,7 @@ impl CallQuery {
         {
             return Err(FilterError("since: is after until".into()));
         }
-        let limit = match given(&self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.parse::<u32>() {
-                Ok(limit) if limit <= MAX_LIMIT => limit,
-                _ => {
-                    return Err(FilterError(format!(
-                        "limit: `{text}` is not a whole number from 0 to {MAX_LIMIT}"
-                    )));
-                }
-            },
-        };
+        let limit = parse_limit(&self.limit)?;
         let offset = match given(&self.offset) {
             None => 0,
             Some(text) => text
@@ -129,6 +121,43 @@ impl CallQuery {
             until_ms,
         };
         Ok((filter, Page { limit, offset }))
+    }
+}
+
+/// `limit`: [`DEFAULT_LIMIT`] if absent or blank, else a whole number up to [`MAX_LIMIT`].
+fn parse_limit(limit: &Option<String>) -> Result<u32, FilterError> {
+    match given(limit) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => match text.parse::<u32>() {
+            Ok(limit) if limit <= MAX_LIMIT => Ok(limit),
+            _ => Err(FilterError(format!(
+                "limit: `{text}` is not a whole number from 0 to {MAX_LIMIT}"
+            ))),
+        },
+    }
+}
+
+/// The filters of an alert listing, as text (absent or empty means "any"): the same forms
+/// as a call listing's `since` and `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// Alerts raised at or after this time (the forms of [`CallQuery::since`]).
+    pub since: Option<String>,
+    /// Alerts per listing, 0..=1000 (default 50).
+    pub limit: Option<String>,
+}
+
+impl AlertQuery {
+    /// `(since_ms, limit)` for [`crossbar_store::Store::alerts`]; dates and local times are
+    /// read in `tz`.
+    pub fn to_range(&self, tz: &TimeZone) -> Result<(Option<i64>, u32), FilterError> {
+        let since_ms = given(&self.since)
+            .map(|t| {
+                parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}")))
+            })
+            .transpose()?;
+        Ok((since_ms, parse_limit(&self.limit)?))
     }
 }
 
@@ -238,6 +267,41 @@ mod tests {
                 limit: 50,
                 offset: 0
             }
+        );
+    }
+
+    #[test]
+    fn an_alert_query_reads_since_and_limit_like_a_call_query() {
+        assert_eq!(
+            AlertQuery::default().to_range(&TimeZone::UTC),
+            Ok((None, DEFAULT_LIMIT))
+        );
+        let query = AlertQuery {
+            since: Some("2026-11-21".into()),
+            limit: Some("5".into()),
+        };
+        assert_eq!(
+            query.to_range(&TimeZone::UTC),
+            Ok((Some(1_795_219_200_000), 5))
+        );
+        let query = AlertQuery {
+            since: Some("soon".into()),
+            limit: None,
+        };
+        let error = query.to_range(&TimeZone::UTC).unwrap_err();
+        assert!(
+            error.0.starts_with("since: `soon` is not a time"),
+            "{error}"
+        );
+        let query = AlertQuery {
+            since: None,
+            limit: Some("1001".into()),
+        };
+        assert_eq!(
+            query.to_range(&TimeZone::UTC),
+            Err(FilterError(
+                "limit: `1001` is not a whole number from 0 to 1000".into()
+            ))
         );
     }
 

@@ -1,6 +1,9 @@
 //! crossbar-api: REST API and live views over HTTP (axum).
 //!
-//! [`router`] builds the application; the binary serves it on `[http] listen`.
+//! [`router_with`] builds the application from a [`Store`] and an [`ApiConfig`] (the site's
+//! time zone, the `[http] tokens`, the configured extension numbers and the wall clock); the
+//! binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
+//! (no token is accepted, so every change is refused).
 //!
 //! | route | answer |
 //! |---|---|
@@ -9,45 +12,141 @@
 //! | `GET /api/calls` | one page of call records, newest first: `{"calls": [...], "total": N, "limit": L, "offset": O}` |
 //! | `GET /api/calls/{id}` | one call record, or 404 |
 //! | `GET /api/extensions/{number}/calls?view=received\|placed\|all` | the same page, for one extension |
+//! | `GET /api/extensions/blocked` | the extensions blocked by a fraud cap ([`control`]) |
+//! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
+//! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `since`, `until`, `limit` (default 50, at most
 //! 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its serde form.
 //!
+//! Reads are open. Every request that may change state (any method but `GET`, `HEAD`,
+//! `OPTIONS`) needs `Authorization: Bearer <token>` with a token of `[http] tokens`
+//! ([`bearer`]): without one it is refused with 401 before anything happens.
+//!
+//! ```sh
+//! curl -s http://127.0.0.1:8080/api/extensions/blocked
+//! curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/extensions/201/unblock
+//! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
+//! ```
+//!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
-//! one included, so a typo is not silently ignored), 404 for an unknown call or route, 500
-//! only when the database fails.
+//! one included, so a typo is not silently ignored), 401 for a change without a valid
+//! bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown call,
+//! extension or route, 500 only when the database fails.
 
+pub mod bearer;
+pub mod control;
 pub mod filter;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
 use crossbar_cdr::{CallId, CallRecord};
+pub use crossbar_config::ApiToken;
 use crossbar_store::{CallFilter, Page, Store, StoreError};
 use jiff::tz::TimeZone;
 
 use crate::filter::{CallQuery, FilterError};
 
-/// The API over `store`, reading dates in listing filters as UTC days.
+/// Unix milliseconds now, for the times changes are recorded at. The API reads no clock of
+/// its own: the binary passes the system's, tests a fixed one.
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl WallClock {
+    /// A clock that asks `now_ms` (unix milliseconds) each time.
+    pub fn new(now_ms: impl Fn() -> i64 + Send + Sync + 'static) -> WallClock {
+        WallClock(Arc::new(now_ms))
+    }
+
+    /// A clock stopped at `ms` (unix milliseconds).
+    pub fn fixed(ms: i64) -> WallClock {
+        WallClock::new(move || ms)
+    }
+
+    /// Now, in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WallClock").field(&self.now_ms()).finish()
+    }
+}
+
+/// What the API needs besides the store.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Dates and local times in listing filters are read in this zone (`[site] timezone`).
+    pub timezone: TimeZone,
+    /// The tokens that may change state (`[http] tokens`); none: every change is refused.
+    pub tokens: Vec<ApiToken>,
+    /// The numbers of the configured extensions (`[[extension]] number`): an unblock of any
+    /// other number is a 404.
+    pub extensions: Vec<String>,
+    /// When changes happen.
+    pub clock: WallClock,
+}
+
+impl ApiConfig {
+    /// A read-only API: no token is accepted, so every change is refused (401); dates are
+    /// read in `timezone`.
+    pub fn read_only(timezone: TimeZone) -> ApiConfig {
+        ApiConfig {
+            timezone,
+            tokens: Vec::new(),
+            extensions: Vec::new(),
+            // Never read: without a token no change gets as far as asking the time.
+            clock: WallClock::fixed(0),
+        }
+    }
+}
+
+/// The read-only API over `store` ([`ApiConfig::read_only`]), reading dates in listing
+/// filters as UTC days.
 pub fn router(store: Store) -> Router {
     router_in(store, TimeZone::UTC)
 }
 
-/// The API over `store`, reading dates and local times in listing filters in `timezone`
-/// (the site's, `[site] timezone`).
+/// The read-only API over `store` ([`ApiConfig::read_only`]), reading dates and local times
+/// in listing filters in `timezone` (the site's, `[site] timezone`).
 pub fn router_in(store: Store, timezone: TimeZone) -> Router {
-    let state = Api { store, timezone };
+    router_with(store, ApiConfig::read_only(timezone))
+}
+
+/// The API over `store` with `config`: reads open, changes for the holders of its tokens.
+pub fn router_with(store: Store, config: ApiConfig) -> Router {
+    let state = Api {
+        store,
+        timezone: config.timezone,
+        tokens: config.tokens.into(),
+        extensions: Arc::new(config.extensions.into_iter().collect()),
+        clock: config.clock,
+    };
     Router::new()
         .route("/", get(dashboard))
         .route("/api/health", get(health))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(one_call))
+        .route("/api/extensions/blocked", get(control::blocked))
         .route("/api/extensions/{number}/calls", get(extension_calls))
+        .route("/api/extensions/{number}/unblock", post(control::unblock))
+        .route("/api/alerts", get(control::alerts))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            bearer::require_token_for_changes,
+        ))
         .with_state(state)
 }
 
@@ -65,6 +164,9 @@ async fn dashboard() -> impl IntoResponse {
 struct Api {
     store: Store,
     timezone: TimeZone,
+    tokens: Arc<[ApiToken]>,
+    extensions: Arc<BTreeSet<String>>,
+    clock: WallClock,
 }
 
 /// An error answer: its status and a message for people.

@@ -1,11 +1,16 @@
 //! The HTTP listener (`[http] listen`): serves the REST API of `crossbar-api` until crossbar
 //! stops.
+//!
+//! Reads are open; changes (`POST /api/extensions/{number}/unblock`) need a bearer token of
+//! `[http] tokens`, and the API checks extension numbers against `[[extension]]`. Both lists
+//! are taken from the configuration at start.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use crossbar_api::{ApiConfig, WallClock};
 use crossbar_config::Config;
 use crossbar_store::Store;
 use jiff::tz::TimeZone;
@@ -52,7 +57,7 @@ impl Drop for HttpServer {
 
 /// Starts the API on `[http] listen`, if set: binds now (so a busy port fails the start) and
 /// serves in a task. Dates in API filters are read in `[site] timezone` (UTC if unset or
-/// unknown to this system).
+/// unknown to this system); changes are accepted with the `[http] tokens` only.
 pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpServer>> {
     let Some(listen) = config.http.listen else {
         return Ok(None);
@@ -63,7 +68,12 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
         .with_context(|| format!("listening for HTTP on {listen}"))?;
     let local_addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let router = crossbar_api::router_in(store, timezone);
+    if config.http.tokens.is_empty() {
+        tracing::info!(
+            "no [http] tokens: the API refuses every change (`crossbar token new NAME` makes one)"
+        );
+    }
+    let router = crossbar_api::router_with(store, api_config(config, timezone));
     let task = tokio::spawn(async move {
         let shutdown = async {
             // Resolves when the sender is used or dropped.
@@ -79,6 +89,21 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
         stop: Some(stop_tx),
         task: Some(task),
     }))
+}
+
+/// What the API takes from the configuration: tokens, extension numbers; and the system's
+/// wall clock.
+fn api_config(config: &Config, timezone: TimeZone) -> ApiConfig {
+    ApiConfig {
+        timezone,
+        tokens: config.http.tokens.clone(),
+        extensions: config
+            .extensions
+            .iter()
+            .map(|extension| extension.number.clone())
+            .collect(),
+        clock: WallClock::new(crate::unix_ms_now),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
@@ -111,10 +136,15 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn get(addr: SocketAddr, path: &str) -> String {
+        send(addr, &format!("GET {path} HTTP/1.1\r\n")).await
+    }
+
+    /// Sends `head` (request line and any headers) and reads the whole response.
+    async fn send(addr: SocketAddr, head: &str) -> String {
         let mut stream = tokio::net::TcpStream::connect(addr)
             .await
             .expect("the API accepts connections");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: crossbar\r\nConnection: close\r\n\r\n");
+        let request = format!("{head}Host: crossbar\r\nConnection: close\r\n\r\n");
         stream
             .write_all(request.as_bytes())
             .await
@@ -153,6 +183,83 @@ mod tests {
 
         server.stop().await;
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn changes_are_accepted_with_the_configured_tokens_for_configured_extensions() {
+        let db = SqliteFile::new();
+        let store = Store::open(&db.url).await.expect("store opens");
+        store
+            .block_extension("201", "31 calls in a minute (cap 30)", 1_795_251_600_000)
+            .await
+            .expect("201 blocked");
+        store
+            .block_extension("209", "left over", 1_795_251_600_000)
+            .await
+            .expect("209 blocked");
+        let mut config = Config::parse(
+            "[http]\nlisten = \"127.0.0.1:0\"\n\
+             [[extension]]\nnumber = \"201\"\nsecret = \"secret-of-201\"\n",
+            std::path::Path::new("/nonexistent/crossbar.toml"),
+        )
+        .expect("a valid configuration");
+        config.http.tokens = vec![crossbar_config::ApiToken {
+            name: "ops".into(),
+            sha256: crossbar_api::bearer::token_sha256("the-ops-token"),
+        }];
+        let server = start(&config, store.clone())
+            .await
+            .expect("the listener binds")
+            .expect("[http] listen is set");
+        let addr = server.local_addr();
+        let unblock = |number: &str, authorization: &str| {
+            format!(
+                "POST /api/extensions/{number}/unblock HTTP/1.1\r\n{authorization}\
+                 Content-Length: 0\r\n"
+            )
+        };
+
+        let response = send(addr, &unblock("201", "")).await;
+        assert!(
+            response.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+            "{response}"
+        );
+        let response = send(
+            addr,
+            &unblock("209", "Authorization: Bearer the-ops-token\r\n"),
+        )
+        .await;
+        assert!(
+            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{response}"
+        );
+        assert!(response.contains("209 is not an extension"), "{response}");
+        let before = crate::unix_ms_now();
+        let response = send(
+            addr,
+            &unblock("201", "Authorization: Bearer the-ops-token\r\n"),
+        )
+        .await;
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(
+            response.contains("\"released_by\":\"token:ops\""),
+            "{response}"
+        );
+
+        let blocked: Vec<String> = store
+            .blocked_extensions()
+            .await
+            .expect("blocks listed")
+            .into_iter()
+            .map(|b| b.extension)
+            .collect();
+        assert_eq!(blocked, ["209"]);
+        let released = &store.blocks(Some("201")).await.expect("history")[0];
+        assert!(
+            released.released_at_ms.expect("released") >= before,
+            "released at the system's wall-clock time"
+        );
+        server.stop().await;
     }
 
     #[tokio::test]

@@ -5,7 +5,13 @@
 //! crossbar run --config examples/crossbar.toml   # start the PBX
 //! crossbar check examples/crossbar.toml          # validate a configuration file
 //! crossbar calls --config examples/crossbar.toml # list call records
+//! crossbar extension blocked --config F          # extensions blocked by a fraud cap
+//! crossbar extension unblock 201 --config F      # release one
+//! crossbar alerts --config F                     # alerts, newest first
+//! crossbar token new ops                         # an API token for [http] tokens
 //! ```
+//!
+//! The subcommands other than `run` and `check` are in [`cli`].
 
 mod bootstrap;
 mod cli;
@@ -19,6 +25,7 @@ mod transport;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 
@@ -44,6 +51,14 @@ enum Command {
     },
     /// List call records, newest first, as a table, CSV or JSON.
     Calls(cli::calls::CallsArgs),
+    /// Extensions blocked by a fraud cap: list them, release one.
+    #[command(subcommand)]
+    Extension(cli::extension::ExtensionCommand),
+    /// List alerts (an extension blocked by a fraud cap, ...), newest first.
+    Alerts(cli::alerts::AlertsArgs),
+    /// Tokens that may change state through the HTTP API.
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +66,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { file } => check(&file),
         Command::Calls(args) => cli::calls::run(args),
+        Command::Extension(command) => cli::extension::run(command),
+        Command::Alerts(args) => cli::alerts::run(args),
+        Command::Token(command) => cli::token::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,
@@ -92,4 +110,11 @@ fn check(file: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The wall clock, unix milliseconds (0 before 1970, saturating far in the future).
+pub(crate) fn unix_ms_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -1,8 +1,9 @@
 //! crossbar-store: the SQL storage layer — SQLite by default, PostgreSQL by URL, one code path.
 //!
-//! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3) and a small key/value for
-//! server secrets ([`secrets`]), and call records with the calls in progress ([`calls`]); each
-//! later domain gets its own module on the same [`Store`].
+//! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3), a small key/value for
+//! server secrets ([`secrets`]), call records with the calls in progress ([`calls`]),
+//! extension blocks set by fraud caps ([`blocks`]) and alerts for administrators
+//! ([`alerts`]); each later domain gets its own module on the same [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
 //! either commits or returns a [`StoreError`]; nothing is dropped silently, so the caller
@@ -81,14 +82,18 @@ macro_rules! begin_write {
     };
 }
 
+pub mod alerts;
 pub mod bindings;
+pub mod blocks;
 pub mod calls;
 mod error;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
+pub use blocks::Block;
 pub use calls::{ActiveCall, CallChange, CallFilter, Page};
 pub use error::StoreError;
 

@@ -13,10 +13,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use crossbar_api::filter::CallQuery;
 use crossbar_cdr::CallRecord;
-use crossbar_config::{Config, Database};
-use crossbar_store::{CallFilter, Page, Store};
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+use super::{local_time, with_newline};
 
 /// `crossbar calls` options.
 #[derive(Debug, Args)]
@@ -70,27 +69,12 @@ pub enum Format {
 /// Runs `crossbar calls`: exit 0 with the listing, 2 for a bad configuration or filter, 1 if
 /// the database cannot be read.
 pub fn run(args: CallsArgs) -> ExitCode {
-    let config = match Config::load(&args.config) {
+    const COMMAND: &str = "crossbar calls";
+    let config = match super::load_config(COMMAND, &args.config) {
         Ok(config) => config,
-        Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!(
-                "crossbar calls: {} error(s) in the configuration",
-                errors.len()
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let timezone = match &config.site.timezone {
-        None => TimeZone::UTC,
-        Some(name) => match TimeZone::get(name.as_str()) {
-            Ok(tz) => tz,
-            Err(error) => {
-                eprintln!("crossbar calls: time zone {name}: {error}; showing UTC");
-                TimeZone::UTC
-            }
-        },
-    };
+    let timezone = super::site_timezone(COMMAND, &config);
     let query = CallQuery {
         extension: args.extension.clone(),
         received_by: args.received_by.clone(),
@@ -106,11 +90,16 @@ pub fn run(args: CallsArgs) -> ExitCode {
     let (filter, page) = match query.to_filter(&timezone) {
         Ok(parsed) => parsed,
         Err(error) => {
-            eprintln!("crossbar calls: --{error}");
+            eprintln!("{COMMAND}: --{error}");
             return ExitCode::from(2);
         }
     };
-    match list(&config, &filter, page).and_then(|(records, total)| {
+    let listed = super::with_store(&config, async |store| {
+        let records = store.calls(&filter, page).await?;
+        let total = store.count_calls(&filter).await?;
+        Ok((records, total))
+    });
+    match listed.and_then(|(records, total)| {
         render(&records, total, args.format, &timezone).context("formatting the calls")
     }) {
         Ok(text) => {
@@ -118,39 +107,10 @@ pub fn run(args: CallsArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("crossbar calls: {error:#}");
+            eprintln!("{COMMAND}: {error:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The page of records and the total the filter selects.
-fn list(
-    config: &Config,
-    filter: &CallFilter,
-    page: Page,
-) -> anyhow::Result<(Vec<CallRecord>, u64)> {
-    if let Database::Sqlite { path } = &config.database
-        && !path.exists()
-    {
-        anyhow::bail!(
-            "no database at {} (crossbar has not run with this configuration yet)",
-            path.display()
-        );
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = Store::open(&config.database.url())
-            .await
-            .with_context(|| format!("opening the database {:?}", config.database))?;
-        let records = store.calls(filter, page).await?;
-        let total = store.count_calls(filter).await?;
-        store.close().await;
-        Ok((records, total))
-    })
 }
 
 fn render(
@@ -162,25 +122,8 @@ fn render(
     Ok(match format {
         Format::Table => table(records, total, tz),
         Format::Csv => csv(records, tz),
-        Format::Json => {
-            let mut json = serde_json::to_string_pretty(records)?;
-            json.push('\n');
-            json
-        }
+        Format::Json => with_newline(serde_json::to_string_pretty(records)?),
     })
-}
-
-/// `started_at` in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).
-fn local_time(ms: i64, tz: &TimeZone, offset: bool) -> String {
-    let format = if offset {
-        "%Y-%m-%dT%H:%M:%S%:z"
-    } else {
-        "%Y-%m-%d %H:%M:%S"
-    };
-    match Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.to_zoned(tz.clone()).strftime(format).to_string(),
-        Err(_) => format!("@{ms}ms"),
-    }
 }
 
 /// Seconds as `m:ss`, or `h:mm:ss` from an hour.
@@ -242,32 +185,7 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let header = HEADER.map(str::to_owned);
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            let pad = widths[i] - cell.chars().count();
-            if RIGHT[i] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    let mut out = super::table(HEADER, RIGHT, &rows);
     let shown = rows.len() as u64;
     let noun = if total == 1 { "call" } else { "calls" };
     if shown == total {
