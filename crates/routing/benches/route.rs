@@ -4,7 +4,7 @@
 //!
 //! `route/*`: the three trunks take E.164 (the default). `route_mixed_formats/*`: one trunk
 //! each in E.164, national and international format; writing a number in national format
-//! costs about 1.5 µs more (the phone-number library's formatting patterns).
+//! costs 1–2 µs more (the phone-number library applies its formatting patterns).
 //!
 //! `cargo bench -p crossbar-routing -- --warm-up-time 1 --measurement-time 3`
 
