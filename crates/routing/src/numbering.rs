@@ -275,7 +275,9 @@ impl Numbering {
                 PhoneNumberType::Unknown => return None,
             },
             None => {
-                if !phone.is_valid() {
+                // The region is known: validating against it alone costs half of
+                // `is_valid`, which would look the region up again.
+                if !phone.is_valid_for_region(region) {
                     return None;
                 }
                 DestinationClass::International

@@ -658,6 +658,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_plan_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<DialPlan>();
+        shareable::<Decision>();
+    }
+
+    #[test]
     fn patterns_are_prefixes_with_a_star_and_exact_otherwise() {
         let prefix = Pattern::compile("+44*").expect("valid");
         assert!(prefix.accepts("+441632960001"));
