@@ -400,6 +400,11 @@ impl DialPlan {
             }
         }
 
+        // A site with no way out: any other number is simply not found.
+        if self.routes.is_empty() {
+            return no_route(dialled, NoRouteReason::NoMatchingRoute, None);
+        }
+
         // With an outside-line code in front, the number behind it first; the whole string
         // when that is not a number (an outside-line digit that was part of the number).
         let normalised = match external {
