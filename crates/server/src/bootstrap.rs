@@ -5,10 +5,10 @@
 //! Shape: socket tasks parse what arrives and send [`Input`]s to the engine task, which owns
 //! the switch and feeds it one input at a time, then drains its outputs (`engine.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use crossbar_auth::{Algorithm, Authenticator, ServerKey};
@@ -17,6 +17,7 @@ use crossbar_media::MediaEvent;
 use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, unix_seconds};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::Timers;
+use crossbar_routing::DialPlan;
 use crossbar_store::Store;
 use crossbar_switch::{Switch, SwitchSettings};
 use rand::RngExt;
@@ -25,8 +26,8 @@ use tokio::sync::mpsc;
 use crate::engine::{Engine, INPUT_QUEUE, Input};
 use crate::media::MediaEngine;
 use crate::persist;
-use crate::records;
 use crate::transport::{tcp, udp};
+use crate::{notices, records, resolve};
 
 /// The name under which the digest nonce key is kept in the database, so nonces handed out
 /// before a restart are still recognised after it.
@@ -65,7 +66,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "advertised addresses"
     );
     let media_address = switch_settings.media_address;
-    let switch = Switch::new(endpoint, switch_settings, rand::rng().random());
+    let plan = DialPlan::compile(&config).context("compiling the dial plan")?;
+    let mut switch = Switch::new(
+        endpoint,
+        switch_settings,
+        plan,
+        &config.trunks,
+        rand::rng().random(),
+    );
+    let blocked: HashSet<String> = store
+        .blocked_extensions()
+        .await?
+        .into_iter()
+        .map(|block| block.extension)
+        .collect();
+    if !blocked.is_empty() {
+        tracing::warn!(extensions = ?blocked, "extensions blocked for outbound calls (fraud caps); release with `crossbar extension unblock`");
+    }
+    switch.set_blocked(Instant::now(), blocked);
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     let mut udp_sockets = Vec::new();
@@ -90,6 +108,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let (persist_tx, persist_task) = persist::spawn(store.clone(), input_tx.clone());
     let (records_tx, records_task) = records::spawn(store.clone());
+    let (notices_tx, notices_task) = notices::spawn(store.clone());
+    let blocks_task = notices::poll_blocks(store.clone(), input_tx.clone());
+    resolve::spawn(&config.trunks, input_tx.clone());
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
     let media = MediaEngine::new(
         media_address,
@@ -122,11 +143,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         connecting: HashMap::new(),
         persist: persist_tx,
         records: records_tx,
+        notices: notices_tx,
         inputs: input_tx,
         tcp_incomplete_timeout: Duration::from_secs(u64::from(
             config.sip.tcp_incomplete_timeout_secs,
         )),
     };
+    engine.start();
     let signal = engine.run(&mut input_rx, signals.recv()).await;
     tracing::info!(signal, "shutting down");
 
@@ -135,7 +158,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // runs next).
     engine.shut_down();
     drop(engine);
-    for (name, task) in [("binding", persist_task), ("call record", records_task)] {
+    blocks_task.abort();
+    for (name, task) in [
+        ("binding", persist_task),
+        ("call record", records_task),
+        ("notice", notices_task),
+    ] {
         if tokio::time::timeout(Duration::from_secs(10), task)
             .await
             .is_err()

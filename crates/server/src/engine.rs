@@ -10,7 +10,7 @@
 //! transaction (RFC 3261 §17.1.4, §17.2.4) — a refused TCP connect to a carrier fails the
 //! INVITE at once, so the call can move on to the next trunk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::media::MediaEngine;
+use crate::notices::Notice;
 use crate::persist;
 use crate::transport::tcp;
 
@@ -62,6 +63,13 @@ pub enum Input {
     },
     /// News from a media relay.
     Media(MediaEvent),
+    /// A trunk's host was looked up (RFC 3263); empty when it could not be found.
+    TrunkResolved {
+        trunk: String,
+        addresses: Vec<SocketAddr>,
+    },
+    /// The extensions blocked for outbound calls, as the database holds them now.
+    Blocked(HashSet<String>),
 }
 
 /// A message waiting for its connection, with its transaction (to fail if it never opens).
@@ -84,6 +92,7 @@ pub struct Engine {
     pub connecting: HashMap<Peer, Vec<Waiting>>,
     pub persist: mpsc::UnboundedSender<persist::Batch>,
     pub records: mpsc::UnboundedSender<CallEvent>,
+    pub notices: mpsc::UnboundedSender<Notice>,
     /// For tasks the engine starts (connects, blocked sends) to report back.
     pub inputs: mpsc::Sender<Input>,
     /// `[sip] tcp_incomplete_timeout_secs`, for connections crossbar opens.
@@ -125,6 +134,12 @@ impl Engine {
         }
     }
 
+    /// Starts what runs on its own: the trunks' registrations and health checks.
+    pub fn start(&mut self) {
+        self.switch.start(Instant::now(), SystemTime::now());
+        self.drain();
+    }
+
     pub fn handle(&mut self, input: Input) {
         let now = Instant::now();
         let wall = SystemTime::now();
@@ -154,6 +169,10 @@ impl Engine {
             }
             Input::Persisted { ticket, ok } => self.switch.persisted(now, wall, ticket, ok),
             Input::Media(event) => self.switch.handle_media_event(now, wall, event),
+            Input::TrunkResolved { trunk, addresses } => {
+                self.switch.trunk_resolved(now, wall, &trunk, addresses);
+            }
+            Input::Blocked(blocked) => self.switch.set_blocked(now, blocked),
         }
         self.drain();
     }
@@ -183,6 +202,26 @@ impl Engine {
                 SwitchOutput::Call(event) => {
                     if self.records.send(event).is_err() {
                         tracing::error!("call record writer is gone; call event lost");
+                    }
+                }
+                SwitchOutput::Trunk(status) => {
+                    tracing::info!(trunk = %status.trunk, health = status.health, registration = status.registration.unwrap_or("-"), "trunk: {}", status.change);
+                    if self.notices.send(Notice::Trunk(status)).is_err() {
+                        tracing::error!("notice writer is gone; trunk status not written");
+                    }
+                }
+                SwitchOutput::Block {
+                    extension,
+                    reason,
+                    at_ms,
+                } => {
+                    let notice = Notice::Blocked {
+                        extension,
+                        reason,
+                        at_ms,
+                    };
+                    if let Err(error) = self.notices.send(notice) {
+                        tracing::error!(notice = ?error.0, "notice writer is gone; block not written");
                     }
                 }
             }

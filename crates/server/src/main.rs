@@ -19,8 +19,10 @@ mod engine;
 mod http;
 mod logging;
 mod media;
+mod notices;
 mod persist;
 mod records;
+mod resolve;
 mod transport;
 
 use std::path::PathBuf;

@@ -13,6 +13,8 @@ use crossbar_sip::{HeaderName, Message, Method, Request, Response};
 
 use crate::call::{CallSeq, Side};
 use crate::timer::TimerQueue;
+use crate::trunk::Trunks;
+use crate::usage::Usage;
 use crate::{SwitchOutput, SwitchSettings, wall_ms};
 
 /// A call's timers (one of each at most).
@@ -38,6 +40,8 @@ impl CallTimer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum TimerKey {
     Call(CallSeq, CallTimer),
+    /// The next deadline of a trunk's registration or health checks (by trunk index).
+    Trunk(usize),
 }
 
 /// A dialog as the index knows it: its Call-ID and crossbar's tag in it.
@@ -219,14 +223,26 @@ pub(crate) struct Core {
     pub(crate) index: Index,
     pub(crate) relays: Relays,
     pub(crate) load: Load,
+    pub(crate) plan: crossbar_routing::DialPlan,
+    pub(crate) trunks: Trunks,
+    pub(crate) usage: Usage,
+    /// What trunk machines asked for while a call ran (carried out by the switch after it).
+    pub(crate) trunk_actions: Vec<crate::trunk::TrunkAction>,
     next_call: CallSeq,
     /// Distinguishes this run's call ids from earlier runs'.
     run_id: u64,
 }
 
 impl Core {
-    pub(crate) fn new(endpoint: Endpoint, settings: SwitchSettings, run_id: u64) -> Core {
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        settings: SwitchSettings,
+        plan: crossbar_routing::DialPlan,
+        trunks: Trunks,
+        run_id: u64,
+    ) -> Core {
         let (first, last) = settings.rtp_ports;
+        let zone = plan.time_zone().cloned().unwrap_or(jiff::tz::TimeZone::UTC);
         Core {
             endpoint,
             settings,
@@ -235,6 +251,10 @@ impl Core {
             index: Index::default(),
             relays: Relays::new(first, last),
             load: Load::default(),
+            plan,
+            trunks,
+            usage: Usage::new(zone),
+            trunk_actions: Vec::new(),
             next_call: 0,
             run_id,
         }
@@ -389,5 +409,13 @@ impl Ctx<'_> {
 
     pub(crate) fn contact_value(&self) -> String {
         self.core.contact_value()
+    }
+
+    /// A call through `trunk` was answered (`ok`) or got no answer from the carrier: evidence
+    /// for the trunk's health.
+    pub(crate) fn trunk_evidence(&mut self, trunk: &str, ok: bool) {
+        let core = &mut *self.core;
+        core.trunks
+            .call_evidence(self.now, self.wall, trunk, ok, &mut core.trunk_actions);
     }
 }

@@ -19,7 +19,6 @@ pub(crate) enum LegTarget {
     /// A registered contact of extension `number`.
     Contact { number: String, contact: String },
     /// A number through a trunk.
-    #[expect(dead_code, reason = "placed once outbound routing is wired in")]
     Trunk {
         trunk: String,
         number: String,
@@ -100,6 +99,8 @@ pub(crate) struct Leg {
     pub(crate) target: LegTarget,
     pub(crate) state: LegState,
     pub(crate) dialog: Option<Dialog>,
+    /// Whether the leg counts in its trunk's calls (until it is over).
+    pub(crate) on_trunk: bool,
     /// Whether the carrier's challenge was answered already (one round only).
     challenged: bool,
 }
@@ -122,6 +123,7 @@ impl Leg {
             target,
             state: LegState::Trying,
             dialog: None,
+            on_trunk: false,
             challenged: false,
         })
     }

@@ -22,22 +22,31 @@ mod core;
 pub mod dialog;
 mod leg;
 mod media;
+mod outbound;
 mod timer;
+mod trunk;
+mod usage;
 
-use std::collections::HashMap;
+pub use trunk::TrunkStatus;
+
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbar_cdr::{CallEvent, EndReason};
+use crossbar_cdr::{CallEvent, EndReason, Money};
+use crossbar_config::Trunk as TrunkConfig;
 use crossbar_media::{MediaCommand, MediaEvent};
 use crossbar_proto::endpoint::{Endpoint, EndpointOutput, SipEvent, Ticket};
 use crossbar_proto::registrar::{BindingChange, Registrar};
 use crossbar_proto::transaction::{ClientKey, Peer, TransactionKey, Transmit};
+use crossbar_routing::{Decision, DialPlan, Identity};
 use crossbar_sip::{Message, Method, ParseError, Request, Response};
 
-use call::setup::{Admitted, Target};
+use call::setup::Admitted;
 use call::{Call, CallSeq, Side};
 use core::{CallTimer, Core, TimerKey};
+use outbound::LiveState;
+use trunk::{TrunkAction, Trunks};
 
 /// What the switch needs to know that does not change per call.
 #[derive(Debug, Clone)]
@@ -73,6 +82,15 @@ pub enum SwitchOutput {
     Media(MediaCommand),
     /// Something happened to a call (the call record is folded from these).
     Call(CallEvent),
+    /// A trunk's registration or health changed (or its address was looked up).
+    Trunk(TrunkStatus),
+    /// A fraud cap tripped: `extension` is blocked for outbound calls until an administrator
+    /// releases it; keep the block (it must survive a restart) and raise an alert.
+    Block {
+        extension: String,
+        reason: String,
+        at_ms: i64,
+    },
 }
 
 /// The ACK for the caller's 200 must arrive within 64·T1 (§13.3.1.4).
@@ -86,11 +104,98 @@ pub struct Switch {
 }
 
 impl Switch {
-    pub fn new(endpoint: Endpoint, settings: SwitchSettings, seed: u64) -> Switch {
-        Switch {
-            core: Core::new(endpoint, settings, seed),
+    /// A switch routing calls with `plan`, over the trunks of the configuration. Trunks whose
+    /// host is a name have no address until [`Switch::trunk_resolved`] gives one.
+    pub fn new(
+        endpoint: Endpoint,
+        settings: SwitchSettings,
+        plan: DialPlan,
+        trunks: &[TrunkConfig],
+        seed: u64,
+    ) -> Switch {
+        let trunks = Trunks::new(trunks, settings.sip_address, &settings.user_agent, seed);
+        let mut switch = Switch {
+            core: Core::new(endpoint, settings, plan, trunks, seed),
             calls: HashMap::new(),
+        };
+        switch.trust_trunk_sources();
+        switch
+    }
+
+    /// Starts the trunks' registrations and health checks.
+    pub fn start(&mut self, now: Instant, wall: SystemTime) {
+        for index in 0..self.core.trunks.len() {
+            self.poll_trunk(now, wall, index);
         }
+        self.drain(now, wall);
+    }
+
+    /// A trunk's host was looked up (RFC 3263): its addresses in order of preference, empty
+    /// when the lookup failed.
+    pub fn trunk_resolved(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        trunk: &str,
+        addresses: Vec<SocketAddr>,
+    ) {
+        let mut actions = Vec::new();
+        self.core
+            .trunks
+            .resolved(now, wall, trunk, addresses, &mut actions);
+        self.trunk_actions(now, actions);
+        self.trust_trunk_sources();
+        self.rearm_trunks();
+        self.drain(now, wall);
+    }
+
+    /// Every trunk's status now (for the API).
+    pub fn trunk_statuses(&self, now: Instant, wall: SystemTime) -> Vec<TrunkStatus> {
+        self.core.trunks.statuses(now, wall)
+    }
+
+    /// The extensions blocked for outbound calls, as the database holds them (a release by
+    /// the API or the CLI takes effect here).
+    pub fn set_blocked(&mut self, now: Instant, blocked: HashSet<String>) {
+        self.core.usage.set_blocked(blocked, now);
+    }
+
+    /// Today's outbound calls and spend of an extension, from the database after a restart.
+    pub fn restore_usage(
+        &mut self,
+        wall: SystemTime,
+        extension: &str,
+        calls_today: u32,
+        spend_today: Money,
+    ) {
+        self.core
+            .usage
+            .restore(extension, calls_today, spend_today, wall);
+    }
+
+    /// The routing decision for a call from `caller` to `dialled` right now, against the
+    /// switch's live state — what `GET /api/route/explain` shows.
+    pub fn route(
+        &self,
+        now: Instant,
+        wall: SystemTime,
+        caller: &Identity,
+        dialled: &str,
+    ) -> Decision {
+        let live = LiveState {
+            trunks: &self.core.trunks,
+            usage: &self.core.usage,
+            now,
+            wall,
+        };
+        let at = jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        self.core
+            .plan
+            .route(&crossbar_routing::Attempt { caller, dialled }, at, &live)
+    }
+
+    pub fn dial_plan(&self) -> &DialPlan {
+        &self.core.plan
     }
 
     pub fn registrar(&self) -> &Registrar {
@@ -138,6 +243,7 @@ impl Switch {
                         CallTimer::SessionExpiry => call.session_expired(ctx),
                     });
                 }
+                TimerKey::Trunk(index) => self.poll_trunk(now, wall, index),
             }
         }
         self.drain(now, wall);
@@ -191,6 +297,9 @@ impl Switch {
         for seq in seqs {
             self.with_call(now, wall, seq, |call, ctx| call.shut_down(ctx));
         }
+        let mut actions = Vec::new();
+        self.core.trunks.unregister_all(now, wall, &mut actions);
+        self.trunk_actions(now, actions);
         self.drain(now, wall);
     }
 
@@ -221,6 +330,11 @@ impl Switch {
             self.calls.remove(&seq);
             self.core.index.forget(seq);
         }
+        if !self.core.trunk_actions.is_empty() {
+            let actions = std::mem::take(&mut self.core.trunk_actions);
+            self.trunk_actions(now, actions);
+            self.rearm_trunks();
+        }
         Some(result)
     }
 
@@ -250,15 +364,28 @@ impl Switch {
                 source,
                 caller,
             } => {
+                let dialled = call::setup::dialled(&request);
+                let identity = outbound::identity(&caller);
+                let decision = self.route(now, wall, &identity, &dialled);
+                let routing = outbound::target(decision, &self.core.trunks);
+                if let (Some(reason), Identity::Extension(number)) = (routing.block, identity)
+                    && self.core.usage.block(&number, now)
+                {
+                    tracing::warn!(extension = %number, %reason, "fraud cap tripped: extension blocked for outbound calls");
+                    self.core.outputs.push_back(SwitchOutput::Block {
+                        extension: number,
+                        reason,
+                        at_ms: wall_ms(wall),
+                    });
+                }
                 let invite = Admitted {
                     key,
                     request,
                     source,
                     caller,
                 };
-                let target = self.target_of(&invite);
                 if let Some((seq, call)) =
-                    call::setup::start(&mut self.core, now, wall, invite, target)
+                    call::setup::start(&mut self.core, now, wall, invite, routing.target)
                 {
                     self.calls.insert(seq, call);
                     // A call whose every leg failed at once is over already.
@@ -290,16 +417,19 @@ impl Switch {
                 }
             }
             SipEvent::AckTimeout { key } => self.core.index.remove_invite(&key),
-            SipEvent::Response { key, response } | SipEvent::Timeout { key, response } => {
-                self.on_response(now, wall, key, response);
+            SipEvent::Response { key, response } => {
+                self.on_response(now, wall, key, response, false)
             }
+            SipEvent::Timeout { key, response } => self.on_response(now, wall, key, response, true),
             SipEvent::TransportError { key } => {
                 if let TransactionKey::Client(key) = key
                     && let Some(seq) = self.core.index.call_of_client(&key)
                 {
                     tracing::info!(%key, "a call's request could not be sent");
                     self.with_call(now, wall, seq, |call, ctx| {
-                        call.on_leg_timeout(ctx, &key, 503)
+                        if let Some(index) = call.leg_of(&key) {
+                            call.on_leg_silence(ctx, index, None);
+                        }
                     });
                 }
             }
@@ -310,34 +440,34 @@ impl Switch {
         }
     }
 
-    /// Where an admitted INVITE goes: an extension's contacts, or nowhere (404).
-    fn target_of(&self, invite: &Admitted) -> Target {
-        let dialled = call::setup::dialled(&invite.request);
-        match self.core.endpoint.account(&dialled) {
-            Some(account) => Target::Extension {
-                number: account.number.clone(),
-            },
-            None => {
-                tracing::info!(caller = %invite.caller, %dialled, "no such number");
-                Target::Refuse {
-                    direction: crossbar_cdr::Direction::Internal,
-                    routed: None,
-                    status: 404,
-                    reason: EndReason::NoRoute,
-                    explanation: None,
-                }
-            }
-        }
-    }
-
-    /// A response on one of the calls' client transactions.
-    fn on_response(&mut self, now: Instant, wall: SystemTime, key: ClientKey, response: Response) {
+    /// A response on a client transaction of a call or a trunk machine; `timeout`: the 408
+    /// of Timer B/F, nothing came back.
+    fn on_response(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        key: ClientKey,
+        response: Response,
+        timeout: bool,
+    ) {
         let Some(seq) = self.core.index.call_of_client(&key) else {
+            if self.core.trunks.owner_of(&key).is_some() {
+                let mut actions = Vec::new();
+                self.core
+                    .trunks
+                    .on_response(now, wall, &key, &response, &mut actions);
+                self.trunk_actions(now, actions);
+                self.rearm_trunks();
+            }
             return;
         };
         self.with_call(now, wall, seq, |call, ctx| {
             if let Some(index) = call.leg_of(&key) {
-                call.on_leg_response(ctx, index, response);
+                if timeout {
+                    call.on_leg_silence(ctx, index, Some(response));
+                } else {
+                    call.on_leg_response(ctx, index, response);
+                }
             } else if call.is_relaying(&key) {
                 call.on_relayed_response(ctx, key, response);
             } else if response.status >= 200 {
@@ -376,6 +506,54 @@ impl Switch {
         self.with_call(now, wall, seq, |call, ctx| {
             call.on_stray_answer(ctx, response)
         });
+    }
+
+    /// Drives trunk `index`'s machines and carries out what they ask.
+    fn poll_trunk(&mut self, now: Instant, wall: SystemTime, index: usize) {
+        let mut actions = Vec::new();
+        self.core.trunks.poll(now, wall, index, &mut actions);
+        self.trunk_actions(now, actions);
+        self.rearm_trunks();
+    }
+
+    /// Sends the trunk machines' requests and reports their changes.
+    fn trunk_actions(&mut self, now: Instant, actions: Vec<TrunkAction>) {
+        for action in actions {
+            match action {
+                TrunkAction::Send {
+                    trunk,
+                    probe,
+                    request,
+                    destination,
+                } => {
+                    let request = self.core.with_via(request, destination);
+                    match self.core.endpoint.send_request(now, request, destination) {
+                        Ok(key) => self.core.trunks.sent(key, trunk, probe),
+                        Err(error) => tracing::warn!(%error, "trunk request not sent"),
+                    }
+                }
+                TrunkAction::Status(status) => {
+                    self.core.outputs.push_back(SwitchOutput::Trunk(status));
+                }
+            }
+        }
+    }
+
+    /// Re-arms each trunk's timer at its machines' next deadline.
+    fn rearm_trunks(&mut self) {
+        let deadlines: Vec<(usize, Instant)> = self.core.trunks.deadlines().collect();
+        for index in 0..self.core.trunks.len() {
+            match deadlines.iter().find(|(i, _)| *i == index) {
+                Some((_, at)) => self.core.timers.arm(TimerKey::Trunk(index), *at),
+                None => self.core.timers.cancel(TimerKey::Trunk(index)),
+            }
+        }
+    }
+
+    /// Tells the endpoint where trunks' requests come from (their blocks and addresses).
+    fn trust_trunk_sources(&mut self) {
+        let sources = self.core.trunks.trusted_sources();
+        self.core.endpoint.set_trusted_sources(sources);
     }
 
     /// Which call and side an in-dialog request belongs to: its Call-ID and its `To` tag

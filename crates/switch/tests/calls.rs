@@ -8,15 +8,26 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbar_auth::{Algorithm, Authenticator, DigestInput, QopInput, ha1};
 use crossbar_cdr::record::{CallRecord, Disposition, Recorder, RecorderOutput};
 use crossbar_cdr::{EventKind, HangupSide};
+use crossbar_config::Config;
 use crossbar_media::MediaCommand;
 use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::{Peer, Timers};
+use crossbar_routing::DialPlan;
 use crossbar_sip::{Bytes, HeaderName, Message, Method, Request, Response};
 use crossbar_switch::{Switch, SwitchOutput, SwitchSettings};
 
 const REALM: &str = "crossbar";
 const RING: Duration = Duration::from_secs(20);
+
+/// The dial plan of a site with extensions only (201–203 are in the endpoint's directory).
+fn dial_plan() -> DialPlan {
+    let text = "[[extension]]\nnumber = \"201\"\nsecret = \"secret-201\"\n\
+                [[extension]]\nnumber = \"202\"\nsecret = \"secret-202\"\n\
+                [[extension]]\nnumber = \"203\"\nsecret = \"secret-203\"\n";
+    let config = Config::parse(text, std::path::Path::new("test.toml")).expect("test config");
+    DialPlan::compile(&config).expect("test dial plan")
+}
 
 fn peer(addr: &str) -> Peer {
     Peer::udp(addr.parse().expect("address"))
@@ -87,7 +98,7 @@ impl Lab {
             user_agent: "crossbar-test".into(),
         };
         Lab {
-            switch: Switch::new(endpoint, settings, 5),
+            switch: Switch::new(endpoint, settings, dial_plan(), &[], 5),
             now: Instant::now(),
             wall,
             inbox: HashMap::new(),
@@ -116,6 +127,7 @@ impl Lab {
                         self.records.push(*record);
                     }
                 }
+                SwitchOutput::Trunk(_) | SwitchOutput::Block { .. } => {}
             }
         }
     }

@@ -8,7 +8,10 @@
 //! 200 is held back until [`Endpoint::persisted`] confirms its changes reached the database,
 //! so a phone told it is registered stays registered across a restart.
 
+mod admission;
 mod checks;
+
+pub use admission::{Identity, TrustedSource};
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
@@ -55,14 +58,14 @@ pub struct Ticket(pub u64);
 /// continue calls, and everything about the requests the call layer sent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SipEvent {
-    /// An out-of-dialog INVITE from an authenticated extension; answer it with
-    /// [`Endpoint::respond`].
+    /// An out-of-dialog INVITE from an authenticated extension or a trusted trunk; answer it
+    /// with [`Endpoint::respond`].
     Invite {
         key: ServerKey,
         request: Request,
         source: Peer,
-        /// The calling extension's number.
-        caller: String,
+        /// Who is calling.
+        caller: Identity,
     },
     /// A request inside a dialog (its `To` has a tag): BYE, re-INVITE, UPDATE, INFO...
     /// Answer it with [`Endpoint::respond`]; 481 if no dialog matches (§12.2.2).
@@ -120,6 +123,8 @@ pub struct Endpoint {
     accounts: HashMap<String, Account>,
     /// SIP user name by extension number, for AORs written with the number.
     usernames: HashMap<String, String>,
+    /// Where trunks' requests come from (IP authentication).
+    trusted: Vec<TrustedSource>,
     /// Responses held until their ticket's changes are persisted.
     held: HashMap<Ticket, (ServerKey, Response)>,
     next_ticket: u64,
@@ -141,6 +146,7 @@ impl Endpoint {
             auth,
             accounts: HashMap::new(),
             usernames: HashMap::new(),
+            trusted: Vec::new(),
             held: HashMap::new(),
             next_ticket: 0,
             outputs: VecDeque::new(),
@@ -169,6 +175,12 @@ impl Endpoint {
             .into_iter()
             .map(|a| (a.username.clone(), a))
             .collect();
+    }
+
+    /// Replaces the addresses trunks are trusted at (configuration, and each time a trunk's
+    /// host resolves anew).
+    pub fn set_trusted_sources(&mut self, trusted: Vec<TrustedSource>) {
+        self.trusted = trusted;
     }
 
     /// The account an address-of-record's user part names: by user name, else by number.
@@ -359,6 +371,15 @@ impl Endpoint {
                 request,
                 source,
             }),
+            Method::Invite if let Some(trunk) = self.trunk_at(source) => {
+                let caller = Identity::Trunk(trunk.to_owned());
+                self.up(SipEvent::Invite {
+                    key,
+                    request,
+                    source,
+                    caller,
+                });
+            }
             Method::Invite => match self.authenticate(wall, &request, 407) {
                 Err(challenge) => self.respond(now, key, challenge),
                 Ok(user) => {
@@ -371,13 +392,21 @@ impl Endpoint {
                         key,
                         request,
                         source,
-                        caller,
+                        caller: Identity::Extension(caller),
                     });
                 }
             },
             // BYE and the like outside any dialog (§12.2.2 / §15.1.2).
             _ => self.respond(now, key, request.response(481)),
         }
+    }
+
+    /// The trunk a request from `source` belongs to, by its address.
+    fn trunk_at(&self, source: Peer) -> Option<&str> {
+        self.trusted
+            .iter()
+            .find(|t| t.admits(source.addr.ip()))
+            .map(|t| t.trunk.as_str())
     }
 
     fn on_register(

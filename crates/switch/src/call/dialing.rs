@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use crossbar_cdr::{EndReason, EventKind, HangupSide, LegId, LegRole};
-use crossbar_proto::transaction::{ClientKey, Peer};
+use crossbar_proto::transaction::Peer;
 use crossbar_sdp::SessionDescription;
 use crossbar_sip::{HeaderName, Method, NameAddr, Request, Response, Uri};
 
@@ -147,6 +147,14 @@ impl Call {
             return;
         };
         ctx.index_dialog((call_id, from_tag), Side::Callee);
+        let mut leg = leg;
+        if let Some(trunk) = trunk
+            .as_deref()
+            .and_then(|name| ctx.core.trunks.get_mut(name))
+        {
+            trunk.call_started(ctx.now);
+            leg.on_trunk = true;
+        }
         self.legs.push(leg);
         ctx.emit(
             &self.id,
@@ -175,6 +183,7 @@ impl Call {
             LegUpdate::Provisional => self.relay_provisional(ctx, index, &response),
             LegUpdate::Answered => self.take_answer(ctx, index, &response),
             LegUpdate::Failed(status) => {
+                self.release_trunk(ctx, index);
                 ctx.emit(
                     &self.id,
                     EventKind::LegFailed {
@@ -229,6 +238,10 @@ impl Call {
             self.late_ack = Some((index, leg.invite_cseq()));
         }
         self.answered = Some(index);
+        self.answered_at = Some(ctx.now);
+        if let Some(trunk) = self.legs[index].target.trunk().map(str::to_owned) {
+            ctx.trunk_evidence(&trunk, true);
+        }
         ctx.index_dialog(
             (dialog.call_id.clone(), dialog.local_tag.clone()),
             Side::Callee,
@@ -316,6 +329,23 @@ impl Call {
         );
     }
 
+    /// The leg no longer counts in its trunk's calls.
+    pub(crate) fn release_trunk(&mut self, ctx: &mut Ctx<'_>, index: usize) {
+        let Some(leg) = self.legs.get_mut(index) else {
+            return;
+        };
+        if !std::mem::take(&mut leg.on_trunk) {
+            return;
+        }
+        if let Some(trunk) = leg
+            .target
+            .trunk()
+            .and_then(|name| ctx.core.trunks.get_mut(name))
+        {
+            trunk.call_ended();
+        }
+    }
+
     /// Legs still trying or ringing (not being given up).
     fn pending_live_legs(&self) -> usize {
         self.legs.iter().filter(|leg| leg.state.is_live()).count()
@@ -337,18 +367,26 @@ impl Call {
         self.after_leg_failure(ctx);
     }
 
-    /// The INVITE of leg `index` got no final response in time (Timer B) or could not be
-    /// sent: a 408 or 503 for the leg.
-    pub(crate) fn on_leg_timeout(&mut self, ctx: &mut Ctx<'_>, key: &ClientKey, status: u16) {
-        let Some(index) = self.leg_of(key) else {
+    /// The INVITE of leg `index` got no final response in time (Timer B: `response` is the
+    /// transaction layer's 408) or could not be sent (`None`: a 503 for the leg). Nothing came
+    /// back from the far end, which says something about a trunk's health.
+    pub(crate) fn on_leg_silence(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        index: usize,
+        response: Option<Response>,
+    ) {
+        let Some(leg) = self.legs.get(index) else {
             return;
         };
-        let mut response = self.legs[index].invite.response(status);
-        response.reason = if status == 408 {
-            "Request Timeout".into()
-        } else {
-            "Service Unavailable".into()
-        };
+        if let Some(trunk) = leg.target.trunk().map(str::to_owned) {
+            ctx.trunk_evidence(&trunk, false);
+        }
+        let response = response.unwrap_or_else(|| {
+            let mut response = leg.invite.response(503);
+            response.reason = "Service Unavailable (transport error)".into();
+            response
+        });
         self.on_leg_response(ctx, index, response);
     }
 

@@ -94,6 +94,21 @@ impl Call {
         }
     }
 
+    /// What the call cost up to `now`: the answering trunk's rate for the talk time.
+    fn cost(&self, now: std::time::Instant) -> crossbar_cdr::Money {
+        let rate = self
+            .answered
+            .and_then(|i| self.legs.get(i))
+            .and_then(|leg| match &leg.target {
+                crate::leg::LegTarget::Trunk { rate, .. } => *rate,
+                crate::leg::LegTarget::Contact { .. } => None,
+            });
+        let talk_ms = self.answered_at.map(|at| {
+            u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
+        });
+        rate.map_or(crossbar_cdr::Money::ZERO, |rate| rate.cost(talk_ms))
+    }
+
     /// The call is over: close the relay, emit `Ended`, stop its timers and counts.
     fn finish(
         &mut self,
@@ -106,6 +121,13 @@ impl Call {
             return;
         }
         self.phase = Phase::Ending;
+        for index in 0..self.legs.len() {
+            self.release_trunk(ctx, index);
+        }
+        if let Some(number) = self.outbound_by.take() {
+            let cost = self.cost(ctx.now);
+            ctx.core.usage.ended(&number, cost, ctx.wall);
+        }
         ctx.core.load.remove(&self.caller);
         if let Some(callee) = &self.callee {
             ctx.core.load.remove(callee);

@@ -43,8 +43,11 @@ pub(crate) struct Call {
     pub(crate) legs: Vec<Leg>,
     /// Trunk attempts not tried yet, in order (failover).
     pub(crate) next_attempts: VecDeque<Attempt>,
-    /// Index into `legs` of the leg that answered.
+    /// Index into `legs` of the leg that answered, and when.
     pub(crate) answered: Option<usize>,
+    pub(crate) answered_at: Option<std::time::Instant>,
+    /// The extension whose outbound usage (calls, spend) this call counts in.
+    pub(crate) outbound_by: Option<String>,
     pub(crate) media: Media,
     /// The caller's offer rewritten for the B side, sent in every leg's INVITE.
     pub(crate) b_offer: Option<Bytes>,

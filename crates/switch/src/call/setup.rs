@@ -5,6 +5,7 @@
 use std::time::{Instant, SystemTime};
 
 use crossbar_cdr::{Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party};
+use crossbar_proto::endpoint::Identity;
 use crossbar_proto::transaction::{Peer, ServerKey};
 use crossbar_sdp::SessionDescription;
 use crossbar_sip::{HeaderName, Request, Uri};
@@ -21,8 +22,8 @@ pub(crate) struct Admitted {
     pub(crate) key: ServerKey,
     pub(crate) request: Request,
     pub(crate) source: Peer,
-    /// The calling extension's number.
-    pub(crate) caller: String,
+    /// Who is calling.
+    pub(crate) caller: Identity,
 }
 
 /// Where the call goes, as decided before it starts.
@@ -31,7 +32,6 @@ pub(crate) enum Target {
     /// Every registered contact of an extension, at once.
     Extension { number: String },
     /// Trunks, one after the other (failover), for an outbound call.
-    #[expect(dead_code, reason = "placed once outbound routing is wired in")]
     Trunks {
         routed: Routed,
         attempts: Vec<Attempt>,
@@ -91,8 +91,22 @@ pub(crate) fn start(
         key,
         request,
         source,
-        caller,
+        caller: identity,
     } = invite;
+    // The caller's number on the record: the extension, or what a carrier says is calling.
+    let caller = match &identity {
+        Identity::Extension(number) => number.clone(),
+        Identity::Trunk(_) => request
+            .headers
+            .from()
+            .ok()
+            .and_then(|from| match from.uri {
+                Uri::Sip(uri) => uri.user,
+                Uri::Tel(tel) => Some(tel.number),
+                Uri::Other { .. } => None,
+            })
+            .unwrap_or_default(),
+    };
     let (seq, id) = core.new_call(wall);
     let mut ctx = core.ctx(now, wall, seq);
     let dialled = dialled(&request);
@@ -101,6 +115,7 @@ pub(crate) fn start(
         Target::Trunks { .. } => Direction::Outbound,
         Target::Refuse { direction, .. } => *direction,
     };
+    let outbound = matches!(target, Target::Trunks { .. });
     let callee_number = match &target {
         Target::Extension { number } => number.clone(),
         _ => dialled.clone(),
@@ -128,7 +143,10 @@ pub(crate) fn start(
             role: LegRole::Caller,
             target: caller.clone(),
             contact: None,
-            trunk: None,
+            trunk: match &identity {
+                Identity::Trunk(name) => Some(name.clone()),
+                Identity::Extension(_) => None,
+            },
             rate: None,
         },
     );
@@ -312,6 +330,8 @@ pub(crate) fn start(
         legs: Vec::new(),
         next_attempts: next_attempts.into(),
         answered: None,
+        answered_at: None,
+        outbound_by: None,
         media,
         b_offer,
         phase: Phase::Ringing,
@@ -323,6 +343,10 @@ pub(crate) fn start(
         late_ack: None,
         hold: [false, false],
     };
+    if outbound && let Identity::Extension(number) = &identity {
+        ctx.core.usage.started(number, now, wall);
+        call.outbound_by = Some(number.clone());
+    }
     for attempt in first_attempts {
         call.place(&mut ctx, attempt);
     }
