@@ -238,7 +238,8 @@ impl<M: Machine> Lab<M> {
             }
             return;
         }
-        let from = self.machine.address();
+        // Over the transport it was sent on: a TCP send arrives on a TCP connection.
+        let from = Peer::new(to.transport, self.machine.address().addr);
         if !self.net.is_reachable(to) || !self.net.is_reachable(from) {
             self.net.lose();
             return;
@@ -250,8 +251,9 @@ impl<M: Machine> Lab<M> {
         }
     }
 
-    fn route_from_carrier(&mut self, from: Peer, transmit: Transmit) {
+    fn route_from_carrier(&mut self, at: Peer, transmit: Transmit) {
         let to = transmit.destination;
+        let from = Peer::new(to.transport, at.addr);
         if !self.net.is_reachable(to) || !self.net.is_reachable(from) {
             self.net.lose();
             return;

@@ -301,3 +301,36 @@ fn a_cut_carrier_receives_nothing_and_a_refusing_one_fails_the_send() {
         "{events:?}"
     );
 }
+
+#[test]
+fn over_tcp_the_carrier_is_reached_once_and_answers_on_the_connection() {
+    let mut lab = lab(Carrier::new(CARRIER).with_calls([Script::silent(), Script::answer()]));
+    let tcp = Peer::tcp(carrier().addr);
+    let now = lab.now();
+    lab.machine
+        .transactions
+        .send_request(now, invite("c1", 1), tcp)
+        .expect("sent");
+    lab.run_for(s(33));
+    assert_eq!(lab.machine.statuses(), [408], "Timer B");
+    assert_eq!(
+        lab.carrier(carrier()).requests(&Method::Invite).len(),
+        1,
+        "no Timer A retransmissions on a reliable transport (§17.1.1.2)"
+    );
+    let now = lab.now();
+    lab.machine
+        .transactions
+        .send_request(now, invite("c2", 1), tcp)
+        .expect("sent");
+    lab.pump();
+    assert_eq!(lab.machine.statuses(), [100, 180, 200]);
+    let (_, second) = &lab.carrier(carrier()).received()[1];
+    assert!(
+        second
+            .headers
+            .get(&HeaderName::Via)
+            .is_some_and(|via| via.starts_with("SIP/2.0/TCP")),
+        "{second}"
+    );
+}
