@@ -117,7 +117,8 @@ impl Phone {
     }
 
     /// Registers its contact: REGISTER → 401 → REGISTER with credentials (§22.2). Returns
-    /// the final response.
+    /// the final response. Each step reads the last response in its inbox and takes the
+    /// whole inbox.
     ///
     /// # Panics
     /// When the first REGISTER is not challenged or the second is not answered at once.
@@ -136,7 +137,8 @@ impl Phone {
 
     /// Dials `dialled` with extra header lines: INVITE → 407 → ACK → INVITE with
     /// credentials (§22.3; the ACK as §17.1.1.3 builds it). Returns the authenticated INVITE
-    /// as sent.
+    /// as sent; what the machine answers it waits in the phone's inbox (the 407 step took
+    /// what was there before).
     ///
     /// # Panics
     /// When the first INVITE is not answered 407.
