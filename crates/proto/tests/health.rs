@@ -1,14 +1,17 @@
 //! OPTIONS health checks of a trunk (RFC 3261 §11) on a virtual clock, over real client
 //! transactions: Timer F decides when a silent carrier has failed a probe.
 
-mod wire;
-
 use std::time::Duration;
 
 use crossbar_proto::health::{Health, HealthSettings, TrunkHealth};
-use crossbar_proto::registrar::RegistrarSettings;
+use crossbar_proto::transaction::{Timers, Transactions};
+use crossbar_sip::{Method, Uri};
+use crossbar_testkit::machines::UacMachine;
+use crossbar_testkit::{Carrier, Lab, peer, silence, status};
 
-use wire::{CarrierAuth, Wire, always, crossbar_carrier, uri};
+/// crossbar's SIP address, in its `Via`.
+const CROSSBAR: &str = "192.0.2.1:5060";
+const CARRIER: &str = "198.51.100.7:5060";
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -16,6 +19,10 @@ fn ms(millis: u64) -> Duration {
 
 fn s(secs: u64) -> Duration {
     Duration::from_secs(secs)
+}
+
+fn uri(text: &str) -> Uri {
+    Uri::parse(text).expect("test URI")
 }
 
 /// Probes every 30 s; down after 2 failures, up after 1 success.
@@ -31,35 +38,45 @@ fn health() -> Health {
     )
 }
 
+type HealthLab = Lab<UacMachine<Health>>;
+
+/// Probes of `carrier`.
+fn lab(carrier: Carrier) -> HealthLab {
+    let transactions = Transactions::new(Timers::default(), 5);
+    let machine = UacMachine::new(health(), transactions, peer(CROSSBAR), peer(CARRIER));
+    let mut lab = Lab::new(machine);
+    lab.attach(carrier);
+    lab
+}
+
+/// A carrier answering every OPTIONS with `status`.
+fn always(status_code: u16) -> Carrier {
+    Carrier::new(CARRIER).with_answer(Method::Options, status(status_code))
+}
+
 /// Every change so far, with its instant from the start.
-fn changes(wire: &Wire, health: &mut Health) -> Vec<(Duration, TrunkHealth)> {
-    std::iter::from_fn(|| health.poll_change())
-        .map(|c| (c.at - wire.start(), c.health))
+fn changes(lab: &mut HealthLab) -> Vec<(Duration, TrunkHealth)> {
+    let start = lab.clock.start();
+    std::iter::from_fn(|| lab.machine.uac.poll_change())
+        .map(|c| (c.at - start, c.health))
         .collect()
 }
 
 #[test]
 fn a_silent_carrier_goes_down_is_probed_faster_and_is_up_at_its_first_answer() {
-    let carrier = crossbar_carrier(
-        wire::wall_at_start(),
-        "unused",
-        RegistrarSettings::default(),
-        &CarrierAuth::default(),
-    );
-    let mut wire = Wire::new(carrier);
-    let mut health = health();
-    wire.run_until(&mut health, wire.at(s(20)));
-    wire.reachable = false;
-    wire.run_until(&mut health, wire.at(s(185)));
-    wire.reachable = true;
-    wire.run_until(&mut health, wire.at(s(250)));
+    let mut lab = lab(Carrier::new(CARRIER));
+    lab.run_until(lab.clock.at(s(20)));
+    lab.net.cut(peer(CARRIER));
+    lab.run_until(lab.clock.at(s(185)));
+    lab.net.restore(peer(CARRIER));
+    lab.run_until(lab.clock.at(s(250)));
 
     // 0: 200. 30: no answer, Timer F at 62 — one failure, not yet down, but the next probe
     // goes at the fast period (7.5 s) to confirm it: 69.5, Timer F at 101.5 — down. Then
     // every 7.5 s after each timeout: 109 (→141), 148.5 (→180.5), 188 answered: up, and
     // back to every 30 s.
     assert_eq!(
-        wire.sent_at(),
+        lab.machine.sent_at(),
         [
             s(0),
             s(30),
@@ -72,7 +89,7 @@ fn a_silent_carrier_goes_down_is_probed_faster_and_is_up_at_its_first_answer() {
         ]
     );
     assert_eq!(
-        wire.statuses(),
+        lab.machine.statuses(),
         [
             (s(0), 200),
             (s(62), 408),
@@ -85,25 +102,25 @@ fn a_silent_carrier_goes_down_is_probed_faster_and_is_up_at_its_first_answer() {
         ]
     );
     assert_eq!(
-        changes(&wire, &mut health),
+        changes(&mut lab),
         [
             (
                 s(0),
                 TrunkHealth::Up {
-                    since: wire.start()
+                    since: lab.clock.start()
                 }
             ),
             (
                 ms(101_500),
                 TrunkHealth::Down {
-                    since: wire.at(ms(101_500)),
+                    since: lab.clock.at(ms(101_500)),
                     last_status: Some(408)
                 }
             ),
             (
                 s(188),
                 TrunkHealth::Up {
-                    since: wire.at(s(188))
+                    since: lab.clock.at(s(188))
                 }
             ),
         ]
@@ -113,16 +130,19 @@ fn a_silent_carrier_goes_down_is_probed_faster_and_is_up_at_its_first_answer() {
 #[test]
 fn a_carrier_that_answers_404_or_501_is_up() {
     for status in [404, 501] {
-        let mut wire = Wire::new(always(status));
-        let mut health = health();
-        wire.run_until(&mut health, wire.at(s(95)));
-        assert_eq!(wire.sent_at(), [s(0), s(30), s(60), s(90)], "{status}");
+        let mut lab = lab(always(status));
+        lab.run_until(lab.clock.at(s(95)));
         assert_eq!(
-            changes(&wire, &mut health),
+            lab.machine.sent_at(),
+            [s(0), s(30), s(60), s(90)],
+            "{status}"
+        );
+        assert_eq!(
+            changes(&mut lab),
             [(
                 s(0),
                 TrunkHealth::Up {
-                    since: wire.start()
+                    since: lab.clock.start()
                 }
             )],
             "{status}"
@@ -132,30 +152,30 @@ fn a_carrier_that_answers_404_or_501_is_up() {
 
 #[test]
 fn a_carrier_answering_503_is_down_until_it_takes_calls_again() {
-    let mut wire = Wire::new(always(503));
-    let mut health = health();
-    wire.run_until(&mut health, wire.at(s(20)));
-    wire.carrier = always(200);
-    wire.run_until(&mut health, wire.at(s(60)));
+    let mut lab = lab(always(503));
+    lab.run_until(lab.clock.at(s(20)));
+    lab.carrier_mut(peer(CARRIER))
+        .set_answer(Method::Options, status(200));
+    lab.run_until(lab.clock.at(s(60)));
     // 503 at 0 and 7.5 (down), 15; 200 at 22.5 (up), then every 30 s.
     assert_eq!(
-        wire.sent_at(),
+        lab.machine.sent_at(),
         [s(0), ms(7_500), s(15), ms(22_500), ms(52_500)]
     );
     assert_eq!(
-        changes(&wire, &mut health),
+        changes(&mut lab),
         [
             (
                 ms(7_500),
                 TrunkHealth::Down {
-                    since: wire.at(ms(7_500)),
+                    since: lab.clock.at(ms(7_500)),
                     last_status: Some(503)
                 }
             ),
             (
                 ms(22_500),
                 TrunkHealth::Up {
-                    since: wire.at(ms(22_500))
+                    since: lab.clock.at(ms(22_500))
                 }
             ),
         ]
@@ -164,24 +184,29 @@ fn a_carrier_answering_503_is_down_until_it_takes_calls_again() {
 
 #[test]
 fn a_timed_out_call_and_a_failed_probe_together_take_the_trunk_down() {
-    let mut wire = Wire::new(always(200));
-    let mut health = health();
-    wire.run_until(&mut health, wire.at(s(10)));
-    assert!(matches!(health.health(), TrunkHealth::Up { .. }));
-    wire.carrier = wire::Carrier::Scripted(Box::new(|_| None));
-    health.mark_failed(wire.now);
+    let mut lab = lab(always(200));
+    lab.run_until(lab.clock.at(s(10)));
+    assert!(matches!(lab.machine.uac.health(), TrunkHealth::Up { .. }));
+    lab.carrier_mut(peer(CARRIER))
+        .set_answer(Method::Options, silence());
+    let now = lab.now();
+    lab.machine.uac.mark_failed(now);
     // The failure awaits confirmation: the next probe comes 7.5 s after the last one
     // completed (at 0), i.e. at once; its Timer F at 42 confirms it, and the probes go on
     // at the fast period.
-    wire.run_until(&mut health, wire.at(s(50)));
-    assert_eq!(wire.sent_at(), [s(0), s(10), ms(49_500)]);
+    lab.run_until(lab.clock.at(s(50)));
+    assert_eq!(lab.machine.sent_at(), [s(0), s(10), ms(49_500)]);
     assert_eq!(
-        health.health(),
+        lab.machine.uac.health(),
         &TrunkHealth::Down {
-            since: wire.at(s(42)),
+            since: lab.clock.at(s(42)),
             last_status: Some(408)
         }
     );
-    health.mark_ok(wire.now);
-    assert_eq!(health.health(), &TrunkHealth::Up { since: wire.now });
+    let now = lab.now();
+    lab.machine.uac.mark_ok(now);
+    assert_eq!(
+        lab.machine.uac.health(),
+        &TrunkHealth::Up { since: lab.now() }
+    );
 }
