@@ -202,7 +202,7 @@ fn trunk_attempt(attempt: &TrunkAttempt, withheld: bool, trunks: &Trunks) -> Opt
         // RFC 3323 §4.1.1.3: an anonymous From, and Privacy asks the carrier to hide the rest.
         headers.push((HeaderName::Privacy, "id".to_owned()));
         let mut from = NameAddr::new(Uri::parse("sip:anonymous@anonymous.invalid").ok()?);
-        from.display = Some("\"Anonymous\"".to_owned());
+        from.display = Some("Anonymous".to_owned());
         from
     } else {
         let user = attempt
