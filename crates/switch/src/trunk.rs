@@ -483,7 +483,8 @@ impl Trunks {
             .collect()
     }
 
-    /// Where each trunk's requests come from: its configured blocks and its addresses.
+    /// Where each trunk's requests come from: its configured blocks (any port) and its
+    /// resolved addresses (their port).
     pub(crate) fn trusted_sources(&self) -> Vec<TrustedSource> {
         let mut sources = Vec::new();
         for trunk in &self.list {
@@ -492,6 +493,7 @@ impl Trunks {
                     trunk: trunk.config.name.clone(),
                     address: block.address,
                     prefix_len: block.prefix_len,
+                    port: None,
                 });
             }
             for address in &trunk.destinations {
@@ -499,6 +501,7 @@ impl Trunks {
                     trunk: trunk.config.name.clone(),
                     address: address.ip(),
                     prefix_len: if address.is_ipv4() { 32 } else { 128 },
+                    port: Some(address.port()),
                 });
             }
         }

@@ -405,7 +405,7 @@ impl Endpoint {
     fn trunk_at(&self, source: Peer) -> Option<&str> {
         self.trusted
             .iter()
-            .find(|t| t.admits(source.addr.ip()))
+            .find(|t| t.admits(source.addr))
             .map(|t| t.trunk.as_str())
     }
 
