@@ -422,15 +422,22 @@ impl Switch {
             }
             SipEvent::Timeout { key, response } => self.on_response(now, wall, key, response, true),
             SipEvent::TransportError { key } => {
-                if let TransactionKey::Client(key) = key
-                    && let Some(seq) = self.core.index.call_of_client(&key)
-                {
+                let TransactionKey::Client(key) = key else {
+                    return;
+                };
+                if let Some(seq) = self.core.index.call_of_client(&key) {
                     tracing::info!(%key, "a call's request could not be sent");
                     self.with_call(now, wall, seq, |call, ctx| {
                         if let Some(index) = call.leg_of(&key) {
                             call.on_leg_silence(ctx, index, None);
                         }
                     });
+                } else if self.core.trunks.owner_of(&key).is_some() {
+                    // Nothing reached the carrier: the trunk machine hears a 408.
+                    let mut actions = Vec::new();
+                    self.core.trunks.on_unsent(now, wall, &key, &mut actions);
+                    self.trunk_actions(now, actions);
+                    self.rearm_trunks();
                 }
             }
             SipEvent::StrayResponse {
@@ -527,8 +534,12 @@ impl Switch {
                     destination,
                 } => {
                     let request = self.core.with_via(request, destination);
-                    match self.core.endpoint.send_request(now, request, destination) {
-                        Ok(key) => self.core.trunks.sent(key, trunk, probe),
+                    match self
+                        .core
+                        .endpoint
+                        .send_request(now, request.clone(), destination)
+                    {
+                        Ok(key) => self.core.trunks.sent(key, trunk, probe, request),
                         Err(error) => tracing::warn!(%error, "trunk request not sent"),
                     }
                 }

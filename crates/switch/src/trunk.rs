@@ -206,7 +206,9 @@ impl Trunk {
 pub(crate) struct Trunks {
     list: Vec<Trunk>,
     by_name: HashMap<String, usize>,
-    by_client: HashMap<ClientKey, (usize, Probe)>,
+    /// Requests trunk machines have out: whose, and the request (to answer it with a 408
+    /// when it could not be sent).
+    by_client: HashMap<ClientKey, (usize, Probe, Request)>,
 }
 
 /// What the switch must do for a trunk machine: send a request, report a status.
@@ -297,11 +299,30 @@ impl Trunks {
 
     /// Which trunk machine sent client transaction `key`.
     pub(crate) fn owner_of(&self, key: &ClientKey) -> Option<(usize, Probe)> {
-        self.by_client.get(key).copied()
+        self.by_client
+            .get(key)
+            .map(|(trunk, probe, _)| (*trunk, *probe))
     }
 
-    pub(crate) fn sent(&mut self, key: ClientKey, trunk: usize, probe: Probe) {
-        self.by_client.insert(key, (trunk, probe));
+    pub(crate) fn sent(&mut self, key: ClientKey, trunk: usize, probe: Probe, request: Request) {
+        self.by_client.insert(key, (trunk, probe, request));
+    }
+
+    /// A trunk machine's request could not be sent (no connection to the carrier): it hears
+    /// a 408, as if the carrier never answered.
+    pub(crate) fn on_unsent(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        key: &ClientKey,
+        actions: &mut Vec<TrunkAction>,
+    ) {
+        let Some((_, _, request)) = self.by_client.get(key) else {
+            return;
+        };
+        let mut response = request.response(408);
+        response.reason = "Request Timeout (transport error)".into();
+        self.on_response(now, wall, key, &response, actions);
     }
 
     /// The trunk's addresses were looked up (or the lookup failed: empty).
@@ -383,7 +404,6 @@ impl Trunks {
             }
         }
         for (text, failure) in changes {
-            tracing::info!(trunk = %trunk.config.name, "{text}");
             if failure {
                 trunk.last_failure = Some((wall_ms(wall), text.clone()));
             }
@@ -403,7 +423,7 @@ impl Trunks {
         if response.status < 200 {
             return;
         }
-        let Some((index, probe)) = self.by_client.remove(key) else {
+        let Some((index, probe, _)) = self.by_client.remove(key) else {
             return;
         };
         let trunk = &mut self.list[index];

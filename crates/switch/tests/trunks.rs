@@ -568,3 +568,42 @@ fn an_invite_from_a_carrier_address_is_its_trunks_and_gets_404_until_inbound_rou
     assert_eq!(record.disposition, Disposition::Failed);
     assert_eq!(record.caller.number, "+447400123456");
 }
+
+#[test]
+fn a_carrier_that_cannot_be_reached_is_marked_down_at_once_and_calls_fail_over() {
+    let mut lab = lab();
+    lab.attach(carrier(CARRIER_B, [Script::answer()]));
+    // Every send to A fails (a refused TCP connection, an unreachable network).
+    lab.net.refuse(peer(CARRIER_A));
+    lab.run_for(Duration::from_secs(30));
+    assert!(
+        lab.machine
+            .trunk_statuses
+            .iter()
+            .any(|s| s.trunk == "carrier-a" && s.health == "down"),
+        "{:?}",
+        lab.machine.trunk_statuses
+    );
+    let mut alice = phone("201");
+    alice.dial(&mut lab, LONDON, "");
+    lab.run_for(Duration::from_millis(10));
+    assert_eq!(invites(&lab, CARRIER_B).len(), 1);
+    assert_eq!(final_response(&mut lab, &alice).status, 200);
+}
+
+#[test]
+fn an_invite_that_cannot_be_sent_fails_over_at_once() {
+    let mut lab =
+        pbx::lab_with(&SITE.replace("options_interval_secs = 30", "options_interval_secs = 0"));
+    lab.attach(carrier(CARRIER_B, [Script::answer()]));
+    lab.net.refuse(peer(CARRIER_A));
+    let mut alice = phone("201");
+    alice.dial(&mut lab, LONDON, "");
+    lab.run_for(Duration::from_millis(10));
+    assert_eq!(
+        invites(&lab, CARRIER_B).len(),
+        1,
+        "no Timer B wait for a transport error"
+    );
+    assert_eq!(final_response(&mut lab, &alice).status, 200);
+}

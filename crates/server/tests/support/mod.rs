@@ -158,6 +158,8 @@ pub struct Extension {
     pub number: String,
     pub username: String,
     pub secret: String,
+    /// More keys of its `[[extension]]` table (`class = "national"`), one per line.
+    pub extra: String,
 }
 
 impl Extension {
@@ -166,6 +168,7 @@ impl Extension {
             number: number.to_owned(),
             username: username.to_owned(),
             secret: secret.to_owned(),
+            extra: String::new(),
         }
     }
 
@@ -176,7 +179,15 @@ impl Extension {
             number: (1000 + n).to_string(),
             username: format!("user{n:04}"),
             secret: format!("pw{n:04}"),
+            extra: String::new(),
         }
+    }
+
+    /// With more keys in its table (`class = "national"`).
+    pub fn with(mut self, lines: &str) -> Extension {
+        self.extra.push_str(lines);
+        self.extra.push('\n');
+        self
     }
 }
 
@@ -256,10 +267,11 @@ impl Setup {
         for e in &self.extensions {
             writeln!(
                 text,
-                "[[extension]]\nnumber = {}\nusername = {}\nsecret = {}\n",
+                "[[extension]]\nnumber = {}\nusername = {}\nsecret = {}\n{}",
                 toml_string(&e.number),
                 toml_string(&e.username),
-                toml_string(&e.secret)
+                toml_string(&e.secret),
+                e.extra
             )
             .expect("string");
         }
@@ -841,7 +853,16 @@ pub fn spawn_sipp_on(scenario: &str, server: SocketAddr, port: u16, args: &[&str
         .tempdir()
         .expect("a temp dir can be created for SIPp");
     for name in ["pcap", scenario, "users.csv"] {
-        std::os::unix::fs::symlink(shared(&format!("sipp/{name}")), dir.path().join(name))
+        // crossbar's own scenarios (tests/sipp) first, then the shared ones.
+        let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sipp")
+            .join(name);
+        let source = if own.exists() {
+            own
+        } else {
+            shared(&format!("sipp/{name}"))
+        };
+        std::os::unix::fs::symlink(source, dir.path().join(name))
             .expect("links can be made in the temp dir");
     }
     let output_path = dir.path().join("sipp-output.log");
