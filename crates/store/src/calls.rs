@@ -89,6 +89,7 @@ impl From<RecorderOutput> for CallChange {
                 call,
                 answered_at_ms,
                 answered_by,
+                ..
             } => CallChange::Answered {
                 id: call,
                 at_ms: answered_at_ms,
