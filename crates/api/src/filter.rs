@@ -127,6 +127,8 @@ impl CallQuery {
             disposition,
             since_ms,
             until_ms,
+            trunk: None,
+            class: None,
         };
         Ok((filter, Page { limit, offset }))
     }

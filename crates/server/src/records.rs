@@ -157,8 +157,8 @@ fn log_lost(change: &CallChange, error: &StoreError) {
             %error,
             "call in progress not written; a crash now would leave no trace of it"
         ),
-        CallChange::Answered { id, .. } => tracing::error!(
-            call = %id,
+        CallChange::Answered(answer) => tracing::error!(
+            call = %answer.id,
             %error,
             "call answer not written; a crash now would record it unanswered"
         ),
@@ -371,6 +371,9 @@ mod tests {
                 started_at_ms: t0,
                 answered_at_ms: Some(t0 + 1_000),
                 answered_by: Some("201".into()),
+                trunk: None,
+                rate: None,
+                outbound: None,
                 last_seen_at_ms: t0 + 30_000,
             })
             .await
