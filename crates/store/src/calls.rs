@@ -30,6 +30,8 @@
 //! first. Legs and the timeline are stored as JSON text in the record's row: shown, never
 //! filtered on, and portable across both backends.
 
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::{OutboundCall, TrunkLeg};
 use crossbar_cdr::record::Outbound;
 use crossbar_cdr::{
     CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
@@ -182,6 +184,14 @@ pub struct CallFilter {
     pub trunk: Option<String>,
     /// Outbound calls to numbers of this destination class.
     pub class: Option<DestinationClass>,
+}
+
+/// Whether [`Store::outbound_calls`] reads each call's trunk legs: only the per-trunk figures
+/// need them, and they are the costliest part to read (parsed from the legs' JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrunkLegs {
+    Include,
+    Omit,
 }
 
 /// One page of a listing: at most `limit` records after skipping `offset`.
@@ -718,6 +728,66 @@ impl CallRow {
     }
 }
 
+/// What [`Store::outbound_calls`] reads of a `calls` row.
+#[derive(sqlx::FromRow)]
+struct OutboundRow {
+    started_at_ms: i64,
+    caller_number: String,
+    disposition: String,
+    disposition_detail: Option<String>,
+    talk_secs: i64,
+    destination_class: Option<String>,
+    trunk_attempts: Option<i64>,
+    pdd_ms: Option<i64>,
+    cost_micros: Option<i64>,
+    /// `None` unless the trunk legs were asked for.
+    legs: Option<String>,
+}
+
+/// The outbound calls of the metrics (`OutboundCall::counts`): by direction, or routed out.
+/// Written exactly as the predicate of the partial index `calls_outbound_started_at`, so
+/// that both backends read the period from that index.
+const OUTBOUND_CALLS: &str = "(direction = 'outbound' OR destination_class IS NOT NULL)";
+
+impl OutboundRow {
+    fn into_call(self, op: &'static str) -> Result<OutboundCall, StoreError> {
+        let at = self.started_at_ms;
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for the call started at {at} ms"),
+        };
+        let trunk_legs = match &self.legs {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str::<Vec<LegRecord>>(json)
+                .map_err(|e| bad("legs", &e))?
+                .iter()
+                .filter_map(TrunkLeg::of)
+                .collect(),
+        };
+        Ok(OutboundCall {
+            started_at_ms: self.started_at_ms,
+            caller: self.caller_number,
+            disposition: Disposition::parse(&self.disposition)
+                .ok_or_else(|| bad("disposition", &self.disposition))?,
+            disposition_detail: self.disposition_detail,
+            talk_secs: u32::try_from(self.talk_secs)
+                .map_err(|_| bad("talk_secs", &self.talk_secs))?,
+            class: self
+                .destination_class
+                .map(|c| DestinationClass::parse(&c).ok_or_else(|| bad("destination_class", &c)))
+                .transpose()?,
+            trunk_attempts: self
+                .trunk_attempts
+                .map(|a| u32::try_from(a).map_err(|_| bad("trunk_attempts", &a)))
+                .transpose()?
+                .unwrap_or(0),
+            pdd_ms: self.pdd_ms,
+            cost: Money(self.cost_micros.unwrap_or(0)),
+            trunk_legs,
+        })
+    }
+}
+
 /// An `active_calls` row as stored.
 #[derive(sqlx::FromRow)]
 struct ActiveRow {
@@ -1104,6 +1174,41 @@ impl Store {
                 .map_err(db(OP))?
         });
         rows.into_iter().map(|r| r.into_record(OP)).collect()
+    }
+
+    /// The outbound calls that started in `period` (calls placed out, and calls of any
+    /// direction that reached the outbound routes), oldest first, as the few columns the
+    /// outbound metrics read (`crossbar_cdr::metrics::outbound`); with their trunk legs if
+    /// `legs` says so.
+    pub async fn outbound_calls(
+        &self,
+        period: Period,
+        legs: TrunkLegs,
+    ) -> Result<Vec<OutboundCall>, StoreError> {
+        const OP: &str = "read outbound calls";
+        let legs_column = match legs {
+            TrunkLegs::Include => "legs",
+            TrunkLegs::Omit => "NULL AS legs",
+        };
+        let rows: Vec<OutboundRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "SELECT started_at_ms, caller_number, disposition, disposition_detail, \
+                 talk_secs, destination_class, trunk_attempts, pdd_ms, cost_micros, \
+                 {legs_column} FROM calls WHERE {OUTBOUND_CALLS}"
+            ));
+            if let Some(since) = period.since_ms {
+                qb.push(" AND started_at_ms >= ").push_bind(since);
+            }
+            if let Some(until) = period.until_ms {
+                qb.push(" AND started_at_ms < ").push_bind(until);
+            }
+            qb.push(" ORDER BY started_at_ms");
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_call(OP)).collect()
     }
 
     /// How many records `filter` selects.

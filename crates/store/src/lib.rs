@@ -89,7 +89,7 @@ pub mod secrets;
 pub mod testing;
 
 pub use bindings::{Binding, BindingChange};
-pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page};
+pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -9,7 +9,11 @@ use crossbar_cdr::{
 mod common;
 
 use common::TestDb;
-use crossbar_store::{ActiveCall, Answer, CallChange, CallFilter, Page, Store, StoreError};
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::{self, GroupBy};
+use crossbar_store::{
+    ActiveCall, Answer, CallChange, CallFilter, Page, Store, StoreError, TrunkLegs,
+};
 
 on_both_backends!(
     a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress,
@@ -29,6 +33,7 @@ on_both_backends!(
     an_outbound_record_keeps_every_outbound_field,
     filters_select_outbound_calls_by_trunk_and_class,
     an_outbound_call_cut_off_by_a_crash_gets_its_talk_time_and_cost,
+    the_outbound_calls_of_a_period_are_read_as_the_metrics_need_them,
 );
 
 const T0: i64 = 1_795_000_000_000;
@@ -1165,4 +1170,97 @@ async fn an_outbound_call_cut_off_by_a_crash_gets_its_talk_time_and_cost(db: Tes
     assert_eq!(ringing.disposition, Disposition::Failed);
     assert_eq!(ringing.ended_at_ms, T0 + 125_400);
     assert_eq!(ringing.outbound, None);
+}
+
+async fn the_outbound_calls_of_a_period_are_read_as_the_metrics_need_them(db: TestDb) {
+    let store = db.open().await;
+    let minute = 60_000;
+    let a = rate("0.01", "0", "60/60");
+    let b = rate("0.02", "0.01", "1/1");
+    let mut forwarded = OutboundCall::new("forwarded", "+442079460001", T0 + 5 * minute)
+        .class(DestinationClass::Mobile)
+        .trunks(vec![("carrier-b", b)])
+        .record();
+    // An inbound call forwarded out through a trunk keeps its direction.
+    forwarded.direction = Direction::Inbound;
+    let records = [
+        OutboundCall::new("before", "201", T0 - 1).record(),
+        OutboundCall::new("failover", "201", T0)
+            .trunks(vec![("carrier-a", a), ("carrier-b", b)])
+            .record(),
+        OutboundCall::new("busy", "202", T0 + minute)
+            .trunks(vec![("carrier-a", a)])
+            .busy()
+            .record(),
+        denied_outbound("denied", "201", T0 + 2 * minute),
+        // Placed out but denied before routing: outbound by direction alone.
+        Call::new("limit", "203", "+441632960002", T0 + 3 * minute)
+            .direction(Direction::Outbound)
+            .ended(
+                EndReason::Denied {
+                    reason: "call limit".into(),
+                },
+                Some(486),
+            )
+            .record(),
+        Call::new("internal", "201", "202", T0 + 4 * minute)
+            .answered_by("202")
+            .record(),
+        forwarded,
+        OutboundCall::new("after", "202", T0 + 60 * minute).record(),
+    ];
+    for record in &records {
+        store.call_finished(record).await.unwrap();
+    }
+    let period = Period {
+        since_ms: Some(T0),
+        until_ms: Some(T0 + 60 * minute),
+    };
+    let expected: Vec<outbound::OutboundCall> = records[1..7]
+        .iter()
+        .filter_map(outbound::OutboundCall::from_record)
+        .collect();
+    assert_eq!(expected.len(), 5, "all but the internal call");
+    let read = store
+        .outbound_calls(period, TrunkLegs::Include)
+        .await
+        .unwrap();
+    assert_eq!(read, expected);
+    let without_legs = store.outbound_calls(period, TrunkLegs::Omit).await.unwrap();
+    let legless: Vec<outbound::OutboundCall> = expected
+        .iter()
+        .cloned()
+        .map(|call| outbound::OutboundCall {
+            trunk_legs: Vec::new(),
+            ..call
+        })
+        .collect();
+    assert_eq!(without_legs, legless);
+
+    // The report from the store is the report from the records.
+    let from_records: Vec<outbound::OutboundCall> = records
+        .iter()
+        .filter_map(outbound::OutboundCall::from_record)
+        .collect();
+    let all = store
+        .outbound_calls(Period::ALL, TrunkLegs::Include)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    for by in [None, Some(GroupBy::Trunk), Some(GroupBy::Extension)] {
+        assert_eq!(
+            outbound::outbound_report(&all, period, by),
+            outbound::outbound_report(&from_records, period, by),
+            "{by:?}"
+        );
+    }
+    let report = outbound::outbound_report(&read, period, None);
+    assert_eq!(
+        (
+            report.total.attempts,
+            report.total.connected,
+            report.total.denied
+        ),
+        (3, 2, 2)
+    );
 }

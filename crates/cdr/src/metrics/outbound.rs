@@ -52,7 +52,7 @@ use std::fmt;
 
 use super::{Period, mean, ratio};
 use crate::event::{Direction, LegRole};
-use crate::record::{CallRecord, Disposition};
+use crate::record::{CallRecord, Disposition, LegRecord};
 use crate::tariff::{DestinationClass, Money};
 
 /// What an outbound report groups its calls by, besides the total.
@@ -131,6 +131,21 @@ pub struct TrunkLeg {
 }
 
 impl TrunkLeg {
+    /// The trunk leg a leg of a record is, if it went to a trunk.
+    pub fn of(leg: &LegRecord) -> Option<TrunkLeg> {
+        if leg.role != LegRole::Callee {
+            return None;
+        }
+        Some(TrunkLeg {
+            trunk: leg.trunk.clone()?,
+            answered: leg.answered_at_ms.is_some(),
+            final_status: leg.final_status,
+            pdd_ms: leg
+                .ringing_at_ms
+                .map(|rang| (rang - leg.created_at_ms).max(0)),
+        })
+    }
+
     /// Whether the leg failed on the network side: it ended unanswered with a final status
     /// ≥ 300 that is not the callee's or the caller's doing (486/600 busy, 603 declined,
     /// 480/408 not answered, 487 cancelled).
@@ -155,19 +170,7 @@ impl OutboundCall {
         if !OutboundCall::counts(record.direction, out.is_some()) {
             return None;
         }
-        let trunk_legs = record
-            .legs
-            .iter()
-            .filter(|l| l.role == LegRole::Callee)
-            .filter_map(|l| {
-                Some(TrunkLeg {
-                    trunk: l.trunk.clone()?,
-                    answered: l.answered_at_ms.is_some(),
-                    final_status: l.final_status,
-                    pdd_ms: l.ringing_at_ms.map(|rang| (rang - l.created_at_ms).max(0)),
-                })
-            })
-            .collect();
+        let trunk_legs = record.legs.iter().filter_map(TrunkLeg::of).collect();
         Some(OutboundCall {
             started_at_ms: record.started_at_ms,
             caller: record.caller.number.clone(),
