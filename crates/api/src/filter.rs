@@ -2,7 +2,7 @@
 //! checked and turned into a [`CallFilter`] and a [`Page`]. One parser for both, so
 //! `crossbar calls` and `GET /api/calls` accept exactly the same values with the same errors.
 
-use crossbar_cdr::{Direction, Disposition};
+use crossbar_cdr::{DestinationClass, Direction, Disposition};
 use crossbar_store::{CallFilter, Page};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
@@ -43,6 +43,30 @@ pub struct CallQuery {
     pub offset: Option<String>,
     /// For an extension's listing: `received`, `placed` or `all` (default).
     pub view: Option<String>,
+    /// Outbound calls carried by this trunk.
+    pub trunk: Option<String>,
+    /// Outbound calls to this destination class (`national`, `mobile`, `international`, ...).
+    pub class: Option<String>,
+}
+
+/// `since` and `until` as unix milliseconds (checked to be in order), read in `tz`.
+fn time_range(
+    since: &Option<String>,
+    until: &Option<String>,
+    tz: &TimeZone,
+) -> Result<(Option<i64>, Option<i64>), FilterError> {
+    let since_ms = given(since)
+        .map(|t| parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}"))))
+        .transpose()?;
+    let until_ms = given(until)
+        .map(|t| parse_time(t, tz, Bound::Until).map_err(|e| FilterError(format!("until: {e}"))))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since_ms, until_ms)
+        && since > until
+    {
+        return Err(FilterError("since: is after until".into()));
+    }
+    Ok((since_ms, until_ms))
 }
 
 /// Which end of a time range a value is for: a bare date means the start of that day for
@@ -81,21 +105,16 @@ impl CallQuery {
                 })
             })
             .transpose()?;
-        let since_ms = given(&self.since)
-            .map(|t| {
-                parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}")))
+        let class = given(&self.class)
+            .map(|c| {
+                DestinationClass::parse(c).ok_or_else(|| {
+                    let names: Vec<&str> =
+                        DestinationClass::ALL.iter().map(|c| c.as_str()).collect();
+                    FilterError(format!("class: `{c}` is not one of {}", names.join(", ")))
+                })
             })
             .transpose()?;
-        let until_ms = given(&self.until)
-            .map(|t| {
-                parse_time(t, tz, Bound::Until).map_err(|e| FilterError(format!("until: {e}")))
-            })
-            .transpose()?;
-        if let (Some(since), Some(until)) = (since_ms, until_ms)
-            && since > until
-        {
-            return Err(FilterError("since: is after until".into()));
-        }
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
         let limit = match given(&self.limit) {
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u32>() {
@@ -127,8 +146,8 @@ impl CallQuery {
             disposition,
             since_ms,
             until_ms,
-            trunk: None,
-            class: None,
+            trunk: given(&self.trunk).map(str::to_owned),
+            class,
         };
         Ok((filter, Page { limit, offset }))
     }
@@ -244,6 +263,24 @@ mod tests {
     }
 
     #[test]
+    fn trunk_and_class_narrow_to_outbound_calls() {
+        let query = CallQuery {
+            trunk: Some("carrier-a".into()),
+            class: Some("toll_free".into()),
+            ..CallQuery::default()
+        };
+        let (filter, _) = query.to_filter(&TimeZone::UTC).unwrap();
+        assert_eq!(
+            filter,
+            CallFilter {
+                trunk: Some("carrier-a".into()),
+                class: Some(DestinationClass::TollFree),
+                ..CallFilter::default()
+            }
+        );
+    }
+
+    #[test]
     fn bad_values_are_errors_naming_the_parameter() {
         let cases = [
             (
@@ -260,6 +297,14 @@ mod tests {
                 },
                 "disposition: `ANSWERED` is not one of answered, voicemail, no_answer, busy, \
                  rejected, cancelled, abandoned, failed, denied",
+            ),
+            (
+                CallQuery {
+                    class: Some("landline".into()),
+                    ..CallQuery::default()
+                },
+                "class: `landline` is not one of emergency, internal, local, national, mobile, \
+                 toll_free, premium, international",
             ),
             (
                 CallQuery {

@@ -11,8 +11,9 @@
 //! | `GET /api/extensions/{number}/calls?view=received\|placed\|all` | the same page, for one extension |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
-//! `placed_by`, `direction`, `disposition`, `since`, `until`, `limit` (default 50, at most
-//! 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its serde form.
+//! `placed_by`, `direction`, `disposition`, `trunk`, `class`, `since`, `until`, `limit`
+//! (default 50, at most 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its
+//! serde form (an outbound call's routing, trunk and cost under `outbound`).
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
 //! one included, so a typo is not silently ignored), 404 for an unknown call or route, 500

@@ -39,6 +39,13 @@ pub struct CallsArgs {
     /// answered, voicemail, no_answer, busy, rejected, cancelled, abandoned, failed or denied.
     #[arg(long, value_name = "D")]
     pub disposition: Option<String>,
+    /// Outbound calls carried by this trunk (the one that answered, else the last tried).
+    #[arg(long, value_name = "NAME")]
+    pub trunk: Option<String>,
+    /// Outbound calls to numbers of this destination class: emergency, internal, local,
+    /// national, mobile, toll_free, premium or international.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
     /// Calls started at or after TIME: 2026-11-21T09:00:00Z, 2026-11-21T09:00 (site time)
     /// or 2026-11-21 (from the start of that day).
     #[arg(long, value_name = "TIME")]
@@ -102,6 +109,8 @@ pub fn run(args: CallsArgs) -> ExitCode {
         limit: Some(args.limit.to_string()),
         offset: Some(args.offset.to_string()),
         view: None,
+        trunk: args.trunk.clone(),
+        class: args.class.clone(),
     };
     let (filter, page) = match query.to_filter(&timezone) {
         Ok(parsed) => parsed,
