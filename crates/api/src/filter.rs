@@ -1,7 +1,11 @@
-//! The call-listing filters as people type them — in a URL query or on the command line —
-//! checked and turned into a [`CallFilter`] and a [`Page`]. One parser for both, so
-//! `crossbar calls` and `GET /api/calls` accept exactly the same values with the same errors.
+//! The call-listing filters and report parameters as people type them — in a URL query or on
+//! the command line — checked and turned into a [`CallFilter`] and a [`Page`], or a
+//! [`Period`] and a grouping. One parser for both, so `crossbar calls` and `GET /api/calls`
+//! (and `crossbar report outbound` and `GET /api/reports/outbound`) accept exactly the same
+//! values with the same errors.
 
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::GroupBy;
 use crossbar_cdr::{DestinationClass, Direction, Disposition};
 use crossbar_store::{CallFilter, Page};
 use jiff::Timestamp;
@@ -47,6 +51,33 @@ pub struct CallQuery {
     pub trunk: Option<String>,
     /// Outbound calls to this destination class (`national`, `mobile`, `international`, ...).
     pub class: Option<String>,
+}
+
+/// The parameters of an outbound report, as text (absent or empty means "any").
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Calls started at or after this time (the forms of [`CallQuery::since`]).
+    pub since: Option<String>,
+    /// Calls started before this time (the forms of [`CallQuery::until`]).
+    pub until: Option<String>,
+    /// Figures per `extension`, `trunk` or `class` besides the total.
+    pub by: Option<String>,
+}
+
+impl ReportQuery {
+    /// The period and grouping these values ask for; dates and local times are read in `tz`.
+    pub fn to_report(&self, tz: &TimeZone) -> Result<(Period, Option<GroupBy>), FilterError> {
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
+        let by = given(&self.by)
+            .map(|by| {
+                GroupBy::parse(by).ok_or_else(|| {
+                    FilterError(format!("by: `{by}` is not one of extension, trunk, class"))
+                })
+            })
+            .transpose()?;
+        Ok((Period { since_ms, until_ms }, by))
+    }
 }
 
 /// `since` and `until` as unix milliseconds (checked to be in order), read in `tz`.
@@ -277,6 +308,48 @@ mod tests {
                 class: Some(DestinationClass::TollFree),
                 ..CallFilter::default()
             }
+        );
+    }
+
+    #[test]
+    fn a_report_query_becomes_a_period_and_a_grouping() {
+        let query = ReportQuery {
+            since: Some("2026-11-21".into()),
+            until: Some("2026-11-21".into()),
+            by: Some("trunk".into()),
+        };
+        assert_eq!(
+            query.to_report(&TimeZone::UTC),
+            Ok((
+                Period {
+                    since_ms: Some(1_795_219_200_000),
+                    until_ms: Some(1_795_219_200_000 + 86_400_000),
+                },
+                Some(GroupBy::Trunk)
+            ))
+        );
+        assert_eq!(
+            ReportQuery::default().to_report(&TimeZone::UTC),
+            Ok((Period::ALL, None))
+        );
+        assert_eq!(
+            ReportQuery {
+                by: Some("route".into()),
+                ..ReportQuery::default()
+            }
+            .to_report(&TimeZone::UTC),
+            Err(FilterError(
+                "by: `route` is not one of extension, trunk, class".into()
+            ))
+        );
+        assert_eq!(
+            ReportQuery {
+                since: Some("2026-11-22".into()),
+                until: Some("2026-11-20".into()),
+                by: None,
+            }
+            .to_report(&TimeZone::UTC),
+            Err(FilterError("since: is after until".into()))
         );
     }
 

@@ -9,11 +9,18 @@
 //! | `GET /api/calls` | one page of call records, newest first: `{"calls": [...], "total": N, "limit": L, "offset": O}` |
 //! | `GET /api/calls/{id}` | one call record, or 404 |
 //! | `GET /api/extensions/{number}/calls?view=received\|placed\|all` | the same page, for one extension |
+//! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `trunk`, `class`, `since`, `until`, `limit`
 //! (default 50, at most 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its
 //! serde form (an outbound call's routing, trunk and cost under `outbound`).
+//!
+//! The outbound report (parameters in [`filter::ReportQuery`], all optional) is
+//! crossbar-cdr's [`OutboundReport`] in its serde form: `{"period": {"since_ms", "until_ms"},
+//! "by", "total": {figures}, "groups": [{"key", figures...}]}`, its figures defined in
+//! `crossbar_cdr::metrics::outbound` (costs in millionths: `cost_micros`,
+//! `cost_micros_by_class`).
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
 //! one included, so a typo is not silently ignored), 404 for an unknown call or route, 500
@@ -27,11 +34,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
-use crossbar_store::{CallFilter, Page, Store, StoreError};
+use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
 
-use crate::filter::{CallQuery, FilterError};
+use crate::filter::{CallQuery, FilterError, ReportQuery};
 
 /// The API over `store`, reading dates in listing filters as UTC days.
 pub fn router(store: Store) -> Router {
@@ -48,6 +56,7 @@ pub fn router_in(store: Store, timezone: TimeZone) -> Router {
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(one_call))
         .route("/api/extensions/{number}/calls", get(extension_calls))
+        .route("/api/reports/outbound", get(outbound))
         .fallback(not_found)
         .with_state(state)
 }
@@ -196,6 +205,20 @@ async fn one_call(
         Some(record) => Ok(Json(record)),
         None => Err(ApiError::not_found("no call with this id")),
     }
+}
+
+async fn outbound(
+    State(api): State<Api>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<OutboundReport>, ApiError> {
+    let Query(query) = query?;
+    let (period, by) = query.to_report(&api.timezone)?;
+    let legs = match by {
+        Some(GroupBy::Trunk) => TrunkLegs::Include,
+        _ => TrunkLegs::Omit,
+    };
+    let calls = api.store.outbound_calls(period, legs).await?;
+    Ok(Json(outbound_report(&calls, period, by)))
 }
 
 async fn page_of(

@@ -633,3 +633,140 @@ async fn calls_are_filtered_by_trunk_and_class_and_show_their_outbound_part() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_outbound_report_gives_the_figures_of_the_period() {
+    let (app, _db) = outbound_app().await;
+    let (status, body) = get(
+        &app,
+        "/api/reports/outbound?since=2026-11-22&until=2026-11-22",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["period"],
+        json!({ "since_ms": NEXT_NINE - 9 * HOUR, "until_ms": NEXT_NINE + 15 * HOUR })
+    );
+    assert_eq!(body["by"], Value::Null);
+    assert_eq!(body["groups"], json!([]));
+    // o1, o2 and o3 were offered to the network; o1 and o2 answered; o4 was denied.
+    assert_eq!(
+        body["total"],
+        json!({
+            "attempts": 3,
+            "connected": 2,
+            "asr": 2.0 / 3.0,
+            "acd_secs": 60.0,
+            // o1 rang 1 s after its INVITE, o2 1.1 s after its first, o3 1 s after.
+            "avg_pdd_ms": 3_100.0 / 3.0,
+            "talk_secs": 120,
+            "minutes": 2.0,
+            "cost_micros": 104_000,
+            "cost_micros_by_class": { "national": 74_000, "mobile": 30_000 },
+            "failovers": 1,
+            "failures": 0,
+            "unrouted": 0,
+            "denied": 1,
+            "denied_by_reason": { "class local may not dial international": 1 }
+        })
+    );
+
+    // Without a period, the day after counts too.
+    let (_, all) = get(&app, "/api/reports/outbound").await;
+    assert_eq!(all["total"]["attempts"], 4);
+    // o5: 10 s billed as a minute at 0.012, plus 0.05 to connect.
+    assert_eq!(all["total"]["cost_micros"], 104_000 + 62_000);
+}
+
+#[tokio::test]
+async fn the_outbound_report_by_trunk_counts_each_trunk_leg() {
+    let (app, _db) = outbound_app().await;
+    let (status, body) = get(
+        &app,
+        "/api/reports/outbound?since=2026-11-22T00:00:00Z&until=2026-11-23T00:00:00Z&by=trunk",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["by"], "trunk");
+    let groups = body["groups"].as_array().expect("groups");
+    let keys: Vec<&Value> = groups.iter().map(|g| &g["key"]).collect();
+    assert_eq!(
+        keys,
+        [&json!("carrier-a"), &json!("carrier-b"), &Value::Null]
+    );
+    let figures = |g: &Value| {
+        (
+            g["attempts"].clone(),
+            g["connected"].clone(),
+            g["asr"].clone(),
+            g["failures"].clone(),
+            g["failovers"].clone(),
+            g["minutes"].clone(),
+            g["cost_micros"].clone(),
+        )
+    };
+    // carrier-a: o1 (answered), o2's first leg (503, failed over), o3 (busy: not a failure).
+    assert_eq!(
+        figures(&groups[0]),
+        (
+            json!(3),
+            json!(1),
+            json!(1.0 / 3.0),
+            json!(1),
+            json!(1),
+            json!(1.5),
+            json!(74_000)
+        )
+    );
+    assert_eq!(
+        figures(&groups[1]),
+        (
+            json!(1),
+            json!(1),
+            json!(1.0),
+            json!(0),
+            json!(0),
+            json!(0.5),
+            json!(30_000)
+        )
+    );
+    assert_eq!(groups[1]["avg_pdd_ms"], 1_000.0);
+    assert_eq!(
+        (&groups[2]["attempts"], &groups[2]["denied"]),
+        (&json!(0), &json!(1))
+    );
+
+    let (_, by_extension) = get(&app, "/api/reports/outbound?until=2026-11-22&by=extension").await;
+    let groups = by_extension["groups"].as_array().expect("groups");
+    let rows: Vec<(&Value, &Value, &Value, &Value)> = groups
+        .iter()
+        .map(|g| (&g["key"], &g["attempts"], &g["connected"], &g["denied"]))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (&json!("201"), &json!(2), &json!(2), &json!(0)),
+            (&json!("202"), &json!(1), &json!(0), &json!(1)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_bad_report_parameter_is_400_with_a_json_error() {
+    let (app, _db) = outbound_app().await;
+    assert_eq!(
+        get(&app, "/api/reports/outbound?by=route").await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "by: `route` is not one of extension, trunk, class" })
+        )
+    );
+    let (status, body) = get(&app, "/api/reports/outbound?group=trunk").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown field `group`")),
+        "{body}"
+    );
+}
