@@ -42,14 +42,14 @@ enum Command {
         file: PathBuf,
     },
     /// List call records, newest first, as a table, CSV or JSON.
-    Calls(cli::calls::CallsArgs),
+    Calls(Box<cli::calls::CallsArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
-        Command::Calls(args) => cli::calls::run(args),
+        Command::Calls(args) => cli::calls::run(*args),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -4,6 +4,11 @@
 //! The filters are the API's (`crossbar_api::filter`), so the command line and
 //! `GET /api/calls` accept the same values with the same errors. Times are shown, and dates
 //! and local times in `--since`/`--until` are read, in `[site] timezone` (UTC if unset).
+//!
+//! An outbound call's normalised number, destination class, trunk and cost show in extra
+//! table columns (when the page has outbound calls), in the CSV's last columns (with the
+//! number as dialled, the route, the caller ID, the trunk attempts and the post-dial delay)
+//! and in the JSON records' `outbound`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -13,10 +18,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use crossbar_api::filter::CallQuery;
 use crossbar_cdr::CallRecord;
-use crossbar_config::{Config, Database};
-use crossbar_store::{CallFilter, Page, Store};
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+use super::{aligned, duration, field, load_config, local_time, read_store, site_timezone};
 
 /// `crossbar calls` options.
 #[derive(Debug, Args)]
@@ -77,27 +81,12 @@ pub enum Format {
 /// Runs `crossbar calls`: exit 0 with the listing, 2 for a bad configuration or filter, 1 if
 /// the database cannot be read.
 pub fn run(args: CallsArgs) -> ExitCode {
-    let config = match Config::load(&args.config) {
+    const COMMAND: &str = "crossbar calls";
+    let config = match load_config(&args.config, COMMAND) {
         Ok(config) => config,
-        Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!(
-                "crossbar calls: {} error(s) in the configuration",
-                errors.len()
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let timezone = match &config.site.timezone {
-        None => TimeZone::UTC,
-        Some(name) => match TimeZone::get(name.as_str()) {
-            Ok(tz) => tz,
-            Err(error) => {
-                eprintln!("crossbar calls: time zone {name}: {error}; showing UTC");
-                TimeZone::UTC
-            }
-        },
-    };
+    let timezone = site_timezone(&config, COMMAND);
     let query = CallQuery {
         extension: args.extension.clone(),
         received_by: args.received_by.clone(),
@@ -115,11 +104,16 @@ pub fn run(args: CallsArgs) -> ExitCode {
     let (filter, page) = match query.to_filter(&timezone) {
         Ok(parsed) => parsed,
         Err(error) => {
-            eprintln!("crossbar calls: --{error}");
+            eprintln!("{COMMAND}: --{error}");
             return ExitCode::from(2);
         }
     };
-    match list(&config, &filter, page).and_then(|(records, total)| {
+    let listed = read_store(&config, async |store| {
+        let records = store.calls(&filter, page).await?;
+        let total = store.count_calls(&filter).await?;
+        Ok((records, total))
+    });
+    match listed.and_then(|(records, total)| {
         render(&records, total, args.format, &timezone).context("formatting the calls")
     }) {
         Ok(text) => {
@@ -127,39 +121,10 @@ pub fn run(args: CallsArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("crossbar calls: {error:#}");
+            eprintln!("{COMMAND}: {error:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The page of records and the total the filter selects.
-fn list(
-    config: &Config,
-    filter: &CallFilter,
-    page: Page,
-) -> anyhow::Result<(Vec<CallRecord>, u64)> {
-    if let Database::Sqlite { path } = &config.database
-        && !path.exists()
-    {
-        anyhow::bail!(
-            "no database at {} (crossbar has not run with this configuration yet)",
-            path.display()
-        );
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = Store::open(&config.database.url())
-            .await
-            .with_context(|| format!("opening the database {:?}", config.database))?;
-        let records = store.calls(filter, page).await?;
-        let total = store.count_calls(filter).await?;
-        store.close().await;
-        Ok((records, total))
-    })
 }
 
 fn render(
@@ -179,29 +144,6 @@ fn render(
     })
 }
 
-/// `started_at` in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).
-fn local_time(ms: i64, tz: &TimeZone, offset: bool) -> String {
-    let format = if offset {
-        "%Y-%m-%dT%H:%M:%S%:z"
-    } else {
-        "%Y-%m-%d %H:%M:%S"
-    };
-    match Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.to_zoned(tz.clone()).strftime(format).to_string(),
-        Err(_) => format!("@{ms}ms"),
-    }
-}
-
-/// Seconds as `m:ss`, or `h:mm:ss` from an hour.
-fn duration(secs: u32) -> String {
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
     if records.is_empty() {
         return if total == 0 {
@@ -210,7 +152,7 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
             format!("no calls on this page ({total} in all)\n")
         };
     }
-    const HEADER: [&str; 8] = [
+    const HEADER: [&str; 12] = [
         "STARTED",
         "DIRECTION",
         "CALL",
@@ -219,10 +161,16 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
         "TALK",
         "HANGUP BY",
         "SIP",
+        "NUMBER",
+        "CLASS",
+        "TRUNK",
+        "COST",
     ];
-    /// Columns aligned to the right (durations).
-    const RIGHT: [bool; 8] = [false, false, false, false, true, true, false, false];
-    let rows: Vec<[String; 8]> = records
+    /// Columns aligned to the right (durations, amounts).
+    const RIGHT: [bool; 12] = [
+        false, false, false, false, true, true, false, false, false, false, false, true,
+    ];
+    let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
             let answered = r.answered_at_ms.is_some();
@@ -234,7 +182,9 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
                 (None, true) => disposition.push_str(" (interrupted)"),
                 (None, false) => {}
             }
-            [
+            let out = r.outbound.as_ref();
+            let or_dash = |text: Option<String>| text.unwrap_or_else(|| "-".to_owned());
+            vec![
                 local_time(r.started_at_ms, tz, false),
                 r.direction.as_str().to_owned(),
                 format!("{} → {}", r.caller.number, r.callee.number),
@@ -248,35 +198,20 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
                 r.hangup_by.as_str().to_owned(),
                 r.sip_status
                     .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                or_dash(out.map(|o| o.normalized.clone())),
+                or_dash(out.map(|o| o.class.as_str().to_owned())),
+                or_dash(out.and_then(|o| o.trunk.clone())),
+                or_dash(out.map(|o| o.cost.to_string())),
             ]
         })
         .collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let header = HEADER.map(str::to_owned);
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            let pad = widths[i] - cell.chars().count();
-            if RIGHT[i] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    // A page without outbound calls keeps to the columns every call has.
+    let columns = if records.iter().any(|r| r.outbound.is_some()) {
+        HEADER.len()
+    } else {
+        8
+    };
+    let mut out = aligned(&HEADER[..columns], &RIGHT, &rows);
     let shown = rows.len() as u64;
     let noun = if total == 1 { "call" } else { "calls" };
     if shown == total {
@@ -287,24 +222,18 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
     out
 }
 
-/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 fn csv(records: &[CallRecord], tz: &TimeZone) -> String {
     const HEADER: &str = "id,started_at,answered_at,ended_at,direction,caller,caller_name,\
          callee,callee_name,disposition,disposition_detail,sip_status,hangup_by,answered_by,\
-         wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted";
+         wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted,dialled,\
+         normalized_number,destination_class,outbound_route,caller_id,trunk,trunk_attempts,\
+         pdd_ms,cost";
     let mut out = String::from(HEADER);
     out.push('\n');
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in records {
         let t = &r.timings;
+        let o = r.outbound.as_ref();
         let cells = [
             r.id.0.clone(),
             local_time(r.started_at_ms, tz, true),
@@ -326,30 +255,19 @@ fn csv(records: &[CallRecord], tz: &TimeZone) -> String {
             t.hold_secs.to_string(),
             t.queue_wait_secs.to_string(),
             r.interrupted.to_string(),
+            opt(o.map(|o| o.dialled.clone())),
+            opt(o.map(|o| o.normalized.clone())),
+            opt(o.map(|o| o.class.as_str().to_owned())),
+            opt(o.and_then(|o| o.route.clone())),
+            opt(o.and_then(|o| o.caller_id.clone())),
+            opt(o.and_then(|o| o.trunk.clone())),
+            opt(o.map(|o| o.attempts.to_string())),
+            opt(o.and_then(|o| o.pdd_ms).map(|ms| ms.to_string())),
+            opt(o.map(|o| o.cost.to_string())),
         ];
         let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
         out.push_str(&line.join(","));
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_minutes_and_seconds_or_hours() {
-        assert_eq!(duration(0), "0:00");
-        assert_eq!(duration(59), "0:59");
-        assert_eq!(duration(61), "1:01");
-        assert_eq!(duration(3_600 + 62), "1:01:02");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(field("201"), "201");
-        assert_eq!(field("Smith, Jane"), "\"Smith, Jane\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }
