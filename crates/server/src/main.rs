@@ -5,6 +5,7 @@
 //! crossbar run --config examples/crossbar.toml   # start the PBX
 //! crossbar check examples/crossbar.toml          # validate a configuration file
 //! crossbar calls --config examples/crossbar.toml # list call records
+//! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
 //! ```
 
 mod cli;
@@ -43,6 +44,9 @@ enum Command {
     },
     /// List call records, newest first, as a table, CSV or JSON.
     Calls(Box<cli::calls::CallsArgs>),
+    /// Report on the stored calls of a period, as a table, CSV or JSON.
+    #[command(subcommand)]
+    Report(cli::report::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { file } => check(&file),
         Command::Calls(args) => cli::calls::run(*args),
+        Command::Report(report) => cli::report::run(report),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

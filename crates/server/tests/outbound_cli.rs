@@ -1,6 +1,6 @@
-//! Outbound calls on the command line — the outbound side of `crossbar calls`: records
-//! written with crossbar-store into the SQLite database a configuration file names, listed
-//! by the binary as a table, CSV and JSON.
+//! Outbound calls on the command line — `crossbar report outbound`, and the outbound side of
+//! `crossbar calls`: records written with crossbar-store into the SQLite database a
+//! configuration file names, reported and listed by the binary as a table, CSV and JSON.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -10,6 +10,7 @@ use crossbar_cdr::{
     Increment, LegId, LegRole, Party, Rate, Recorder, RecorderOutput,
 };
 use crossbar_store::Store;
+use serde_json::{Value, json};
 
 const CROSSBAR: &str = env!("CARGO_BIN_EXE_crossbar");
 
@@ -252,6 +253,10 @@ impl Site {
             .expect("the crossbar binary runs")
     }
 
+    fn report(&self, args: &[&str]) -> String {
+        stdout_of(&self.run(&["report", "outbound"], args))
+    }
+
     fn calls(&self, args: &[&str]) -> String {
         stdout_of(&self.run(&["calls"], args))
     }
@@ -265,6 +270,141 @@ fn stdout_of(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn the_table_gives_the_outbound_figures_of_the_period() {
+    let site = Site::new();
+    let out = site.report(&["--since", "2026-11-22", "--until", "2026-11-22"]);
+    // o1, o2 and o3 were offered to the network and o1 and o2 answered (ASR 2/3); talk
+    // 90 + 30 s; PDD (1 + 1.1 + 2 s) / 3; o2 failed over once; o4 was denied.
+    let expected = "\
+Outbound calls from 2026-11-22 00:00:00 to 2026-11-23 00:00:00 (UTC)
+       ATTEMPTS  CONNECTED    ASR   ACD   PDD  MINUTES    COST  FAILOVERS  FAILURES  UNROUTED  DENIED
+total         3          2  66.7%  1:00  1.4s      2.0  0.1040          1         0         0       1
+
+cost by destination class: national 0.0740, mobile 0.0300
+denied by reason: class local may not dial international: 1
+";
+    assert_eq!(out, expected);
+    let out = site.report(&["--since", "2026-11-23"]);
+    assert_eq!(
+        out,
+        "\
+Outbound calls since 2026-11-23 00:00:00 (UTC)
+       ATTEMPTS  CONNECTED  ASR  ACD  PDD  MINUTES    COST  FAILOVERS  FAILURES  UNROUTED  DENIED
+total         0          0    -    -    -      0.0  0.0000          0         0         0       0
+"
+    );
+}
+
+#[test]
+fn by_trunk_each_trunk_leg_is_an_attempt_of_its_trunk() {
+    let site = Site::new();
+    let out = site.report(&["--by", "trunk"]);
+    // carrier-a: o1 answered, o2's first leg failed (503) and failed over, o3 was busy (the
+    // callee's doing, not a trunk failure).
+    let expected = "\
+Outbound calls (all stored), by trunk
+TRUNK       ATTEMPTS  CONNECTED     ASR   ACD   PDD  MINUTES    COST  FAILOVERS  FAILURES  UNROUTED  DENIED
+carrier-a          3          1   33.3%  1:30  1.5s      1.5  0.0740          1         1         0       0
+carrier-b          1          1  100.0%  0:30  1.0s      0.5  0.0300          0         0         0       0
+(no trunk)         0          0       -     -     -      0.0  0.0000          0         0         0       1
+total              3          2   66.7%  1:00  1.4s      2.0  0.1040          1         0         0       1
+
+cost by destination class: national 0.0740, mobile 0.0300
+denied by reason: class local may not dial international: 1
+";
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn json_is_the_report_the_api_gives() {
+    let site = Site::new();
+    let out = site.report(&["--by", "extension", "--format", "json"]);
+    let report: Value = serde_json::from_str(&out).expect("a JSON report");
+    assert_eq!(
+        report["period"],
+        json!({ "since_ms": null, "until_ms": null })
+    );
+    assert_eq!(report["by"], "extension");
+    assert_eq!(
+        report["total"],
+        json!({
+            "attempts": 3,
+            "connected": 2,
+            "asr": 2.0 / 3.0,
+            "acd_secs": 60.0,
+            "avg_pdd_ms": 4_100.0 / 3.0,
+            "talk_secs": 120,
+            "minutes": 2.0,
+            "cost_micros": 104_000,
+            "cost_micros_by_class": { "national": 74_000, "mobile": 30_000 },
+            "failovers": 1,
+            "failures": 0,
+            "unrouted": 0,
+            "denied": 1,
+            "denied_by_reason": { "class local may not dial international": 1 }
+        })
+    );
+    let groups = report["groups"].as_array().expect("groups");
+    let rows: Vec<(&Value, &Value, &Value, &Value, &Value)> = groups
+        .iter()
+        .map(|g| {
+            (
+                &g["key"],
+                &g["attempts"],
+                &g["asr"],
+                &g["avg_pdd_ms"],
+                &g["denied"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                &json!("201"),
+                &json!(2),
+                &json!(1.0),
+                &json!(1_050.0),
+                &json!(0)
+            ),
+            (
+                &json!("202"),
+                &json!(1),
+                &json!(0.0),
+                &json!(2_000.0),
+                &json!(1)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn csv_has_a_row_per_group_and_one_for_the_total() {
+    let site = Site::new();
+    let out = site.report(&["--by", "class", "--format", "csv"]);
+    let expected = "\
+by,key,attempts,connected,asr,acd_secs,avg_pdd_ms,talk_secs,minutes,cost,failovers,failures,unrouted,denied,cost_emergency,cost_internal,cost_local,cost_national,cost_mobile,cost_toll_free,cost_premium,cost_international,denied_by_reason
+class,international,0,0,,,,0,0.00,0.0000,0,0,0,1,,,,,,,,,class local may not dial international: 1
+class,mobile,1,1,1.0000,30.0,1100,30,0.50,0.0300,1,0,0,0,,,,,0.0300,,,,
+class,national,2,1,0.5000,90.0,1500,90,1.50,0.0740,0,0,0,0,,,,0.0740,,,,,
+total,,3,2,0.6667,60.0,1367,120,2.00,0.1040,1,0,0,1,,,,0.0740,0.0300,,,,class local may not dial international: 1
+";
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn a_bad_parameter_exits_2_saying_what_is_wrong() {
+    let site = Site::new();
+    let out = site.run(&["report", "outbound"], &["--by", "route"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "crossbar report outbound: --by: `route` is not one of extension, trunk, class\n"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Subcommands that read what crossbar stored, without starting it.
 
 pub mod calls;
+pub mod report;
 
 use std::path::Path;
 use std::process::ExitCode;
