@@ -100,8 +100,8 @@ fn table(alerts: &[Alert], tz: &TimeZone) -> String {
         })
         .collect();
     let mut out = super::table(
-        ["RAISED", "KIND", "SUBJECT", "MESSAGE", "ACKNOWLEDGED BY"],
-        [false; 5],
+        &["RAISED", "KIND", "SUBJECT", "MESSAGE", "ACKNOWLEDGED BY"],
+        &[false; 5],
         &rows,
     );
     let noun = if alerts.len() == 1 { "alert" } else { "alerts" };

@@ -108,7 +108,11 @@ fn blocked_table(blocks: &[Block], tz: &TimeZone) -> String {
             ]
         })
         .collect();
-    let mut out = super::table(["EXTENSION", "BLOCKED SINCE", "REASON"], [false; 3], &rows);
+    let mut out = super::table(
+        &["EXTENSION", "BLOCKED SINCE", "REASON"],
+        &[false; 3],
+        &rows,
+    );
     let noun = if blocks.len() == 1 {
         "extension"
     } else {
