@@ -71,16 +71,7 @@ pub fn run(args: AlertsArgs) -> ExitCode {
             }
         })
     });
-    match text {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    super::print_or_fail(COMMAND, text)
 }
 
 fn table(alerts: &[Alert], tz: &TimeZone) -> String {

@@ -113,18 +113,10 @@ pub fn run(args: CallsArgs) -> ExitCode {
         let total = store.count_calls(&filter).await?;
         Ok((records, total))
     });
-    match listed.and_then(|(records, total)| {
+    let text = listed.and_then(|(records, total)| {
         render(&records, total, args.format, &timezone).context("formatting the calls")
-    }) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    });
+    super::print_or_fail(COMMAND, text)
 }
 
 fn render(

@@ -82,16 +82,7 @@ fn blocked(args: BlockedArgs) -> ExitCode {
             }
         })
     });
-    match text {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    super::print_or_fail(COMMAND, text)
 }
 
 fn blocked_table(blocks: &[Block], tz: &TimeZone) -> String {

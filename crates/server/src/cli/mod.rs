@@ -96,6 +96,20 @@ where
     })
 }
 
+/// Prints `output` and gives exit status 0, or says why `command` failed and gives 1.
+fn print_or_fail(command: &str, output: anyhow::Result<String>) -> ExitCode {
+    match output {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{command}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// A time in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).
 fn local_time(ms: i64, tz: &TimeZone, offset: bool) -> String {
     let format = if offset {

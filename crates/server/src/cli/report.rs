@@ -22,7 +22,10 @@ use crossbar_cdr::metrics::outbound::{
 use crossbar_store::TrunkLegs;
 use jiff::tz::TimeZone;
 
-use super::{duration, field, load_config, local_time, site_timezone, with_newline, with_store};
+use super::{
+    duration, field, load_config, local_time, print_or_fail, site_timezone, with_newline,
+    with_store,
+};
 
 /// `crossbar report` reports.
 #[derive(Debug, Subcommand)]
@@ -99,18 +102,10 @@ fn outbound(args: OutboundArgs) -> ExitCode {
         let calls = store.outbound_calls(period, legs).await?;
         Ok(outbound_report(&calls, period, by))
     });
-    match report
-        .and_then(|report| render(&report, args.format, &timezone).context("formatting the report"))
-    {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let text = report.and_then(|report| {
+        render(&report, args.format, &timezone).context("formatting the report")
+    });
+    print_or_fail(COMMAND, text)
 }
 
 fn render(report: &OutboundReport, format: Format, tz: &TimeZone) -> anyhow::Result<String> {
