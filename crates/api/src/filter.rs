@@ -1,10 +1,13 @@
-//! The listing filters as people type them — in a URL query or on the command line —
-//! checked and turned into a [`CallFilter`] and a [`Page`] (calls) or a time and a limit
-//! (alerts). One parser for both, so `crossbar calls` and `GET /api/calls` (or
-//! `crossbar alerts` and `GET /api/alerts`) accept exactly the same values with the same
-//! errors.
+//! The listing filters and report parameters as people type them — in a URL query or on the
+//! command line — checked and turned into a [`CallFilter`] and a [`Page`] (calls), a time and
+//! a limit (alerts), or a [`Period`] and a grouping (reports). One parser for all of them, so
+//! `crossbar calls` and `GET /api/calls`, `crossbar alerts` and `GET /api/alerts`, and
+//! `crossbar report outbound` and `GET /api/reports/outbound` accept exactly the same values
+//! with the same errors.
 
-use crossbar_cdr::{Direction, Disposition};
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::GroupBy;
+use crossbar_cdr::{DestinationClass, Direction, Disposition};
 use crossbar_store::{CallFilter, Page};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
@@ -45,6 +48,57 @@ pub struct CallQuery {
     pub offset: Option<String>,
     /// For an extension's listing: `received`, `placed` or `all` (default).
     pub view: Option<String>,
+    /// Outbound calls carried by this trunk.
+    pub trunk: Option<String>,
+    /// Outbound calls to this destination class (`national`, `mobile`, `international`, ...).
+    pub class: Option<String>,
+}
+
+/// The parameters of an outbound report, as text (absent or empty means "any").
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Calls started at or after this time (the forms of [`CallQuery::since`]).
+    pub since: Option<String>,
+    /// Calls started before this time (the forms of [`CallQuery::until`]).
+    pub until: Option<String>,
+    /// Figures per `extension`, `trunk` or `class` besides the total.
+    pub by: Option<String>,
+}
+
+impl ReportQuery {
+    /// The period and grouping these values ask for; dates and local times are read in `tz`.
+    pub fn to_report(&self, tz: &TimeZone) -> Result<(Period, Option<GroupBy>), FilterError> {
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
+        let by = given(&self.by)
+            .map(|by| {
+                GroupBy::parse(by).ok_or_else(|| {
+                    FilterError(format!("by: `{by}` is not one of extension, trunk, class"))
+                })
+            })
+            .transpose()?;
+        Ok((Period { since_ms, until_ms }, by))
+    }
+}
+
+/// `since` and `until` as unix milliseconds (checked to be in order), read in `tz`.
+fn time_range(
+    since: &Option<String>,
+    until: &Option<String>,
+    tz: &TimeZone,
+) -> Result<(Option<i64>, Option<i64>), FilterError> {
+    let since_ms = given(since)
+        .map(|t| parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}"))))
+        .transpose()?;
+    let until_ms = given(until)
+        .map(|t| parse_time(t, tz, Bound::Until).map_err(|e| FilterError(format!("until: {e}"))))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since_ms, until_ms)
+        && since > until
+    {
+        return Err(FilterError("since: is after until".into()));
+    }
+    Ok((since_ms, until_ms))
 }
 
 /// Which end of a time range a value is for: a bare date means the start of that day for
@@ -83,21 +137,16 @@ impl CallQuery {
                 })
             })
             .transpose()?;
-        let since_ms = given(&self.since)
-            .map(|t| {
-                parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}")))
+        let class = given(&self.class)
+            .map(|c| {
+                DestinationClass::parse(c).ok_or_else(|| {
+                    let names: Vec<&str> =
+                        DestinationClass::ALL.iter().map(|c| c.as_str()).collect();
+                    FilterError(format!("class: `{c}` is not one of {}", names.join(", ")))
+                })
             })
             .transpose()?;
-        let until_ms = given(&self.until)
-            .map(|t| {
-                parse_time(t, tz, Bound::Until).map_err(|e| FilterError(format!("until: {e}")))
-            })
-            .transpose()?;
-        if let (Some(since), Some(until)) = (since_ms, until_ms)
-            && since > until
-        {
-            return Err(FilterError("since: is after until".into()));
-        }
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
         let limit = parse_limit(&self.limit)?;
         let offset = match given(&self.offset) {
             None => 0,
@@ -119,6 +168,8 @@ impl CallQuery {
             disposition,
             since_ms,
             until_ms,
+            trunk: given(&self.trunk).map(str::to_owned),
+            class,
         };
         Ok((filter, Page { limit, offset }))
     }
@@ -152,11 +203,7 @@ impl AlertQuery {
     /// `(since_ms, limit)` for [`crossbar_store::Store::alerts`]; dates and local times are
     /// read in `tz`.
     pub fn to_range(&self, tz: &TimeZone) -> Result<(Option<i64>, u32), FilterError> {
-        let since_ms = given(&self.since)
-            .map(|t| {
-                parse_time(t, tz, Bound::Since).map_err(|e| FilterError(format!("since: {e}")))
-            })
-            .transpose()?;
+        let (since_ms, _) = time_range(&self.since, &None, tz)?;
         Ok((since_ms, parse_limit(&self.limit)?))
     }
 }
@@ -306,6 +353,66 @@ mod tests {
     }
 
     #[test]
+    fn trunk_and_class_narrow_to_outbound_calls() {
+        let query = CallQuery {
+            trunk: Some("carrier-a".into()),
+            class: Some("toll_free".into()),
+            ..CallQuery::default()
+        };
+        let (filter, _) = query.to_filter(&TimeZone::UTC).unwrap();
+        assert_eq!(
+            filter,
+            CallFilter {
+                trunk: Some("carrier-a".into()),
+                class: Some(DestinationClass::TollFree),
+                ..CallFilter::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_report_query_becomes_a_period_and_a_grouping() {
+        let query = ReportQuery {
+            since: Some("2026-11-21".into()),
+            until: Some("2026-11-21".into()),
+            by: Some("trunk".into()),
+        };
+        assert_eq!(
+            query.to_report(&TimeZone::UTC),
+            Ok((
+                Period {
+                    since_ms: Some(1_795_219_200_000),
+                    until_ms: Some(1_795_219_200_000 + 86_400_000),
+                },
+                Some(GroupBy::Trunk)
+            ))
+        );
+        assert_eq!(
+            ReportQuery::default().to_report(&TimeZone::UTC),
+            Ok((Period::ALL, None))
+        );
+        assert_eq!(
+            ReportQuery {
+                by: Some("route".into()),
+                ..ReportQuery::default()
+            }
+            .to_report(&TimeZone::UTC),
+            Err(FilterError(
+                "by: `route` is not one of extension, trunk, class".into()
+            ))
+        );
+        assert_eq!(
+            ReportQuery {
+                since: Some("2026-11-22".into()),
+                until: Some("2026-11-20".into()),
+                by: None,
+            }
+            .to_report(&TimeZone::UTC),
+            Err(FilterError("since: is after until".into()))
+        );
+    }
+
+    #[test]
     fn bad_values_are_errors_naming_the_parameter() {
         let cases = [
             (
@@ -322,6 +429,14 @@ mod tests {
                 },
                 "disposition: `ANSWERED` is not one of answered, voicemail, no_answer, busy, \
                  rejected, cancelled, abandoned, failed, denied",
+            ),
+            (
+                CallQuery {
+                    class: Some("landline".into()),
+                    ..CallQuery::default()
+                },
+                "class: `landline` is not one of emergency, internal, local, national, mobile, \
+                 toll_free, premium, international",
             ),
             (
                 CallQuery {

@@ -15,10 +15,18 @@
 //! | `GET /api/extensions/blocked` | the extensions blocked by a fraud cap ([`control`]) |
 //! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
+//! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
-//! `placed_by`, `direction`, `disposition`, `since`, `until`, `limit` (default 50, at most
-//! 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its serde form.
+//! `placed_by`, `direction`, `disposition`, `trunk`, `class`, `since`, `until`, `limit`
+//! (default 50, at most 1000), `offset`. Records are crossbar-cdr's [`CallRecord`] in its
+//! serde form (an outbound call's routing, trunk and cost under `outbound`).
+//!
+//! The outbound report (parameters in [`filter::ReportQuery`], all optional) is
+//! crossbar-cdr's [`OutboundReport`] in its serde form: `{"period": {"since_ms", "until_ms"},
+//! "by", "total": {figures}, "groups": [{"key", figures...}]}`, its figures defined in
+//! `crossbar_cdr::metrics::outbound` (costs in millionths: `cost_micros`,
+//! `cost_micros_by_class`).
 //!
 //! Reads are open. Every request that may change state (any method but `GET`, `HEAD`,
 //! `OPTIONS`) needs `Authorization: Bearer <token>` with a token of `[http] tokens`
@@ -49,12 +57,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
+use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
-use crossbar_store::{CallFilter, Page, Store, StoreError};
+use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
 
-use crate::filter::{CallQuery, FilterError};
+use crate::filter::{CallQuery, FilterError, ReportQuery};
 
 /// Unix milliseconds now, for the times changes are recorded at. The API reads no clock of
 /// its own: the binary passes the system's, tests a fixed one.
@@ -142,6 +151,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/extensions/{number}/calls", get(extension_calls))
         .route("/api/extensions/{number}/unblock", post(control::unblock))
         .route("/api/alerts", get(control::alerts))
+        .route("/api/reports/outbound", get(outbound))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -297,6 +307,20 @@ async fn one_call(
         Some(record) => Ok(Json(record)),
         None => Err(ApiError::not_found("no call with this id")),
     }
+}
+
+async fn outbound(
+    State(api): State<Api>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<OutboundReport>, ApiError> {
+    let Query(query) = query?;
+    let (period, by) = query.to_report(&api.timezone)?;
+    let legs = match by {
+        Some(GroupBy::Trunk) => TrunkLegs::Include,
+        _ => TrunkLegs::Omit,
+    };
+    let calls = api.store.outbound_calls(period, legs).await?;
+    Ok(Json(outbound_report(&calls, period, by)))
 }
 
 async fn page_of(

@@ -1,13 +1,15 @@
 //! Call records, pure: the [`CallEvent`] vocabulary the switch emits while a call runs, and
 //! how the events of one call fold into one [`CallRecord`] (DESIGN.md §1: one record per
 //! call as the caller experiences it, with its legs, its timeline, one disposition and
-//! its timings).
+//! its timings), and the [`metrics`] the reports and the dashboard compute from the records
+//! (DESIGN.md §2).
 //!
 //! Feature `serde`: `Serialize`/`Deserialize` for every event and record type (enums as their
 //! snake_case names, `CallId`/`LegId` as plain values, events and end reasons tagged by
 //! `type`).
 
 pub mod event;
+pub mod metrics;
 pub mod record;
 pub mod tariff;
 

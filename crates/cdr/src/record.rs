@@ -226,12 +226,21 @@ pub enum RecorderOutput {
         callee: Party,
         sip_call_id: String,
     },
-    /// The call was answered — reported once, at its first answer.
+    /// The call was answered — reported once, at its first answer — with what it takes to
+    /// finish its record should crossbar stop before the call ends (talk time and cost up to
+    /// the stop).
     Answered {
         call: CallId,
         answered_at_ms: i64,
         /// The target of the leg that answered (an extension number).
         answered_by: Option<String>,
+        /// The trunk of the leg that answered, when it went through one.
+        trunk: Option<String>,
+        /// That leg's rate: what the call costs once its talk time is known.
+        rate: Option<Rate>,
+        /// The outbound part of the record as known at the answer (routing, trunk, attempts,
+        /// post-dial delay); its `cost` is zero, since it depends on when the call ends.
+        outbound: Option<Outbound>,
     },
     /// The call ended: its record. The recorder has forgotten the call.
     Finished(Box<CallRecord>),
@@ -338,12 +347,16 @@ impl Recorder {
                 record.answered_at_ms.get_or_insert(at);
                 record.final_status = Some(200);
                 let target = record.target.clone();
+                let (trunk, rate) = (record.trunk.clone(), record.rate);
                 if state.answered.is_none() {
                     state.answered = Some((at, *leg));
                     Some(RecorderOutput::Answered {
                         call: event.call.clone(),
                         answered_at_ms: at,
                         answered_by: (!target.is_empty()).then_some(target),
+                        trunk,
+                        rate,
+                        outbound: state.outbound(None),
                     })
                 } else {
                     None
@@ -495,6 +508,39 @@ impl CallState {
         &mut self.legs[index]
     }
 
+    /// The outbound part of the record, for a call that was routed out: costed if the call
+    /// ended at `ended_at_ms`, zero-cost while it is still up (`None`).
+    fn outbound(&self, ended_at_ms: Option<i64>) -> Option<Outbound> {
+        let routed = self.routed.as_ref()?;
+        let trunk_legs: Vec<&LegRecord> = self.legs.iter().filter(|l| l.trunk.is_some()).collect();
+        let answered_leg = self
+            .answered
+            .and_then(|(_, id)| trunk_legs.iter().find(|l| l.leg == id).copied());
+        let used = answered_leg.or(trunk_legs.last().copied());
+        let first_invite = trunk_legs.first().map(|l| l.created_at_ms);
+        let first_ring = trunk_legs.iter().filter_map(|l| l.ringing_at_ms).min();
+        let talk_ms = answered_leg
+            .and(self.answered)
+            .zip(ended_at_ms)
+            .map(|((at, _), ended)| u64::try_from(ended - at).unwrap_or(0));
+        Some(Outbound {
+            dialled: routed.dialled.clone(),
+            normalized: routed.normalized.clone(),
+            class: routed.class,
+            route: routed.route.clone(),
+            caller_id: routed.caller_id.clone(),
+            trunk: used.and_then(|l| l.trunk.clone()),
+            attempts: u32::try_from(trunk_legs.len()).unwrap_or(u32::MAX),
+            pdd_ms: first_invite
+                .zip(first_ring)
+                .map(|(sent, rang)| (rang - sent).max(0)),
+            cost: match (answered_leg.and_then(|l| l.rate), talk_ms) {
+                (Some(rate), Some(talk_ms)) => rate.cost(Some(talk_ms)),
+                _ => Money::ZERO,
+            },
+        })
+    }
+
     /// The record of the call, whose last timeline event is its `Ended`.
     fn finish(mut self, id: CallId) -> CallRecord {
         let Some(CallEvent {
@@ -552,34 +598,7 @@ impl CallState {
             hold_secs: secs(self.hold_ms),
             queue_wait_secs: 0,
         };
-        let outbound = self.routed.take().map(|routed| {
-            let trunk_legs: Vec<&LegRecord> =
-                self.legs.iter().filter(|l| l.trunk.is_some()).collect();
-            let answered_leg = self
-                .answered
-                .and_then(|(_, id)| trunk_legs.iter().find(|l| l.leg == id).copied());
-            let used = answered_leg.or(trunk_legs.last().copied());
-            let first_invite = trunk_legs.first().map(|l| l.created_at_ms);
-            let first_ring = trunk_legs.iter().filter_map(|l| l.ringing_at_ms).min();
-            let talk_ms = answered_leg
-                .and(answered_at_ms)
-                .map(|at| u64::try_from(ended_at_ms - at).unwrap_or(0));
-            Outbound {
-                dialled: routed.dialled,
-                normalized: routed.normalized,
-                class: routed.class,
-                route: routed.route,
-                caller_id: routed.caller_id,
-                trunk: used.and_then(|l| l.trunk.clone()),
-                attempts: u32::try_from(trunk_legs.len()).unwrap_or(u32::MAX),
-                pdd_ms: first_invite
-                    .zip(first_ring)
-                    .map(|(sent, rang)| (rang - sent).max(0)),
-                cost: answered_leg
-                    .and_then(|l| l.rate)
-                    .map_or(Money::ZERO, |rate| rate.cost(talk_ms)),
-            }
-        });
+        let outbound = self.outbound(Some(ended_at_ms));
         CallRecord {
             id,
             sip_call_id: self.sip_call_id,
@@ -1115,6 +1134,44 @@ mod tests {
     }
 
     #[test]
+    fn the_answer_of_an_outbound_call_carries_its_trunk_rate_and_routing() {
+        let mut s = Script::new("c1");
+        routed(&mut s, 10);
+        trunk_leg(&mut s, 20, 1, "carrier-a", "0.01");
+        s.failed(150, 1, 503);
+        trunk_leg(&mut s, 151, 2, "carrier-b", "0.02");
+        s.ringing(1_151, 2).answered(3_000, 2);
+        let mut recorder = Recorder::default();
+        let answer = s
+            .events
+            .clone()
+            .into_iter()
+            .filter_map(|e| recorder.record(e))
+            .find(|o| matches!(o, RecorderOutput::Answered { .. }))
+            .expect("the answer is reported");
+        let RecorderOutput::Answered {
+            answered_by,
+            trunk,
+            rate,
+            outbound,
+            ..
+        } = answer
+        else {
+            unreachable!("found by its variant")
+        };
+        assert_eq!(answered_by.as_deref(), Some("+441632960001"));
+        assert_eq!(trunk.as_deref(), Some("carrier-b"));
+        assert_eq!(
+            rate.map(|r| r.per_minute),
+            Some("0.02".parse().expect("amount"))
+        );
+        let out = outbound.expect("routed out");
+        assert_eq!(out.trunk.as_deref(), Some("carrier-b"));
+        assert_eq!((out.attempts, out.pdd_ms), (2, Some(1_131)));
+        assert_eq!(out.cost, Money::ZERO, "not known before the end");
+    }
+
+    #[test]
     fn an_unanswered_or_denied_outbound_call_costs_nothing() {
         let mut s = Script::new("c1");
         routed(&mut s, 10);
@@ -1281,6 +1338,9 @@ mod tests {
                 call: CallId("c1".into()),
                 answered_at_ms: T0 + 1_000,
                 answered_by: Some("203".into()),
+                trunk: None,
+                rate: None,
+                outbound: None,
             }
         );
         let RecorderOutput::Finished(record) = &outputs[2] else {

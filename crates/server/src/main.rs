@@ -9,6 +9,7 @@
 //! crossbar extension unblock 201 --config F      # release one
 //! crossbar alerts --config F                     # alerts, newest first
 //! crossbar token new ops                         # an API token for [http] tokens
+//! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -52,7 +53,7 @@ enum Command {
         file: PathBuf,
     },
     /// List call records, newest first, as a table, CSV or JSON.
-    Calls(cli::calls::CallsArgs),
+    Calls(Box<cli::calls::CallsArgs>),
     /// Extensions blocked by a fraud cap: list them, release one.
     #[command(subcommand)]
     Extension(cli::extension::ExtensionCommand),
@@ -61,16 +62,20 @@ enum Command {
     /// Tokens that may change state through the HTTP API.
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
+    /// Report on the stored calls of a period, as a table, CSV or JSON.
+    #[command(subcommand)]
+    Report(cli::report::ReportCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
-        Command::Calls(args) => cli::calls::run(args),
+        Command::Calls(args) => cli::calls::run(*args),
         Command::Extension(command) => cli::extension::run(command),
         Command::Alerts(args) => cli::alerts::run(args),
         Command::Token(command) => cli::token::run(command),
+        Command::Report(report) => cli::report::run(report),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -218,8 +218,8 @@ fn csv_has_a_header_row_and_one_row_per_call() {
     let site = Site::new("");
     let out = stdout_of(&site.calls(&["--format", "csv", "--received-by", "201"]));
     let expected = "\
-id,started_at,answered_at,ended_at,direction,caller,caller_name,callee,callee_name,disposition,disposition_detail,sip_status,hangup_by,answered_by,wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted
-b,2026-11-21T10:00:00+00:00,,2026-11-21T10:00:10+00:00,inbound,+442079460001,\"Smith, \"\"Jo\"\"\",201,,cancelled,,487,caller,,,9,0,0,0,false
+id,started_at,answered_at,ended_at,direction,caller,caller_name,callee,callee_name,disposition,disposition_detail,sip_status,hangup_by,answered_by,wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted,dialled,normalized_number,destination_class,outbound_route,caller_id,trunk,trunk_attempts,pdd_ms,cost
+b,2026-11-21T10:00:00+00:00,,2026-11-21T10:00:10+00:00,inbound,+442079460001,\"Smith, \"\"Jo\"\"\",201,,cancelled,,487,caller,,,9,0,0,0,false,,,,,,,,,
 ";
     assert_eq!(out, expected);
 
@@ -229,12 +229,12 @@ b,2026-11-21T10:00:00+00:00,,2026-11-21T10:00:10+00:00,inbound,+442079460001,\"S
     assert_eq!(
         rows[1],
         "c,2026-11-21T11:00:00+00:00,,2026-11-21T11:00:00+00:00,outbound,201,Alice,+441632960001,,\
-         denied,class of service,403,system,,,0,0,0,0,false"
+         denied,class of service,403,system,,,0,0,0,0,false,,,,,,,,,"
     );
     assert_eq!(
         rows[2],
         "a,2026-11-21T09:00:00+00:00,2026-11-21T09:00:04+00:00,2026-11-21T09:01:04+00:00,\
-         internal,201,Alice,202,,answered,,,callee,202,4,3,60,0,0,false"
+         internal,201,Alice,202,,answered,,,callee,202,4,3,60,0,0,false,,,,,,,,,"
     );
 }
 

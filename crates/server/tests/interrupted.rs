@@ -128,6 +128,8 @@ fn calls_interrupted_by_kill_and_stop_are_recorded(mut setup: Setup, backend: &s
         server.log_text()
     );
     wait_for_answered_in_progress(&setup, 1);
+    // The call talks a while: crossbar notes every second that it is still up.
+    std::thread::sleep(Duration::from_millis(2_500));
     let killed_at = now_ms();
     let status = server.kill();
     assert!(!status.success(), "SIGKILL ends the process: {status}");
@@ -169,6 +171,11 @@ fn calls_interrupted_by_kill_and_stop_are_recorded(mut setup: Setup, backend: &s
         interrupted.ended_at_ms <= killed_at,
         "the record ends when crossbar last knew the call up, before the kill at \
          {killed_at}: {interrupted:#?}"
+    );
+    assert!(
+        interrupted.ended_at_ms >= killed_at - 2_000,
+        "crossbar knew the call up to within a second or two of the kill at {killed_at}: \
+         {interrupted:#?}"
     );
 
     // SIGTERM with a call up: both phones get a BYE, the call is recorded interrupted

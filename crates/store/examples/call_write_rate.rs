@@ -44,15 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             for change in &changes {
                 match change {
                     CallChange::Started(call) => store.call_started(call).await?,
-                    CallChange::Answered {
-                        id,
-                        at_ms,
-                        answered_by,
-                    } => drop(
-                        store
-                            .call_answered(id, *at_ms, answered_by.as_deref())
-                            .await?,
-                    ),
+                    CallChange::Answered(answer) => drop(store.call_answered(answer).await?),
                     CallChange::Finished(record) => store.call_finished(record).await?,
                 }
             }

@@ -3,9 +3,11 @@
 //!
 //! The life of a call in the store:
 //! 1. [`Store::call_started`] writes its `active_calls` row;
-//! 2. [`Store::call_answered`] notes the answer on that row;
-//! 3. [`Store::touch_active_calls`] (periodically, while crossbar runs) records that every
-//!    call in progress is still up;
+//! 2. [`Store::call_answered`] notes the answer on that row — for a call answered through a
+//!    trunk, with its routing, the trunk and the answering leg's rate;
+//! 3. [`Store::touch_active_calls`] (every second or so, while crossbar runs) records that
+//!    every call in progress is still up, in one single-row table (`active_calls_seen`), so
+//!    the refresh costs the same with 2 calls up or 2,000;
 //! 4. [`Store::call_finished`] inserts the record and deletes the active row in one
 //!    transaction.
 //!
@@ -15,16 +17,26 @@
 //!
 //! After a crash, the rows left in `active_calls` are the calls crossbar lost;
 //! [`Store::finish_interrupted`] turns each into an `interrupted` record (ending at the last
-//! time crossbar knew it to be up) at the next start.
+//! time crossbar knew it to be up; an outbound call keeps its routing and is charged for its
+//! talk time up to then) at the next start.
+//!
+//! An outbound call's record keeps its outbound part in columns of its own (number as
+//! dialled and normalised, destination class, route, caller ID, trunk, trunk attempts,
+//! post-dial delay, cost in millionths), all NULL for calls that never reached the outbound
+//! routes.
 //!
 //! Records are filtered on indexed columns (start time, direction, disposition, caller and
-//! callee number, the extension that answered) and listed newest first. Legs and the timeline
-//! are stored as JSON text in the record's row: shown, never filtered on, and portable across
-//! both backends.
+//! callee number, the extension that answered, trunk, destination class) and listed newest
+//! first. Legs and the timeline are stored as JSON text in the record's row: shown, never
+//! filtered on, and portable across both backends.
 
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::{OutboundCall, TrunkLeg};
+use crossbar_cdr::record::Outbound;
 use crossbar_cdr::{
-    CallEvent, CallId, CallRecord, Direction, Disposition, EndReason, EventKind, HangupSide, LegId,
-    LegRecord, LegRole, Party, Recorder, RecorderOutput, Timings,
+    CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
+    HangupSide, Increment, LegId, LegRecord, LegRole, Money, Party, Rate, Recorder, RecorderOutput,
+    Timings,
 };
 
 use crate::error::db;
@@ -42,8 +54,46 @@ pub struct ActiveCall {
     pub answered_at_ms: Option<i64>,
     /// The extension that answered.
     pub answered_by: Option<String>,
+    /// The trunk of the leg that answered, when it went through one.
+    pub trunk: Option<String>,
+    /// The rate of the leg that answered: what the call costs if crossbar stops before it ends.
+    pub rate: Option<Rate>,
+    /// For a call routed out, its outbound part as known at the answer (`cost` zero; the trunk
+    /// is the answering leg's): what its record keeps if crossbar stops before it ends.
+    pub outbound: Option<Outbound>,
     /// The last time crossbar knew the call to be up (unix milliseconds).
     pub last_seen_at_ms: i64,
+}
+
+/// A call in progress was answered: what [`Store::call_answered`] notes on its
+/// `active_calls` row (crossbar-cdr's `RecorderOutput::Answered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub id: CallId,
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// The extension (leg target) that answered.
+    pub answered_by: Option<String>,
+    /// The trunk of the leg that answered, when it went through one.
+    pub trunk: Option<String>,
+    /// That leg's rate.
+    pub rate: Option<Rate>,
+    /// The outbound part of the record as known at the answer (`cost` zero).
+    pub outbound: Option<Outbound>,
+}
+
+impl Answer {
+    /// An answer by `answered_by` with no trunk (a call between extensions).
+    pub fn by(id: CallId, at_ms: i64, answered_by: Option<String>) -> Answer {
+        Answer {
+            id,
+            at_ms,
+            answered_by,
+            trunk: None,
+            rate: None,
+            outbound: None,
+        }
+    }
 }
 
 /// One step of a call's life, for [`Store::apply_call_changes`]: what [`Store::call_started`],
@@ -52,13 +102,8 @@ pub struct ActiveCall {
 pub enum CallChange {
     /// The call started: its `active_calls` row ([`Store::call_started`]).
     Started(ActiveCall),
-    /// The call in progress `id` was answered at `at_ms` (unix milliseconds) by the extension
-    /// `answered_by` ([`Store::call_answered`]).
-    Answered {
-        id: CallId,
-        at_ms: i64,
-        answered_by: Option<String>,
-    },
+    /// A call in progress was answered ([`Store::call_answered`]).
+    Answered(Answer),
     /// The call ended: its record, replacing its `active_calls` row ([`Store::call_finished`]).
     Finished(Box<CallRecord>),
 }
@@ -83,17 +128,26 @@ impl From<RecorderOutput> for CallChange {
                 started_at_ms,
                 answered_at_ms: None,
                 answered_by: None,
+                trunk: None,
+                rate: None,
+                outbound: None,
                 last_seen_at_ms: started_at_ms,
             }),
             RecorderOutput::Answered {
                 call,
                 answered_at_ms,
                 answered_by,
-            } => CallChange::Answered {
+                trunk,
+                rate,
+                outbound,
+            } => CallChange::Answered(Answer {
                 id: call,
                 at_ms: answered_at_ms,
                 answered_by,
-            },
+                trunk,
+                rate,
+                outbound,
+            }),
             RecorderOutput::Finished(record) => CallChange::Finished(record),
         }
     }
@@ -104,7 +158,7 @@ impl CallChange {
     pub fn call(&self) -> &CallId {
         match self {
             CallChange::Started(call) => &call.id,
-            CallChange::Answered { id, .. } => id,
+            CallChange::Answered(answer) => &answer.id,
             CallChange::Finished(record) => &record.id,
         }
     }
@@ -126,6 +180,18 @@ pub struct CallFilter {
     pub since_ms: Option<i64>,
     /// Calls that started before this time (unix milliseconds, exclusive).
     pub until_ms: Option<i64>,
+    /// Outbound calls carried by this trunk (the trunk that answered, else the last tried).
+    pub trunk: Option<String>,
+    /// Outbound calls to numbers of this destination class.
+    pub class: Option<DestinationClass>,
+}
+
+/// Whether [`Store::outbound_calls`] reads each call's trunk legs: only the per-trunk figures
+/// need them, and they are the costliest part to read (parsed from the legs' JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrunkLegs {
+    Include,
+    Omit,
 }
 
 /// One page of a listing: at most `limit` records after skipping `offset`.
@@ -158,37 +224,53 @@ const FINISHED_OP: &str = "store call record";
 const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
      callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, disposition, \
      disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, talk_secs, \
-     hold_secs, queue_wait_secs, interrupted, legs, timeline";
-const ACTIVE_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_name, \
-     callee_number, callee_name, started_at_ms, answered_at_ms, answered_by, last_seen_at_ms";
+     hold_secs, queue_wait_secs, interrupted, legs, timeline, dialled, normalized_number, \
+     destination_class, outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, cost_micros";
+/// An `active_calls` row, its `last_seen_at_ms` moved up to the last time every call in
+/// progress was known to be up (`active_calls_seen`): `FROM active_calls a` with that joined.
+const ACTIVE_SELECT: &str = "SELECT a.id, a.sip_call_id, a.direction, a.caller_number, \
+     a.caller_name, a.callee_number, a.callee_name, a.started_at_ms, a.answered_at_ms, \
+     a.answered_by, a.dialled, a.normalized_number, a.destination_class, a.outbound_route, \
+     a.caller_id, a.trunk, a.trunk_attempts, a.pdd_ms, a.rate_per_minute_micros, \
+     a.rate_connection_fee_micros, a.rate_increment, \
+     CASE WHEN s.seen_at_ms > a.last_seen_at_ms THEN s.seen_at_ms ELSE a.last_seen_at_ms END \
+     AS last_seen_at_ms \
+     FROM active_calls a LEFT JOIN active_calls_seen s ON s.id = 1 \
+     ORDER BY a.started_at_ms, a.id";
 
-const ANSWER_ACTIVE: &str = "UPDATE active_calls SET answered_at_ms = $2, answered_by = $3, \
-     last_seen_at_ms = CASE WHEN last_seen_at_ms > $2 THEN last_seen_at_ms ELSE $2 END \
-     WHERE id = $1";
-const TOUCH_ACTIVE: &str = "UPDATE active_calls SET last_seen_at_ms = $1 \
-     WHERE last_seen_at_ms < $1";
+/// One statement, one row, whatever the number of calls up.
+const TOUCH_ACTIVE: &str = "UPDATE active_calls_seen SET seen_at_ms = $1 \
+     WHERE id = 1 AND seen_at_ms < $1";
 const DELETE_ACTIVE: &str = "DELETE FROM active_calls WHERE id = $1";
 /// Multi-row statements (one row is a multi-row statement too): a `*_HEAD`, then
 /// `VALUES (...), (...)` (or the ids), then the `*_TAIL`. A batch's statements each touch
 /// distinct calls (see [`waves`]), so no row is inserted or updated twice by one statement.
 const INSERT_ACTIVES_HEAD: &str = "INSERT INTO active_calls (id, sip_call_id, direction, \
      caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
-     answered_by, last_seen_at_ms) ";
+     answered_by, last_seen_at_ms, dialled, normalized_number, destination_class, \
+     outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, rate_per_minute_micros, \
+     rate_connection_fee_micros, rate_increment) ";
 const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction, \
      caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
      ended_at_ms, disposition, disposition_detail, sip_status, hangup_by, answered_by, \
      wait_secs, ring_secs, talk_secs, hold_secs, queue_wait_secs, interrupted, legs, \
-     timeline) ";
+     timeline, dialled, normalized_number, destination_class, outbound_route, caller_id, trunk, \
+     trunk_attempts, pdd_ms, cost_micros) ";
 const INSERT_MANY_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
-/// The answers are a `VALUES` table: `column1` the call, `column2` the time, `column3` who
-/// answered (the default column names of `VALUES` on both backends).
+/// The answers are a `VALUES` table (`column1`, `column2`, ... are the default column names
+/// of `VALUES` on both backends): the call, the time, who answered, then the outbound part
+/// and the answering leg's trunk and rate in the order of [`ActiveOutbound::columns`].
 const ANSWER_ACTIVES_HEAD: &str = "UPDATE active_calls SET answered_at_ms = a.column2, \
      answered_by = a.column3, last_seen_at_ms = CASE WHEN active_calls.last_seen_at_ms > \
-     a.column2 THEN active_calls.last_seen_at_ms ELSE a.column2 END FROM (";
+     a.column2 THEN active_calls.last_seen_at_ms ELSE a.column2 END, \
+     dialled = a.column4, normalized_number = a.column5, destination_class = a.column6, \
+     outbound_route = a.column7, caller_id = a.column8, trunk = a.column9, \
+     trunk_attempts = a.column10, pdd_ms = a.column11, rate_per_minute_micros = a.column12, \
+     rate_connection_fee_micros = a.column13, rate_increment = a.column14 FROM (";
 const ANSWER_ACTIVES_TAIL: &str = ") AS a WHERE active_calls.id = a.column1";
 const DELETE_ACTIVES_HEAD: &str = "DELETE FROM active_calls WHERE id IN (";
 const DELETE_ACTIVES_TAIL: &str = ")";
-/// Rows per multi-row statement: at 23 parameters a record, far below both backends' limits
+/// Rows per multi-row statement: at 32 parameters a record, far below both backends' limits
 /// (SQLite 32,766, PostgreSQL 65,535), while saving a round trip per row.
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -198,6 +280,83 @@ struct RecordRow<'a> {
     record: &'a CallRecord,
     legs: String,
     timeline: String,
+    outbound: OutboundColumns<'a>,
+}
+
+/// The outbound columns of `calls` (and, but for the cost, of `active_calls`): all `None` for
+/// a call that was not routed out.
+#[derive(Default)]
+struct OutboundColumns<'a> {
+    dialled: Option<&'a str>,
+    normalized_number: Option<&'a str>,
+    destination_class: Option<&'static str>,
+    outbound_route: Option<&'a str>,
+    caller_id: Option<&'a str>,
+    trunk: Option<&'a str>,
+    trunk_attempts: Option<i64>,
+    pdd_ms: Option<i64>,
+    cost_micros: Option<i64>,
+}
+
+impl<'a> OutboundColumns<'a> {
+    fn new(outbound: Option<&'a Outbound>) -> OutboundColumns<'a> {
+        outbound.map_or_else(OutboundColumns::default, |o| OutboundColumns {
+            dialled: Some(&o.dialled),
+            normalized_number: Some(&o.normalized),
+            destination_class: Some(o.class.as_str()),
+            outbound_route: o.route.as_deref(),
+            caller_id: o.caller_id.as_deref(),
+            trunk: o.trunk.as_deref(),
+            trunk_attempts: Some(i64::from(o.attempts)),
+            pdd_ms: o.pdd_ms,
+            cost_micros: Some(o.cost.0),
+        })
+    }
+}
+
+/// What `active_calls` keeps of an answered call's outbound part and answering leg.
+struct ActiveOutbound<'a> {
+    outbound: OutboundColumns<'a>,
+    trunk: Option<&'a str>,
+    rate_per_minute_micros: Option<i64>,
+    rate_connection_fee_micros: Option<i64>,
+    rate_increment: Option<String>,
+}
+
+impl<'a> ActiveOutbound<'a> {
+    fn new(
+        outbound: Option<&'a Outbound>,
+        trunk: Option<&'a str>,
+        rate: Option<Rate>,
+    ) -> ActiveOutbound<'a> {
+        ActiveOutbound {
+            outbound: OutboundColumns::new(outbound),
+            trunk: trunk.or(outbound.and_then(|o| o.trunk.as_deref())),
+            rate_per_minute_micros: rate.map(|r| r.per_minute.0),
+            rate_connection_fee_micros: rate.map(|r| r.connection_fee.0),
+            rate_increment: rate.map(|r| r.increment.to_string()),
+        }
+    }
+}
+
+/// Binds the eleven outbound columns of `active_calls` (after `last_seen_at_ms` in an insert,
+/// `column4`..`column14` of an answer) from an [`ActiveOutbound`].
+macro_rules! bind_active_outbound {
+    ($row:ident, $active:expr) => {{
+        let active: &ActiveOutbound<'_> = $active;
+        let o = &active.outbound;
+        $row.push_bind(o.dialled)
+            .push_bind(o.normalized_number)
+            .push_bind(o.destination_class)
+            .push_bind(o.outbound_route)
+            .push_bind(o.caller_id)
+            .push_bind(active.trunk)
+            .push_bind(o.trunk_attempts)
+            .push_bind(o.pdd_ms)
+            .push_bind(active.rate_per_minute_micros)
+            .push_bind(active.rate_connection_fee_micros)
+            .push_bind(active.rate_increment.clone());
+    }};
 }
 
 impl<'a> RecordRow<'a> {
@@ -215,6 +374,7 @@ impl<'a> RecordRow<'a> {
             record,
             legs: json("legs", serde_json::to_string(&record.legs))?,
             timeline: json("timeline", serde_json::to_string(&record.timeline))?,
+            outbound: OutboundColumns::new(record.outbound.as_ref()),
         })
     }
 }
@@ -222,11 +382,7 @@ impl<'a> RecordRow<'a> {
 /// A [`CallChange`] ready to bind (a record's JSON serialised).
 enum Write<'a> {
     Started(&'a ActiveCall),
-    Answered {
-        id: &'a CallId,
-        at_ms: i64,
-        answered_by: Option<&'a str>,
-    },
+    Answered(&'a Answer),
     Finished(RecordRow<'a>),
 }
 
@@ -234,7 +390,7 @@ impl<'a> Write<'a> {
     fn call(&self) -> &'a CallId {
         match self {
             Write::Started(call) => &call.id,
-            Write::Answered { id, .. } => id,
+            Write::Answered(answer) => &answer.id,
             Write::Finished(row) => &row.record.id,
         }
     }
@@ -242,15 +398,7 @@ impl<'a> Write<'a> {
     fn new(change: &'a CallChange) -> Result<Write<'a>, StoreError> {
         Ok(match change {
             CallChange::Started(call) => Write::Started(call),
-            CallChange::Answered {
-                id,
-                at_ms,
-                answered_by,
-            } => Write::Answered {
-                id,
-                at_ms: *at_ms,
-                answered_by: answered_by.as_deref(),
-            },
+            CallChange::Answered(answer) => Write::Answered(answer),
             CallChange::Finished(record) => Write::Finished(RecordRow::new(record, FINISHED_OP)?),
         })
     }
@@ -260,7 +408,7 @@ impl<'a> Write<'a> {
 #[derive(Default)]
 struct Wave<'w> {
     started: Vec<&'w ActiveCall>,
-    answered: Vec<(&'w CallId, i64, Option<&'w str>)>,
+    answered: Vec<&'w Answer>,
     finished: Vec<&'w RecordRow<'w>>,
 }
 
@@ -284,11 +432,7 @@ fn waves<'w>(writes: &'w [Write<'w>]) -> Vec<Wave<'w>> {
         let wave = &mut waves[k];
         match write {
             Write::Started(call) => wave.started.push(call),
-            Write::Answered {
-                id,
-                at_ms,
-                answered_by,
-            } => wave.answered.push((id, *at_ms, *answered_by)),
+            Write::Answered(answer) => wave.answered.push(answer),
             Write::Finished(row) => wave.finished.push(row),
         }
     }
@@ -327,6 +471,16 @@ macro_rules! insert_records {
                 .push_bind(r.interrupted)
                 .push_bind(&row.legs)
                 .push_bind(&row.timeline);
+            let o = &row.outbound;
+            bind.push_bind(o.dialled)
+                .push_bind(o.normalized_number)
+                .push_bind(o.destination_class)
+                .push_bind(o.outbound_route)
+                .push_bind(o.caller_id)
+                .push_bind(o.trunk)
+                .push_bind(o.trunk_attempts)
+                .push_bind(o.pdd_ms)
+                .push_bind(o.cost_micros);
         });
         insert.push(INSERT_MANY_TAIL);
         insert
@@ -352,21 +506,32 @@ macro_rules! insert_actives {
                 .push_bind(call.answered_at_ms)
                 .push_bind(&call.answered_by)
                 .push_bind(call.last_seen_at_ms.max(call.started_at_ms));
+            let outbound =
+                ActiveOutbound::new(call.outbound.as_ref(), call.trunk.as_deref(), call.rate);
+            bind_active_outbound!(row, &outbound);
         });
         insert.push(INSERT_MANY_TAIL);
         insert
     }};
 }
 
-/// Builds the update noting the answers `$answers` (a `&[(&CallId, at_ms, answered_by)]`, at
-/// most [`ROWS_PER_STATEMENT`], distinct calls) on the calls in progress: a
-/// `sqlx::QueryBuilder` with the arguments bound (per backend).
+/// Builds the update noting the answers `$answers` (a `&[&Answer]`, at most
+/// [`ROWS_PER_STATEMENT`], distinct calls) on the calls in progress: a `sqlx::QueryBuilder`
+/// with the arguments bound (per backend).
 macro_rules! answer_actives {
     ($answers:expr) => {{
-        let answers: &[(&CallId, i64, Option<&str>)] = $answers;
+        let answers: &[&Answer] = $answers;
         let mut update = sqlx::QueryBuilder::new(ANSWER_ACTIVES_HEAD);
-        update.push_values(answers, |mut row, &(id, at_ms, answered_by)| {
-            row.push_bind(&id.0).push_bind(at_ms).push_bind(answered_by);
+        update.push_values(answers, |mut row, answer| {
+            row.push_bind(&answer.id.0)
+                .push_bind(answer.at_ms)
+                .push_bind(answer.answered_by.as_deref());
+            let outbound = ActiveOutbound::new(
+                answer.outbound.as_ref(),
+                answer.trunk.as_deref(),
+                answer.rate,
+            );
+            bind_active_outbound!(row, &outbound);
         });
         update.push(ANSWER_ACTIVES_TAIL);
         update
@@ -434,6 +599,14 @@ macro_rules! push_filter {
             $qb.push(and());
             $qb.push("started_at_ms < ").push_bind(until);
         }
+        if let Some(trunk) = &filter.trunk {
+            $qb.push(and());
+            $qb.push("trunk = ").push_bind(trunk.clone());
+        }
+        if let Some(class) = filter.class {
+            $qb.push(and());
+            $qb.push("destination_class = ").push_bind(class.as_str());
+        }
     }};
 }
 
@@ -463,6 +636,15 @@ struct CallRow {
     interrupted: bool,
     legs: String,
     timeline: String,
+    dialled: Option<String>,
+    normalized_number: Option<String>,
+    destination_class: Option<String>,
+    outbound_route: Option<String>,
+    caller_id: Option<String>,
+    trunk: Option<String>,
+    trunk_attempts: Option<i64>,
+    pdd_ms: Option<i64>,
+    cost_micros: Option<i64>,
 }
 
 impl CallRow {
@@ -493,6 +675,30 @@ impl CallRow {
         let legs: Vec<LegRecord> = serde_json::from_str(&self.legs).map_err(|e| bad("legs", &e))?;
         let timeline: Vec<CallEvent> =
             serde_json::from_str(&self.timeline).map_err(|e| bad("timeline", &e))?;
+        let outbound = match self.destination_class {
+            None => None,
+            Some(class) => {
+                let missing = |what: &str| bad(what, &"NULL");
+                Some(Outbound {
+                    dialled: self.dialled.ok_or_else(|| missing("dialled"))?,
+                    normalized: self
+                        .normalized_number
+                        .ok_or_else(|| missing("normalized_number"))?,
+                    class: DestinationClass::parse(&class)
+                        .ok_or_else(|| bad("destination_class", &class))?,
+                    route: self.outbound_route,
+                    caller_id: self.caller_id,
+                    trunk: self.trunk,
+                    attempts: self
+                        .trunk_attempts
+                        .map(|a| u32::try_from(a).map_err(|_| bad("trunk_attempts", &a)))
+                        .transpose()?
+                        .ok_or_else(|| missing("trunk_attempts"))?,
+                    pdd_ms: self.pdd_ms,
+                    cost: Money(self.cost_micros.ok_or_else(|| missing("cost_micros"))?),
+                })
+            }
+        };
         Ok(CallRecord {
             id: CallId(id),
             sip_call_id: self.sip_call_id,
@@ -515,9 +721,69 @@ impl CallRow {
             answered_by: self.answered_by,
             timings,
             interrupted: self.interrupted,
-            outbound: None,
+            outbound,
             legs,
             timeline,
+        })
+    }
+}
+
+/// What [`Store::outbound_calls`] reads of a `calls` row.
+#[derive(sqlx::FromRow)]
+struct OutboundRow {
+    started_at_ms: i64,
+    caller_number: String,
+    disposition: String,
+    disposition_detail: Option<String>,
+    talk_secs: i64,
+    destination_class: Option<String>,
+    trunk_attempts: Option<i64>,
+    pdd_ms: Option<i64>,
+    cost_micros: Option<i64>,
+    /// `None` unless the trunk legs were asked for.
+    legs: Option<String>,
+}
+
+/// The outbound calls of the metrics (`OutboundCall::counts`): by direction, or routed out.
+/// Written exactly as the predicate of the partial index `calls_outbound_started_at`, so
+/// that both backends read the period from that index.
+const OUTBOUND_CALLS: &str = "(direction = 'outbound' OR destination_class IS NOT NULL)";
+
+impl OutboundRow {
+    fn into_call(self, op: &'static str) -> Result<OutboundCall, StoreError> {
+        let at = self.started_at_ms;
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for the call started at {at} ms"),
+        };
+        let trunk_legs = match &self.legs {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str::<Vec<LegRecord>>(json)
+                .map_err(|e| bad("legs", &e))?
+                .iter()
+                .filter_map(TrunkLeg::of)
+                .collect(),
+        };
+        Ok(OutboundCall {
+            started_at_ms: self.started_at_ms,
+            caller: self.caller_number,
+            disposition: Disposition::parse(&self.disposition)
+                .ok_or_else(|| bad("disposition", &self.disposition))?,
+            disposition_detail: self.disposition_detail,
+            talk_secs: u32::try_from(self.talk_secs)
+                .map_err(|_| bad("talk_secs", &self.talk_secs))?,
+            class: self
+                .destination_class
+                .map(|c| DestinationClass::parse(&c).ok_or_else(|| bad("destination_class", &c)))
+                .transpose()?,
+            trunk_attempts: self
+                .trunk_attempts
+                .map(|a| u32::try_from(a).map_err(|_| bad("trunk_attempts", &a)))
+                .transpose()?
+                .unwrap_or(0),
+            pdd_ms: self.pdd_ms,
+            cost: Money(self.cost_micros.unwrap_or(0)),
+            trunk_legs,
         })
     }
 }
@@ -535,16 +801,68 @@ struct ActiveRow {
     started_at_ms: i64,
     answered_at_ms: Option<i64>,
     answered_by: Option<String>,
+    dialled: Option<String>,
+    normalized_number: Option<String>,
+    destination_class: Option<String>,
+    outbound_route: Option<String>,
+    caller_id: Option<String>,
+    trunk: Option<String>,
+    trunk_attempts: Option<i64>,
+    pdd_ms: Option<i64>,
+    rate_per_minute_micros: Option<i64>,
+    rate_connection_fee_micros: Option<i64>,
+    rate_increment: Option<String>,
     last_seen_at_ms: i64,
 }
 
 impl ActiveRow {
     fn into_active(self, op: &'static str) -> Result<ActiveCall, StoreError> {
+        let id = &self.id;
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for call in progress {id:?}"),
+        };
         let direction =
-            Direction::parse(&self.direction).ok_or_else(|| StoreError::OutOfRange {
-                op,
-                detail: format!("direction = {} for call {:?}", self.direction, self.id),
-            })?;
+            Direction::parse(&self.direction).ok_or_else(|| bad("direction", &self.direction))?;
+        let rate = match (
+            self.rate_per_minute_micros,
+            self.rate_connection_fee_micros,
+            &self.rate_increment,
+        ) {
+            (None, None, None) => None,
+            (Some(per_minute), Some(fee), Some(increment)) => Some(Rate {
+                per_minute: Money(per_minute),
+                connection_fee: Money(fee),
+                increment: increment
+                    .parse::<Increment>()
+                    .map_err(|_| bad("rate_increment", increment))?,
+            }),
+            _ => return Err(bad("rate", &"partly NULL")),
+        };
+        let outbound = match (
+            self.dialled,
+            self.normalized_number,
+            &self.destination_class,
+        ) {
+            (None, None, None) => None,
+            (Some(dialled), Some(normalized), Some(class)) => Some(Outbound {
+                dialled,
+                normalized,
+                class: DestinationClass::parse(class)
+                    .ok_or_else(|| bad("destination_class", class))?,
+                route: self.outbound_route,
+                caller_id: self.caller_id,
+                trunk: self.trunk.clone(),
+                attempts: self
+                    .trunk_attempts
+                    .map(|a| u32::try_from(a).map_err(|_| bad("trunk_attempts", &a)))
+                    .transpose()?
+                    .unwrap_or(0),
+                pdd_ms: self.pdd_ms,
+                cost: Money::ZERO,
+            }),
+            _ => return Err(bad("outbound routing", &"partly NULL")),
+        };
         Ok(ActiveCall {
             id: CallId(self.id),
             sip_call_id: self.sip_call_id,
@@ -560,6 +878,9 @@ impl ActiveRow {
             started_at_ms: self.started_at_ms,
             answered_at_ms: self.answered_at_ms,
             answered_by: self.answered_by,
+            trunk: self.trunk,
+            rate,
+            outbound,
             last_seen_at_ms: self.last_seen_at_ms,
         })
     }
@@ -570,7 +891,9 @@ impl ActiveCall {
     /// `EndReason::Interrupted`): it ends at the last time crossbar knew it to be up (never
     /// after `now_ms`, never before it started), ended by the system, `interrupted`, answered
     /// if it had been answered and `failed` otherwise. The timeline is rebuilt from what the
-    /// active row remembers (start, answer, end).
+    /// active row remembers (start, routing, answer, end). A call answered through a trunk
+    /// keeps its outbound part — routing, trunk, attempts and post-dial delay as known at
+    /// the answer — and is charged at the answering leg's rate for its talk time up to the end.
     pub fn into_interrupted_record(self, now_ms: i64) -> CallRecord {
         let last_known = self
             .last_seen_at_ms
@@ -582,28 +905,38 @@ impl ActiveCall {
             at_ms,
             kind,
         };
-        let mut events = vec![
-            event(
+        let mut events = vec![event(
+            self.started_at_ms,
+            EventKind::Started {
+                direction: self.direction,
+                caller: self.caller.clone(),
+                callee: self.callee.clone(),
+                sip_call_id: self.sip_call_id.clone(),
+            },
+        )];
+        if let Some(outbound) = &self.outbound {
+            events.push(event(
                 self.started_at_ms,
-                EventKind::Started {
-                    direction: self.direction,
-                    caller: self.caller.clone(),
-                    callee: self.callee.clone(),
-                    sip_call_id: self.sip_call_id.clone(),
+                EventKind::Routed {
+                    dialled: outbound.dialled.clone(),
+                    normalized: outbound.normalized.clone(),
+                    class: outbound.class,
+                    route: outbound.route.clone(),
+                    caller_id: outbound.caller_id.clone(),
                 },
-            ),
-            event(
-                self.started_at_ms,
-                EventKind::LegCreated {
-                    leg: LegId(0),
-                    role: LegRole::Caller,
-                    target: self.caller.number.clone(),
-                    contact: None,
-                    trunk: None,
-                    rate: None,
-                },
-            ),
-        ];
+            ));
+        }
+        events.push(event(
+            self.started_at_ms,
+            EventKind::LegCreated {
+                leg: LegId(0),
+                role: LegRole::Caller,
+                target: self.caller.number.clone(),
+                contact: None,
+                trunk: None,
+                rate: None,
+            },
+        ));
         if let Some(answered_at_ms) = self.answered_at_ms {
             let answered_at_ms = answered_at_ms.clamp(self.started_at_ms, ended_at_ms);
             events.push(event(
@@ -613,8 +946,8 @@ impl ActiveCall {
                     role: LegRole::Callee,
                     target: self.answered_by.clone().unwrap_or_default(),
                     contact: None,
-                    trunk: None,
-                    rate: None,
+                    trunk: self.trunk.clone(),
+                    rate: self.rate,
                 },
             ));
             events.push(event(answered_at_ms, EventKind::Answered { leg: LegId(1) }));
@@ -634,7 +967,17 @@ impl ActiveCall {
                 record = Some(*finished);
             }
         }
-        record.expect("a Started ... Ended sequence of one call always finishes its record")
+        let mut record =
+            record.expect("a Started ... Ended sequence of one call always finishes its record");
+        // The rebuilt timeline has at most one trunk leg; what was known at the answer stands.
+        if let (Some(rebuilt), Some(known)) = (&mut record.outbound, &self.outbound) {
+            rebuilt.attempts = rebuilt.attempts.max(known.attempts);
+            rebuilt.pdd_ms = known.pdd_ms;
+            if rebuilt.trunk.is_none() {
+                rebuilt.trunk.clone_from(&known.trunk);
+            }
+        }
+        record
     }
 }
 
@@ -650,18 +993,12 @@ impl Store {
             .map_err(db(STARTED_OP)))
     }
 
-    /// Notes that the call in progress `id` was answered at `at_ms` by `answered_by`;
-    /// returns whether the call was in progress.
-    pub async fn call_answered(
-        &self,
-        id: &CallId,
-        at_ms: i64,
-        answered_by: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let updated = on_pool!(self, pool => sqlx::query(ANSWER_ACTIVE)
-            .bind(&id.0)
-            .bind(at_ms)
-            .bind(answered_by)
+    /// Notes the answer of a call in progress (who answered, and for a call answered through
+    /// a trunk what its record needs should crossbar stop before it ends); returns whether
+    /// the call was in progress.
+    pub async fn call_answered(&self, answer: &Answer) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => answer_actives!(&[answer])
+            .build()
             .execute(pool)
             .await
             .map_err(db(ANSWERED_OP))?
@@ -670,16 +1007,17 @@ impl Store {
     }
 
     /// Notes that every call in progress was still up at `at_ms` (what an interrupted record
-    /// ends at after a crash); returns how many rows moved forward.
-    pub async fn touch_active_calls(&self, at_ms: i64) -> Result<u64, StoreError> {
+    /// ends at after a crash, unless the call started or was answered later). One single-row
+    /// statement, however many calls are up; a time earlier than the last one noted changes
+    /// nothing.
+    pub async fn touch_active_calls(&self, at_ms: i64) -> Result<(), StoreError> {
         const OP: &str = "refresh calls in progress";
-        let updated = on_pool!(self, pool => sqlx::query(TOUCH_ACTIVE)
+        on_pool!(self, pool => sqlx::query(TOUCH_ACTIVE)
             .bind(at_ms)
             .execute(pool)
             .await
-            .map_err(db(OP))?
-            .rows_affected());
-        Ok(updated)
+            .map(drop)
+            .map_err(db(OP)))
     }
 
     /// Stores a finished call's record and forgets it as in progress, in one transaction.
@@ -761,8 +1099,7 @@ impl Store {
     /// Every call in progress, oldest first: after a crash, the calls crossbar lost.
     pub async fn interrupted_calls(&self) -> Result<Vec<ActiveCall>, StoreError> {
         const OP: &str = "list calls in progress";
-        let sql = format!("SELECT {ACTIVE_COLUMNS} FROM active_calls ORDER BY started_at_ms, id");
-        let rows: Vec<ActiveRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<ActiveRow> = on_pool!(self, pool => sqlx::query_as(ACTIVE_SELECT)
             .fetch_all(pool)
             .await
             .map_err(db(OP))?);
@@ -775,9 +1112,8 @@ impl Store {
     /// before any new call is recorded.
     pub async fn finish_interrupted(&self, now_ms: i64) -> Result<Vec<CallRecord>, StoreError> {
         const OP: &str = "finish interrupted calls";
-        let sql = format!("SELECT {ACTIVE_COLUMNS} FROM active_calls ORDER BY started_at_ms, id");
         let records = begin_write!(self, tx => {
-            let rows: Vec<ActiveRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<ActiveRow> = sqlx::query_as(ACTIVE_SELECT)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db(OP))?;
@@ -838,6 +1174,41 @@ impl Store {
                 .map_err(db(OP))?
         });
         rows.into_iter().map(|r| r.into_record(OP)).collect()
+    }
+
+    /// The outbound calls that started in `period` (calls placed out, and calls of any
+    /// direction that reached the outbound routes), oldest first, as the few columns the
+    /// outbound metrics read (`crossbar_cdr::metrics::outbound`); with their trunk legs if
+    /// `legs` says so.
+    pub async fn outbound_calls(
+        &self,
+        period: Period,
+        legs: TrunkLegs,
+    ) -> Result<Vec<OutboundCall>, StoreError> {
+        const OP: &str = "read outbound calls";
+        let legs_column = match legs {
+            TrunkLegs::Include => "legs",
+            TrunkLegs::Omit => "NULL AS legs",
+        };
+        let rows: Vec<OutboundRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "SELECT started_at_ms, caller_number, disposition, disposition_detail, \
+                 talk_secs, destination_class, trunk_attempts, pdd_ms, cost_micros, \
+                 {legs_column} FROM calls WHERE {OUTBOUND_CALLS}"
+            ));
+            if let Some(since) = period.since_ms {
+                qb.push(" AND started_at_ms >= ").push_bind(since);
+            }
+            if let Some(until) = period.until_ms {
+                qb.push(" AND started_at_ms < ").push_bind(until);
+            }
+            qb.push(" ORDER BY started_at_ms");
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_call(OP)).collect()
     }
 
     /// How many records `filter` selects.

@@ -94,7 +94,7 @@ pub mod testing;
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
 pub use blocks::Block;
-pub use calls::{ActiveCall, CallChange, CallFilter, Page};
+pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

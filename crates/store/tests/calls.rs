@@ -2,14 +2,18 @@
 //! SQLite file and a real PostgreSQL server (see `crossbar_store::testing`).
 
 use crossbar_cdr::{
-    CallEvent, CallId, CallRecord, Direction, Disposition, EndReason, EventKind, HangupSide, LegId,
-    LegRole, Party, Recorder, RecorderOutput,
+    CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
+    HangupSide, Increment, LegId, LegRole, Money, Party, Rate, Recorder, RecorderOutput,
 };
 #[macro_use]
 mod common;
 
 use common::TestDb;
-use crossbar_store::{ActiveCall, CallChange, CallFilter, Page, Store, StoreError};
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::outbound::{self, GroupBy};
+use crossbar_store::{
+    ActiveCall, Answer, CallChange, CallFilter, Page, Store, StoreError, TrunkLegs,
+};
 
 on_both_backends!(
     a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress,
@@ -26,6 +30,10 @@ on_both_backends!(
     an_empty_batch_changes_nothing,
     a_rejected_change_rolls_back_the_whole_batch,
     a_large_batch_writes_the_same_as_its_changes_one_by_one,
+    an_outbound_record_keeps_every_outbound_field,
+    filters_select_outbound_calls_by_trunk_and_class,
+    an_outbound_call_cut_off_by_a_crash_gets_its_talk_time_and_cost,
+    the_outbound_calls_of_a_period_are_read_as_the_metrics_need_them,
 );
 
 const T0: i64 = 1_795_000_000_000;
@@ -93,6 +101,9 @@ impl Call {
             started_at_ms: self.start_ms,
             answered_at_ms: None,
             answered_by: None,
+            trunk: None,
+            rate: None,
+            outbound: None,
             last_seen_at_ms: self.start_ms,
         }
     }
@@ -181,11 +192,11 @@ impl Call {
 
     fn answer(&self) -> CallChange {
         let (after, target) = self.answered.clone().expect("an answered call");
-        CallChange::Answered {
-            id: CallId(self.id.clone()),
-            at_ms: self.start_ms + after,
-            answered_by: Some(target),
-        }
+        CallChange::Answered(Answer::by(
+            CallId(self.id.clone()),
+            self.start_ms + after,
+            Some(target),
+        ))
     }
 
     fn finished(&self) -> CallChange {
@@ -217,7 +228,11 @@ async fn a_finished_call_is_stored_whole_and_leaves_the_calls_in_progress(db: Te
     );
     assert!(
         store
-            .call_answered(&CallId("c1".into()), T0 + 3_000, Some("202"))
+            .call_answered(&Answer::by(
+                CallId("c1".into()),
+                T0 + 3_000,
+                Some("202".into())
+            ))
             .await
             .unwrap()
     );
@@ -254,14 +269,15 @@ async fn storing_the_same_record_twice_keeps_one(db: TestDb) {
 async fn call_answered_updates_only_a_call_in_progress(db: TestDb) {
     let store = db.open().await;
     let id = CallId("c1".into());
-    assert!(!store.call_answered(&id, T0, Some("202")).await.unwrap());
+    let answer = |at_ms, by: &str| Answer::by(id.clone(), at_ms, Some(by.into()));
+    assert!(!store.call_answered(&answer(T0, "202")).await.unwrap());
     let call = Call::new("c1", "201", "202", T0);
     store.call_started(&call.active()).await.unwrap();
     // A retried start changes nothing.
     store.call_started(&call.active()).await.unwrap();
     assert!(
         store
-            .call_answered(&id, T0 + 4_000, Some("203"))
+            .call_answered(&answer(T0 + 4_000, "203"))
             .await
             .unwrap()
     );
@@ -282,15 +298,23 @@ async fn touch_moves_last_seen_forward_only(db: TestDb) {
         .call_started(&Call::new("b", "203", "204", T0 + 50_000).active())
         .await
         .unwrap();
-    assert_eq!(store.touch_active_calls(T0 + 30_000).await.unwrap(), 1);
-    let seen: Vec<i64> = store
-        .interrupted_calls()
+    let seen = async || -> Vec<i64> {
+        let active = store.interrupted_calls().await.unwrap();
+        active.iter().map(|c| c.last_seen_at_ms).collect()
+    };
+    store.touch_active_calls(T0 + 30_000).await.unwrap();
+    // b started after the refresh: it was last seen at its start.
+    assert_eq!(seen().await, [T0 + 30_000, T0 + 50_000]);
+    store.touch_active_calls(T0 + 20_000).await.unwrap();
+    assert_eq!(seen().await, [T0 + 30_000, T0 + 50_000], "never backwards");
+    store.touch_active_calls(T0 + 60_000).await.unwrap();
+    assert_eq!(seen().await, [T0 + 60_000, T0 + 60_000]);
+    // A call that starts after the refresh is not dragged back to it.
+    store
+        .call_started(&Call::new("c", "205", "206", T0 + 70_000).active())
         .await
-        .unwrap()
-        .iter()
-        .map(|c| c.last_seen_at_ms)
-        .collect();
-    assert_eq!(seen, [T0 + 30_000, T0 + 50_000]);
+        .unwrap();
+    assert_eq!(seen().await, [T0 + 60_000, T0 + 60_000, T0 + 70_000]);
 }
 
 async fn finish_interrupted_turns_every_call_in_progress_into_a_record(db: TestDb) {
@@ -300,7 +324,11 @@ async fn finish_interrupted_turns_every_call_in_progress_into_a_record(db: TestD
     store.call_started(&answered.active()).await.unwrap();
     store.call_started(&ringing.active()).await.unwrap();
     store
-        .call_answered(&CallId("a".into()), T0 + 2_000, Some("202"))
+        .call_answered(&Answer::by(
+            CallId("a".into()),
+            T0 + 2_000,
+            Some("202".into()),
+        ))
         .await
         .unwrap();
     store.touch_active_calls(T0 + 62_000).await.unwrap();
@@ -694,8 +722,8 @@ async fn a_large_batch_writes_the_same_as_its_changes_one_by_one(db: TestDb) {
     let (a, b, c) = (&calls[1], &calls[2], &calls[4]);
     let stranger = Call::new("stranger", "205", "206", T0).answered_by("206");
     let mut late_answer = b.answer();
-    if let CallChange::Answered { at_ms, .. } = &mut late_answer {
-        *at_ms += 500;
+    if let CallChange::Answered(answer) = &mut late_answer {
+        answer.at_ms += 500;
     }
     batch.extend([
         a.started(),
@@ -720,16 +748,7 @@ async fn a_large_batch_writes_the_same_as_its_changes_one_by_one(db: TestDb) {
     for change in &batch {
         match change {
             CallChange::Started(call) => one_by_one.call_started(call).await.unwrap(),
-            CallChange::Answered {
-                id,
-                at_ms,
-                answered_by,
-            } => drop(
-                one_by_one
-                    .call_answered(id, *at_ms, answered_by.as_deref())
-                    .await
-                    .unwrap(),
-            ),
+            CallChange::Answered(answer) => drop(one_by_one.call_answered(answer).await.unwrap()),
             CallChange::Finished(record) => one_by_one.call_finished(record).await.unwrap(),
         }
     }
@@ -738,4 +757,510 @@ async fn a_large_batch_writes_the_same_as_its_changes_one_by_one(db: TestDb) {
     assert_eq!(records.len(), 300);
     let active: Vec<&str> = active.iter().map(|c| c.id.0.as_str()).collect();
     assert_eq!(active, [b.id.as_str(), c.id.as_str()]);
+}
+
+/// An outbound call from `caller` to 01632960001 (normalised +441632960001, of `class`)
+/// started at `start`: routed at 5 ms; each of `trunks` is tried in turn (the first leg at
+/// 10 ms, each next one 200 ms later, when the previous one failed with 503); the last one
+/// rings 1 s after its INVITE and 3 s after it answers and talks `talk_ms`, or is busy.
+struct OutboundCall {
+    id: String,
+    caller: String,
+    class: DestinationClass,
+    start: i64,
+    trunks: Vec<(&'static str, Rate)>,
+    talk_ms: Option<i64>,
+}
+
+fn rate(per_minute: &str, fee: &str, increment: &str) -> Rate {
+    Rate {
+        per_minute: per_minute.parse().expect("amount"),
+        connection_fee: fee.parse().expect("amount"),
+        increment: increment.parse::<Increment>().expect("increment"),
+    }
+}
+
+impl OutboundCall {
+    fn new(id: &str, caller: &str, start: i64) -> OutboundCall {
+        OutboundCall {
+            id: id.into(),
+            caller: caller.into(),
+            class: DestinationClass::National,
+            start,
+            trunks: vec![("carrier-a", rate("0.012", "0.05", "60/60"))],
+            talk_ms: Some(90_000),
+        }
+    }
+
+    fn class(mut self, class: DestinationClass) -> OutboundCall {
+        self.class = class;
+        self
+    }
+
+    fn trunks(mut self, trunks: Vec<(&'static str, Rate)>) -> OutboundCall {
+        self.trunks = trunks;
+        self
+    }
+
+    fn busy(mut self) -> OutboundCall {
+        self.talk_ms = None;
+        self
+    }
+
+    /// The events until the call is answered (or busy), and its end.
+    fn events(&self) -> (Vec<CallEvent>, CallEvent) {
+        let call = CallId(self.id.clone());
+        let at = |ms: i64, kind: EventKind| CallEvent {
+            call: call.clone(),
+            at_ms: self.start + ms,
+            kind,
+        };
+        let mut events = vec![
+            at(
+                0,
+                EventKind::Started {
+                    direction: Direction::Outbound,
+                    caller: Party {
+                        number: self.caller.clone(),
+                        name: None,
+                    },
+                    callee: Party {
+                        number: "01632960001".into(),
+                        name: None,
+                    },
+                    sip_call_id: format!("sip-{}", self.id),
+                },
+            ),
+            at(
+                5,
+                EventKind::Routed {
+                    dialled: "01632960001".into(),
+                    normalized: "+441632960001".into(),
+                    class: self.class,
+                    route: Some("uk".into()),
+                    caller_id: Some("+442079460000".into()),
+                },
+            ),
+        ];
+        let mut t = 10;
+        let last = self.trunks.len();
+        for (i, (trunk, rate)) in self.trunks.iter().enumerate() {
+            let leg = LegId(u32::try_from(i + 1).expect("a few legs"));
+            events.push(at(
+                t,
+                EventKind::LegCreated {
+                    leg,
+                    role: LegRole::Callee,
+                    target: "+441632960001".into(),
+                    contact: Some(format!("sip:+441632960001@{trunk}.example")),
+                    trunk: Some((*trunk).into()),
+                    rate: Some(*rate),
+                },
+            ));
+            if i + 1 < last {
+                t += 200;
+                events.push(at(t, EventKind::LegFailed { leg, status: 503 }));
+                continue;
+            }
+            events.push(at(
+                t + 1_000,
+                EventKind::Ringing {
+                    leg,
+                    early_media: true,
+                },
+            ));
+            t += 3_000;
+            match self.talk_ms {
+                Some(_) => events.push(at(t, EventKind::Answered { leg })),
+                None => events.push(at(t, EventKind::LegFailed { leg, status: 486 })),
+            }
+        }
+        let end = match self.talk_ms {
+            Some(talk) => at(
+                t + talk,
+                EventKind::Ended {
+                    reason: EndReason::Hangup,
+                    hangup_by: HangupSide::Callee,
+                    status: None,
+                },
+            ),
+            None => at(
+                t,
+                EventKind::Ended {
+                    reason: EndReason::TargetsFailed { status: 486 },
+                    hangup_by: HangupSide::Callee,
+                    status: Some(486),
+                },
+            ),
+        };
+        (events, end)
+    }
+
+    /// What the recorder reports for the call until it is answered: its steps to store.
+    fn changes_until_answer(&self) -> Vec<CallChange> {
+        let mut recorder = Recorder::default();
+        self.events()
+            .0
+            .into_iter()
+            .filter_map(|e| recorder.record(e))
+            .map(CallChange::from)
+            .collect()
+    }
+
+    fn record(&self) -> CallRecord {
+        let (events, end) = self.events();
+        let mut recorder = Recorder::default();
+        events
+            .into_iter()
+            .chain([end])
+            .find_map(|e| match recorder.record(e) {
+                Some(RecorderOutput::Finished(record)) => Some(*record),
+                _ => None,
+            })
+            .expect("the scripted call ends")
+    }
+}
+
+/// A call that was denied at routing: its outbound part has no trunk and costs nothing.
+fn denied_outbound(id: &str, caller: &str, start: i64) -> CallRecord {
+    let call = CallId(id.into());
+    let at = |ms: i64, kind: EventKind| CallEvent {
+        call: call.clone(),
+        at_ms: start + ms,
+        kind,
+    };
+    let events = [
+        at(
+            0,
+            EventKind::Started {
+                direction: Direction::Outbound,
+                caller: Party {
+                    number: caller.into(),
+                    name: None,
+                },
+                callee: Party {
+                    number: "00447700900123".into(),
+                    name: None,
+                },
+                sip_call_id: format!("sip-{id}"),
+            },
+        ),
+        at(
+            5,
+            EventKind::Routed {
+                dialled: "00447700900123".into(),
+                normalized: "+447700900123".into(),
+                class: DestinationClass::International,
+                route: None,
+                caller_id: None,
+            },
+        ),
+        at(
+            6,
+            EventKind::Ended {
+                reason: EndReason::Denied {
+                    reason: "class local may not dial international".into(),
+                },
+                hangup_by: HangupSide::System,
+                status: Some(403),
+            },
+        ),
+    ];
+    let mut recorder = Recorder::default();
+    events
+        .into_iter()
+        .find_map(|e| match recorder.record(e) {
+            Some(RecorderOutput::Finished(record)) => Some(*record),
+            _ => None,
+        })
+        .expect("the denied call ends")
+}
+
+async fn an_outbound_record_keeps_every_outbound_field(db: TestDb) {
+    let store = db.open().await;
+    // Fails over from carrier-a (503) to carrier-b, which answers; 90 s of talk.
+    let failover = OutboundCall::new("failover", "201", T0)
+        .class(DestinationClass::Mobile)
+        .trunks(vec![
+            ("carrier-a", rate("0.012", "0.05", "60/60")),
+            ("carrier-b", rate("0.02", "0", "30/6")),
+        ])
+        .record();
+    let out = failover.outbound.clone().expect("routed out");
+    assert_eq!(
+        (out.trunk.as_deref(), out.attempts, out.pdd_ms),
+        (Some("carrier-b"), 2, Some(1_200))
+    );
+    // 90 s billed 30/6 → 90 s at 0.02/min = 0.03.
+    assert_eq!(out.cost, Money(30_000));
+    let busy = OutboundCall::new("busy", "202", T0 + 1_000).busy().record();
+    let denied = denied_outbound("denied", "203", T0 + 2_000);
+    let internal = Call::new("internal", "201", "202", T0 + 3_000)
+        .answered_by("202")
+        .record();
+    assert!(internal.outbound.is_none());
+
+    // One on its own, the others in a batch: both paths write every column.
+    store.call_finished(&failover).await.unwrap();
+    store
+        .apply_call_changes(&[
+            CallChange::Finished(Box::new(busy.clone())),
+            CallChange::Finished(Box::new(denied.clone())),
+            CallChange::Finished(Box::new(internal.clone())),
+        ])
+        .await
+        .unwrap();
+    for record in [&failover, &busy, &denied, &internal] {
+        assert_eq!(
+            store.call(&record.id).await.unwrap().as_ref(),
+            Some(record),
+            "{}",
+            record.id
+        );
+    }
+    let denied_out = denied.outbound.as_ref().expect("denied after routing");
+    assert_eq!(
+        (denied_out.attempts, &denied_out.trunk, denied_out.cost),
+        (0, &None, Money::ZERO)
+    );
+    let (_, listed) = contents(&store).await;
+    assert_eq!(listed, vec![internal, denied, busy, failover]);
+}
+
+async fn filters_select_outbound_calls_by_trunk_and_class(db: TestDb) {
+    let store = db.open().await;
+    let minute = 60_000;
+    let a = rate("0.01", "0", "60/60");
+    let b = rate("0.02", "0", "60/60");
+    let records = [
+        OutboundCall::new("1", "201", T0)
+            .trunks(vec![("carrier-a", a)])
+            .record(),
+        // Fails over from carrier-a: carried by carrier-b.
+        OutboundCall::new("2", "202", T0 + minute)
+            .class(DestinationClass::Mobile)
+            .trunks(vec![("carrier-a", a), ("carrier-b", b)])
+            .record(),
+        OutboundCall::new("3", "201", T0 + 2 * minute)
+            .class(DestinationClass::Mobile)
+            .trunks(vec![("carrier-b", b)])
+            .busy()
+            .record(),
+        denied_outbound("4", "201", T0 + 3 * minute),
+        Call::new("5", "201", "202", T0 + 4 * minute).record(),
+    ];
+    for record in &records {
+        store.call_finished(record).await.unwrap();
+    }
+    let cases: Vec<(CallFilter, Vec<&str>)> = vec![
+        (
+            CallFilter {
+                trunk: Some("carrier-a".into()),
+                ..CallFilter::default()
+            },
+            vec!["1"],
+        ),
+        (
+            CallFilter {
+                trunk: Some("carrier-b".into()),
+                ..CallFilter::default()
+            },
+            vec!["3", "2"],
+        ),
+        (
+            CallFilter {
+                class: Some(DestinationClass::Mobile),
+                ..CallFilter::default()
+            },
+            vec!["3", "2"],
+        ),
+        (
+            CallFilter {
+                class: Some(DestinationClass::International),
+                ..CallFilter::default()
+            },
+            vec!["4"],
+        ),
+        (
+            CallFilter {
+                class: Some(DestinationClass::Mobile),
+                trunk: Some("carrier-b".into()),
+                disposition: Some(Disposition::Answered),
+                ..CallFilter::default()
+            },
+            vec!["2"],
+        ),
+        (
+            CallFilter {
+                trunk: Some("carrier-c".into()),
+                ..CallFilter::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let found = store.calls(&filter, Page::first(100)).await.unwrap();
+        assert_eq!(ids(&found), expected, "{filter:?}");
+        assert_eq!(
+            store.count_calls(&filter).await.unwrap(),
+            expected.len() as u64,
+            "{filter:?}"
+        );
+    }
+}
+
+async fn an_outbound_call_cut_off_by_a_crash_gets_its_talk_time_and_cost(db: TestDb) {
+    let store = db.open().await;
+    // Fails over to carrier-b (0.02/min billed per second, 0.01 to connect), which answers
+    // 3,210 ms after the start; a second call is still ringing out.
+    let answered = OutboundCall::new("answered", "201", T0).trunks(vec![
+        ("carrier-a", rate("0.012", "0.05", "60/60")),
+        ("carrier-b", rate("0.02", "0.01", "1/1")),
+    ]);
+    let ringing = OutboundCall::new("ringing", "202", T0 + 500);
+    let mut changes = answered.changes_until_answer();
+    changes.extend(
+        ringing
+            .changes_until_answer()
+            .into_iter()
+            .filter(|c| matches!(c, CallChange::Started(_))),
+    );
+    store.apply_call_changes(&changes).await.unwrap();
+    let active = store.interrupted_calls().await.unwrap();
+    assert_eq!(active.len(), 2);
+    assert_eq!(active[0].trunk.as_deref(), Some("carrier-b"));
+    assert_eq!(active[0].rate, Some(rate("0.02", "0.01", "1/1")));
+    assert_eq!(
+        active[0].outbound.as_ref().map(|o| o.normalized.as_str()),
+        Some("+441632960001")
+    );
+
+    // crossbar refreshes the calls in progress every second; the last refresh is 125.4 s
+    // into the call (122.19 s after the answer), then it is killed.
+    for second in 1..=125 {
+        store.touch_active_calls(T0 + second * 1_000).await.unwrap();
+    }
+    store.touch_active_calls(T0 + 125_400).await.unwrap();
+    store.close().await;
+    let store = db.open().await;
+    let records = store.finish_interrupted(T0 + 3_600_000).await.unwrap();
+    assert_eq!(ids(&records), ["answered", "ringing"]);
+
+    let r = &records[0];
+    assert!(r.interrupted);
+    assert_eq!(r.disposition, Disposition::Answered);
+    assert_eq!(r.answered_at_ms, Some(T0 + 3_210));
+    assert_eq!(r.ended_at_ms, T0 + 125_400);
+    assert_eq!(r.timings.talk_secs, 122);
+    let out = r.outbound.as_ref().expect("its routing was kept");
+    assert_eq!(out.dialled, "01632960001");
+    assert_eq!(out.normalized, "+441632960001");
+    assert_eq!(out.class, DestinationClass::National);
+    assert_eq!(out.route.as_deref(), Some("uk"));
+    assert_eq!(out.caller_id.as_deref(), Some("+442079460000"));
+    assert_eq!(out.trunk.as_deref(), Some("carrier-b"));
+    assert_eq!((out.attempts, out.failovers()), (2, 1));
+    assert_eq!(out.pdd_ms, Some(1_200));
+    // 122.19 s → 123 s billed per second at 0.02/min = 0.041, plus 0.01 to connect.
+    assert_eq!(out.cost, Money(51_000));
+    assert_eq!(store.call(&r.id).await.unwrap().as_ref(), Some(r));
+
+    // Never answered: nothing to charge, and its routing was not yet written.
+    let ringing = &records[1];
+    assert_eq!(ringing.disposition, Disposition::Failed);
+    assert_eq!(ringing.ended_at_ms, T0 + 125_400);
+    assert_eq!(ringing.outbound, None);
+}
+
+async fn the_outbound_calls_of_a_period_are_read_as_the_metrics_need_them(db: TestDb) {
+    let store = db.open().await;
+    let minute = 60_000;
+    let a = rate("0.01", "0", "60/60");
+    let b = rate("0.02", "0.01", "1/1");
+    let mut forwarded = OutboundCall::new("forwarded", "+442079460001", T0 + 5 * minute)
+        .class(DestinationClass::Mobile)
+        .trunks(vec![("carrier-b", b)])
+        .record();
+    // An inbound call forwarded out through a trunk keeps its direction.
+    forwarded.direction = Direction::Inbound;
+    let records = [
+        OutboundCall::new("before", "201", T0 - 1).record(),
+        OutboundCall::new("failover", "201", T0)
+            .trunks(vec![("carrier-a", a), ("carrier-b", b)])
+            .record(),
+        OutboundCall::new("busy", "202", T0 + minute)
+            .trunks(vec![("carrier-a", a)])
+            .busy()
+            .record(),
+        denied_outbound("denied", "201", T0 + 2 * minute),
+        // Placed out but denied before routing: outbound by direction alone.
+        Call::new("limit", "203", "+441632960002", T0 + 3 * minute)
+            .direction(Direction::Outbound)
+            .ended(
+                EndReason::Denied {
+                    reason: "call limit".into(),
+                },
+                Some(486),
+            )
+            .record(),
+        Call::new("internal", "201", "202", T0 + 4 * minute)
+            .answered_by("202")
+            .record(),
+        forwarded,
+        OutboundCall::new("after", "202", T0 + 60 * minute).record(),
+    ];
+    for record in &records {
+        store.call_finished(record).await.unwrap();
+    }
+    let period = Period {
+        since_ms: Some(T0),
+        until_ms: Some(T0 + 60 * minute),
+    };
+    let expected: Vec<outbound::OutboundCall> = records[1..7]
+        .iter()
+        .filter_map(outbound::OutboundCall::from_record)
+        .collect();
+    assert_eq!(expected.len(), 5, "all but the internal call");
+    let read = store
+        .outbound_calls(period, TrunkLegs::Include)
+        .await
+        .unwrap();
+    assert_eq!(read, expected);
+    let without_legs = store.outbound_calls(period, TrunkLegs::Omit).await.unwrap();
+    let legless: Vec<outbound::OutboundCall> = expected
+        .iter()
+        .cloned()
+        .map(|call| outbound::OutboundCall {
+            trunk_legs: Vec::new(),
+            ..call
+        })
+        .collect();
+    assert_eq!(without_legs, legless);
+
+    // The report from the store is the report from the records.
+    let from_records: Vec<outbound::OutboundCall> = records
+        .iter()
+        .filter_map(outbound::OutboundCall::from_record)
+        .collect();
+    let all = store
+        .outbound_calls(Period::ALL, TrunkLegs::Include)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    for by in [None, Some(GroupBy::Trunk), Some(GroupBy::Extension)] {
+        assert_eq!(
+            outbound::outbound_report(&all, period, by),
+            outbound::outbound_report(&from_records, period, by),
+            "{by:?}"
+        );
+    }
+    let report = outbound::outbound_report(&read, period, None);
+    assert_eq!(
+        (
+            report.total.attempts,
+            report.total.connected,
+            report.total.denied
+        ),
+        (3, 2, 2)
+    );
 }

@@ -71,16 +71,7 @@ pub fn run(args: AlertsArgs) -> ExitCode {
             }
         })
     });
-    match text {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    super::print_or_fail(COMMAND, text)
 }
 
 fn table(alerts: &[Alert], tz: &TimeZone) -> String {
@@ -100,8 +91,8 @@ fn table(alerts: &[Alert], tz: &TimeZone) -> String {
         })
         .collect();
     let mut out = super::table(
-        ["RAISED", "KIND", "SUBJECT", "MESSAGE", "ACKNOWLEDGED BY"],
-        [false; 5],
+        &["RAISED", "KIND", "SUBJECT", "MESSAGE", "ACKNOWLEDGED BY"],
+        &[false; 5],
         &rows,
     );
     let noun = if alerts.len() == 1 { "alert" } else { "alerts" };

@@ -4,6 +4,11 @@
 //! The filters are the API's (`crossbar_api::filter`), so the command line and
 //! `GET /api/calls` accept the same values with the same errors. Times are shown, and dates
 //! and local times in `--since`/`--until` are read, in `[site] timezone` (UTC if unset).
+//!
+//! An outbound call's normalised number, destination class, trunk and cost show in extra
+//! table columns (when the page has outbound calls), in the CSV's last columns (with the
+//! number as dialled, the route, the caller ID, the trunk attempts and the post-dial delay)
+//! and in the JSON records' `outbound`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,7 +20,7 @@ use crossbar_api::filter::CallQuery;
 use crossbar_cdr::CallRecord;
 use jiff::tz::TimeZone;
 
-use super::{local_time, with_newline};
+use super::{duration, field, local_time, with_newline};
 
 /// `crossbar calls` options.
 #[derive(Debug, Args)]
@@ -38,6 +43,13 @@ pub struct CallsArgs {
     /// answered, voicemail, no_answer, busy, rejected, cancelled, abandoned, failed or denied.
     #[arg(long, value_name = "D")]
     pub disposition: Option<String>,
+    /// Outbound calls carried by this trunk (the one that answered, else the last tried).
+    #[arg(long, value_name = "NAME")]
+    pub trunk: Option<String>,
+    /// Outbound calls to numbers of this destination class: emergency, internal, local,
+    /// national, mobile, toll_free, premium or international.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
     /// Calls started at or after TIME: 2026-11-21T09:00:00Z, 2026-11-21T09:00 (site time)
     /// or 2026-11-21 (from the start of that day).
     #[arg(long, value_name = "TIME")]
@@ -86,6 +98,8 @@ pub fn run(args: CallsArgs) -> ExitCode {
         limit: Some(args.limit.to_string()),
         offset: Some(args.offset.to_string()),
         view: None,
+        trunk: args.trunk.clone(),
+        class: args.class.clone(),
     };
     let (filter, page) = match query.to_filter(&timezone) {
         Ok(parsed) => parsed,
@@ -99,18 +113,10 @@ pub fn run(args: CallsArgs) -> ExitCode {
         let total = store.count_calls(&filter).await?;
         Ok((records, total))
     });
-    match listed.and_then(|(records, total)| {
+    let text = listed.and_then(|(records, total)| {
         render(&records, total, args.format, &timezone).context("formatting the calls")
-    }) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    });
+    super::print_or_fail(COMMAND, text)
 }
 
 fn render(
@@ -126,16 +132,6 @@ fn render(
     })
 }
 
-/// Seconds as `m:ss`, or `h:mm:ss` from an hour.
-fn duration(secs: u32) -> String {
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
     if records.is_empty() {
         return if total == 0 {
@@ -144,7 +140,7 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
             format!("no calls on this page ({total} in all)\n")
         };
     }
-    const HEADER: [&str; 8] = [
+    const HEADER: [&str; 12] = [
         "STARTED",
         "DIRECTION",
         "CALL",
@@ -153,10 +149,16 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
         "TALK",
         "HANGUP BY",
         "SIP",
+        "NUMBER",
+        "CLASS",
+        "TRUNK",
+        "COST",
     ];
-    /// Columns aligned to the right (durations).
-    const RIGHT: [bool; 8] = [false, false, false, false, true, true, false, false];
-    let rows: Vec<[String; 8]> = records
+    /// Columns aligned to the right (durations, amounts).
+    const RIGHT: [bool; 12] = [
+        false, false, false, false, true, true, false, false, false, false, false, true,
+    ];
+    let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
             let answered = r.answered_at_ms.is_some();
@@ -168,7 +170,9 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
                 (None, true) => disposition.push_str(" (interrupted)"),
                 (None, false) => {}
             }
-            [
+            let out = r.outbound.as_ref();
+            let or_dash = |text: Option<String>| text.unwrap_or_else(|| "-".to_owned());
+            vec![
                 local_time(r.started_at_ms, tz, false),
                 r.direction.as_str().to_owned(),
                 format!("{} → {}", r.caller.number, r.callee.number),
@@ -182,10 +186,20 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
                 r.hangup_by.as_str().to_owned(),
                 r.sip_status
                     .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                or_dash(out.map(|o| o.normalized.clone())),
+                or_dash(out.map(|o| o.class.as_str().to_owned())),
+                or_dash(out.and_then(|o| o.trunk.clone())),
+                or_dash(out.map(|o| o.cost.to_string())),
             ]
         })
         .collect();
-    let mut out = super::table(HEADER, RIGHT, &rows);
+    // A page without outbound calls keeps to the columns every call has.
+    let columns = if records.iter().any(|r| r.outbound.is_some()) {
+        HEADER.len()
+    } else {
+        8
+    };
+    let mut out = super::table(&HEADER[..columns], &RIGHT, &rows);
     let shown = rows.len() as u64;
     let noun = if total == 1 { "call" } else { "calls" };
     if shown == total {
@@ -196,24 +210,18 @@ fn table(records: &[CallRecord], total: u64, tz: &TimeZone) -> String {
     out
 }
 
-/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 fn csv(records: &[CallRecord], tz: &TimeZone) -> String {
     const HEADER: &str = "id,started_at,answered_at,ended_at,direction,caller,caller_name,\
          callee,callee_name,disposition,disposition_detail,sip_status,hangup_by,answered_by,\
-         wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted";
+         wait_secs,ring_secs,talk_secs,hold_secs,queue_wait_secs,interrupted,dialled,\
+         normalized_number,destination_class,outbound_route,caller_id,trunk,trunk_attempts,\
+         pdd_ms,cost";
     let mut out = String::from(HEADER);
     out.push('\n');
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in records {
         let t = &r.timings;
+        let o = r.outbound.as_ref();
         let cells = [
             r.id.0.clone(),
             local_time(r.started_at_ms, tz, true),
@@ -235,30 +243,19 @@ fn csv(records: &[CallRecord], tz: &TimeZone) -> String {
             t.hold_secs.to_string(),
             t.queue_wait_secs.to_string(),
             r.interrupted.to_string(),
+            opt(o.map(|o| o.dialled.clone())),
+            opt(o.map(|o| o.normalized.clone())),
+            opt(o.map(|o| o.class.as_str().to_owned())),
+            opt(o.and_then(|o| o.route.clone())),
+            opt(o.and_then(|o| o.caller_id.clone())),
+            opt(o.and_then(|o| o.trunk.clone())),
+            opt(o.map(|o| o.attempts.to_string())),
+            opt(o.and_then(|o| o.pdd_ms).map(|ms| ms.to_string())),
+            opt(o.map(|o| o.cost.to_string())),
         ];
         let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
         out.push_str(&line.join(","));
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_minutes_and_seconds_or_hours() {
-        assert_eq!(duration(0), "0:00");
-        assert_eq!(duration(59), "0:59");
-        assert_eq!(duration(61), "1:01");
-        assert_eq!(duration(3_600 + 62), "1:01:02");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(field("201"), "201");
-        assert_eq!(field("Smith, Jane"), "\"Smith, Jane\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }

@@ -82,16 +82,7 @@ fn blocked(args: BlockedArgs) -> ExitCode {
             }
         })
     });
-    match text {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    super::print_or_fail(COMMAND, text)
 }
 
 fn blocked_table(blocks: &[Block], tz: &TimeZone) -> String {
@@ -108,7 +99,11 @@ fn blocked_table(blocks: &[Block], tz: &TimeZone) -> String {
             ]
         })
         .collect();
-    let mut out = super::table(["EXTENSION", "BLOCKED SINCE", "REASON"], [false; 3], &rows);
+    let mut out = super::table(
+        &["EXTENSION", "BLOCKED SINCE", "REASON"],
+        &[false; 3],
+        &rows,
+    );
     let noun = if blocks.len() == 1 {
         "extension"
     } else {

@@ -6,6 +6,8 @@
 //! crossbar extension unblock 201 --config F                       # release 201's block
 //! crossbar alerts --config F [--since T] [--limit N] [--format table|json]
 //! crossbar token new NAME                                         # a token for [http] tokens
+//! crossbar report outbound --config F [--since T] [--until T] [--by extension|trunk|class]
+//!     [--format table|csv|json]                                   # outbound figures
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
@@ -16,6 +18,7 @@
 pub mod alerts;
 pub mod calls;
 pub mod extension;
+pub mod report;
 pub mod token;
 
 use std::future::Future;
@@ -29,7 +32,8 @@ use crossbar_store::Store;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-/// How a listing other than `crossbar calls` is printed.
+/// How a listing without a CSV form (`crossbar extension blocked`, `crossbar alerts`) is
+/// printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     /// Aligned columns for reading.
@@ -62,8 +66,9 @@ fn site_timezone(command: &str, config: &Config) -> TimeZone {
     }
 }
 
-/// Opens the configuration's database, runs `work` on it and closes it. A SQLite file that
-/// does not exist is an error (crossbar has not run there yet), not a new empty database.
+/// Opens the configuration's database, runs `work` on it (on a runtime of its own) and closes
+/// it. A SQLite file that does not exist is an error (crossbar has not run there yet), not a
+/// new empty database.
 fn with_store<T, F, Fut>(config: &Config, work: F) -> anyhow::Result<T>
 where
     F: FnOnce(Store) -> Fut,
@@ -91,6 +96,20 @@ where
     })
 }
 
+/// Prints `output` and gives exit status 0, or says why `command` failed and gives 1.
+fn print_or_fail(command: &str, output: anyhow::Result<String>) -> ExitCode {
+    match output {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{command}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// A time in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).
 fn local_time(ms: i64, tz: &TimeZone, offset: bool) -> String {
     let format = if offset {
@@ -104,25 +123,38 @@ fn local_time(ms: i64, tz: &TimeZone, offset: bool) -> String {
     }
 }
 
+/// Seconds as `m:ss`, or `h:mm:ss` from an hour.
+fn duration(secs: u32) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 /// Rows under a header in columns two spaces apart, each as wide as its widest cell; the
-/// columns marked in `right` aligned to the right. Trailing spaces are trimmed.
-fn table<const N: usize>(header: [&str; N], right: [bool; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
+/// columns marked in `right` aligned to the right. Trailing spaces are trimmed. Only as many
+/// columns as the header has are shown.
+fn table<R: AsRef<[String]>>(header: &[&str], right: &[bool], rows: &[R]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let header = header.map(str::to_owned);
-    for row in std::iter::once(&header).chain(rows) {
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let lines = std::iter::once(header.as_slice()).chain(rows.iter().map(AsRef::as_ref));
+    for row in lines {
         let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
+        for (i, cell) in row.iter().take(columns).enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
             let pad = widths[i] - cell.chars().count();
-            if right[i] {
+            if right.get(i).copied().unwrap_or(false) {
                 line.extend(std::iter::repeat_n(' ', pad));
                 line.push_str(cell);
             } else {
@@ -136,6 +168,15 @@ fn table<const N: usize>(header: [&str; N], right: [bool; N], rows: &[[String; N
     out
 }
 
+/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
 /// `text` with a final newline (pretty JSON ends without one).
 fn with_newline(mut text: String) -> String {
     text.push('\n');
@@ -147,14 +188,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_read_as_minutes_and_seconds_or_hours() {
+        assert_eq!(duration(0), "0:00");
+        assert_eq!(duration(59), "0:59");
+        assert_eq!(duration(61), "1:01");
+        assert_eq!(duration(3_600 + 62), "1:01:02");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(field("201"), "201");
+        assert_eq!(field("Smith, Jane"), "\"Smith, Jane\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
     fn a_table_aligns_columns_to_their_widest_cell() {
         let rows = [
             ["201".to_owned(), "4".to_owned(), "short".to_owned()],
             ["20100".to_owned(), "1234".to_owned(), String::new()],
         ];
         assert_eq!(
-            table(["EXT", "N", "NOTE"], [false, true, false], &rows),
+            table(&["EXT", "N", "NOTE"], &[false, true, false], &rows),
             "EXT       N  NOTE\n201       4  short\n20100  1234\n"
+        );
+    }
+
+    #[test]
+    fn a_table_shows_only_the_columns_of_its_header() {
+        let rows = [
+            vec![
+                "a".to_owned(),
+                "1".to_owned(),
+                String::new(),
+                "hidden".to_owned(),
+            ],
+            vec!["long".to_owned(), "100".to_owned(), String::new()],
+        ];
+        assert_eq!(
+            table(&["NAME", "N", "X"], &[false, true, false], &rows),
+            "NAME    N  X\na       1\nlong  100\n"
         );
     }
 }
