@@ -3,8 +3,9 @@
 //! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3), a small key/value for
 //! server secrets ([`secrets`]), call records with the calls in progress ([`calls`]),
 //! extension blocks set by fraud caps ([`blocks`]), alerts for administrators
-//! ([`alerts`]) and the status of SIP trunks with their change log ([`trunks`]); each later
-//! domain gets its own module on the same [`Store`].
+//! ([`alerts`]), the status of SIP trunks with their change log ([`trunks`]) and the
+//! outbound activity routing limits are checked against ([`activity`]); each later domain
+//! gets its own module on the same [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
 //! either commits or returns a [`StoreError`]; nothing is dropped silently, so the caller
@@ -83,6 +84,7 @@ macro_rules! begin_write {
     };
 }
 
+pub mod activity;
 pub mod alerts;
 pub mod bindings;
 pub mod blocks;
@@ -93,6 +95,7 @@ pub mod secrets;
 pub mod testing;
 pub mod trunks;
 
+pub use activity::{ActivityWindow, ExtensionActivity, OutboundActivity, TrunkActivity};
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
 pub use blocks::Block;
