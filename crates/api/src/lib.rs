@@ -1,8 +1,8 @@
 //! crossbar-api: REST API and live views over HTTP (axum).
 //!
 //! [`router_with`] builds the application from a [`Store`] and an [`ApiConfig`] (the site's
-//! time zone, the `[http] tokens`, the configured extension numbers and the wall clock); the
-//! binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
+//! time zone, the `[http] tokens`, the configured extension numbers and trunks, and the wall
+//! clock); the binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
 //! (no token is accepted, so every change is refused).
 //!
 //! | route | answer |
@@ -15,6 +15,8 @@
 //! | `GET /api/extensions/blocked` | the extensions blocked by a fraud cap ([`control`]) |
 //! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
+//! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
+//! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `since`, `until`, `limit` (default 50, at most
@@ -28,16 +30,18 @@
 //! curl -s http://127.0.0.1:8080/api/extensions/blocked
 //! curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/extensions/201/unblock
 //! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
+//! curl -s http://127.0.0.1:8080/api/trunks
 //! ```
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
 //! one included, so a typo is not silently ignored), 401 for a change without a valid
 //! bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown call,
-//! extension or route, 500 only when the database fails.
+//! extension, trunk or route, 500 only when the database fails.
 
 pub mod bearer;
 pub mod control;
 pub mod filter;
+pub mod trunks;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -51,6 +55,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
+use crossbar_config::Trunk;
 use crossbar_store::{CallFilter, Page, Store, StoreError};
 use jiff::tz::TimeZone;
 
@@ -94,6 +99,8 @@ pub struct ApiConfig {
     /// The numbers of the configured extensions (`[[extension]] number`): an unblock of any
     /// other number is a 404.
     pub extensions: Vec<String>,
+    /// The configured trunks (`[[trunk]]`), in file order: `GET /api/trunks` lists them.
+    pub trunks: Vec<Trunk>,
     /// When changes happen.
     pub clock: WallClock,
 }
@@ -106,7 +113,9 @@ impl ApiConfig {
             timezone,
             tokens: Vec::new(),
             extensions: Vec::new(),
-            // Never read: without a token no change gets as far as asking the time.
+            trunks: Vec::new(),
+            // No change gets as far as asking the time without a token, and there is no
+            // trunk to count calls of.
             clock: WallClock::fixed(0),
         }
     }
@@ -131,6 +140,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         timezone: config.timezone,
         tokens: config.tokens.into(),
         extensions: Arc::new(config.extensions.into_iter().collect()),
+        trunks: config.trunks.into(),
         clock: config.clock,
     };
     Router::new()
@@ -142,6 +152,8 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/extensions/{number}/calls", get(extension_calls))
         .route("/api/extensions/{number}/unblock", post(control::unblock))
         .route("/api/alerts", get(control::alerts))
+        .route("/api/trunks", get(trunks::list))
+        .route("/api/trunks/{name}/events", get(trunks::events))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -166,6 +178,7 @@ struct Api {
     timezone: TimeZone,
     tokens: Arc<[ApiToken]>,
     extensions: Arc<BTreeSet<String>>,
+    trunks: Arc<[Trunk]>,
     clock: WallClock,
 }
 

@@ -2,8 +2,8 @@
 //! stops.
 //!
 //! Reads are open; changes (`POST /api/extensions/{number}/unblock`) need a bearer token of
-//! `[http] tokens`, and the API checks extension numbers against `[[extension]]`. Both lists
-//! are taken from the configuration at start.
+//! `[http] tokens`, and the API checks extension numbers against `[[extension]]`. These
+//! lists and the `[[trunk]]`s are taken from the configuration at start.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +63,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
         return Ok(None);
     };
     let timezone = site_timezone(config);
+    let api_config = api_config(config, timezone);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening for HTTP on {listen}"))?;
@@ -73,7 +74,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
             "no [http] tokens: the API refuses every change (`crossbar token new NAME` makes one)"
         );
     }
-    let router = crossbar_api::router_with(store, api_config(config, timezone));
+    let router = crossbar_api::router_with(store, api_config);
     let task = tokio::spawn(async move {
         let shutdown = async {
             // Resolves when the sender is used or dropped.
@@ -91,8 +92,8 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
     }))
 }
 
-/// What the API takes from the configuration: tokens, extension numbers; and the system's
-/// wall clock.
+/// What the API takes from the configuration: tokens, extension numbers, trunks; and the
+/// system's wall clock.
 fn api_config(config: &Config, timezone: TimeZone) -> ApiConfig {
     ApiConfig {
         timezone,
@@ -102,6 +103,7 @@ fn api_config(config: &Config, timezone: TimeZone) -> ApiConfig {
             .iter()
             .map(|extension| extension.number.clone())
             .collect(),
+        trunks: config.trunks.clone(),
         clock: WallClock::new(crate::unix_ms_now),
     }
 }
