@@ -1,8 +1,8 @@
 //! crossbar-api: REST API and live views over HTTP (axum).
 //!
 //! [`router_with`] builds the application from a [`Store`] and an [`ApiConfig`] (the site's
-//! time zone, the `[http] tokens`, the configured extension numbers and trunks, and the wall
-//! clock); the binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
+//! time zone, the `[http] tokens`, the configured extension numbers and trunks, the dial plan
+//! and the wall clock); the binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
 //! (no token is accepted, so every change is refused).
 //!
 //! | route | answer |
@@ -17,6 +17,7 @@
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
+//! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `since`, `until`, `limit` (default 50, at most
@@ -31,6 +32,7 @@
 //! curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/extensions/201/unblock
 //! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
 //! curl -s http://127.0.0.1:8080/api/trunks
+//! curl -s 'http://127.0.0.1:8080/api/route/explain?from=201&to=020%207946%200000'
 //! ```
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
@@ -41,6 +43,7 @@
 pub mod bearer;
 pub mod control;
 pub mod filter;
+pub mod route;
 pub mod trunks;
 
 use std::collections::BTreeSet;
@@ -56,6 +59,7 @@ use axum::{Json, Router, middleware};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
 use crossbar_config::Trunk;
+use crossbar_routing::DialPlan;
 use crossbar_store::{CallFilter, Page, Store, StoreError};
 use jiff::tz::TimeZone;
 
@@ -101,7 +105,10 @@ pub struct ApiConfig {
     pub extensions: Vec<String>,
     /// The configured trunks (`[[trunk]]`), in file order: `GET /api/trunks` lists them.
     pub trunks: Vec<Trunk>,
-    /// When changes happen.
+    /// The dial plan compiled from the configuration, for `GET /api/route/explain`; without
+    /// one that route answers 404.
+    pub dial_plan: Option<Arc<DialPlan>>,
+    /// When changes happen, and "now" for the route simulator.
     pub clock: WallClock,
 }
 
@@ -114,8 +121,9 @@ impl ApiConfig {
             tokens: Vec::new(),
             extensions: Vec::new(),
             trunks: Vec::new(),
+            dial_plan: None,
             // No change gets as far as asking the time without a token, and there is no
-            // trunk to count calls of.
+            // trunk to count calls of nor dial plan to route with.
             clock: WallClock::fixed(0),
         }
     }
@@ -141,6 +149,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         tokens: config.tokens.into(),
         extensions: Arc::new(config.extensions.into_iter().collect()),
         trunks: config.trunks.into(),
+        dial_plan: config.dial_plan,
         clock: config.clock,
     };
     Router::new()
@@ -154,6 +163,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/alerts", get(control::alerts))
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
+        .route("/api/route/explain", get(route::explain_call))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -179,6 +189,7 @@ struct Api {
     tokens: Arc<[ApiToken]>,
     extensions: Arc<BTreeSet<String>>,
     trunks: Arc<[Trunk]>,
+    dial_plan: Option<Arc<DialPlan>>,
     clock: WallClock,
 }
 
