@@ -8,6 +8,7 @@
 //! crossbar extension blocked --config F          # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F      # release one
 //! crossbar alerts --config F                     # alerts, newest first
+//! crossbar trunks --config F                     # trunks: registration, health, calls
 //! crossbar token new ops                         # an API token for [http] tokens
 //! ```
 //!
@@ -56,6 +57,8 @@ enum Command {
     Extension(cli::extension::ExtensionCommand),
     /// List alerts (an extension blocked by a fraud cap, ...), newest first.
     Alerts(cli::alerts::AlertsArgs),
+    /// SIP trunks: their registration, health and calls, or their changes (--events).
+    Trunks(cli::trunks::TrunksArgs),
     /// Tokens that may change state through the HTTP API.
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Calls(args) => cli::calls::run(args),
         Command::Extension(command) => cli::extension::run(command),
         Command::Alerts(args) => cli::alerts::run(args),
+        Command::Trunks(args) => cli::trunks::run(args),
         Command::Token(command) => cli::token::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
