@@ -7,6 +7,7 @@
 //! crossbar alerts --config F [--since T] [--limit N] [--format table|json]
 //! crossbar trunks --config F [--format table|json]                # trunks and their status
 //! crossbar trunks --config F --events [--trunk NAME] [--limit N]  # their changes
+//! crossbar route explain --config F --from 201 --to NUMBER [--at T] [--format table|json]
 //! crossbar token new NAME                                         # a token for [http] tokens
 //! ```
 //!
@@ -18,6 +19,7 @@
 pub mod alerts;
 pub mod calls;
 pub mod extension;
+pub mod route;
 pub mod token;
 pub mod trunks;
 
