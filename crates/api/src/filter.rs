@@ -176,7 +176,7 @@ impl CallQuery {
 }
 
 /// `limit`: [`DEFAULT_LIMIT`] if absent or blank, else a whole number up to [`MAX_LIMIT`].
-fn parse_limit(limit: &Option<String>) -> Result<u32, FilterError> {
+pub(crate) fn parse_limit(limit: &Option<String>) -> Result<u32, FilterError> {
     match given(limit) {
         None => Ok(DEFAULT_LIMIT),
         Some(text) => match text.parse::<u32>() {

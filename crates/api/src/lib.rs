@@ -1,8 +1,8 @@
 //! crossbar-api: REST API and live views over HTTP (axum).
 //!
 //! [`router_with`] builds the application from a [`Store`] and an [`ApiConfig`] (the site's
-//! time zone, the `[http] tokens`, the configured extension numbers and the wall clock); the
-//! binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
+//! time zone, the `[http] tokens`, the configured extension numbers and trunks, the dial plan
+//! and the wall clock); the binary serves it on `[http] listen`. [`router`] and [`router_in`] build a read-only one
 //! (no token is accepted, so every change is refused).
 //!
 //! | route | answer |
@@ -16,6 +16,9 @@
 //! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
+//! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
+//! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
+//! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `trunk`, `class`, `since`, `until`, `limit`
@@ -36,16 +39,20 @@
 //! curl -s http://127.0.0.1:8080/api/extensions/blocked
 //! curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/extensions/201/unblock
 //! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
+//! curl -s http://127.0.0.1:8080/api/trunks
+//! curl -s 'http://127.0.0.1:8080/api/route/explain?from=201&to=020%207946%200000'
 //! ```
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
 //! one included, so a typo is not silently ignored), 401 for a change without a valid
 //! bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown call,
-//! extension or route, 500 only when the database fails.
+//! extension, trunk or route, 500 only when the database fails.
 
 pub mod bearer;
 pub mod control;
 pub mod filter;
+pub mod route;
+pub mod trunks;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -60,6 +67,8 @@ use axum::{Json, Router, middleware};
 use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
+use crossbar_config::Trunk;
+use crossbar_routing::DialPlan;
 use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
 
@@ -103,7 +112,12 @@ pub struct ApiConfig {
     /// The numbers of the configured extensions (`[[extension]] number`): an unblock of any
     /// other number is a 404.
     pub extensions: Vec<String>,
-    /// When changes happen.
+    /// The configured trunks (`[[trunk]]`), in file order: `GET /api/trunks` lists them.
+    pub trunks: Vec<Trunk>,
+    /// The dial plan compiled from the configuration, for `GET /api/route/explain`; without
+    /// one that route answers 404.
+    pub dial_plan: Option<Arc<DialPlan>>,
+    /// When changes happen, and "now" for the route simulator.
     pub clock: WallClock,
 }
 
@@ -115,7 +129,10 @@ impl ApiConfig {
             timezone,
             tokens: Vec::new(),
             extensions: Vec::new(),
-            // Never read: without a token no change gets as far as asking the time.
+            trunks: Vec::new(),
+            dial_plan: None,
+            // No change gets as far as asking the time without a token, and there is no
+            // trunk to count calls of nor dial plan to route with.
             clock: WallClock::fixed(0),
         }
     }
@@ -140,6 +157,8 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         timezone: config.timezone,
         tokens: config.tokens.into(),
         extensions: Arc::new(config.extensions.into_iter().collect()),
+        trunks: config.trunks.into(),
+        dial_plan: config.dial_plan,
         clock: config.clock,
     };
     Router::new()
@@ -152,6 +171,9 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/extensions/{number}/unblock", post(control::unblock))
         .route("/api/alerts", get(control::alerts))
         .route("/api/reports/outbound", get(outbound))
+        .route("/api/trunks", get(trunks::list))
+        .route("/api/trunks/{name}/events", get(trunks::events))
+        .route("/api/route/explain", get(route::explain_call))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -176,6 +198,8 @@ struct Api {
     timezone: TimeZone,
     tokens: Arc<[ApiToken]>,
     extensions: Arc<BTreeSet<String>>,
+    trunks: Arc<[Trunk]>,
+    dial_plan: Option<Arc<DialPlan>>,
     clock: WallClock,
 }
 

@@ -63,6 +63,7 @@ async fn the_token_name_is_logged_with_the_release() {
         }],
         extensions: vec!["203".into()],
         clock: WallClock::fixed(NINE + 60_000),
+        ..ApiConfig::read_only(TimeZone::UTC)
     };
     let app = crossbar_api::router_with(store, config);
     let response = app

@@ -81,6 +81,7 @@ impl Site {
             ],
             extensions: vec!["201".into(), "202".into(), "203".into()],
             clock: WallClock::fixed(NOW),
+            ..ApiConfig::read_only(TimeZone::UTC)
         };
         let app = crossbar_api::router_with(store.clone(), config);
         Site {

@@ -2,16 +2,19 @@
 //! stops.
 //!
 //! Reads are open; changes (`POST /api/extensions/{number}/unblock`) need a bearer token of
-//! `[http] tokens`, and the API checks extension numbers against `[[extension]]`. Both lists
-//! are taken from the configuration at start.
+//! `[http] tokens`, and the API checks extension numbers against `[[extension]]`. These
+//! lists, the `[[trunk]]`s and the dial plan (for `GET /api/route/explain`) are taken from
+//! the configuration at start.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use crossbar_api::{ApiConfig, WallClock};
 use crossbar_config::Config;
+use crossbar_routing::DialPlan;
 use crossbar_store::Store;
 use jiff::tz::TimeZone;
 use tokio::net::TcpListener;
@@ -63,6 +66,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
         return Ok(None);
     };
     let timezone = site_timezone(config);
+    let api_config = api_config(config, timezone)?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening for HTTP on {listen}"))?;
@@ -73,7 +77,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
             "no [http] tokens: the API refuses every change (`crossbar token new NAME` makes one)"
         );
     }
-    let router = crossbar_api::router_with(store, api_config(config, timezone));
+    let router = crossbar_api::router_with(store, api_config);
     let task = tokio::spawn(async move {
         let shutdown = async {
             // Resolves when the sender is used or dropped.
@@ -91,10 +95,12 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpS
     }))
 }
 
-/// What the API takes from the configuration: tokens, extension numbers; and the system's
-/// wall clock.
-fn api_config(config: &Config, timezone: TimeZone) -> ApiConfig {
-    ApiConfig {
+/// What the API takes from the configuration: tokens, extension numbers, trunks, the dial
+/// plan compiled from it; and the system's wall clock. Fails when the dial plan does not
+/// compile.
+fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> {
+    let dial_plan = DialPlan::compile(config).context("compiling the dial plan")?;
+    Ok(ApiConfig {
         timezone,
         tokens: config.http.tokens.clone(),
         extensions: config
@@ -102,8 +108,10 @@ fn api_config(config: &Config, timezone: TimeZone) -> ApiConfig {
             .iter()
             .map(|extension| extension.number.clone())
             .collect(),
+        trunks: config.trunks.clone(),
+        dial_plan: Some(Arc::new(dial_plan)),
         clock: WallClock::new(crate::unix_ms_now),
-    }
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.

@@ -8,6 +8,8 @@
 //! crossbar extension blocked --config F          # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F      # release one
 //! crossbar alerts --config F                     # alerts, newest first
+//! crossbar trunks --config F                     # trunks: registration, health, calls
+//! crossbar route explain --config F --from 201 --to "020 7946 0000"   # the route simulator
 //! crossbar token new ops                         # an API token for [http] tokens
 //! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
 //! ```
@@ -59,6 +61,11 @@ enum Command {
     Extension(cli::extension::ExtensionCommand),
     /// List alerts (an extension blocked by a fraud cap, ...), newest first.
     Alerts(cli::alerts::AlertsArgs),
+    /// SIP trunks: their registration, health and calls, or their changes (--events).
+    Trunks(cli::trunks::TrunksArgs),
+    /// The route simulator: how a call from an extension to a number would be routed.
+    #[command(subcommand)]
+    Route(cli::route::RouteCommand),
     /// Tokens that may change state through the HTTP API.
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
         Command::Calls(args) => cli::calls::run(*args),
         Command::Extension(command) => cli::extension::run(command),
         Command::Alerts(args) => cli::alerts::run(args),
+        Command::Trunks(args) => cli::trunks::run(args),
+        Command::Route(command) => cli::route::run(command),
         Command::Token(command) => cli::token::run(command),
         Command::Report(report) => cli::report::run(report),
         Command::Run { config } => {

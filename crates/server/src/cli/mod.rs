@@ -5,6 +5,9 @@
 //! crossbar extension blocked --config F [--format table|json]     # extensions blocked by a fraud cap
 //! crossbar extension unblock 201 --config F                       # release 201's block
 //! crossbar alerts --config F [--since T] [--limit N] [--format table|json]
+//! crossbar trunks --config F [--format table|json]                # trunks and their status
+//! crossbar trunks --config F --events [--trunk NAME] [--limit N]  # their changes
+//! crossbar route explain --config F --from 201 --to NUMBER [--at T] [--format table|json]
 //! crossbar token new NAME                                         # a token for [http] tokens
 //! crossbar report outbound --config F [--since T] [--until T] [--by extension|trunk|class]
 //!     [--format table|csv|json]                                   # outbound figures
@@ -19,7 +22,9 @@ pub mod alerts;
 pub mod calls;
 pub mod extension;
 pub mod report;
+pub mod route;
 pub mod token;
+pub mod trunks;
 
 use std::future::Future;
 use std::path::Path;
@@ -66,17 +71,23 @@ fn site_timezone(command: &str, config: &Config) -> TimeZone {
     }
 }
 
-/// Opens the configuration's database, runs `work` on it (on a runtime of its own) and closes
-/// it. A SQLite file that does not exist is an error (crossbar has not run there yet), not a
-/// new empty database.
+/// The SQLite file the configuration names, if it does not exist: crossbar has not run with
+/// this configuration yet.
+fn missing_database(config: &Config) -> Option<&Path> {
+    match &config.database {
+        Database::Sqlite { path } if !path.exists() => Some(path),
+        _ => None,
+    }
+}
+
+/// Opens the configuration's database, runs `work` on it and closes it. A SQLite file that
+/// does not exist is an error (crossbar has not run there yet), not a new empty database.
 fn with_store<T, F, Fut>(config: &Config, work: F) -> anyhow::Result<T>
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
 {
-    if let Database::Sqlite { path } = &config.database
-        && !path.exists()
-    {
+    if let Some(path) = missing_database(config) {
         anyhow::bail!(
             "no database at {} (crossbar has not run with this configuration yet)",
             path.display()
