@@ -84,6 +84,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(extensions = ?blocked, "extensions blocked for outbound calls (fraud caps); release with `crossbar extension unblock`");
     }
     switch.set_blocked(Instant::now(), blocked);
+    restore_usage(&store, &mut switch, wall).await?;
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     let mut udp_sockets = Vec::new();
@@ -253,6 +254,32 @@ async fn build_endpoint(
         "registrations restored"
     );
     Ok(endpoint)
+}
+
+/// Gives the switch what the database knows of today's outbound calls and spend per
+/// extension, so a restart does not reset the daily fraud caps.
+async fn restore_usage(store: &Store, switch: &mut Switch, wall: SystemTime) -> anyhow::Result<()> {
+    let at = jiff::Timestamp::try_from(wall).context("the clock is before 1970")?;
+    let zone = switch
+        .dial_plan()
+        .time_zone()
+        .cloned()
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let day_start_ms = at
+        .to_zoned(zone)
+        .start_of_day()
+        .map_or(at.as_millisecond(), |midnight| {
+            midnight.timestamp().as_millisecond()
+        });
+    let window = crossbar_store::ActivityWindow {
+        day_start_ms,
+        until_ms: at.as_millisecond(),
+    };
+    let activity = store.outbound_activity(&window).await?;
+    for (extension, usage) in &activity.extensions {
+        switch.restore_usage(wall, extension, usage.calls_today, usage.spend_today);
+    }
+    Ok(())
 }
 
 /// What the switch advertises and how it carries calls, from the configuration.

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crossbar_store::{AlertKind, Store};
+use crossbar_store::{AlertKind, Store, TrunkStatusRow};
 use crossbar_switch::TrunkStatus;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -83,6 +83,23 @@ async fn write(store: &Store, notice: Notice) {
             }
         }
         Notice::Trunk(status) => {
+            let row = TrunkStatusRow {
+                trunk: status.trunk.clone(),
+                at_ms: status.at_ms,
+                change: status.change.clone(),
+                registration: status.registration.map(str::to_owned),
+                registered_until_ms: status.registered_until_ms,
+                health: status.health.to_owned(),
+                health_since_ms: status.health_since_ms,
+                last_failure: status.last_failure.clone(),
+                last_failure_at_ms: status.last_failure_at_ms,
+            };
+            if retry("trunk status", || store.record_trunk_status(&row))
+                .await
+                .is_none()
+            {
+                tracing::error!(trunk = %status.trunk, change = %status.change, "trunk status not written");
+            }
             if status.health == "down" && status.change.starts_with("down") {
                 let subject = format!("trunk:{}", status.trunk);
                 let message = format!("trunk {} {}", status.trunk, status.change);
