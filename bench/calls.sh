@@ -6,6 +6,18 @@
 #   bench/calls.sh                  all four parts, default sizes (about 15 minutes)
 #   PARTS=setup SETUP_RATE=1000 bench/calls.sh                       (d) at a given rate
 #   PARTS="rate" RATES="500 1000" DURATION=5 bench/calls.sh          a short run
+#   PARTS=rate SERVERS="crossbar crossbar-out" bench/calls.sh        internal vs outbound
+#   PARTS=failover bench/calls.sh                                    failover cost
+#
+# Servers (SERVERS, default "crossbar kamailio"):
+#   crossbar       this checkout's release build; calls to extension 2999 (the SIPp UAS,
+#                  registered), i.e. internal calls
+#   crossbar-out   the same binary with a dial plan: every call dials the national number
+#                  02079460000 and leaves through a trunk whose carrier is the SIPp UAS
+#                  (least-cost route, rate deck, class of service checked on every call)
+#   crossbar-base  another build of crossbar, $CROSSBAR_BASE (e.g. the commit before a change,
+#                  built in a worktree), as `crossbar`: both measured in the same run
+#   kamailio       Kamailio 5.6 as a stateful proxy in front of the SIPp UAS (the reference)
 #
 # Parts (PARTS, default "rate setup media"):
 #   rate   (a) calls/s, signalling only: uac_basic_auth.xml -> server -> uas_answer.xml,
@@ -16,6 +28,12 @@
 #          highest clean rate in this run, else 1000) for SETUP_SECS s with -trace_rtt;
 #          p50/p99/max of RTD 1 (first INVITE -> 200, the 407 round included); then, for
 #          crossbar, the same calls from crossbar-loadgen (microsecond clock).
+#   failover  the time crossbar takes to fail over: every call's first trunk (a SIPp UAS
+#          answering 503) refuses, the second (the SIPp UAS that answers) takes it;
+#          FAILOVER_RATE calls/s (default 50) for FAILOVER_SECS s (default 10). From both
+#          carriers' message traces (-trace_msg, microsecond timestamps, same clock): the 503
+#          sent by the first -> the INVITE received by the second, p50/p99/max. That is
+#          crossbar's time plus two loopback hops.
 #   media  (b)+(c) relayed calls with bench/loadgen (crossbar-loadgen; SIPp's pcap player
 #          limits it at a few hundred calls, see docs/BENCHMARKS.md): for each N of CALLS,
 #          N calls opened at RAMP_RATE/s from the users.csv extensions to 2999 (the
@@ -43,7 +61,7 @@ hold_ms=${HOLD_MS:-1000}
 setup_secs=${SETUP_SECS:-20}
 media_secs=${MEDIA_SECS:-30}
 ramp_rate=${RAMP_RATE:-200}
-port=5360 uac_port=5371 uac_mp=6400 uas_port=5390 uas_mp=6600
+port=5360 uac_port=5371 uac_mp=6400 uas_port=5390 uas_mp=6600 fail_port=5395 fail_mp=6700
 
 command -v sipp >/dev/null || { echo "bench: sipp missing (apt-get install sip-tester)" >&2; exit 1; }
 if [[ " $servers " == *" kamailio "* ]] && ! command -v kamailio >/dev/null; then
@@ -79,10 +97,10 @@ printf 'SEQUENTIAL\nuas;[authentication username=uas password=pw-uas-2999]\n' >"
 
 # crossbar's configuration: user0001..user1000 (users.csv), and the SIPp UAS as extension
 # 2999, user "uas", which every call dials.
-write_config() { # LOG_LEVEL
-  python3 - "$work/crossbar.toml" "$port" "$1" <<'PY'
+write_config() { # LOG_LEVEL [outbound|failover]
+  python3 - "$work/crossbar.toml" "$port" "$1" "${2:-internal}" "$uas_port" "$fail_port" <<'PY'
 import sys
-path, port, level = sys.argv[1:4]
+path, port, level, kind, uas_port, fail_port = sys.argv[1:7]
 lines = ['[sip]', f'listen_udp = ["127.0.0.1:{port}"]', 'listen_tcp = []',
          '[auth]', 'algorithms = ["MD5"]', 'min_secret_length = 6',
          '[media]', 'address = "127.0.0.1"', 'port_min = 10000', 'port_max = 31999',
@@ -91,6 +109,25 @@ lines = ['[sip]', f'listen_udp = ["127.0.0.1:{port}"]', 'listen_tcp = []',
          '[[extension]]', 'number = "2999"', 'username = "uas"', 'secret = "pw-uas-2999"']
 for i in range(1, 1001):
     lines += ['[[extension]]', f'number = "{1000 + i}"', f'username = "user{i:04d}"', f'secret = "pw{i:04d}"']
+    if kind != 'internal':
+        lines += ['class = "national"']
+if kind != 'internal':
+    # The SIPp UAS is the carrier: calls to UK numbers leave through it (least cost); for
+    # failover, a carrier that refuses everything (503) is cheaper, so it is tried first.
+    lines += ['[site]', 'country = "GB"', 'timezone = "Europe/London"', 'currency = "GBP"',
+              '[[class]]', 'name = "national"',
+              'allow = ["emergency", "internal", "local", "national", "mobile", "toll_free"]',
+              '[[trunk]]', 'name = "carrier"', f'address = "127.0.0.1:{uas_port}"',
+              'options_interval_secs = 0',
+              '[[rate]]', 'trunk = "carrier"', 'prefix = "+44"', 'per_minute = 0.010']
+    trunks = '["carrier"]'
+    if kind == 'failover':
+        lines += ['[[trunk]]', 'name = "refusing"', f'address = "127.0.0.1:{fail_port}"',
+                  'options_interval_secs = 0',
+                  '[[rate]]', 'trunk = "refusing"', 'prefix = "+44"', 'per_minute = 0.005']
+        trunks = '["refusing", "carrier"]'
+    lines += ['[[outbound_route]]', 'name = "uk"', 'match = ["+44*"]', 'strategy = "least_cost"',
+              f'trunks = {trunks}', 'caller_id = "+442079460000"']
 open(path, 'w').write('\n'.join(lines) + '\n')
 PY
 }
@@ -116,11 +153,19 @@ retransmissions() { # the -trace_stat CSV: last value of Retransmissions(C)
 }
 
 server_pid=
-start_server() { # crossbar|kamailio LOG_LEVEL [noreg: the SIPp UAS does not register]
-  if [ "$1" = crossbar ]; then
+# What the UAC dials on each server: the registered UAS's user name, or a national number.
+service_of() { case "$1" in crossbar-out|crossbar-failover) echo 02079460000 ;; *) echo uas ;; esac; }
+start_server() { # crossbar|crossbar-out|crossbar-failover|crossbar-base|kamailio LOG_LEVEL [noreg]
+  local binary="$repo/target/release/crossbar" kind=internal reg=${3:-}
+  case "$1" in
+    crossbar-base) binary=${CROSSBAR_BASE:?set CROSSBAR_BASE to the other build of crossbar} ;;
+    crossbar-out) kind=outbound; reg=noreg ;;
+    crossbar-failover) kind=failover; reg=noreg ;;
+  esac
+  if [ "$1" != kamailio ]; then
     rm -f "$work"/crossbar.db*
-    write_config "$2"
-    (cd "$work" && exec "$repo/target/release/crossbar" run --config crossbar.toml 2>>"$work/crossbar.log") &
+    write_config "$2" "$kind"
+    (cd "$work" && exec "$binary" run --config crossbar.toml 2>>"$work/crossbar.log") &
     server_pid=$!
   else
     UAS="127.0.0.1:$uas_port" kamailio -f "$repo/bench/kamailio/proxy.cfg" -l "udp:127.0.0.1:$port" \
@@ -130,7 +175,7 @@ start_server() { # crossbar|kamailio LOG_LEVEL [noreg: the SIPp UAS does not reg
   pids+=("$server_pid")
   sleep 2
   kill -0 "$server_pid" 2>/dev/null || { echo "bench: $1 did not start (see $work/$1.log)" >&2; exit 1; }
-  if [ "$1" = crossbar ] && [ "${3:-}" != noreg ]; then
+  if [ "$1" != kamailio ] && [ "$reg" != noreg ]; then
     # The UAS registers its contact sip:uas@127.0.0.1:5390 from its own port (digest REGISTER).
     (cd "$work" && sipp "127.0.0.1:$port" -sf "$sipp_dir/register_auth.xml" -inf uas.csv \
         -i 127.0.0.1 -p "$uas_port" -m 1 -recv_timeout 5000 -timeout 10s -nostdin >/dev/null 2>&1) ||
@@ -154,7 +199,7 @@ run_calls() { # SERVER RATE SECONDS [extra sipp args]
   local total=$((rate * secs))
   start_uas "$total"
   local start_us=${EPOCHREALTIME/./}
-  (cd "$work" && exec sipp "127.0.0.1:$port" -s uas -sf "$sipp_dir/uac_basic_auth.xml" -inf users.csv \
+  (cd "$work" && exec sipp "127.0.0.1:$port" -s "$(service_of "$name")" -sf "$sipp_dir/uac_basic_auth.xml" -inf users.csv \
       -i 127.0.0.1 -p "$uac_port" -mp "$uac_mp" -r "$rate" -m "$total" -l $((rate * 4 + 100)) \
       -d "$hold_ms" -recv_timeout 10000 -timeout $((secs * 3 + 30))s -nostdin \
       -trace_screen -trace_err -trace_stat -fd 1 "$@" >/dev/null 2>&1) &
@@ -199,6 +244,7 @@ run_calls() { # SERVER RATE SECONDS [extra sipp args]
 }
 
 best_crossbar=0
+declare -A best_of
 if [[ " $parts " == *" rate "* ]]; then
   echo "== (a) calls/s, signalling only: ${duration} s per rate, ${hold_ms} ms hold, INVITE challenged (407) =="
   printf "%-9s %7s %8s %7s %8s %10s %8s %8s %8s\n" server rate/s ok failed retrans created/s \
@@ -213,7 +259,57 @@ if [[ " $parts " == *" rate "* ]]; then
     stop "$server_pid"
     echo "$server: highest rate with 0 failed calls: $best/s"
     [ "$server" = crossbar ] && best_crossbar=$best
+    best_of[$server]=$best
   done
+fi
+
+if [[ " $parts " == *" rate "* ]] && [ -n "${best_of[crossbar]:-}" ] && [ -n "${best_of[crossbar-out]:-}" ]; then
+  awk -v i="${best_of[crossbar]}" -v o="${best_of[crossbar-out]}" \
+    'BEGIN { printf "outbound / internal calls/s in this run: %d / %d = %.2f\n", o, i, i ? o / i : 0 }'
+fi
+
+if [[ " $parts " == *" failover "* ]]; then
+  frate=${FAILOVER_RATE:-50} fsecs=${FAILOVER_SECS:-10}
+  echo "== failover: first trunk answers 503, the second answers; $frate calls/s for $fsecs s =="
+  start_server crossbar-failover warn
+  total=$((frate * fsecs))
+  (cd "$work" && exec sipp -sf "$repo/crates/server/tests/sipp/uas_unavailable.xml" -i 127.0.0.1 \
+      -p "$fail_port" -mp "$fail_mp" -m "$total" -recv_timeout 60000 -timeout 600s -nostdin \
+      -trace_msg -message_file failing_msg.log >/dev/null 2>&1) &
+  fail_pid=$!; pids+=("$fail_pid")
+  start_uas "$total" -trace_msg -message_file answering_msg.log
+  printf "%-9s %7s %8s %7s %8s %10s %8s %8s %8s\n" server rate/s ok failed retrans created/s \
+    "cpu" "uac-cpu" "uas-cpu"
+  run_calls crossbar-failover "$frate" "$fsecs"
+  stop "$fail_pid"
+  stop "$server_pid"
+  python3 - "$work/failing_msg.log" "$work/answering_msg.log" <<'PY'
+import re, sys, datetime
+def messages(path):
+    # -trace_msg: a dashed line with the time, then "UDP message sent/received", the message.
+    text = open(path, errors='replace').read()
+    for block in re.split(r'\n-{10,} ', text)[1:]:
+        stamp, _, rest = block.partition('\n')
+        when = datetime.datetime.strptime(stamp.strip()[:26], '%Y-%m-%d %H:%M:%S.%f').timestamp()
+        call = re.search(r'^Call-ID:\s*(\S+)', rest, re.M | re.I)
+        yield when, rest, call.group(1) if call else ''
+refused = {}
+for when, text, call in messages(sys.argv[1]):
+    if 'sent' in text.split('\n', 1)[0] and re.search(r'^SIP/2.0 503', text, re.M):
+        refused.setdefault(call.split('@')[0].rsplit('-', 1)[0], when)
+delays = []
+for when, text, call in messages(sys.argv[2]):
+    if 'received' in text.split('\n', 1)[0] and re.search(r'^INVITE ', text, re.M):
+        key = call.split('@')[0].rsplit('-', 1)[0]
+        if key in refused:
+            delays.append((when - refused[key]) * 1e6)
+if not delays:
+    sys.exit(print('failover: no matched calls (see the message traces)'))
+delays.sort()
+q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
+print(f'failover: {len(delays)} calls, 503 sent by the first carrier -> INVITE received by the second: '
+      f'p50 {q(.5):.0f} us, p90 {q(.9):.0f} us, p99 {q(.99):.0f} us, max {delays[-1]:.0f} us')
+PY
 fi
 
 if [[ " $parts " == *" setup "* ]]; then
