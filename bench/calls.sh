@@ -30,10 +30,11 @@
 #          crossbar, the same calls from crossbar-loadgen (microsecond clock).
 #   failover  the time crossbar takes to fail over: every call's first trunk (a SIPp UAS
 #          answering 503) refuses, the second (the SIPp UAS that answers) takes it;
-#          FAILOVER_RATE calls/s (default 50) for FAILOVER_SECS s (default 10). From both
-#          carriers' message traces (-trace_msg, microsecond timestamps, same clock): the 503
-#          sent by the first -> the INVITE received by the second, p50/p99/max. That is
-#          crossbar's time plus two loopback hops.
+#          FAILOVER_RATE calls/s (default 50) for FAILOVER_SECS s (default 10). Two figures,
+#          p50/p90/p99/max: from a capture on the loopback (dumpcap/tshark: the kernel's
+#          timestamps of the 503 and of the INVITE to the second carrier, i.e. crossbar's own
+#          time), and from both carriers' message traces (-trace_msg: SIPp's timestamps, so
+#          SIPp's own scheduling is in it too).
 #   media  (b)+(c) relayed calls with bench/loadgen (crossbar-loadgen; SIPp's pcap player
 #          limits it at a few hundred calls, see docs/BENCHMARKS.md): for each N of CALLS,
 #          N calls opened at RAMP_RATE/s from the users.csv extensions to 2999 (the
@@ -278,11 +279,36 @@ if [[ " $parts " == *" failover "* ]]; then
       -trace_msg -message_file failing_msg.log >/dev/null 2>&1) &
   fail_pid=$!; pids+=("$fail_pid")
   start_uas "$total" -trace_msg -message_file answering_msg.log
+  command -v dumpcap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
+  dumpcap -q -i lo -f "udp port $fail_port or udp port $uas_port" -w "$work/failover.pcapng" 2>/dev/null &
+  cap_pid=$!; pids+=("$cap_pid")
+  sleep 1
   printf "%-9s %7s %8s %7s %8s %10s %8s %8s %8s\n" server rate/s ok failed retrans created/s \
     "cpu" "uac-cpu" "uas-cpu"
   run_calls crossbar-failover "$frate" "$fsecs"
   stop "$fail_pid"
   stop "$server_pid"
+  sleep 1; stop "$cap_pid"
+  tshark -r "$work/failover.pcapng" -T fields -E separator=';' -e frame.time_epoch -e udp.srcport \
+      -e udp.dstport -e sip.Call-ID -e sip.Status-Code -e sip.Method >"$work/failover.tsv" 2>/dev/null
+  python3 - "$fail_port" "$uas_port" "$work/failover.tsv" <<'PY'
+import sys
+fail, answer = sys.argv[1], sys.argv[2]
+refused, delays = {}, []
+for line in open(sys.argv[3]):
+    when, src, dst, call, status, method = (line.rstrip('\n').split(';') + [''] * 6)[:6]
+    key = call.split('@')[0].rsplit('-', 1)[0]
+    if src == fail and status == '503':
+        refused.setdefault(key, float(when))
+    elif dst == answer and method == 'INVITE' and key in refused:
+        delays.append((float(when) - refused.pop(key)) * 1e6)
+if not delays:
+    sys.exit(print('failover (capture): no matched calls'))
+delays.sort()
+q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
+print(f'failover (capture, crossbar time): {len(delays)} calls, 503 on the wire -> INVITE to the second carrier on the wire: '
+      f'p50 {q(.5):.0f} us, p90 {q(.9):.0f} us, p99 {q(.99):.0f} us, max {delays[-1]:.0f} us')
+PY
   python3 - "$work/failing_msg.log" "$work/answering_msg.log" <<'PY'
 import re, sys, datetime
 def messages(path):
