@@ -251,7 +251,7 @@ impl Config {
             },
         };
         let mut trunks = match root.get("trunk") {
-            Some(value) => trunk::parse_all(ld, value),
+            Some(value) => trunk::parse_all(ld, value, &sip),
             None => trunk::Trunks {
                 trunks: Vec::new(),
                 names: Vec::new(),

@@ -2,7 +2,7 @@
 //! recognises them, their limits, how numbers are written for them and what they charge.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -14,12 +14,13 @@ use crate::extension::Secret;
 use crate::load::{At, Loader, Section, table_array, unique};
 use crate::number::{check_dial_code, check_e164};
 use crate::rate;
-use crate::sip::is_host;
+use crate::sip::{Sip, is_host, parse_socket_addr};
 
 pub(crate) const KEYS: &[&str] = &[
     "name",
     "address",
     "transport",
+    "listen",
     "register",
     "auth",
     "inbound_addresses",
@@ -56,6 +57,10 @@ pub struct Trunk {
     pub host: String,
     pub port: Option<u16>,
     pub transport: TrunkTransport,
+    /// The listen address (one of `[sip] listen_udp`, or `listen_tcp` for a TCP trunk) the
+    /// trunk's traffic leaves from, advertised in its `Via` and `Contact`; default: the
+    /// first listen address of the transport's family, like every other request.
+    pub listen: Option<SocketAddr>,
     /// Register to the carrier (`register = { username, secret, ... }`).
     pub register: Option<TrunkRegistration>,
     /// Credentials for the carrier's challenges to INVITEs; defaults to `register`'s (the
@@ -286,7 +291,7 @@ pub(crate) struct Trunks {
     pub first: Option<At<()>>,
 }
 
-pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>) -> Trunks {
+pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>, sip: &Sip) -> Trunks {
     let mut trunks = Vec::new();
     let mut seen: Vec<At<String>> = Vec::new();
     let mut with_deck = Vec::new();
@@ -310,7 +315,7 @@ pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>) -> Tr
                 with_deck.push(name.value.clone());
             }
         }
-        let trunk = parse_one(ld, &section);
+        let trunk = parse_one(ld, &section, sip);
         if let (Some(name), Some(mut trunk)) = (name, trunk)
             && ld.error_count() == errors_before
         {
@@ -327,7 +332,7 @@ pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>) -> Tr
 }
 
 /// The trunk without its name (filled in by the caller), if every key is valid.
-fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> Option<Trunk> {
+fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -> Option<Trunk> {
     let errors_before = ld.error_count();
     section.reject_unknown_keys(ld, KEYS);
 
@@ -349,6 +354,36 @@ fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> Option<Trunk> {
             &TrunkTransport::ALL.map(|t| (t.as_str(), t)),
         )
         .map_or(TrunkTransport::Udp, |t| t.value);
+    let listen = section.string(ld, "listen").and_then(|l| {
+        let listeners = match transport {
+            TrunkTransport::Udp => (&sip.listen_udp, "listen_udp"),
+            TrunkTransport::Tcp => (&sip.listen_tcp, "listen_tcp"),
+        };
+        match parse_socket_addr(l.value) {
+            Ok(addr) if listeners.0.contains(&addr) => Some(addr),
+            Ok(addr) => {
+                let known: Vec<String> = listeners.0.iter().map(ToString::to_string).collect();
+                ld.error(
+                    &l.span,
+                    &section.key("listen"),
+                    format!(
+                        "`{addr}` is not one of [sip] {}: {}",
+                        listeners.1,
+                        if known.is_empty() {
+                            "none is set".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
+                None
+            }
+            Err(message) => {
+                ld.error(&l.span, &section.key("listen"), message);
+                None
+            }
+        }
+    });
 
     let register = section.table(ld, "register").and_then(|register| {
         let errors_before = ld.error_count();
@@ -459,6 +494,7 @@ fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> Option<Trunk> {
         host,
         port,
         transport,
+        listen,
         register,
         auth,
         inbound_addresses,

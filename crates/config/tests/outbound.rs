@@ -1025,3 +1025,34 @@ fn least_cost_routes_need_trunks_with_rates() {
         at(&text, "[]")
     )));
 }
+
+#[test]
+fn a_trunk_leaves_from_one_of_the_listen_addresses_of_its_transport() {
+    let text = "[sip]\nlisten_udp = [\"0.0.0.0:5060\", \"0.0.0.0:5080\"]\nlisten_tcp = [\"0.0.0.0:5060\"]\n\
+                [site]\ncountry = \"GB\"\n[[trunk]]\nname = \"carrier-a\"\naddress = \"sip.carrier-a.example\"\n\
+                listen = \"0.0.0.0:5080\"\n";
+    let config = ok(text);
+    assert_eq!(
+        config.trunks[0].listen,
+        Some("0.0.0.0:5080".parse().expect("address"))
+    );
+    let tcp = text.replace("listen = ", "transport = \"tcp\"\nlisten = ");
+    assert_one(
+        &tcp,
+        at(&tcp, "\"0.0.0.0:5080\"\n"),
+        "trunk[1].listen",
+        "is not one of [sip] listen_tcp: 0.0.0.0:5060",
+    );
+    let elsewhere = text.replace("listen = \"0.0.0.0:5080\"", "listen = \"127.0.0.1:5090\"");
+    assert_one(
+        &elsewhere,
+        at(&elsewhere, "\"127.0.0.1:5090\""),
+        "trunk[1].listen",
+        "is not one of [sip] listen_udp",
+    );
+    assert_eq!(
+        ok(BASE).trunks[0].listen,
+        None,
+        "no listen: the default socket"
+    );
+}

@@ -76,6 +76,7 @@ fn trunk(name: &str, seed: u64, number_format: NumberFormat) -> Trunk {
         host: format!("sip.{name}.example"),
         port: None,
         transport: TrunkTransport::Udp,
+        listen: None,
         register: None,
         auth: None,
         inbound_addresses: Vec::new(),

@@ -306,6 +306,7 @@ impl Endpoint {
                     destination,
                     message: Message::Response(response),
                     key: None,
+                    local: None,
                 }));
             }
             Err(error) => tracing::debug!(%source, %error, "malformed request dropped"),
@@ -534,6 +535,29 @@ impl Endpoint {
         destination: Peer,
     ) -> Result<ClientKey, TransactionError> {
         self.transactions.send_request(now, request, destination)
+    }
+
+    /// [`Endpoint::send_request`] from local socket `local` (see [`Transactions::send_request_from`]).
+    pub fn send_request_from(
+        &mut self,
+        now: Instant,
+        request: Request,
+        destination: Peer,
+        local: Option<std::net::SocketAddr>,
+    ) -> Result<ClientKey, TransactionError> {
+        self.transactions
+            .send_request_from(now, request, destination, local)
+    }
+
+    /// Sends a message outside any transaction from local socket `local` (the ACK for a 2xx
+    /// in a dialog reached through a chosen listener).
+    pub fn transmit_from(
+        &mut self,
+        destination: Peer,
+        message: Message,
+        local: Option<std::net::SocketAddr>,
+    ) {
+        self.transactions.transmit_from(destination, message, local);
     }
 
     /// CANCELs INVITE client transaction `invite` (§9.1).

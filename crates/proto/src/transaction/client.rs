@@ -36,6 +36,8 @@ pub(crate) struct ClientTransaction {
     /// The sent-by the request's top `Via` carries; responses must echo it (§18.1.2).
     pub(crate) sent_by: SentBy,
     pub(crate) destination: Peer,
+    /// The local socket its messages leave from, when the sender chose one.
+    pub(crate) local: Option<std::net::SocketAddr>,
     request: Request,
     top_via: Via,
     cseq: u32,
@@ -70,6 +72,7 @@ impl ClientTransaction {
             deadlines: Deadlines::default(),
             sent_by: SentBy::of(&top_via),
             destination,
+            local: None,
             request,
             top_via,
             cseq,

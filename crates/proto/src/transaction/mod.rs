@@ -62,6 +62,7 @@ mod timers;
 mod via;
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crossbar_sip::{HeaderName, Headers, Message, Method, Request, Response};
@@ -87,11 +88,16 @@ pub enum Output {
 
 /// A message to send. `key` names the transaction it belongs to, so that a failure to send
 /// can be reported with [`Transactions::handle_transport_error`]; `None` for stateless sends.
+/// `local` names the local socket (a listen address) to send from when the sender chose one
+/// ([`Transactions::send_request_from`]: a trunk reached through its own listener); `None`
+/// leaves it to the run loop (the socket the destination last spoke to, else one of its
+/// address family).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     pub destination: Peer,
     pub message: Message,
     pub key: Option<TransactionKey>,
+    pub local: Option<SocketAddr>,
 }
 
 /// Something the TU must know.
@@ -146,6 +152,8 @@ pub(crate) struct Context<'a> {
     pub(crate) now: Instant,
     pub(crate) timers: &'a Timers,
     key: TransactionKey,
+    /// The local socket the transaction's messages leave from, if chosen.
+    local: Option<SocketAddr>,
     outputs: &'a mut VecDeque<Output>,
     queue: &'a mut TimerQueue,
 }
@@ -156,6 +164,7 @@ impl Context<'_> {
             destination,
             message,
             key: Some(self.key),
+            local: self.local,
         }));
     }
 
@@ -417,8 +426,21 @@ impl Transactions {
     pub fn send_request(
         &mut self,
         now: Instant,
+        request: Request,
+        destination: Peer,
+    ) -> Result<ClientKey, TransactionError> {
+        self.send_request_from(now, request, destination, None)
+    }
+
+    /// [`Transactions::send_request`] from local socket `local` (a listen address): every
+    /// message of the transaction (retransmissions, its CANCEL, the ACK of a non-2xx final)
+    /// leaves from it.
+    pub fn send_request_from(
+        &mut self,
+        now: Instant,
         mut request: Request,
         destination: Peer,
+        local: Option<SocketAddr>,
     ) -> Result<ClientKey, TransactionError> {
         if request.method == Method::Ack {
             return Err(TransactionError::Ack);
@@ -448,10 +470,11 @@ impl Transactions {
             now,
             timers: &self.timers,
             key: key.into(),
+            local,
             outputs: &mut self.outputs,
             queue: &mut self.queue,
         };
-        let tx = ClientTransaction::start(
+        let mut tx = ClientTransaction::start(
             &mut ctx,
             key,
             matcher.clone(),
@@ -460,6 +483,7 @@ impl Transactions {
             cseq.seq,
             destination,
         );
+        tx.local = local;
         self.client_index.insert(matcher, key);
         self.clients.insert(key, tx);
         Ok(key)
@@ -514,10 +538,21 @@ impl Transactions {
     /// Queues a message outside any transaction: the ACK for a 2xx (§13.2.2.4), a
     /// retransmitted 2xx after the server transaction ended, a stateless response.
     pub fn transmit(&mut self, destination: Peer, message: Message) {
+        self.transmit_from(destination, message, None);
+    }
+
+    /// [`Transactions::transmit`] from local socket `local`.
+    pub fn transmit_from(
+        &mut self,
+        destination: Peer,
+        message: Message,
+        local: Option<SocketAddr>,
+    ) {
         self.outputs.push_back(Output::Transmit(Transmit {
             destination,
             message,
             key: None,
+            local,
         }));
     }
 
@@ -546,6 +581,7 @@ impl Transactions {
             now,
             timers: &self.timers,
             key: key.into(),
+            local: None,
             outputs: &mut self.outputs,
             queue: &mut self.queue,
         };
@@ -563,6 +599,7 @@ impl Transactions {
             now,
             timers: &self.timers,
             key: key.into(),
+            local: tx.local,
             outputs: &mut self.outputs,
             queue: &mut self.queue,
         };
@@ -581,6 +618,7 @@ impl Transactions {
             now,
             timers: &self.timers,
             key: key.into(),
+            local: None,
             outputs: &mut self.outputs,
             queue: &mut self.queue,
         };
@@ -648,6 +686,7 @@ impl Transactions {
             method: Method::Cancel,
         };
         let destination = invite_tx.destination;
+        let local = invite_tx.local;
         let started = request.headers.top_via().and_then(|via| {
             let cseq = request.headers.cseq()?;
             Ok((via, cseq.seq))
@@ -660,10 +699,11 @@ impl Transactions {
             now,
             timers: &self.timers,
             key: cancel.into(),
+            local,
             outputs: &mut self.outputs,
             queue: &mut self.queue,
         };
-        let tx = ClientTransaction::start(
+        let mut tx = ClientTransaction::start(
             &mut ctx,
             cancel,
             matcher.clone(),
@@ -672,6 +712,7 @@ impl Transactions {
             seq,
             destination,
         );
+        tx.local = local;
         self.client_index.insert(matcher, cancel);
         self.clients.insert(cancel, tx);
     }

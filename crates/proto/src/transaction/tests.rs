@@ -181,3 +181,59 @@ fn collect(
         }
     }
 }
+
+#[test]
+fn every_message_of_a_transaction_sent_from_a_chosen_socket_leaves_from_it() {
+    let mut layer = Transactions::new(Timers::default(), 7);
+    let now = Instant::now();
+    let local: std::net::SocketAddr = "192.0.2.1:5080".parse().expect("address");
+    let carrier = Peer::udp("198.51.100.7:5060".parse().expect("address"));
+    let invite = peer_request(Method::Invite, "SIP/2.0/UDP 192.0.2.1:5080", 1);
+    let key = layer
+        .send_request_from(now, invite, carrier, Some(local))
+        .expect("the INVITE is sent");
+    // A provisional response, then the CANCEL; the INVITE's retransmissions before it.
+    layer.handle_timeout(now + Duration::from_millis(500));
+    let mut sent = Vec::new();
+    while let Some(Output::Transmit(transmit)) = layer.poll_output() {
+        sent.push(transmit);
+    }
+    let mut trying = crossbar_sip::Response::new(100);
+    let via = format!(
+        "SIP/2.0/UDP 192.0.2.1:5080;branch={}",
+        layer.clients[&key].matcher.branch
+    );
+    trying.headers.push(HeaderName::Via, via);
+    trying.headers.push(HeaderName::CSeq, "1 INVITE");
+    trying.headers.push(HeaderName::CallId, "call-1");
+    layer
+        .handle_response(now, trying, carrier)
+        .expect("the 100 matches");
+    layer.cancel(now, key).expect("the CANCEL goes");
+    while let Some(output) = layer.poll_output() {
+        if let Output::Transmit(transmit) = output {
+            sent.push(transmit);
+        }
+    }
+    let methods: Vec<String> = sent
+        .iter()
+        .map(|t| match &t.message {
+            crossbar_sip::Message::Request(r) => r.method.to_string(),
+            crossbar_sip::Message::Response(r) => r.status.to_string(),
+        })
+        .collect();
+    assert_eq!(methods, ["INVITE", "INVITE", "CANCEL"]);
+    assert!(sent.iter().all(|t| t.local == Some(local)), "{sent:?}");
+    // A request sent without a choice leaves the choice to the run loop.
+    layer
+        .send_request(
+            now,
+            peer_request(Method::Options, "SIP/2.0/UDP 192.0.2.1:5060", 2),
+            carrier,
+        )
+        .expect("sent");
+    match layer.poll_output() {
+        Some(Output::Transmit(transmit)) => assert_eq!(transmit.local, None),
+        other => panic!("a transmit: {other:?}"),
+    }
+}
