@@ -140,6 +140,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         switch,
         media,
         udp_sockets,
+        flows: HashMap::new(),
         connections: HashMap::new(),
         connecting: HashMap::new(),
         persist: persist_tx,

@@ -34,10 +34,12 @@ pub const INPUT_QUEUE: usize = 16_384;
 
 /// Something for the engine to handle.
 pub enum Input {
-    /// A message (or why it is malformed) from a peer.
+    /// A message (or why it is malformed) from a peer; `local`: the UDP socket it came in
+    /// on (`None` over a connection).
     Message {
         parsed: Result<Message, ParseError>,
         source: Peer,
+        local: Option<SocketAddr>,
     },
     /// A stream connection is up; messages for `peer` go to `writer`.
     ConnectionOpened {
@@ -78,6 +80,9 @@ pub struct Waiting {
     key: Option<TransactionKey>,
 }
 
+/// Peers remembered in [`Engine::flows`] before the table starts again.
+const MAX_FLOWS: usize = 100_000;
+
 /// How long a connection to a peer may take to open before its messages fail.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -87,6 +92,9 @@ pub struct Engine {
     pub media: MediaEngine,
     /// Each UDP socket with its local address (looked up once, not per datagram).
     pub udp_sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// With several UDP sockets: which one each peer last spoke to, so what crossbar sends it
+    /// (responses, requests) leaves from there (symmetric signalling).
+    pub flows: HashMap<SocketAddr, usize>,
     pub connections: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
     /// Messages waiting for a connection crossbar is opening.
     pub connecting: HashMap<Peer, Vec<Waiting>>,
@@ -144,7 +152,14 @@ impl Engine {
         let now = Instant::now();
         let wall = SystemTime::now();
         match input {
-            Input::Message { parsed, source } => {
+            Input::Message {
+                parsed,
+                source,
+                local,
+            } => {
+                if let Some(local) = local {
+                    self.learn_flow(source.addr, local);
+                }
                 self.switch.handle_message(now, wall, parsed, source);
             }
             Input::ConnectionOpened { peer, writer } => {
@@ -252,7 +267,9 @@ impl Engine {
         let destination = transmit.destination;
         tracing::trace!(%destination, message = %String::from_utf8_lossy(&bytes), "send");
         match destination.transport {
-            Transport::Udp => self.send_datagram(destination.addr, bytes, transmit.key),
+            Transport::Udp => {
+                self.send_datagram(destination.addr, bytes, transmit.key, transmit.local);
+            }
             Transport::Tcp => match self.connections.get(&destination) {
                 Some(writer) => {
                     if writer.try_send(bytes).is_err() {
@@ -260,7 +277,7 @@ impl Engine {
                         self.transport_error(transmit.key);
                     }
                 }
-                None => self.connect_then_send(destination, bytes, transmit.key),
+                None => self.connect_then_send(destination, bytes, transmit.key, transmit.local),
             },
             other => {
                 tracing::debug!(transport = %other, "transport not served; message dropped");
@@ -276,6 +293,7 @@ impl Engine {
         destination: Peer,
         bytes: Vec<u8>,
         key: Option<TransactionKey>,
+        local: Option<SocketAddr>,
     ) {
         let waiting = self.connecting.entry(destination).or_default();
         let first = waiting.is_empty();
@@ -284,6 +302,7 @@ impl Engine {
             tracing::debug!(%destination, "opening a connection");
             tokio::spawn(tcp::connect(
                 destination,
+                local.map(|l| l.ip()),
                 self.inputs.clone(),
                 CONNECT_TIMEOUT,
                 self.tcp_incomplete_timeout,
@@ -291,13 +310,44 @@ impl Engine {
         }
     }
 
-    fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>, key: Option<TransactionKey>) {
-        let socket = self
-            .udp_sockets
-            .iter()
-            .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
-            .or_else(|| self.udp_sockets.first())
-            .map(|(_, socket)| socket.clone());
+    /// Remembers that `peer` spoke to the UDP socket at `local` (only with several sockets:
+    /// with one there is nothing to choose).
+    fn learn_flow(&mut self, peer: SocketAddr, local: SocketAddr) {
+        if self.udp_sockets.len() < 2 {
+            return;
+        }
+        let Some(index) = self.udp_sockets.iter().position(|(addr, _)| *addr == local) else {
+            return;
+        };
+        if self.flows.len() >= MAX_FLOWS && !self.flows.contains_key(&peer) {
+            // Scanners can spray from many addresses: forget them all rather than grow.
+            self.flows.clear();
+        }
+        self.flows.insert(peer, index);
+    }
+
+    /// The UDP socket a datagram to `to` leaves from (see [`choose_socket`]).
+    fn socket_for(&self, to: SocketAddr, local: Option<SocketAddr>) -> Option<Arc<UdpSocket>> {
+        let addresses: Vec<SocketAddr> = self.udp_sockets.iter().map(|(addr, _)| *addr).collect();
+        if let Some(local) = local
+            && !addresses.contains(&local)
+        {
+            tracing::warn!(%local, "no UDP socket listens there; sending from another");
+        }
+        let index = choose_socket(&addresses, &self.flows, to, local)?;
+        self.udp_sockets
+            .get(index)
+            .map(|(_, socket)| socket.clone())
+    }
+
+    fn send_datagram(
+        &mut self,
+        to: SocketAddr,
+        bytes: Vec<u8>,
+        key: Option<TransactionKey>,
+        local: Option<SocketAddr>,
+    ) {
+        let socket = self.socket_for(to, local);
         let Some(socket) = socket else {
             tracing::debug!(%to, "no udp socket; datagram dropped");
             self.transport_error(key);
@@ -321,5 +371,63 @@ impl Engine {
                 self.transport_error(key);
             }
         }
+    }
+}
+
+/// Which of the UDP sockets (by their local addresses) a datagram to `to` leaves from: the
+/// one the sender chose (`local`), else the one `to` last spoke to (`flows`), else the first
+/// of `to`'s address family, else the first.
+fn choose_socket(
+    sockets: &[SocketAddr],
+    flows: &HashMap<SocketAddr, usize>,
+    to: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Option<usize> {
+    local
+        .and_then(|local| sockets.iter().position(|addr| *addr == local))
+        .or_else(|| flows.get(&to).copied().filter(|i| *i < sockets.len()))
+        .or_else(|| {
+            sockets
+                .iter()
+                .position(|addr| addr.is_ipv4() == to.is_ipv4())
+        })
+        .or_else(|| (!sockets.is_empty()).then_some(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("socket address")
+    }
+
+    #[test]
+    fn a_datagram_leaves_from_the_chosen_socket_else_where_its_peer_spoke_else_by_family() {
+        let sockets = [
+            addr("0.0.0.0:5060"),
+            addr("0.0.0.0:5080"),
+            addr("[::]:5060"),
+        ];
+        let carrier = addr("198.51.100.7:5060");
+        let mut flows = HashMap::new();
+        assert_eq!(choose_socket(&sockets, &flows, carrier, None), Some(0));
+        assert_eq!(
+            choose_socket(&sockets, &flows, addr("[2001:db8::1]:5060"), None),
+            Some(2)
+        );
+        // The carrier spoke to :5080: answers and requests to it leave from there.
+        flows.insert(carrier, 1);
+        assert_eq!(choose_socket(&sockets, &flows, carrier, None), Some(1));
+        // A sender's choice wins; one that names no socket falls back.
+        assert_eq!(
+            choose_socket(&sockets, &flows, carrier, Some(addr("0.0.0.0:5060"))),
+            Some(0)
+        );
+        assert_eq!(
+            choose_socket(&sockets, &flows, carrier, Some(addr("0.0.0.0:9999"))),
+            Some(1)
+        );
+        assert_eq!(choose_socket(&[], &flows, carrier, None), None);
     }
 }

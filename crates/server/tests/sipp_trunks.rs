@@ -424,3 +424,65 @@ trunks = ["carrier"]
     server.stop();
     carrier.stop();
 }
+
+#[test]
+fn a_trunk_with_its_own_listener_reaches_its_carrier_from_that_port() {
+    let carrier = UdpSocket::bind("127.0.0.1:0").expect("the carrier's socket");
+    let carrier_port = carrier.local_addr().expect("address").port();
+    let trunk_port = free_port();
+    let mut setup = Setup::new();
+    setup.extensions = vec![Extension::sipp_user(1).with("class = \"national\"")];
+    setup.more_udp = vec![format!("127.0.0.1:{trunk_port}").parse().expect("address")];
+    setup.extra_toml.push_str(&format!(
+        r#"
+[site]
+country = "GB"
+
+[[class]]
+name = "national"
+allow = ["emergency", "internal", "local", "national", "mobile", "toll_free"]
+
+[[trunk]]
+name = "carrier"
+address = "127.0.0.1:{carrier_port}"
+listen = "127.0.0.1:{trunk_port}"
+options_interval_secs = 0
+
+[[outbound_route]]
+name = "all"
+trunks = ["carrier"]
+"#
+    ));
+    let server = setup.start();
+    let uac = support::spawn_sipp_on(
+        "uac_expect_failure_auth.xml",
+        server.addr(),
+        free_port(),
+        &[
+            "-s",
+            LONDON,
+            "-inf",
+            &user_file(&setup, 1),
+            "-m",
+            "1",
+            "-recv_timeout",
+            "10000",
+            "-timeout",
+            "20s",
+        ],
+    );
+    carrier
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let (len, from) = carrier
+        .recv_from(&mut buf)
+        .expect("the INVITE reaches the carrier");
+    let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+    assert!(text.starts_with("INVITE sip:+442079460000@"), "{text}");
+    assert_eq!(from.port(), trunk_port, "sent from the trunk's listener");
+    let via = text.lines().find(|l| l.starts_with("Via:")).expect("a Via");
+    assert!(via.contains(&format!("127.0.0.1:{trunk_port}")), "{via}");
+    drop(uac);
+    server.stop();
+}

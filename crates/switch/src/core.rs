@@ -12,6 +12,7 @@ use crossbar_proto::transaction::{ClientKey, Peer, ServerKey};
 use crossbar_sip::{HeaderName, Message, Method, Request, Response};
 
 use crate::call::{CallSeq, Side};
+use crate::dialog::Hop;
 use crate::timer::TimerQueue;
 use crate::trunk::Trunks;
 use crate::usage::Usage;
@@ -290,28 +291,30 @@ impl Core {
         format!("<sip:crossbar@{}>", self.settings.sip_address)
     }
 
-    /// Adds crossbar's top `Via` to a request it originates.
-    pub(crate) fn with_via(&mut self, mut request: Request, destination: Peer) -> Request {
+    /// Adds crossbar's top `Via` to a request it originates along `hop`.
+    pub(crate) fn with_via(&mut self, mut request: Request, hop: Hop) -> Request {
         let branch = self.endpoint.new_branch();
         request.headers.push_front(
             HeaderName::Via,
             format!(
                 "SIP/2.0/{} {};branch={branch};rport",
-                destination.transport.via_token(),
-                self.settings.sip_address
+                hop.destination.transport.via_token(),
+                hop.sent_by.unwrap_or(self.settings.sip_address)
             ),
         );
         request
     }
 
-    /// `User-Agent` and, for target refreshes, the contact crossbar is reachable at.
-    pub(crate) fn with_identity(&self, mut request: Request) -> Request {
+    /// `User-Agent` and, for target refreshes, the contact crossbar is reachable at along
+    /// `hop`.
+    pub(crate) fn with_identity(&self, mut request: Request, hop: Hop) -> Request {
         if !request.headers.contains(&HeaderName::Contact)
             && matches!(request.method, Method::Invite | Method::Update)
         {
+            let at = hop.sent_by.unwrap_or(self.settings.sip_address);
             request
                 .headers
-                .push(HeaderName::Contact, self.contact_value());
+                .push(HeaderName::Contact, format!("<sip:crossbar@{at}>"));
         }
         request
             .headers
@@ -348,15 +351,15 @@ impl Ctx<'_> {
         self.core.endpoint.respond(self.now, key, response);
     }
 
-    /// Sends a request of the call in a new client transaction (with crossbar's `Via`,
-    /// `User-Agent` and contact) and indexes the transaction under the call.
-    pub(crate) fn send(&mut self, request: Request, destination: Peer) -> Option<ClientKey> {
-        let request = self.core.with_via(request, destination);
-        let request = self.core.with_identity(request);
+    /// Sends a request of the call along `hop` in a new client transaction (with crossbar's
+    /// `Via`, `User-Agent` and contact) and indexes the transaction under the call.
+    pub(crate) fn send(&mut self, request: Request, hop: Hop) -> Option<ClientKey> {
+        let request = self.core.with_via(request, hop);
+        let request = self.core.with_identity(request, hop);
         match self
             .core
             .endpoint
-            .send_request(self.now, request, destination)
+            .send_request_from(self.now, request, hop.destination, hop.local)
         {
             Ok(key) => {
                 self.core.index.add_client(self.seq, key);
@@ -370,11 +373,11 @@ impl Ctx<'_> {
     }
 
     /// Sends the ACK for a 2xx (§13.2.2.4: outside any transaction, with a fresh branch).
-    pub(crate) fn ack(&mut self, ack: Request, destination: Peer) {
-        let ack = self.core.with_via(ack, destination);
+    pub(crate) fn ack(&mut self, ack: Request, hop: Hop) {
+        let ack = self.core.with_via(ack, hop);
         self.core
             .endpoint
-            .transmit(destination, Message::Request(ack));
+            .transmit_from(hop.destination, Message::Request(ack), hop.local);
     }
 
     /// Re-sends a message outside any transaction (the 200 to the caller until its ACK).

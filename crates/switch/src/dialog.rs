@@ -1,8 +1,33 @@
 //! Dialogs (RFC 3261 §12): what one leg of a call needs to send requests inside its
 //! dialog — tags, CSeq, the remote target and route set, and where the peer is reachable.
 
+use std::net::SocketAddr;
+
 use crossbar_proto::transaction::Peer;
 use crossbar_sip::{HeaderName, Method, NameAddr, Request, Response, Uri};
+
+/// Where crossbar's requests toward a peer go, and from where: the peer, the local listen
+/// address they leave from, and the address crossbar names in their `Via` and `Contact` (so
+/// the peer's answers and requests come back to that listener).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub destination: Peer,
+    /// `None`: the run loop's choice (the socket the peer last spoke to).
+    pub local: Option<SocketAddr>,
+    /// `None`: the switch's own SIP address.
+    pub sent_by: Option<SocketAddr>,
+}
+
+impl Hop {
+    /// To `destination`, from wherever the run loop sends it, as crossbar's SIP address.
+    pub fn to(destination: Peer) -> Hop {
+        Hop {
+            destination,
+            local: None,
+            sent_by: None,
+        }
+    }
+}
 
 /// One side of a dialog, as crossbar (the B2BUA) sees it.
 #[derive(Debug, Clone)]
@@ -21,8 +46,9 @@ pub struct Dialog {
     pub remote_target: Uri,
     /// `Record-Route` values, in the order requests use them (§12.1).
     pub route_set: Vec<String>,
-    /// Where requests go: the peer's observed address (symmetric signalling for NAT).
-    pub destination: Peer,
+    /// Where requests go — the peer's observed address (symmetric signalling for NAT) — and
+    /// from where.
+    pub hop: Hop,
 }
 
 impl Dialog {
@@ -70,7 +96,7 @@ impl Dialog {
 
 /// The UAC side of a dialog created by a 2xx (or 1xx with a tag) to an INVITE crossbar
 /// sent (§12.1.2): route set from `Record-Route` reversed, target from `Contact`.
-pub fn from_response(invite: &Request, response: &Response, destination: Peer) -> Option<Dialog> {
+pub fn from_response(invite: &Request, response: &Response, hop: Hop) -> Option<Dialog> {
     let from = invite.headers.from().ok()?;
     let to = response.headers.to().ok()?;
     let remote_tag = to.tag()?.to_owned();
@@ -95,7 +121,7 @@ pub fn from_response(invite: &Request, response: &Response, destination: Peer) -
         local_cseq: cseq,
         remote_target,
         route_set,
-        destination,
+        hop,
     })
 }
 
@@ -122,7 +148,7 @@ pub fn from_request(request: &Request, local_tag: &str, source: Peer) -> Option<
         local_cseq: 0,
         remote_target,
         route_set,
-        destination: source,
+        hop: Hop::to(source),
     })
 }
 

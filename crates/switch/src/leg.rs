@@ -7,11 +7,11 @@
 
 use crossbar_auth::{Answer, DigestChallenge};
 use crossbar_cdr::{LegId, Rate};
-use crossbar_proto::transaction::{ClientKey, Peer};
+use crossbar_proto::transaction::ClientKey;
 use crossbar_sip::{HeaderName, Method, Request, Response};
 
 use crate::core::Ctx;
-use crate::dialog::{self, Dialog};
+use crate::dialog::{self, Dialog, Hop};
 
 /// Where a leg goes.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ pub(crate) struct Leg {
     pub(crate) key: ClientKey,
     /// The INVITE sent (for the dialog, the ACK, the CANCEL and a challenge's retry).
     pub(crate) invite: Request,
-    pub(crate) destination: Peer,
+    pub(crate) hop: Hop,
     pub(crate) target: LegTarget,
     pub(crate) state: LegState,
     pub(crate) dialog: Option<Dialog>,
@@ -112,14 +112,14 @@ impl Leg {
         id: LegId,
         target: LegTarget,
         invite: Request,
-        destination: Peer,
+        hop: Hop,
     ) -> Option<Leg> {
-        let key = ctx.send(invite.clone(), destination)?;
+        let key = ctx.send(invite.clone(), hop)?;
         Some(Leg {
             id,
             key,
             invite,
-            destination,
+            hop,
             target,
             state: LegState::Trying,
             dialog: None,
@@ -183,7 +183,7 @@ impl Leg {
         wanted: bool,
         late_offer: bool,
     ) -> LegUpdate {
-        let Some(dialog) = dialog::from_response(&self.invite, response, self.destination) else {
+        let Some(dialog) = dialog::from_response(&self.invite, response, self.hop) else {
             tracing::warn!("2xx without a usable dialog; ignored");
             return LegUpdate::Nothing;
         };
@@ -192,7 +192,7 @@ impl Leg {
         self.dialog = Some(dialog.clone());
         let take = wanted && !already && self.state.is_live();
         if !(take && late_offer) {
-            ctx.ack(dialog.ack(cseq), dialog.destination);
+            ctx.ack(dialog.ack(cseq), dialog.hop);
         }
         if already {
             return LegUpdate::Nothing;
@@ -227,8 +227,8 @@ impl Leg {
             return;
         };
         let request = dialog.request(Method::Bye);
-        let destination = dialog.destination;
-        ctx.send(request, destination);
+        let hop = dialog.hop;
+        ctx.send(request, hop);
     }
 
     /// Re-sends the INVITE with credentials for the carrier's challenge (RFC 3261 §22.2;
@@ -273,7 +273,7 @@ impl Leg {
             .set(HeaderName::CSeq, format!("{cseq} INVITE"));
         invite.headers.push(credentials_header, authorization);
         self.challenged = true;
-        let key = ctx.send(invite.clone(), self.destination)?;
+        let key = ctx.send(invite.clone(), self.hop)?;
         let old = std::mem::replace(&mut self.key, key);
         ctx.done_with(&old);
         // Keep the request as sent, Via aside, for the ACK/CANCEL of the new transaction.

@@ -113,7 +113,13 @@ impl Switch {
         trunks: &[TrunkConfig],
         seed: u64,
     ) -> Switch {
-        let trunks = Trunks::new(trunks, settings.sip_address, &settings.user_agent, seed);
+        let trunks = Trunks::new(
+            trunks,
+            settings.sip_address,
+            settings.media_address,
+            &settings.user_agent,
+            seed,
+        );
         let mut switch = Switch {
             core: Core::new(endpoint, settings, plan, trunks, seed),
             calls: HashMap::new(),
@@ -531,14 +537,15 @@ impl Switch {
                     trunk,
                     probe,
                     request,
-                    destination,
+                    hop,
                 } => {
-                    let request = self.core.with_via(request, destination);
-                    match self
-                        .core
-                        .endpoint
-                        .send_request(now, request.clone(), destination)
-                    {
+                    let request = self.core.with_via(request, hop);
+                    match self.core.endpoint.send_request_from(
+                        now,
+                        request.clone(),
+                        hop.destination,
+                        hop.local,
+                    ) {
                         Ok(key) => self.core.trunks.sent(key, trunk, probe, request),
                         Err(error) => tracing::warn!(%error, "trunk request not sent"),
                     }

@@ -192,7 +192,7 @@ fn outbound_target(outbound: Outbound, trunks: &Trunks) -> Target {
 /// address is not known.
 fn trunk_attempt(attempt: &TrunkAttempt, withheld: bool, trunks: &Trunks) -> Option<Attempt> {
     let trunk = trunks.get(&attempt.trunk)?;
-    let destination = trunk.destination()?;
+    let hop = trunk.hop()?;
     let uri = trunk.uri(&attempt.number)?;
     let to =
         NameAddr::new(Uri::parse(&format!("sip:{}@{}", attempt.number, trunk.host_port())).ok()?);
@@ -228,7 +228,7 @@ fn trunk_attempt(attempt: &TrunkAttempt, withheld: bool, trunks: &Trunks) -> Opt
             rate: attempt.rate,
             credentials: trunk.credentials(),
         },
-        destination,
+        hop,
         uri,
         from,
         to,

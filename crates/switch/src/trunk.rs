@@ -19,6 +19,7 @@ use crossbar_proto::registration::{
 use crossbar_proto::transaction::{ClientKey, Peer, Transport};
 use crossbar_sip::{Request, Response, Uri};
 
+use crate::dialog::Hop;
 use crate::wall_ms;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -57,6 +58,10 @@ pub(crate) struct Trunk {
     pub(crate) config: TrunkConfig,
     /// Where requests go: the carrier's addresses in order of preference (RFC 3263).
     destinations: Vec<SocketAddr>,
+    /// The listener its traffic leaves from (`listen`), and the address its `Via` and
+    /// `Contact` name.
+    local: Option<SocketAddr>,
+    sent_by: Option<SocketAddr>,
     registration: Option<Registration>,
     health: Option<Health>,
     /// Calls (legs) up through the trunk now.
@@ -74,11 +79,13 @@ impl Trunk {
         }
     }
 
-    /// Where requests to the carrier go now, if its address is known.
-    pub(crate) fn destination(&self) -> Option<Peer> {
-        self.destinations
-            .first()
-            .map(|addr| Peer::new(self.transport(), *addr))
+    /// Where requests to the carrier go now, and from where, if its address is known.
+    pub(crate) fn hop(&self) -> Option<Hop> {
+        self.destinations.first().map(|addr| Hop {
+            destination: Peer::new(self.transport(), *addr),
+            local: self.local,
+            sent_by: self.sent_by,
+        })
     }
 
     /// Up for routing: its address is known and health checks (when on) do not say down.
@@ -218,17 +225,19 @@ pub(crate) enum TrunkAction {
         trunk: usize,
         probe: Probe,
         request: Request,
-        destination: Peer,
+        hop: Hop,
     },
     Status(TrunkStatus),
 }
 
 impl Trunks {
     /// The trunks of the configuration; `contact_host` is crossbar's SIP address (contacts
-    /// and the `From` of health checks).
+    /// and the `From` of health checks) and `advertised_ip` the IP that stands for a
+    /// listener on an unspecified address (`0.0.0.0:5080`).
     pub(crate) fn new(
         configs: &[TrunkConfig],
         contact_host: SocketAddr,
+        advertised_ip: IpAddr,
         user_agent: &str,
         seed: u64,
     ) -> Trunks {
@@ -238,6 +247,14 @@ impl Trunks {
             let mut trunk = Trunk {
                 config: config.clone(),
                 destinations: Vec::new(),
+                local: config.listen,
+                sent_by: config.listen.map(|listen| {
+                    if listen.ip().is_unspecified() {
+                        SocketAddr::new(advertised_ip, listen.port())
+                    } else {
+                        listen
+                    }
+                }),
                 registration: None,
                 health: None,
                 calls: 0,
@@ -248,6 +265,7 @@ impl Trunks {
             if let Ok(ip) = config.host.trim_matches(['[', ']']).parse::<IpAddr>() {
                 trunk.destinations = vec![SocketAddr::new(ip, config.port.unwrap_or(5060))];
             }
+            let contact_host = trunk.sent_by.unwrap_or(contact_host);
             if let Some(register) = &config.register {
                 let domain = register.domain.clone().unwrap_or_else(|| trunk.host_port());
                 let uri = |text: String| Uri::parse(&text).ok();
@@ -363,19 +381,19 @@ impl Trunks {
         actions: &mut Vec<TrunkAction>,
     ) {
         let trunk = &mut self.list[index];
-        let destination = trunk.destination();
+        let hop = trunk.hop();
         let mut changes = Vec::new();
         if let Some(registration) = trunk.registration.as_mut() {
             if registration.poll_timeout().is_some_and(|at| at <= now) {
                 registration.handle_timeout(now);
             }
             while let Some(request) = registration.poll_request(now) {
-                match destination {
-                    Some(destination) => actions.push(TrunkAction::Send {
+                match hop {
+                    Some(hop) => actions.push(TrunkAction::Send {
                         trunk: index,
                         probe: Probe::Register,
                         request,
-                        destination,
+                        hop,
                     }),
                     None => registration.handle_response(now, &unresolved(&request)),
                 }
@@ -389,12 +407,12 @@ impl Trunks {
                 health.handle_timeout(now);
             }
             while let Some(request) = health.poll_request(now) {
-                match destination {
-                    Some(destination) => actions.push(TrunkAction::Send {
+                match hop {
+                    Some(hop) => actions.push(TrunkAction::Send {
                         trunk: index,
                         probe: Probe::Options,
                         request,
-                        destination,
+                        hop,
                     }),
                     None => health.handle_response(now, &unresolved(&request)),
                 }

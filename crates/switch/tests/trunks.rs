@@ -607,3 +607,44 @@ fn an_invite_that_cannot_be_sent_fails_over_at_once() {
     );
     assert_eq!(final_response(&mut lab, &alice).status, 200);
 }
+
+#[test]
+fn a_trunk_with_its_own_listener_is_reached_from_it_and_names_it_in_via_and_contact() {
+    let text = SITE.replace(
+        "[[trunk]]\nname = \"carrier-a\"\naddress = \"198.51.100.10:5060\"\n",
+        "[[trunk]]\nname = \"carrier-a\"\naddress = \"198.51.100.10:5060\"\nlisten = \"0.0.0.0:5080\"\n",
+    );
+    let text = format!("[sip]\nlisten_udp = [\"0.0.0.0:5060\", \"0.0.0.0:5080\"]\n{text}");
+    let mut lab = pbx::lab_with(&text);
+    lab.attach(carrier(CARRIER_A, [Script::answer()]));
+    lab.run_for(Duration::from_secs(1));
+    let mut alice = phone("201");
+    alice.dial(&mut lab, LONDON, "");
+    lab.run_for(Duration::from_millis(10));
+    let invite = invites(&lab, CARRIER_A)
+        .pop()
+        .expect("an INVITE to carrier A");
+    let via = invite.headers.get(&HeaderName::Via).expect("Via");
+    assert!(via.contains("192.0.2.100:5080"), "{via}");
+    let contact = invite.headers.get(&HeaderName::Contact).expect("Contact");
+    assert!(contact.contains("192.0.2.100:5080"), "{contact}");
+    let local: std::net::SocketAddr = "0.0.0.0:5080".parse().expect("address");
+    let to_a: Vec<_> = lab
+        .machine
+        .sent_from
+        .iter()
+        .filter(|(to, _)| *to == peer(CARRIER_A))
+        .collect();
+    assert!(
+        !to_a.is_empty() && to_a.iter().all(|(_, from)| *from == Some(local)),
+        "every message to carrier A (OPTIONS, INVITE, ACK) leaves from its listener: {to_a:?}"
+    );
+    // The phone's side is untouched: the run loop chooses.
+    assert!(
+        lab.machine
+            .sent_from
+            .iter()
+            .filter(|(to, _)| *to == alice.at)
+            .all(|(_, from)| from.is_none())
+    );
+}

@@ -68,11 +68,12 @@ pub async fn accept(
 /// engine hears `ConnectionOpened` (and sends what waited for it) or `ConnectFailed`.
 pub async fn connect(
     peer: Peer,
+    local_ip: Option<std::net::IpAddr>,
     engine: mpsc::Sender<Input>,
     timeout: Duration,
     incomplete_timeout: Duration,
 ) {
-    let stream = match tokio::time::timeout(timeout, TcpStream::connect(peer.addr)).await {
+    let stream = match tokio::time::timeout(timeout, open(peer.addr, local_ip)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {
             let reason = error.to_string();
@@ -87,6 +88,19 @@ pub async fn connect(
     };
     let _ = stream.set_nodelay(true);
     serve(stream, peer, engine, incomplete_timeout).await;
+}
+
+/// A connection to `to`, from `local_ip` when given (a trunk's listener's address; any
+/// port).
+async fn open(to: SocketAddr, local_ip: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let socket = match to {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    if let Some(ip) = local_ip.filter(|ip| !ip.is_unspecified() && ip.is_ipv4() == to.is_ipv4()) {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(to).await
 }
 
 async fn serve(
@@ -166,6 +180,7 @@ async fn deliver(
             .send(Input::Message {
                 parsed,
                 source: peer,
+                local: None,
             })
             .await
             .is_err()

@@ -32,6 +32,10 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// Reads datagrams until the engine goes away.
 pub async fn receive(socket: Arc<UdpSocket>, engine: mpsc::Sender<Input>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let Ok(local) = socket.local_addr() else {
+        tracing::error!("a UDP socket without a local address; not reading it");
+        return;
+    };
     loop {
         let (len, from) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
@@ -51,7 +55,11 @@ pub async fn receive(socket: Arc<UdpSocket>, engine: mpsc::Sender<Input>) {
         tracing::trace!(%source, message = %String::from_utf8_lossy(datagram), "received");
         let parsed = crossbar_sip::parse_datagram(datagram);
         if engine
-            .send(Input::Message { parsed, source })
+            .send(Input::Message {
+                parsed,
+                source,
+                local: Some(local),
+            })
             .await
             .is_err()
         {

@@ -201,6 +201,8 @@ pub struct Setup {
     pub database_url: String,
     /// Extra lines for the `[sip]` section, e.g. `tcp_incomplete_timeout_secs = 2`.
     pub sip_extra: Vec<String>,
+    /// More UDP listen addresses after the server's own port.
+    pub more_udp: Vec<std::net::SocketAddr>,
     /// Extra TOML appended after the fixed sections (whole tables).
     pub extra_toml: String,
     /// `[log] level`.
@@ -225,6 +227,7 @@ impl Setup {
             extensions: Vec::new(),
             database_url: "sqlite://data/crossbar.db".to_owned(),
             sip_extra: Vec::new(),
+            more_udp: Vec::new(),
             extra_toml: String::new(),
             log_level: "info".to_owned(),
         }
@@ -249,7 +252,15 @@ impl Setup {
     pub fn config_text(&self, port: u16) -> String {
         let mut text = String::new();
         let listen = format!("[\"127.0.0.1:{port}\"]");
-        writeln!(text, "[sip]\nlisten_udp = {listen}\nlisten_tcp = {listen}").expect("string");
+        let udp: Vec<String> = std::iter::once(format!("\"127.0.0.1:{port}\""))
+            .chain(self.more_udp.iter().map(|a| format!("\"{a}\"")))
+            .collect();
+        writeln!(
+            text,
+            "[sip]\nlisten_udp = [{}]\nlisten_tcp = {listen}",
+            udp.join(", ")
+        )
+        .expect("string");
         for line in &self.sip_extra {
             writeln!(text, "{line}").expect("string");
         }

@@ -52,12 +52,12 @@ impl Call {
         let Some(dialog) = self.legs.get(index).and_then(|leg| leg.dialog.as_ref()) else {
             return;
         };
-        let (mut ack, destination) = (dialog.ack(cseq), dialog.destination);
+        let (mut ack, hop) = (dialog.ack(cseq), dialog.hop);
         if !body.is_empty() {
             ack.headers.push(HeaderName::ContentType, "application/sdp");
             ack.body = body;
         }
-        ctx.ack(ack, destination);
+        ctx.ack(ack, hop);
     }
 
     /// (Re)arms the RFC 4028 session timer: the call ends if no refresh succeeds within the

@@ -12,14 +12,14 @@ use crossbar_sip::{HeaderName, Method, NameAddr, Request, Response, Uri};
 
 use super::{Call, Phase, Side, tagged};
 use crate::core::{CallTimer, Ctx};
-use crate::dialog;
+use crate::dialog::{self, Hop};
 use crate::leg::{Leg, LegState, LegTarget, LegUpdate};
 
 /// One leg to place: where it goes and how its INVITE is addressed.
 #[derive(Debug, Clone)]
 pub(crate) struct Attempt {
     pub(crate) target: LegTarget,
-    pub(crate) destination: Peer,
+    pub(crate) hop: Hop,
     pub(crate) uri: Uri,
     /// `From` without its tag (the leg adds a fresh one).
     pub(crate) from: NameAddr,
@@ -58,7 +58,7 @@ impl Attempt {
                         number: number.to_owned(),
                         contact: binding.contact.clone(),
                     },
-                    destination: reach(&binding.contact, binding.source),
+                    hop: Hop::to(reach(&binding.contact, binding.source)),
                     from: at_crossbar(caller),
                     to: at_crossbar(number),
                     uri,
@@ -88,7 +88,7 @@ impl Call {
         let host = ctx.settings().sip_address;
         let Attempt {
             target,
-            destination,
+            hop,
             uri,
             mut from,
             to,
@@ -117,9 +117,9 @@ impl Call {
         request.headers.push(HeaderName::To, to.to_string());
         request.headers.push(HeaderName::CallId, call_id.clone());
         request.headers.push(HeaderName::CSeq, "1 INVITE");
-        request
-            .headers
-            .push(HeaderName::Contact, ctx.contact_value());
+        // Where the far end reaches crossbar: the listener the leg leaves from.
+        let contact = format!("<sip:crossbar@{}>", hop.sent_by.unwrap_or(host));
+        request.headers.push(HeaderName::Contact, contact);
         request
             .headers
             .push(HeaderName::Allow, crossbar_proto::endpoint::ALLOWED_METHODS);
@@ -142,7 +142,7 @@ impl Call {
             }
         };
         let name = target.name().to_owned();
-        let Some(leg) = Leg::place(ctx, leg_id, target, request, destination) else {
+        let Some(leg) = Leg::place(ctx, leg_id, target, request, hop) else {
             tracing::warn!(call = %self.id, leg = leg_id.0, "leg not sent");
             return;
         };
@@ -400,14 +400,14 @@ impl Call {
         };
         let cseq = response.headers.cseq().map(|c| c.seq).unwrap_or(1);
         if let Some(dialog) = &leg.dialog {
-            ctx.ack(dialog.ack(cseq), dialog.destination);
+            ctx.ack(dialog.ack(cseq), dialog.hop);
             return;
         }
-        let Some(dialog) = dialog::from_response(&leg.invite, response, leg.destination) else {
+        let Some(dialog) = dialog::from_response(&leg.invite, response, leg.hop) else {
             return;
         };
         tracing::info!(call = %self.id, leg = leg.id.0, "an answer after the leg was given up; hanging it up");
-        ctx.ack(dialog.ack(cseq), dialog.destination);
+        ctx.ack(dialog.ack(cseq), dialog.hop);
         leg.dialog = Some(dialog);
         leg.state = LegState::Ended;
         leg.bye(ctx);

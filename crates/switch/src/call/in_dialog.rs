@@ -98,7 +98,7 @@ impl Call {
         }
         let dialog = self.dialog_mut(side)?;
         let mut request = dialog.request(method);
-        let destination = dialog.destination;
+        let hop = dialog.hop;
         if let Some(original) = relayed {
             for header in original.headers.iter() {
                 if END_TO_END.contains(&header.name) {
@@ -107,7 +107,7 @@ impl Call {
             }
             request.body = original.body.clone();
         }
-        ctx.send(request, destination)
+        ctx.send(request, hop)
     }
 
     /// Whether `key` is the transaction of a request the call is relaying.
@@ -138,8 +138,8 @@ impl Call {
             let cseq = response.headers.cseq().map(|c| c.seq).unwrap_or(0);
             if let Some(dialog) = self.dialog_mut(to_side) {
                 dialog.refresh_target(&response.headers);
-                let (ack, destination) = (dialog.ack(cseq), dialog.destination);
-                ctx.ack(ack, destination);
+                let (ack, hop) = (dialog.ack(cseq), dialog.hop);
+                ctx.ack(ack, hop);
             }
         }
         let body = if success {

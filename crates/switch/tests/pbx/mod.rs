@@ -46,6 +46,8 @@ pub struct Pbx {
     pub trunk_statuses: Vec<TrunkStatus>,
     /// Extensions blocked by a fraud cap, with the reason.
     pub blocks: Vec<(String, String)>,
+    /// Every message's destination and the local socket it was to leave from.
+    pub sent_from: Vec<(Peer, Option<std::net::SocketAddr>)>,
 }
 
 impl Machine for Pbx {
@@ -75,7 +77,10 @@ impl Machine for Pbx {
         let mut out = Vec::new();
         while let Some(output) = self.switch.poll_output() {
             match output {
-                SwitchOutput::Transmit(transmit) => out.push(transmit),
+                SwitchOutput::Transmit(transmit) => {
+                    self.sent_from.push((transmit.destination, transmit.local));
+                    out.push(transmit);
+                }
                 SwitchOutput::Persist { ticket, .. } => {
                     self.switch
                         .persisted(clock.now(), clock.wall(), ticket, true);
@@ -152,6 +157,7 @@ impl Pbx {
             kinds: Vec::new(),
             trunk_statuses: Vec::new(),
             blocks: Vec::new(),
+            sent_from: Vec::new(),
         }
     }
 
