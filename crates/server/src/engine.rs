@@ -172,6 +172,7 @@ impl Engine {
             }
             Input::ConnectionClosed { peer } => {
                 self.connections.remove(&peer);
+                self.switch.handle_connection_lost(now, wall, peer);
             }
             Input::ConnectFailed { peer, reason } => {
                 tracing::info!(%peer, %reason, "connection could not be opened");

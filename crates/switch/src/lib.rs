@@ -233,6 +233,13 @@ impl Switch {
         self.drain(now, wall);
     }
 
+    /// The connection to `peer` closed: what was sent over it and is still unanswered fails
+    /// at once (a call moves on to its next trunk, a trunk's health check fails).
+    pub fn handle_connection_lost(&mut self, now: Instant, wall: SystemTime, peer: Peer) {
+        self.core.endpoint.handle_connection_lost(now, wall, peer);
+        self.drain(now, wall);
+    }
+
     pub fn persisted(&mut self, now: Instant, wall: SystemTime, ticket: Ticket, ok: bool) {
         self.core.endpoint.persisted(now, wall, ticket, ok);
         self.drain(now, wall);

@@ -245,6 +245,13 @@ impl Endpoint {
         self.drain_transactions(now, wall);
     }
 
+    /// The connection to `peer` closed: the requests sent over it and still unanswered fail
+    /// (see [`Transactions::handle_connection_lost`]).
+    pub fn handle_connection_lost(&mut self, now: Instant, wall: SystemTime, peer: Peer) {
+        self.transactions.handle_connection_lost(now, peer);
+        self.drain_transactions(now, wall);
+    }
+
     /// The outcome of writing a [`EndpointOutput::Persist`] batch. On success the held
     /// response goes out; on failure the phone is told 500 with `Retry-After`, so it tries
     /// again rather than believing a registration that would not survive a restart.

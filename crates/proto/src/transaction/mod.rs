@@ -387,6 +387,26 @@ impl Transactions {
     /// The run loop could not send a [`Transmit`] of transaction `key` (e.g. ICMP
     /// unreachable, connection refused): the TU is told and the transaction ends (§17.1.4,
     /// §17.2.4), except an INVITE server transaction in Accepted (RFC 6026 §7.1).
+    /// The connection to `peer` closed. Every client transaction sent over it that has no
+    /// final response yet fails as on a transport error (§17.1.4): its answer would have come
+    /// back over that connection, and waiting for Timer B/F (32 s) would only delay the TU
+    /// moving on (a call to the next trunk). Nothing happens for datagram transports.
+    pub fn handle_connection_lost(&mut self, now: Instant, peer: Peer) {
+        if !peer.is_reliable() {
+            return;
+        }
+        let mut lost: Vec<ClientKey> = self
+            .clients
+            .iter()
+            .filter(|(_, tx)| tx.destination == peer && !tx.is_final())
+            .map(|(key, _)| *key)
+            .collect();
+        lost.sort_unstable();
+        for key in lost {
+            self.handle_transport_error(now, key.into());
+        }
+    }
+
     pub fn handle_transport_error(&mut self, now: Instant, key: TransactionKey) {
         match key {
             TransactionKey::Server(key) => {

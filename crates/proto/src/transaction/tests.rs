@@ -237,3 +237,33 @@ fn every_message_of_a_transaction_sent_from_a_chosen_socket_leaves_from_it() {
         other => panic!("a transmit: {other:?}"),
     }
 }
+
+#[test]
+fn a_lost_connection_fails_the_requests_sent_over_it_that_wait_for_an_answer() {
+    let mut layer = Transactions::new(Timers::default(), 9);
+    let now = Instant::now();
+    let carrier = Peer::tcp("198.51.100.7:5060".parse().expect("address"));
+    let other = Peer::tcp("198.51.100.8:5060".parse().expect("address"));
+    let options = |call| peer_request(Method::Options, "SIP/2.0/TCP 192.0.2.1:5060", call);
+    let lost = layer.send_request(now, options(1), carrier).expect("sent");
+    let kept = layer.send_request(now, options(2), other).expect("sent");
+    while layer.poll_output().is_some() {}
+    layer.handle_connection_lost(now, carrier);
+    let mut failed = Vec::new();
+    while let Some(output) = layer.poll_output() {
+        if let Output::Event(Event::TransportError { key }) = output {
+            failed.push(key);
+        }
+    }
+    assert_eq!(failed, [TransactionKey::Client(lost)]);
+    assert!(
+        layer.clients.contains_key(&kept),
+        "another connection's request waits on"
+    );
+    // Over UDP there is no connection to lose.
+    layer.handle_connection_lost(
+        now,
+        Peer::udp("198.51.100.8:5060".parse().expect("address")),
+    );
+    assert!(layer.poll_output().is_none());
+}
