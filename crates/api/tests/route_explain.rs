@@ -363,6 +363,9 @@ async fn the_live_state_counts_today_from_local_midnight_and_knows_unreported_tr
             timings: Timings::default(),
             interrupted: false,
             outbound: None,
+            inbound: None,
+            path: Vec::new(),
+            abandoned_stage: None,
             legs: Vec::new(),
             timeline: Vec::new(),
         }

@@ -201,6 +201,36 @@ pub enum EventKind {
         /// The caller's SIP Call-ID, for finding the call in traces.
         sip_call_id: String,
     },
+    /// An inbound call: the trunk it came from, the number called (the DID, E.164), the
+    /// `[[inbound_route]]` that took it, and what the route says about the caller. Comes right
+    /// after `Started`.
+    Inbound {
+        trunk: String,
+        did: String,
+        route: Option<String>,
+        #[cfg_attr(feature = "serde", serde(default))]
+        vip: bool,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        language: Option<String>,
+    },
+    /// A step on the call's path: a time condition's verdict, a menu entered, a key pressed
+    /// in it, a group ringing its members, an escalation — the route path of the record and
+    /// of `route explain`.
+    Step {
+        kind: StepKind,
+        /// What the step is about (`office-hours`, `main`, `reception`).
+        name: String,
+        /// What happened, in words (`open`, `closed (holiday 2026-12-25)`, `2 → group:sales`).
+        result: String,
+    },
+    /// Where the caller now waits: a person's phone ringing, a menu, a queue. Hanging up in a
+    /// menu or a queue is `abandoned` (with its stage), while a phone rings `cancelled`.
+    Stage {
+        stage: Stage,
+    },
     /// An outbound call was routed: the number as dialled, normalised to E.164 and
     /// classified, the outbound route that matched and the caller ID it presents. Comes
     /// before the call's trunk legs, or before its `Ended` when the call is denied.
@@ -263,4 +293,74 @@ pub enum EventKind {
         /// The final status the caller got when the call was never answered.
         status: Option<u16>,
     },
+}
+
+/// What kind of step of a call's path (see [`EventKind::Step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum StepKind {
+    /// The inbound route that matched (or the trunk's default destination).
+    Route,
+    /// A time condition's verdict.
+    TimeCondition,
+    /// A menu answered the call or replayed.
+    Ivr,
+    /// A key pressed in a menu and where it led.
+    Digit,
+    /// A ring group rang members.
+    Group,
+    /// No answer, busy or unavailable led to the next destination.
+    Escalation,
+    /// The call was refused by the blocklist.
+    Blocklist,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Route => "route",
+            StepKind::TimeCondition => "time_condition",
+            StepKind::Ivr => "ivr",
+            StepKind::Digit => "digit",
+            StepKind::Group => "group",
+            StepKind::Escalation => "escalation",
+            StepKind::Blocklist => "blocklist",
+        }
+    }
+}
+
+/// Where a caller waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Stage {
+    /// A person's phone rings (hanging up is `cancelled`).
+    Ringing,
+    /// In a menu (hanging up is `abandoned`, stage `ivr`).
+    Ivr,
+    /// Waiting in a queue (hanging up is `abandoned`, stage `queue`).
+    Queue,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ringing => "ringing",
+            Stage::Ivr => "ivr",
+            Stage::Queue => "queue",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        [Stage::Ringing, Stage::Ivr, Stage::Queue]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }

@@ -14,7 +14,10 @@ pub mod record;
 pub mod tariff;
 
 pub use event::{
-    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party, Stage,
+    StepKind,
 };
-pub use record::{CallRecord, Disposition, LegRecord, Recorder, RecorderOutput, Timings};
+pub use record::{
+    CallRecord, Disposition, Inbound, LegRecord, PathStep, Recorder, RecorderOutput, Timings,
+};
 pub use tariff::{DestinationClass, Increment, Money, Rate};

@@ -19,7 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use crate::event::{
-    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party, Stage,
+    StepKind,
 };
 use crate::tariff::{DestinationClass, Money, Rate};
 
@@ -177,10 +178,51 @@ pub struct CallRecord {
     /// How an outbound call was routed, delivered and charged; `None` for calls that never
     /// reached the outbound routes.
     pub outbound: Option<Outbound>,
+    /// Where an inbound call came in; `None` for calls not from a trunk.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub inbound: Option<Inbound>,
+    /// The route path: time conditions, menus and keys, groups, escalations, in order.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub path: Vec<PathStep>,
+    /// Where the caller was when they hung up on an `abandoned` call (`ivr`, `queue`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub abandoned_stage: Option<Stage>,
     /// Every leg, in the order they were created (the caller's leg first).
     pub legs: Vec<LegRecord>,
     /// Every event of the call, in the order received.
     pub timeline: Vec<CallEvent>,
+}
+
+/// The inbound part of a call record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Inbound {
+    pub trunk: String,
+    /// The number called, E.164.
+    pub did: String,
+    /// The `[[inbound_route]]` that took it; `None` when none did.
+    pub route: Option<String>,
+    pub vip: bool,
+    pub language: Option<String>,
+}
+
+/// One step of a call's route path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PathStep {
+    pub at_ms: i64,
+    pub kind: StepKind,
+    pub name: String,
+    pub result: String,
 }
 
 /// The outbound part of a call record (issue: outgoing calls).
@@ -290,6 +332,9 @@ impl Recorder {
                 hold_ms: 0,
                 legs: Vec::new(),
                 routed: None,
+                inbound: None,
+                path: Vec::new(),
+                stage: None,
                 timeline: vec![event.clone()],
             };
             self.calls.insert(event.call, state);
@@ -302,6 +347,35 @@ impl Recorder {
         let at = event.at_ms;
         let output = match &event.kind {
             EventKind::Started { .. } => unreachable!("Started was handled above"),
+            EventKind::Inbound {
+                trunk,
+                did,
+                route,
+                vip,
+                language,
+            } => {
+                state.inbound = Some(Inbound {
+                    trunk: trunk.clone(),
+                    did: did.clone(),
+                    route: route.clone(),
+                    vip: *vip,
+                    language: language.clone(),
+                });
+                None
+            }
+            EventKind::Step { kind, name, result } => {
+                state.path.push(PathStep {
+                    at_ms: at,
+                    kind: *kind,
+                    name: name.clone(),
+                    result: result.clone(),
+                });
+                None
+            }
+            EventKind::Stage { stage } => {
+                state.stage = Some(*stage);
+                None
+            }
             EventKind::Routed {
                 dialled,
                 normalized,
@@ -464,6 +538,10 @@ struct CallState {
     legs: Vec<LegRecord>,
     /// The `Routed` event of an outbound call.
     routed: Option<Routed>,
+    inbound: Option<Inbound>,
+    path: Vec<PathStep>,
+    /// Where the caller waits now.
+    stage: Option<Stage>,
     timeline: Vec<CallEvent>,
 }
 
@@ -579,7 +657,11 @@ impl CallState {
             hangup_by,
             status,
             &callee_statuses,
+            self.stage,
         );
+        let abandoned_stage = (outcome.disposition == Disposition::Abandoned)
+            .then_some(self.stage)
+            .flatten();
         for leg in &mut self.legs {
             leg.ended_at_ms.get_or_insert(ended_at_ms);
             if leg.role == LegRole::Caller && leg.final_status.is_none() {
@@ -616,6 +698,9 @@ impl CallState {
             timings,
             interrupted: reason == EndReason::Interrupted,
             outbound,
+            inbound: self.inbound,
+            path: self.path,
+            abandoned_stage,
             legs: self.legs,
             timeline: self.timeline,
         }
@@ -639,14 +724,15 @@ struct Outcome {
 /// DESIGN.md §1: the disposition of a call from whether it was answered, why it ended (and by
 /// whom), the final status the caller got (`status`) and each callee leg's final status.
 ///
-/// The caller giving up before an answer is `cancelled` (`abandoned` needs the IVR and queue
-/// stages, which no event reports yet); `voicemail` likewise waits for its event.
+/// The caller giving up before an answer is `cancelled` while a person's phone rings, and
+/// `abandoned` while in a menu or a queue (`stage`); `voicemail` waits for its event.
 fn decide(
     answered: bool,
     reason: &EndReason,
     hangup_by: HangupSide,
     status: Option<u16>,
     callee_statuses: &[Option<u16>],
+    stage: Option<Stage>,
 ) -> Outcome {
     let outcome = |disposition, detail: Option<&str>, sip_status| Outcome {
         disposition,
@@ -659,13 +745,15 @@ fn decide(
         return outcome(Disposition::Answered, None, None);
     }
     let is_busy = |s: u16| s == 486 || s == 600;
+    let gave_up = match stage {
+        Some(Stage::Ivr | Stage::Queue) => Disposition::Abandoned,
+        Some(Stage::Ringing) | None => Disposition::Cancelled,
+    };
     match reason {
-        EndReason::CallerGaveUp => outcome(Disposition::Cancelled, None, status),
+        EndReason::CallerGaveUp => outcome(gave_up, None, status),
         // A BYE without an answer can only be the caller giving up (no callee leg had a
         // dialog to send one in); from anyone else it is a malfunction.
-        EndReason::Hangup if hangup_by == HangupSide::Caller => {
-            outcome(Disposition::Cancelled, None, status)
-        }
+        EndReason::Hangup if hangup_by == HangupSide::Caller => outcome(gave_up, None, status),
         EndReason::Hangup => outcome(Disposition::Failed, Some("hangup before answer"), status),
         EndReason::TargetsFailed { status: failed } => {
             let sip_status = status.or(Some(*failed));
@@ -1202,6 +1290,59 @@ mod tests {
         assert_eq!(r.disposition, Disposition::Denied);
         let out = r.outbound.expect("routed");
         assert_eq!((out.attempts, out.trunk), (0, None));
+    }
+
+    #[test]
+    fn hanging_up_in_a_menu_is_abandoned_and_while_a_phone_rings_cancelled() {
+        let mut s = Script::new("c1");
+        s.at(
+            5,
+            EventKind::Inbound {
+                trunk: "carrier-a".into(),
+                did: "+442079460000".into(),
+                route: Some("main".into()),
+                vip: false,
+                language: Some("en".into()),
+            },
+        );
+        s.at(
+            6,
+            EventKind::Step {
+                kind: StepKind::TimeCondition,
+                name: "office-hours".into(),
+                result: "open".into(),
+            },
+        );
+        s.at(7, EventKind::Stage { stage: Stage::Ivr });
+        s.ended(9_000, EndReason::Hangup, HangupSide::Caller, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Abandoned);
+        assert_eq!(r.abandoned_stage, Some(Stage::Ivr));
+        assert_eq!(
+            r.inbound.as_ref().map(|i| i.did.as_str()),
+            Some("+442079460000")
+        );
+        assert_eq!(r.path.len(), 1);
+        assert_eq!(r.path[0].result, "open");
+
+        let mut s = Script::new("c2");
+        s.at(7, EventKind::Stage { stage: Stage::Ivr });
+        s.at(
+            8,
+            EventKind::Stage {
+                stage: Stage::Ringing,
+            },
+        );
+        s.leg(9, 1, "202").ringing(10, 1);
+        s.ended(
+            4_000,
+            EndReason::CallerGaveUp,
+            HangupSide::Caller,
+            Some(487),
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Cancelled);
+        assert_eq!(r.abandoned_stage, None);
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct Extension {
     pub email: Option<String>,
     /// Bindings kept for this extension: its own `max_contacts`, else `[registrar]`'s.
     pub max_contacts: u32,
+    /// Where a call to it goes when nobody answers, it is busy, or nothing is registered.
+    pub escalation: crate::Escalation,
 }
 
 /// A SIP digest secret. `Debug` and `Display` do not show it, so a logged `Config` does not
@@ -268,6 +270,7 @@ fn parse_one(
             withhold_caller_id,
             email,
             max_contacts,
+            escalation: crate::Escalation::default(),
         }),
         _ => None,
     };

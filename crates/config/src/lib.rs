@@ -42,10 +42,12 @@ mod auth;
 mod calls;
 mod class;
 mod database;
+mod destination;
 mod error;
 mod extension;
 mod hours;
 mod http;
+mod inbound;
 mod load;
 mod log;
 mod media;
@@ -65,10 +67,15 @@ pub use auth::{Auth, DigestAlgorithm};
 pub use calls::Calls;
 pub use class::{Class, DEFAULT_ALLOW, TimeRule};
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
+pub use destination::{Destination, Escalation};
 pub use error::{ConfigError, ConfigErrors};
 pub use extension::{Extension, MAX_NUMBER_LEN, MIN_SECRET_LEN, Secret};
 pub use hours::{WeeklyHours, WeeklyHoursError};
 pub use http::{ApiToken, Http};
+pub use inbound::{
+    CivilDate, DatedHours, DidSource, Holiday, Inbound, InboundRoute, Ivr, Member, NumberPattern,
+    PromptRef, Prompts, RingGroup, RingStrategy, TimeCondition,
+};
 pub use log::Log;
 pub use media::{
     DEFAULT_PORT_MAX, DEFAULT_PORT_MIN, DEFAULT_RTP_TIMEOUT_SECS, MIN_MEDIA_PORT, Media,
@@ -130,6 +137,14 @@ pub struct Config {
     pub trunks: Vec<Trunk>,
     /// In file order (the order they are tried in); names are unique.
     pub outbound_routes: Vec<OutboundRoute>,
+    /// In file order (the order they are tried in); names are unique.
+    pub inbound_routes: Vec<InboundRoute>,
+    pub inbound: Inbound,
+    /// Names are unique per kind (time conditions, menus, groups).
+    pub time_conditions: Vec<TimeCondition>,
+    pub ivrs: Vec<Ivr>,
+    pub ring_groups: Vec<RingGroup>,
+    pub prompts: Prompts,
 }
 
 impl Config {
@@ -314,6 +329,15 @@ impl Config {
             classes: classes.classes,
             trunks: trunks.trunks,
             outbound_routes,
+            inbound_routes: Vec::new(),
+            inbound: Inbound::default(),
+            time_conditions: Vec::new(),
+            ivrs: Vec::new(),
+            ring_groups: Vec::new(),
+            prompts: Prompts {
+                dir: ld.base_dir().join("prompts"),
+                default_language: "en".to_owned(),
+            },
         }
     }
 }

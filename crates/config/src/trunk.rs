@@ -90,6 +90,10 @@ pub struct Trunk {
     /// The rate deck file (`rates = "rates/carrier-a.csv"`), resolved against the
     /// configuration file's directory.
     pub rates_file: Option<PathBuf>,
+    /// Where its INVITEs carry the number called (the DID).
+    pub did_from: crate::DidSource,
+    /// Where a call to a DID no inbound route takes goes; `None`: 404, recorded `failed`.
+    pub default_destination: Option<crate::Destination>,
     /// Every rate of the trunk: the deck's rows, then `[[rate]]` entries naming the trunk (a
     /// later row for the same prefix replaces an earlier one).
     pub rates: Vec<RateRow>,
@@ -507,6 +511,8 @@ fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -> Optio
         from_domain,
         asserted_identity,
         caller_id,
+        did_from: crate::DidSource::default(),
+        default_destination: None,
         rates_file,
         rates,
     })

@@ -17,12 +17,15 @@
 //! - [`rtp`] holds the allocation-free packet views.
 
 mod ports;
+pub mod prompt;
 mod relay;
 pub mod rtp;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use ports::PortPool;
+pub use prompt::Prompt;
 pub use relay::{
     DEFAULT_RTP_TIMEOUT, FlowStats, RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayStats,
 };
@@ -113,6 +116,26 @@ pub enum MediaCommand {
         id: RelayId,
         payload_type: Option<u8>,
     },
+    /// Put crossbar's own media endpoint in place of side B — the caller (side A) hears
+    /// `prompts`, one after the other (again from the first while `repeat`), as RTP of
+    /// `payload_type` (0 PCMU, 8 PCMA) paced every 20 ms, with one SSRC and sequence numbers
+    /// and timestamps that run on across prompts and across later `Play`s; nothing from side
+    /// B reaches the caller meanwhile. Answered by [`MediaEvent::PlayFinished`] when the last
+    /// prompt of a non-repeating play has gone out. A new `Play` replaces the current one.
+    Play {
+        id: RelayId,
+        prompts: Vec<Arc<Prompt>>,
+        repeat: bool,
+        payload_type: u8,
+    },
+    /// Stop playing (the caller hears nothing; the endpoint stays in place of side B).
+    StopPlaying { id: RelayId },
+    /// Detect the caller's keys: RFC 4733 telephone-events of `payload_type` arriving on side
+    /// A, each reported once ([`MediaEvent::Digit`]) however many packets carry it.
+    Listen { id: RelayId, payload_type: u8 },
+    /// Take crossbar's endpoint away: relay sides A and B to each other again (a menu put the
+    /// caller through to a phone). The caller is not re-INVITEd: only the far side changes.
+    Bridge { id: RelayId },
     /// Stop relaying and release the sockets; answered by [`MediaEvent::Closed`].
     Close { id: RelayId },
 }
@@ -129,4 +152,8 @@ pub enum MediaEvent {
     Inactive { id: RelayId, idle_secs: u64 },
     /// The relay is closed, with its final statistics.
     Closed { id: RelayId, stats: RelayStats },
+    /// The caller pressed a key (`0`–`9`, `*`, `#`, `A`–`D`), detected by a `Listen`.
+    Digit { id: RelayId, digit: char },
+    /// The last prompt of a non-repeating `Play` has been sent.
+    PlayFinished { id: RelayId },
 }

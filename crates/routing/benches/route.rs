@@ -89,6 +89,8 @@ fn trunk(name: &str, seed: u64, number_format: NumberFormat) -> Trunk {
         from_domain: None,
         asserted_identity: false,
         caller_id: Some("+442079460000".to_owned()),
+        did_from: crossbar_config::DidSource::default(),
+        default_destination: None,
         rates_file: None,
         rates: deck(seed),
     }

@@ -722,6 +722,9 @@ impl CallRow {
             timings,
             interrupted: self.interrupted,
             outbound,
+            inbound: None,
+            path: Vec::new(),
+            abandoned_stage: None,
             legs,
             timeline,
         })

@@ -69,6 +69,9 @@ fn record(
         timings: Timings::default(),
         interrupted: false,
         outbound: None,
+        inbound: None,
+        path: Vec::new(),
+        abandoned_stage: None,
         legs: Vec::new(),
         timeline: Vec::new(),
     }

@@ -298,6 +298,12 @@ impl Switch {
                 self.core.index.remove_relay(&id);
                 self.core.relays.release(id);
             }
+            MediaEvent::Digit { id, digit } => {
+                tracing::debug!(relay = id.0, %digit, "key pressed");
+            }
+            MediaEvent::PlayFinished { id } => {
+                tracing::trace!(relay = id.0, "prompt played");
+            }
         }
         self.drain(now, wall);
     }

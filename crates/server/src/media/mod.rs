@@ -71,6 +71,14 @@ impl MediaEngine {
             MediaCommand::SetEventPayloadType { id, payload_type } => {
                 self.control(id, Control::SetEventPayloadType(payload_type));
             }
+            MediaCommand::Play { id, .. }
+            | MediaCommand::StopPlaying { id }
+            | MediaCommand::Listen { id, .. }
+            | MediaCommand::Bridge { id } => {
+                // Nothing sends these yet: crossbar's own media endpoint (prompts, keys) is
+                // being added to the relay tasks.
+                tracing::error!(relay = %id, "media endpoint commands are not carried out yet");
+            }
             MediaCommand::Close { id } => {
                 // The task answers with `Closed` once its sockets are gone. If it already
                 // ended on its own, it has sent `Closed` then.

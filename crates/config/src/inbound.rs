@@ -1,0 +1,194 @@
+//! Incoming calls: `[[inbound_route]]` (which destination a call from a trunk goes to, by the
+//! number called and who calls), `[inbound]` (the blocklist and what a blocked caller hears),
+//! `[[time_condition]]`, `[[ivr]]`, `[[ring_group]]` and `[prompts]`.
+
+use std::path::PathBuf;
+
+use crate::destination::{Destination, Escalation};
+use crate::hours::WeeklyHours;
+
+/// Numbers a route or the blocklist matches, written `+442079460000` (exact), `+4420794600*`
+/// (prefix) or `+442079460000-+442079460099` (a range of numbers of the same length). DIDs
+/// and callers are compared in E.164 (`+` and digits), after normalisation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NumberPattern {
+    Exact(String),
+    Prefix(String),
+    Range { from: String, to: String },
+}
+
+/// One `[[inbound_route]]`. Routes are tried in file order; the first whose trunks, DIDs and
+/// callers all accept the call takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRoute {
+    /// Unique, for logs, records, reports and `route explain`.
+    pub name: String,
+    /// The trunks it takes calls from; empty: any trunk.
+    pub trunks: Vec<String>,
+    /// The numbers called (DIDs); empty: any.
+    pub dids: Vec<NumberPattern>,
+    /// The callers; empty: any (anonymous ones included unless `anonymous = false`).
+    pub callers: Vec<NumberPattern>,
+    /// `Some(true)`: only callers who withhold their number; `Some(false)`: only those who
+    /// do not; `None`: either.
+    pub anonymous: Option<bool>,
+    pub destination: Destination,
+    /// The prompt set (`[prompts]` language) the call's menus speak.
+    pub language: Option<String>,
+    /// Callers of this route are marked VIP on the call (queues serve them first).
+    pub vip: bool,
+}
+
+/// The `[inbound]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// Callers refused before any route (more can be added through the API, kept in the
+    /// database).
+    pub blocklist: Vec<NumberPattern>,
+    /// What a blocked caller gets: 403 (default), 486, 603...
+    pub blocked_status: u16,
+}
+
+impl Default for Inbound {
+    fn default() -> Self {
+        Inbound {
+            blocklist: Vec::new(),
+            blocked_status: 403,
+        }
+    }
+}
+
+/// Where a trunk's INVITE carries the number called.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum DidSource {
+    /// The Request-URI's user part (the default).
+    #[default]
+    RequestUri,
+    /// The `To` header's user part.
+    To,
+    /// A header (e.g. `P-Called-Party-ID`, `Diversion`): its first URI's user part.
+    Header(String),
+}
+
+/// A calendar date in `[site] timezone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CivilDate {
+    pub year: i16,
+    pub month: u8,
+    pub day: u8,
+}
+
+/// A day the business is closed (or has other hours): `2026-12-25`, a range
+/// `2026-12-24..2026-12-31` (both days included), or every year `12-25`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holiday {
+    Date(CivilDate),
+    Range { from: CivilDate, to: CivilDate },
+    Yearly { month: u8, day: u8 },
+}
+
+/// A dated exception to the weekly hours: on `date`, open exactly during `hours` (empty:
+/// closed all day). Exceptions win over holidays and weekly hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedHours {
+    pub date: CivilDate,
+    /// Times of day (the days of these spans are ignored).
+    pub hours: Vec<WeeklyHours>,
+}
+
+/// One `[[time_condition]]`: open during `open` (local time in `[site] timezone`), except on
+/// holidays (closed) and dated exceptions; a manual override (force open or closed, kept in
+/// the database) wins over everything until it is cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeCondition {
+    pub name: String,
+    pub open: Vec<WeeklyHours>,
+    pub holidays: Vec<Holiday>,
+    pub exceptions: Vec<DatedHours>,
+    pub when_open: Destination,
+    pub when_closed: Destination,
+}
+
+/// A prompt: a name in the call's prompt set (`greeting` is
+/// `{[prompts] dir}/{language}/greeting.wav`), or a path to a `.wav` file (relative to the
+/// configuration file's directory).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PromptRef {
+    Named(String),
+    File(PathBuf),
+}
+
+/// One `[[ivr]]` menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ivr {
+    pub name: String,
+    /// Played on entry (and again on each retry).
+    pub prompt: PromptRef,
+    /// Where each key takes the caller: `0`–`9`, `*`, `#`.
+    pub options: Vec<(char, Destination)>,
+    /// Whether an extension's number dialled in the menu rings it.
+    pub direct_dial: bool,
+    /// Seconds to wait for a key after the prompt ends.
+    pub timeout_secs: u32,
+    /// Seconds allowed between the digits of an extension number (direct dial).
+    pub digit_timeout_secs: u32,
+    /// Times the menu is replayed after a timeout or an invalid key.
+    pub retries: u32,
+    pub invalid_prompt: Option<PromptRef>,
+    pub timeout_prompt: Option<PromptRef>,
+    /// Where the caller goes after the last retry (default: `hangup`).
+    pub on_failure: Destination,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RingStrategy {
+    /// Every member at once; the first to answer takes the call.
+    RingAll,
+    /// Members one after the other in the order listed, each for `ring_secs`.
+    Hunt,
+    /// Like hunt, starting after the member that was rung first last time (remembered across
+    /// restarts).
+    RoundRobin,
+    /// Members one after the other in a random order.
+    Random,
+}
+
+/// A member of a ring group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Member {
+    /// An extension, by number.
+    Extension(String),
+    /// An outside number (E.164), rung through the outbound routes.
+    External(String),
+}
+
+/// One `[[ring_group]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingGroup {
+    pub name: String,
+    pub strategy: RingStrategy,
+    pub members: Vec<Member>,
+    /// Seconds each member rings (hunt, round robin, random); with `ring_all`, how long all
+    /// ring together.
+    pub ring_secs: u32,
+    /// Members already on a call are passed over (default true).
+    pub skip_busy: bool,
+    /// External members see the inbound caller's number as caller ID when the class allows
+    /// it (else the route's caller ID).
+    pub present_caller: bool,
+    /// The class of service external members are called with (default: the first class that
+    /// allows the destination; none: external members are skipped).
+    pub class: Option<String>,
+    /// After the members: `on_no_answer`, `on_busy`, `on_unavailable`.
+    pub escalation: Escalation,
+}
+
+/// The `[prompts]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompts {
+    /// The directory of prompt sets, one subdirectory per language (`prompts/en/`), relative
+    /// to the configuration file's directory.
+    pub dir: PathBuf,
+    /// The language of calls whose route names none.
+    pub default_language: String,
+}
