@@ -20,18 +20,21 @@ pub enum NumberPattern {
 
 impl NumberPattern {
     /// Whether `number` (E.164, `+` and digits) is one the pattern stands for: equal, starting
-    /// with the prefix, or of the range's length and between its ends.
+    /// with the prefix, or of the range's length and between its ends. Anything but `+` and
+    /// digits matches nothing.
     pub fn matches(&self, number: &str) -> bool {
+        let e164 = number
+            .strip_prefix('+')
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+        if !e164 {
+            return false;
+        }
         match self {
             NumberPattern::Exact(exact) => number == exact,
             NumberPattern::Prefix(prefix) => number.starts_with(prefix.as_str()),
             NumberPattern::Range { from, to } => {
                 // Same length and digits only: the text orders like the numbers.
-                number.len() == from.len()
-                    && number.bytes().skip(1).all(|b| b.is_ascii_digit())
-                    && number.starts_with('+')
-                    && from.as_str() <= number
-                    && number <= to.as_str()
+                number.len() == from.len() && from.as_str() <= number && number <= to.as_str()
             }
         }
     }

@@ -92,7 +92,8 @@ fn parse_one(
     let invalid_prompt = prompt(ld, "invalid_prompt");
     let timeout_prompt = prompt(ld, "timeout_prompt");
 
-    let mut options: Vec<(char, Destination)> = Vec::new();
+    // With where each key is written: options keep the order of the file.
+    let mut options: Vec<(usize, char, Destination)> = Vec::new();
     let table = section.table(ld, "options");
     if let Some(table) = &table {
         for (key, value) in table.entries() {
@@ -115,10 +116,15 @@ fn parse_one(
             };
             let destination = references.read_value(ld, value, &path, None);
             if let (Some(digit), Some(destination)) = (digit, destination) {
-                options.push((digit, destination));
+                options.push((key.span.start, digit, destination));
             }
         }
     }
+    options.sort_by_key(|(at, _, _)| *at);
+    let options: Vec<(char, Destination)> = options
+        .into_iter()
+        .map(|(_, digit, destination)| (digit, destination))
+        .collect();
     let direct_dial = section.boolean(ld, "direct_dial");
     let timeout_secs = section
         .u32_at_least(ld, "timeout_secs", 1)
@@ -133,11 +139,10 @@ fn parse_one(
         .read(ld, section, "on_failure", None)
         .unwrap_or(Destination::Hangup);
     let direct_dial = direct_dial.is_some_and(|d| d.value);
-    let options_written = table.is_some() || section.value("options").is_some();
     if ld.error_count() == errors_before && options.is_empty() && !direct_dial {
         let (span, what) = match section.value("options") {
-            Some(value) if options_written => (value.span(), "`options` is empty"),
-            _ => (section.header.clone(), "the menu has no `options`"),
+            Some(value) => (value.span(), "`options` is empty"),
+            None => (section.header.clone(), "the menu has no `options`"),
         };
         ld.error(
             &span,

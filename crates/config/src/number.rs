@@ -12,20 +12,27 @@ pub const MAX_E164_DIGITS: usize = 15;
 /// all (ITU-T E.164 §6.1). Spaces and punctuation are not accepted: caller IDs are sent as
 /// written.
 pub(crate) fn check_e164(number: &str) -> Result<(), String> {
-    let problem = match number.strip_prefix('+') {
-        None => "it must start with `+` and the country code",
+    match e164_problem(number) {
+        Some(problem) => Err(format!(
+            "`{number}` is not an E.164 number ({problem}; e.g. +442079460000)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What keeps `number` from being an E.164 number, if anything.
+fn e164_problem(number: &str) -> Option<&'static str> {
+    match number.strip_prefix('+') {
+        None => Some("it must start with `+` and the country code"),
         Some(digits) if !digits.bytes().all(|b| b.is_ascii_digit()) => {
-            "after `+` use digits only, no spaces or punctuation"
+            Some("after `+` use digits only, no spaces or punctuation")
         }
         Some(digits) if digits.len() < 2 || digits.len() > MAX_E164_DIGITS => {
-            "it has 2 to 15 digits after `+`"
+            Some("it has 2 to 15 digits after `+`")
         }
-        Some(digits) if digits.starts_with('0') => "country codes do not start with 0",
-        Some(_) => return Ok(()),
-    };
-    Err(format!(
-        "`{number}` is not an E.164 number ({problem}; e.g. +442079460000)"
-    ))
+        Some(digits) if digits.starts_with('0') => Some("country codes do not start with 0"),
+        Some(_) => None,
+    }
 }
 
 /// What a rate prefix is, for messages.
@@ -124,8 +131,10 @@ pub(crate) fn parse_number_pattern(text: &str) -> Result<NumberPattern, String> 
     if text.contains('*') {
         return Err(invalid("`*` may only end a prefix"));
     }
-    check_e164(text).map_err(|e| format!("{e}; or use {PATTERN_FORMS}"))?;
-    Ok(NumberPattern::Exact(text.to_owned()))
+    match e164_problem(text) {
+        Some(problem) => Err(invalid(problem)),
+        None => Ok(NumberPattern::Exact(text.to_owned())),
+    }
 }
 
 #[cfg(test)]
