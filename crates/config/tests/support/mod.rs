@@ -88,3 +88,71 @@ pub fn wav(format: u16, channels: u16, sample_rate: u32, bits_per_sample: u16) -
 pub fn pcm16(sample_rate: u32) -> Vec<u8> {
     wav(PCM, 1, sample_rate, 16)
 }
+
+/// The repository's root.
+pub fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The English prompts setup generates into `prompts/en/` at the repository root
+/// (`scripts/prompts.sh`, espeak-ng), which `examples/crossbar.toml` plays.
+pub const EXAMPLE_PROMPTS: [&str; 5] = ["greeting", "invalid", "timeout", "goodbye", "closed"];
+
+/// What a placeholder prompt says about itself, in its `LIST`/`INFO` `ISFT` chunk, so setup can
+/// tell it from a generated prompt and replace it.
+pub const PLACEHOLDER_MARK: &str =
+    "crossbar-config test placeholder; scripts/prompts.sh replaces it";
+
+/// Makes sure every prompt of [`EXAMPLE_PROMPTS`] exists in `prompts/en/` at the repository
+/// root, so `examples/crossbar.toml` loads where setup has not generated them (a fresh
+/// checkout, CI before setup). Each missing file gets a placeholder: 20 ms of silence, 16-bit
+/// PCM at 8 kHz, marked with [`PLACEHOLDER_MARK`]. A file already there is never touched, and
+/// a placeholder is linked into place only if the name is still free, so tests running at the
+/// same time (or setup) never see a half-written file. Returns the placeholders written.
+pub fn example_prompts() -> Vec<PathBuf> {
+    let dir = repository().join("prompts/en");
+    std::fs::create_dir_all(&dir).expect("create prompts/en at the repository root");
+    let mut written = Vec::new();
+    for name in EXAMPLE_PROMPTS {
+        let path = dir.join(format!("{name}.wav"));
+        if path.exists() {
+            continue;
+        }
+        let staging = dir.join(format!(
+            ".{name}.wav.{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&staging, placeholder()).expect("write a placeholder prompt");
+        // Fails if the name was taken meanwhile: whoever took it wrote a whole file.
+        if std::fs::hard_link(&staging, &path).is_ok() {
+            written.push(path);
+        }
+        std::fs::remove_file(&staging).expect("remove the staging file");
+    }
+    written
+}
+
+/// A placeholder prompt: [`PLACEHOLDER_MARK`] in a `LIST`/`INFO` chunk, then 20 ms of
+/// silence, 16-bit PCM, 8 kHz, mono.
+fn placeholder() -> Vec<u8> {
+    let silent = pcm16(8000);
+    let mut mark = PLACEHOLDER_MARK.as_bytes().to_vec();
+    mark.push(0);
+    if mark.len() % 2 == 1 {
+        mark.push(0);
+    }
+    let mut list = b"INFOISFT".to_vec();
+    list.extend_from_slice(&u32::try_from(mark.len()).unwrap().to_le_bytes());
+    list.extend_from_slice(&mark);
+    // RIFF header, then LIST, then the `fmt ` and `data` chunks of `silent`.
+    let mut body = b"WAVE".to_vec();
+    body.extend_from_slice(b"LIST");
+    body.extend_from_slice(&u32::try_from(list.len()).unwrap().to_le_bytes());
+    body.extend_from_slice(&list);
+    body.extend_from_slice(&silent[12..]);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
