@@ -192,8 +192,9 @@ impl Config {
     }
 
     /// Validates configuration `text`. `path` names the file in errors, and relative paths in
-    /// the configuration (the SQLite database, rate decks) are resolved against its directory.
-    /// Rate decks are read from the file system.
+    /// the configuration (the SQLite database, rate decks, prompts) are resolved against its
+    /// directory. Rate decks are read from the file system, and so are the headers of the
+    /// prompt files menus name.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let mut ld = Loader::new(text, path);
         let (root, syntax_errors) = DeTable::parse_recoverable(text);

@@ -19,6 +19,9 @@ const DEFAULT_LANGUAGE: &str = "en";
 pub(crate) struct PromptsRefs {
     dir: Option<Span>,
     default_language: Option<Span>,
+    /// Whether `default_language` is a valid language (if not, it is reported already and
+    /// its prompts are not looked for).
+    default_language_valid: bool,
 }
 
 pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> (Prompts, PromptsRefs) {
@@ -26,6 +29,7 @@ pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> (Prompts,
     let mut refs = PromptsRefs {
         dir: None,
         default_language: None,
+        default_language_valid: true,
     };
     let dir = match section.string(ld, "dir") {
         Some(dir) if dir.value.trim().is_empty() => {
@@ -46,6 +50,7 @@ pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>) -> (Prompts,
         Some(language) => {
             if let Err(message) = check_language(language.value) {
                 ld.error(&language.span, &section.key("default_language"), message);
+                refs.default_language_valid = false;
             }
             refs.default_language = Some(language.span);
             language.value
@@ -207,11 +212,14 @@ pub(crate) fn check(
         (None, Some(span)) => (span.clone(), "prompts.dir".to_owned()),
         (None, None) => (first_use.span.clone(), first_use.key.clone()),
     };
-    let mut all: Vec<(&str, Span, String)> = vec![(
-        prompts.default_language.as_str(),
-        default_at.0,
-        default_at.1,
-    )];
+    let mut all: Vec<(&str, Span, String)> = Vec::new();
+    if refs.default_language_valid {
+        all.push((
+            prompts.default_language.as_str(),
+            default_at.0,
+            default_at.1,
+        ));
+    }
     for used in languages {
         if !all
             .iter()

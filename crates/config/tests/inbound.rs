@@ -1330,6 +1330,17 @@ fn a_named_prompt_must_exist_in_every_language_calls_may_use() {
         "prompts.default_language",
         "no prompts in language `es`",
     );
+    // A language that is not a directory name is one error, not two.
+    let text = format!(
+        "[prompts]\ndefault_language = \"en GB\"\n{}",
+        with_base(menu)
+    );
+    f.assert_one(
+        &text,
+        at(&text, "\"en GB\""),
+        "prompts.default_language",
+        "`en GB` is not a language",
+    );
     let text = with_base(
         "\n[[inbound_route]]\nname = \"r\"\ndestination = \"hangup\"\nlanguage = \"en/GB\"\n",
     );
