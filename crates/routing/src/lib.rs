@@ -13,18 +13,27 @@
 //! [`explain`].
 
 pub mod decision;
+pub mod destination;
 mod error;
 pub mod explain;
+pub mod group;
+pub mod inbound;
 pub mod live;
+pub mod menu;
 pub mod numbering;
 mod plan;
 pub mod policy;
 pub mod rates;
+mod time_condition;
 
 pub use decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
+pub use destination::{MAX_TIME_CONDITIONS, Resolution, Step, Target, TargetError, Unanswered};
 pub use error::PlanError;
 pub use explain::{AttemptView, DecisionKind, Explanation};
+pub use group::{GroupPlan, MemberPlan};
+pub use inbound::{InboundCall, InboundDecision, RoutedCall};
 pub use live::{ExtensionUsage, Idle, Live, TrunkLoad};
+pub use menu::{Choice, IvrPlan};
 pub use numbering::NumberProblem;
 pub use plan::{Attempt, DialPlan, Identity};
 pub use policy::{DenyReason, FraudCap};
