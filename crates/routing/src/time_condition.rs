@@ -143,13 +143,13 @@ impl TimeConditionPlan {
         if let Some(span) = self.open.iter().find(|span| local.within(span)) {
             return Verdict {
                 open: true,
-                why: span.to_string(),
+                why: hours_text(span),
             };
         }
         let why = if self.open.is_empty() {
             format!("no open hours; it is {local}")
         } else {
-            let hours: Vec<String> = self.open.iter().map(ToString::to_string).collect();
+            let hours: Vec<String> = self.open.iter().map(hours_text).collect();
             format!("outside {}; it is {local}", hours.join(", "))
         };
         Verdict { open: false, why }
@@ -181,6 +181,43 @@ fn within_time_of_day(minute: u16, span: &WeeklyHours) -> bool {
     } else {
         minute >= span.start_minute
     }
+}
+
+/// `mon-fri 09:00-17:30`: runs of three days or more written as ranges (`fri-mon` over the
+/// weekend), others listed (`mon,wed`, `sat,sun`).
+pub(crate) fn hours_text(span: &WeeklyHours) -> String {
+    let names = WeeklyHours::DAY_NAMES;
+    let days = if (0..7).all(|d| span.on(d)) {
+        "mon-sun".to_owned()
+    } else {
+        // From Monday; a run over the weekend (`fri-mon`) from its first day, so it stays whole.
+        let start = if span.on(0) && span.on(6) {
+            (0..7u8).rev().find(|&d| !span.on(d)).map_or(0, |d| d + 1)
+        } else {
+            0
+        };
+        let mut parts: Vec<String> = Vec::new();
+        let mut run: Vec<u8> = Vec::new();
+        for offset in 0..=7u8 {
+            let day = (start + offset) % 7;
+            if offset < 7 && span.on(day) {
+                run.push(day);
+                continue;
+            }
+            match run.as_slice() {
+                [] => {}
+                [first, .., last] if run.len() >= 3 => parts.push(format!(
+                    "{}-{}",
+                    names[usize::from(*first)],
+                    names[usize::from(*last)]
+                )),
+                days => parts.extend(days.iter().map(|d| names[usize::from(*d)].to_owned())),
+            }
+            run.clear();
+        }
+        parts.join(",")
+    };
+    format!("{days} {}", time_of_day(span))
 }
 
 fn time_of_day(span: &WeeklyHours) -> String {
@@ -233,6 +270,19 @@ mod tests {
         assert!(within_time_of_day(23 * 60, &span));
         assert!(!within_time_of_day(60, &span));
         assert_eq!(time_of_day(&span), "22:00-02:00");
+    }
+
+    #[test]
+    fn weekly_hours_are_written_with_day_ranges() {
+        let text = |t: &str| hours_text(&t.parse().expect("hours"));
+        assert_eq!(text("mon-fri 09:00-17:30"), "mon-fri 09:00-17:30");
+        assert_eq!(text("mon-sun 00:00-24:00"), "mon-sun 00:00-24:00");
+        assert_eq!(text("fri-mon 10:00-14:00"), "fri-mon 10:00-14:00");
+        assert_eq!(text("mon,wed,fri 09:00-12:00"), "mon,wed,fri 09:00-12:00");
+        assert_eq!(text("sat,sun 10:00-12:00"), "sat,sun 10:00-12:00");
+        assert_eq!(text("mon-wed,fri 09:00-12:00"), "mon-wed,fri 09:00-12:00");
+        assert_eq!(text("sun 22:00-06:00"), "sun 22:00-06:00");
+        assert_eq!(text("sat-mon,wed 09:00-12:00"), "sat-mon,wed 09:00-12:00");
     }
 
     #[test]
