@@ -4,10 +4,12 @@
 //! [`DialPlan::route_inbound`], in order:
 //!
 //! 1. the number called (the DID, as the trunk sent it: `442079460000`, `+44...`,
-//!    `02079460000`) and the caller are normalised to E.164 with the site's numbering. A caller
-//!    that is not a number is kept as sent and matched only by patterns equal to it (a DID
-//!    too); a caller that is empty or `anonymous` (RFC 3323 §4.1.1.3 writes withheld callers
-//!    as `anonymous@anonymous.invalid`) is withheld, like `None`;
+//!    `02079460000`) and the caller are normalised to E.164 with the site's numbering (a
+//!    number of a possible length counts, even in a range the phone-number library does not
+//!    know as allocated; so does anything already written `+` and digits). A caller that is
+//!    not a number is kept as sent and matched only by patterns equal to it (a DID too); a
+//!    caller that is empty or `anonymous` (RFC 3323 §4.1.1.3 writes withheld callers as
+//!    `anonymous@anonymous.invalid`) is withheld, like `None`;
 //! 2. the blocklist: `[inbound] blocklist`, then the numbers the database holds
 //!    ([`Live::caller_blocked`]) → [`InboundDecision::Blocked`] with `[inbound]
 //!    blocked_status` (403 by default). Withheld callers are never on it: a route with
@@ -185,10 +187,10 @@ fn read(numbering: &Numbering, text: &str) -> Read {
     let Some(cleaned) = numbering::clean(trimmed) else {
         return Read::AsSent(trimmed.to_owned());
     };
-    match numbering.normalise(&cleaned) {
-        Ok(number) => Read::E164(number.e164),
-        Err(_) if is_e164(&cleaned) => Read::E164(cleaned),
-        Err(_) => Read::AsSent(trimmed.to_owned()),
+    match numbering.to_e164(&cleaned) {
+        Some(e164) => Read::E164(e164),
+        None if is_e164(&cleaned) => Read::E164(cleaned),
+        None => Read::AsSent(trimmed.to_owned()),
     }
 }
 
