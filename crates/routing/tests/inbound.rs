@@ -143,6 +143,12 @@ fn a_caller_that_is_not_a_number_is_kept_as_sent_and_matched_only_by_equal_patte
     assert_eq!(call.route.as_deref(), Some("restricted"));
     assert_eq!(call.caller.as_deref(), Some("restricted"));
 
+    // A possible number in a range the numbering library does not know as allocated (Ofcom's
+    // drama numbers) is still read in E.164.
+    let call = routed(inbound(&plan, "carrier-a", DID, Some("07700 900123")));
+    assert_eq!(call.caller.as_deref(), Some("+447700900123"));
+    assert_eq!(call.route.as_deref(), Some("any-number"));
+
     // In E.164 form but in no country's plan: still E.164, so prefixes match it.
     let call = routed(inbound(&plan, "carrier-a", DID, Some("+999123456")));
     assert_eq!(call.route.as_deref(), Some("unknown-range"));
