@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use ports::PortPool;
-pub use prompt::Prompt;
+pub use prompt::{Prompt, PromptError};
 pub use relay::{
     DEFAULT_RTP_TIMEOUT, FlowStats, RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayStats,
 };
