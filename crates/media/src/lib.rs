@@ -16,6 +16,7 @@
 //!   lock on the packet path;
 //! - [`rtp`] holds the allocation-free packet views.
 
+pub mod player;
 mod ports;
 pub mod prompt;
 mod relay;
@@ -24,6 +25,7 @@ pub mod rtp;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use player::{Player, PlayerEvent};
 pub use ports::PortPool;
 pub use prompt::{Prompt, PromptError};
 pub use relay::{
