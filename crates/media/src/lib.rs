@@ -16,6 +16,7 @@
 //!   lock on the packet path;
 //! - [`rtp`] holds the allocation-free packet views.
 
+pub mod dtmf;
 pub mod player;
 mod ports;
 pub mod prompt;
@@ -25,6 +26,7 @@ pub mod rtp;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use dtmf::KeyDetector;
 pub use player::{Player, PlayerEvent};
 pub use ports::PortPool;
 pub use prompt::{Prompt, PromptError};
