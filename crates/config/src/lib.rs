@@ -53,6 +53,7 @@ mod log;
 mod media;
 mod number;
 mod outbound_route;
+mod pattern;
 mod rate;
 mod registrar;
 mod sip;
@@ -82,6 +83,7 @@ pub use media::{
 };
 pub use number::MAX_E164_DIGITS;
 pub use outbound_route::{OutboundRoute, Strategy};
+pub use pattern::NUMBER_PATTERN_RULE;
 pub use rate::{DECK_COLUMNS, MAX_DECK_ERRORS};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
