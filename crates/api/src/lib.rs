@@ -16,6 +16,7 @@
 //! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
+//! | `GET /api/reports/inbound?since=&until=&by=did\|route\|group&received=&service_level_secs=&short_abandon_secs=` | the inbound report of the period ([`reports`]) |
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
@@ -41,6 +42,7 @@
 //! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
 //! curl -s http://127.0.0.1:8080/api/trunks
 //! curl -s 'http://127.0.0.1:8080/api/route/explain?from=201&to=020%207946%200000'
+//! curl -s 'http://127.0.0.1:8080/api/reports/inbound?since=2026-11-21&by=group'
 //! ```
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
@@ -51,6 +53,7 @@
 pub mod bearer;
 pub mod control;
 pub mod filter;
+pub mod reports;
 pub mod route;
 pub mod trunks;
 
@@ -171,6 +174,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/extensions/{number}/unblock", post(control::unblock))
         .route("/api/alerts", get(control::alerts))
         .route("/api/reports/outbound", get(outbound))
+        .route("/api/reports/inbound", get(reports::inbound_route))
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
         .route("/api/route/explain", get(route::explain_call))
