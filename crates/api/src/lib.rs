@@ -17,6 +17,8 @@
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
 //! | `GET /api/reports/inbound?since=&until=&by=did\|route\|group&received=&service_level_secs=&short_abandon_secs=` | the inbound report of the period ([`reports`]) |
+//! | `GET /api/time-conditions` | every configured time condition with its override ([`time_conditions`]) |
+//! | `PUT /api/time-conditions/{name}/override` | `{"mode": "open"\|"closed"\|"schedule"}`: forces it or clears the override ([`time_conditions`]; bearer token) |
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
@@ -43,29 +45,33 @@
 //! curl -s http://127.0.0.1:8080/api/trunks
 //! curl -s 'http://127.0.0.1:8080/api/route/explain?from=201&to=020%207946%200000'
 //! curl -s 'http://127.0.0.1:8080/api/reports/inbound?since=2026-11-21&by=group'
+//! curl -s -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+//!     -d '{"mode": "closed"}' http://127.0.0.1:8080/api/time-conditions/office-hours/override
 //! ```
 //!
-//! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
-//! one included, so a typo is not silently ignored), 401 for a change without a valid
-//! bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown call,
-//! extension, trunk or route, 500 only when the database fails.
+//! Errors are JSON `{"error": "..."}`: 400 for a parameter or a body that cannot be used (an
+//! unknown one included, so a typo is not silently ignored), 401 for a change without a
+//! valid bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown
+//! call, extension, trunk, route or time condition, 415 for a body that is not
+//! `application/json`, 500 only when the database fails.
 
 pub mod bearer;
 pub mod control;
 pub mod filter;
 pub mod reports;
 pub mod route;
+pub mod time_conditions;
 pub mod trunks;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router, middleware};
 use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
@@ -120,6 +126,10 @@ pub struct ApiConfig {
     /// The dial plan compiled from the configuration, for `GET /api/route/explain`; without
     /// one that route answers 404.
     pub dial_plan: Option<Arc<DialPlan>>,
+    /// The names of the configured time conditions (`[[time_condition]] name`), in file
+    /// order: `GET /api/time-conditions` lists them, and an override of any other name is a
+    /// 404.
+    pub time_conditions: Vec<String>,
     /// When changes happen, and "now" for the route simulator.
     pub clock: WallClock,
 }
@@ -134,6 +144,7 @@ impl ApiConfig {
             extensions: Vec::new(),
             trunks: Vec::new(),
             dial_plan: None,
+            time_conditions: Vec::new(),
             // No change gets as far as asking the time without a token, and there is no
             // trunk to count calls of nor dial plan to route with.
             clock: WallClock::fixed(0),
@@ -162,6 +173,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         extensions: Arc::new(config.extensions.into_iter().collect()),
         trunks: config.trunks.into(),
         dial_plan: config.dial_plan,
+        time_conditions: config.time_conditions.into(),
         clock: config.clock,
     };
     Router::new()
@@ -175,6 +187,11 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/alerts", get(control::alerts))
         .route("/api/reports/outbound", get(outbound))
         .route("/api/reports/inbound", get(reports::inbound_route))
+        .route("/api/time-conditions", get(time_conditions::list))
+        .route(
+            "/api/time-conditions/{name}/override",
+            put(time_conditions::set_override),
+        )
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
         .route("/api/route/explain", get(route::explain_call))
@@ -204,6 +221,7 @@ struct Api {
     extensions: Arc<BTreeSet<String>>,
     trunks: Arc<[Trunk]>,
     dial_plan: Option<Arc<DialPlan>>,
+    time_conditions: Arc<[String]>,
     clock: WallClock,
 }
 
@@ -239,6 +257,20 @@ impl From<FilterError> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    /// 415 for a body that is not `application/json`, else 400 saying what is wrong with it.
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            message: rejection.body_text(),
+        }
     }
 }
 
