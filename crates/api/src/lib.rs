@@ -19,6 +19,9 @@
 //! | `GET /api/reports/inbound?since=&until=&by=did\|route\|group&received=&service_level_secs=&short_abandon_secs=` | the inbound report of the period ([`reports`]) |
 //! | `GET /api/time-conditions` | every configured time condition with its override ([`time_conditions`]) |
 //! | `PUT /api/time-conditions/{name}/override` | `{"mode": "open"\|"closed"\|"schedule"}`: forces it or clears the override ([`time_conditions`]; bearer token) |
+//! | `GET /api/blocklist` | the caller blocklist: the configuration's and the database's patterns ([`blocklist`]) |
+//! | `POST /api/blocklist` | `{"pattern", "note"}`: blocks callers ([`blocklist`]; bearer token) |
+//! | `DELETE /api/blocklist/{pattern}` | removes a pattern the database holds ([`blocklist`]; bearer token) |
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
@@ -47,6 +50,8 @@
 //! curl -s 'http://127.0.0.1:8080/api/reports/inbound?since=2026-11-21&by=group'
 //! curl -s -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 //!     -d '{"mode": "closed"}' http://127.0.0.1:8080/api/time-conditions/office-hours/override
+//! curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+//!     -d '{"pattern": "+447700900123", "note": "nuisance"}' http://127.0.0.1:8080/api/blocklist
 //! ```
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter or a body that cannot be used (an
@@ -56,6 +61,7 @@
 //! `application/json`, 500 only when the database fails.
 
 pub mod bearer;
+pub mod blocklist;
 pub mod control;
 pub mod filter;
 pub mod reports;
@@ -71,12 +77,12 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router, middleware};
 use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
-use crossbar_config::Trunk;
+use crossbar_config::{NumberPattern, Trunk};
 use crossbar_routing::DialPlan;
 use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
@@ -130,6 +136,9 @@ pub struct ApiConfig {
     /// order: `GET /api/time-conditions` lists them, and an override of any other name is a
     /// 404.
     pub time_conditions: Vec<String>,
+    /// The configuration's `[inbound] blocklist`, shown by `GET /api/blocklist` beside the
+    /// database's patterns.
+    pub blocklist: Vec<NumberPattern>,
     /// When changes happen, and "now" for the route simulator.
     pub clock: WallClock,
 }
@@ -145,6 +154,7 @@ impl ApiConfig {
             trunks: Vec::new(),
             dial_plan: None,
             time_conditions: Vec::new(),
+            blocklist: Vec::new(),
             // No change gets as far as asking the time without a token, and there is no
             // trunk to count calls of nor dial plan to route with.
             clock: WallClock::fixed(0),
@@ -174,6 +184,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         trunks: config.trunks.into(),
         dial_plan: config.dial_plan,
         time_conditions: config.time_conditions.into(),
+        blocklist: config.blocklist.into(),
         clock: config.clock,
     };
     Router::new()
@@ -192,6 +203,8 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
             "/api/time-conditions/{name}/override",
             put(time_conditions::set_override),
         )
+        .route("/api/blocklist", get(blocklist::list).post(blocklist::add))
+        .route("/api/blocklist/{pattern}", delete(blocklist::remove))
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
         .route("/api/route/explain", get(route::explain_call))
@@ -222,6 +235,7 @@ struct Api {
     trunks: Arc<[Trunk]>,
     dial_plan: Option<Arc<DialPlan>>,
     time_conditions: Arc<[String]>,
+    blocklist: Arc<[NumberPattern]>,
     clock: WallClock,
 }
 

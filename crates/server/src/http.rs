@@ -115,6 +115,7 @@ fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> 
             .iter()
             .map(|condition| condition.name.clone())
             .collect(),
+        blocklist: config.inbound.blocklist.clone(),
         clock: WallClock::new(crate::unix_ms_now),
     })
 }
