@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages crossbar's test suite uses: SIPp and baresip (real SIP
-# peers) and PostgreSQL (the storage tests run against it as well as SQLite).
+# peers), PostgreSQL (the storage tests run against it as well as SQLite), and espeak-ng
+# and sox (scripts/prompts.sh speaks the example menus' prompts).
 # Debian/Ubuntu; needs root (or sudo). Installs only what is missing.
 set -euo pipefail
 
-packages=(sip-tester baresip postgresql ca-certificates)
+packages=(sip-tester baresip postgresql ca-certificates espeak-ng sox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -702,15 +702,19 @@ async fn bad_or_unknown_blocklist_patterns_are_refused() {
             "/api/blocklist",
             Some(json!({ "pattern": "07700 900123" })),
             StatusCode::BAD_REQUEST,
-            "pattern: `07700 900123` is not an E.164 number (it must start with `+` and the \
-             country code; e.g. +442079460000)",
+            "pattern: `07700 900123` is not a number pattern: it must start with `+` and the \
+             country code; use an E.164 number (+442079460000), a prefix ending in `*` \
+             (+4420794601*), or a range of numbers of the same length \
+             (+442079460200-+442079460299)",
         ),
         (
             Method::DELETE,
             "/api/blocklist/+44*1",
             None,
             StatusCode::BAD_REQUEST,
-            "pattern: `+44*1`: `*` may only end a prefix (+4420794600*)",
+            "pattern: `+44*1` is not a number pattern: `*` may only end a prefix; use an E.164 \
+             number (+442079460000), a prefix ending in `*` (+4420794601*), or a range of \
+             numbers of the same length (+442079460200-+442079460299)",
         ),
         (
             Method::DELETE,

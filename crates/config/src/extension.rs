@@ -4,6 +4,7 @@ use std::fmt;
 
 use toml::de::DeValue;
 
+use crate::destination::{Destination, ESCALATION_KEYS, References, escalation};
 use crate::load::{At, Loader, Section, closest, table_array};
 use crate::number::check_e164;
 
@@ -17,6 +18,10 @@ pub(crate) const KEYS: &[&str] = &[
     "withhold_caller_id",
     "email",
     "max_contacts",
+    ESCALATION_KEYS[0],
+    ESCALATION_KEYS[1],
+    ESCALATION_KEYS[2],
+    ESCALATION_KEYS[3],
 ];
 
 /// Longest SIP username.
@@ -59,7 +64,9 @@ pub struct Extension {
     pub email: Option<String>,
     /// Bindings kept for this extension: its own `max_contacts`, else `[registrar]`'s.
     pub max_contacts: u32,
-    /// Where a call to it goes when nobody answers, it is busy, or nothing is registered.
+    /// Where a call to it goes when nobody answers, it is busy, or nothing is registered
+    /// (`no_answer_secs`, `on_no_answer`, `on_busy`, `on_unavailable`). Not used when it is
+    /// rung as a member of a ring group: the group's own escalation applies.
     pub escalation: crate::Escalation,
 }
 
@@ -97,6 +104,8 @@ pub(crate) struct Extensions {
     pub extensions: Vec<Extension>,
     /// Every valid number and user name, each once.
     pub identities: Vec<At<String>>,
+    /// Every valid number, each once.
+    pub numbers: Vec<String>,
 }
 
 /// What an extension is checked against: the registrar's default, the secret policy and the
@@ -113,14 +122,21 @@ pub(crate) fn parse_all(
     ld: &mut Loader<'_>,
     value: &toml::Spanned<DeValue<'_>>,
     context: &ExtensionContext<'_>,
+    references: &mut References,
 ) -> Extensions {
     let sections = table_array(ld, "extension", value);
     let mut extensions = Vec::with_capacity(sections.len());
     // Each number and username seen so far, with where it was written: a phone's user name
     // must name one extension only.
     let mut seen: Vec<At<String>> = Vec::with_capacity(sections.len());
+    let mut numbers: Vec<String> = Vec::with_capacity(sections.len());
     for section in sections {
-        let (number, username, extension) = parse_one(ld, &section, context);
+        let (number, username, extension) = parse_one(ld, &section, context, references);
+        if let Some(number) = &number
+            && !numbers.contains(&number.value)
+        {
+            numbers.push(number.value.clone());
+        }
         // A username equal to the extension's own number names nothing new.
         let username = username.filter(|u| number.as_ref().is_none_or(|n| n.value != u.value));
         for (key, identity) in [("number", number), ("username", username)] {
@@ -149,6 +165,7 @@ pub(crate) fn parse_all(
     Extensions {
         extensions,
         identities: seen,
+        numbers,
     }
 }
 
@@ -158,6 +175,7 @@ fn parse_one(
     ld: &mut Loader<'_>,
     section: &Section<'_, '_>,
     context: &ExtensionContext<'_>,
+    references: &mut References,
 ) -> (Option<At<String>>, Option<At<String>>, Option<Extension>) {
     let min_secret_len = context.min_secret_len;
     let errors_before = ld.error_count();
@@ -256,6 +274,10 @@ fn parse_one(
     let max_contacts = section
         .u32_at_least(ld, "max_contacts", 1)
         .map_or(context.default_max_contacts, |m| m.value);
+    let this = number
+        .as_ref()
+        .map(|n| Destination::Extension(n.value.clone()));
+    let escalation = escalation(ld, section, references, this.as_ref());
 
     let extension = match (&number, secret) {
         (Some(number), Some(secret)) if ld.error_count() == errors_before => Some(Extension {
@@ -270,7 +292,7 @@ fn parse_one(
             withhold_caller_id,
             email,
             max_contacts,
-            escalation: crate::Escalation::default(),
+            escalation,
         }),
         _ => None,
     };
@@ -296,7 +318,7 @@ fn optional_text(ld: &mut Loader<'_>, section: &Section<'_, '_>, key: &str) -> O
     Some(text.value.to_owned())
 }
 
-fn check_number(number: &str) -> Result<(), String> {
+pub(crate) fn check_number(number: &str) -> Result<(), String> {
     if number.is_empty() {
         Err("must not be empty".to_owned())
     } else if !number.bytes().all(|b| b.is_ascii_digit()) {

@@ -1,5 +1,5 @@
 //! Weekly hours such as `mon-fri 09:00-17:30`: when a class of service allows a destination
-//! class (and, later, when a time condition is open). Times are wall-clock times in
+//! class, and when a time condition is open. Times are wall-clock times in
 //! `[site] timezone`; the routing code resolves them against the zone (DST included).
 //!
 //! Syntax: `DAYS HH:MM-HH:MM`, where `DAYS` is a comma-separated list of days (`mon` ... `sun`)
@@ -51,32 +51,34 @@ impl FromStr for WeeklyHours {
             return Err(error("expected days, a space and hours".to_owned()));
         };
         let days = parse_days(days).map_err(error)?;
-        let (start, end) = times.trim().split_once('-').ok_or_else(|| {
-            error(format!(
-                "`{}` is not a span of hours HH:MM-HH:MM",
-                times.trim()
-            ))
-        })?;
-        let start_minute = parse_time(start).map_err(error)?;
-        let end_minute = parse_time(end).map_err(error)?;
-        if start_minute == 24 * 60 {
-            return Err(error(
-                "a span cannot start at 24:00 (write 00:00 on the next day)".to_owned(),
-            ));
-        }
-        if start_minute == end_minute {
-            return Err(error(
-                "the span is empty: start and end are the same (for a whole day write \
-                 00:00-24:00)"
-                    .to_owned(),
-            ));
-        }
+        let (start_minute, end_minute) = parse_time_span(times).map_err(error)?;
         Ok(WeeklyHours {
             days,
             start_minute,
             end_minute,
         })
     }
+}
+
+/// `HH:MM-HH:MM` → start and end in minutes after midnight; the end may be before the start
+/// (past midnight) but not equal to it, and the start is not `24:00`.
+pub(crate) fn parse_time_span(text: &str) -> Result<(u16, u16), String> {
+    let (start, end) = text
+        .trim()
+        .split_once('-')
+        .ok_or_else(|| format!("`{}` is not a span of hours HH:MM-HH:MM", text.trim()))?;
+    let start_minute = parse_time(start)?;
+    let end_minute = parse_time(end)?;
+    if start_minute == 24 * 60 {
+        return Err("a span cannot start at 24:00 (write 00:00 on the next day)".to_owned());
+    }
+    if start_minute == end_minute {
+        return Err(
+            "the span is empty: start and end are the same (for a whole day write 00:00-24:00)"
+                .to_owned(),
+        );
+    }
+    Ok((start_minute, end_minute))
 }
 
 /// `mon-fri`, `mon,wed,fri`, `sat`, `fri-mon` → bit set (bit 0 = Monday).

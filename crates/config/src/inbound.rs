@@ -2,7 +2,8 @@
 //! number called and who calls), `[inbound]` (the blocklist and what a blocked caller hears),
 //! `[[time_condition]]`, `[[ivr]]`, `[[ring_group]]` and `[prompts]`.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::destination::{Destination, Escalation};
 use crate::hours::WeeklyHours;
@@ -15,6 +16,39 @@ pub enum NumberPattern {
     Exact(String),
     Prefix(String),
     Range { from: String, to: String },
+}
+
+impl NumberPattern {
+    /// Whether `number` (E.164, `+` and digits) is one the pattern stands for: equal, starting
+    /// with the prefix, or of the range's length and between its ends. Anything but `+` and
+    /// digits matches nothing.
+    pub fn matches(&self, number: &str) -> bool {
+        let e164 = number
+            .strip_prefix('+')
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+        if !e164 {
+            return false;
+        }
+        match self {
+            NumberPattern::Exact(exact) => number == exact,
+            NumberPattern::Prefix(prefix) => number.starts_with(prefix.as_str()),
+            NumberPattern::Range { from, to } => {
+                // Same length and digits only: the text orders like the numbers.
+                number.len() == from.len() && from.as_str() <= number && number <= to.as_str()
+            }
+        }
+    }
+}
+
+impl fmt::Display for NumberPattern {
+    /// As written in the file: `+442079460000`, `+44900*`, `+442079460200-+442079460299`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NumberPattern::Exact(number) => f.write_str(number),
+            NumberPattern::Prefix(prefix) => write!(f, "{prefix}*"),
+            NumberPattern::Range { from, to } => write!(f, "{from}-{to}"),
+        }
+    }
 }
 
 /// One `[[inbound_route]]`. Routes are tried in file order; the first whose trunks, DIDs and
@@ -70,12 +104,30 @@ pub enum DidSource {
     Header(String),
 }
 
+impl fmt::Display for DidSource {
+    /// As written in the file: `request_uri`, `to`, `header:P-Called-Party-ID`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DidSource::RequestUri => f.write_str("request_uri"),
+            DidSource::To => f.write_str("to"),
+            DidSource::Header(name) => write!(f, "header:{name}"),
+        }
+    }
+}
+
 /// A calendar date in `[site] timezone`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CivilDate {
     pub year: i16,
     pub month: u8,
     pub day: u8,
+}
+
+impl fmt::Display for CivilDate {
+    /// `2026-12-25`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
 }
 
 /// A day the business is closed (or has other hours): `2026-12-25`, a range
@@ -85,6 +137,28 @@ pub enum Holiday {
     Date(CivilDate),
     Range { from: CivilDate, to: CivilDate },
     Yearly { month: u8, day: u8 },
+}
+
+impl Holiday {
+    /// Whether the business is closed on `date` for this holiday.
+    pub fn contains(&self, date: CivilDate) -> bool {
+        match *self {
+            Holiday::Date(day) => day == date,
+            Holiday::Range { from, to } => from <= date && date <= to,
+            Holiday::Yearly { month, day } => date.month == month && date.day == day,
+        }
+    }
+}
+
+impl fmt::Display for Holiday {
+    /// As written in the file: `2026-12-25`, `2026-12-24..2026-12-31`, `12-25`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holiday::Date(date) => write!(f, "{date}"),
+            Holiday::Range { from, to } => write!(f, "{from}..{to}"),
+            Holiday::Yearly { month, day } => write!(f, "{month:02}-{day:02}"),
+        }
+    }
 }
 
 /// A dated exception to the weekly hours: on `date`, open exactly during `hours` (empty:
@@ -110,8 +184,11 @@ pub struct TimeCondition {
 }
 
 /// A prompt: a name in the call's prompt set (`greeting` is
-/// `{[prompts] dir}/{language}/greeting.wav`), or a path to a `.wav` file (relative to the
-/// configuration file's directory).
+/// `{[prompts] dir}/{language}/greeting.wav`, see [`Prompts::path`]), or a path to a `.wav`
+/// file (written relative to the configuration file's directory, held resolved against it).
+///
+/// A value with a `/` or ending in `.wav` is a file; anything else is a name (letters,
+/// digits, `-`, `_`, `.`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PromptRef {
     Named(String),
@@ -153,6 +230,25 @@ pub enum RingStrategy {
     Random,
 }
 
+impl RingStrategy {
+    pub const ALL: [RingStrategy; 4] = [
+        RingStrategy::RingAll,
+        RingStrategy::Hunt,
+        RingStrategy::RoundRobin,
+        RingStrategy::Random,
+    ];
+
+    /// As written in the file: `ring_all`, `hunt`, `round_robin`, `random`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RingStrategy::RingAll => "ring_all",
+            RingStrategy::Hunt => "hunt",
+            RingStrategy::RoundRobin => "round_robin",
+            RingStrategy::Random => "random",
+        }
+    }
+}
+
 /// A member of a ring group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Member {
@@ -191,4 +287,19 @@ pub struct Prompts {
     pub dir: PathBuf,
     /// The language of calls whose route names none.
     pub default_language: String,
+}
+
+impl Prompts {
+    /// The file of the prompt `name` in `language`: `{dir}/{language}/{name}.wav`.
+    pub fn path(&self, language: &str, name: &str) -> PathBuf {
+        self.dir.join(language).join(format!("{name}.wav"))
+    }
+
+    /// The file a prompt reference plays in `language`.
+    pub fn file<'p>(&self, language: &str, prompt: &'p PromptRef) -> std::borrow::Cow<'p, Path> {
+        match prompt {
+            PromptRef::Named(name) => std::borrow::Cow::Owned(self.path(language, name)),
+            PromptRef::File(path) => std::borrow::Cow::Borrowed(path),
+        }
+    }
 }

@@ -6,20 +6,29 @@
 //!
 //! ```text
 //! examples/crossbar.toml:14:10: extension[2].secret: must not be empty
-//! examples/crossbar.toml:21:1: extension[3].secrt: unknown key `secrt` in [[extension]] #3, expected one of: number, username, name, secret, class, external_number, withhold_caller_id, email, max_contacts (did you mean `secret`?)
-//! examples/crossbar.toml:30:1: ivr: section `ivr` is not supported by this version of crossbar yet; remove it (it would have no effect)
+//! examples/crossbar.toml:21:1: extension[3].secrt: unknown key `secrt` in [[extension]] #3, expected one of: number, username, name, secret, class, external_number, withhold_caller_id, email, max_contacts, no_answer_secs, on_no_answer, on_busy, on_unavailable (did you mean `secret`?)
+//! examples/crossbar.toml:30:1: queue: section `queue` is not supported by this version of crossbar yet; remove it (it would have no effect)
+//! examples/crossbar.toml:41:15: time_condition[1].when_closed: time conditions lead round in a loop: tc:office-hours → tc:night → tc:office-hours; ...
+//! examples/crossbar.toml:52:10: ivr[1].prompt: prompt `greeting` in language `fr`: `examples/../prompts/fr/greeting.wav` does not exist
 //! examples/rates/carrier-a.csv:17: per_minute: "0,01" is not an amount (digits with at most six decimals and a decimal point, e.g. 0.0125)
 //! ```
 //!
 //! Rules:
 //! - unknown keys are reported at the key, wrong types and invalid values at the value, missing
 //!   required keys at the header of their table; `[[extension]]` indices are 1-based;
-//! - unknown sections are errors, and so are the sections of the design that this version does
-//!   not implement yet (`inbound_route`, `time_condition`, `ivr`, `queue`), so nobody believes
-//!   they are in force;
+//! - unknown sections are errors, and so is the section of the design that this version does
+//!   not implement yet (`queue`; and `queue:`/`voicemail:` destinations), so nobody believes it
+//!   is in force;
 //! - references between sections are checked (an extension's class, a route's trunks, a
-//!   rate's trunk, the emergency trunk), each at the value that refers; names of classes,
-//!   trunks and routes are unique;
+//!   rate's trunk, the emergency trunk, every destination, a ring group's members), each at
+//!   the value that refers; names of classes, trunks, routes, time conditions, menus and ring
+//!   groups are unique per kind;
+//! - destinations must not go round a loop: time conditions whose branches lead back to
+//!   themselves, or escalations (`on_no_answer`, `on_busy`, `on_unavailable`) that pass a call
+//!   round extensions, groups and time conditions forever without a menu or `hangup` (see
+//!   `destination.rs`);
+//! - prompts menus name are read with the configuration: each must exist, in every language
+//!   calls may use, as a WAV file crossbar can play (only the header is read);
 //! - rate decks (`rates = "..."` in a `[[trunk]]`) are CSV files read with the configuration;
 //!   their problems are reported in the same list, at the deck's file and line (no column);
 //! - if the file is not valid TOML, only the syntax errors are reported (one per line, and none
@@ -27,8 +36,8 @@
 //!   that are not there;
 //! - extension secrets shorter than [`MIN_SECRET_LEN`] (8) characters, or equal to the extension
 //!   number, are errors: weak SIP secrets are found by scanners and used for toll fraud;
-//! - relative paths (the SQLite database, rate decks) are resolved against the configuration
-//!   file's directory.
+//! - relative paths (the SQLite database, rate decks, prompts) are resolved against the
+//!   configuration file's directory.
 //!
 //! `docs/CONFIGURATION.md` at the repository root is the reference of every key; a test
 //! checks that it documents exactly the keys this crate accepts and that its examples load.
@@ -48,17 +57,23 @@ mod extension;
 mod hours;
 mod http;
 mod inbound;
+mod inbound_route;
+mod ivr;
 mod load;
 mod log;
 mod media;
 mod number;
 mod outbound_route;
 mod pattern;
+mod prompts;
 mod rate;
 mod registrar;
+mod ring_group;
 mod sip;
 mod site;
+mod time_condition;
 mod trunk;
+mod wav;
 
 use std::path::Path;
 
@@ -83,7 +98,6 @@ pub use media::{
 };
 pub use number::MAX_E164_DIGITS;
 pub use outbound_route::{OutboundRoute, Strategy};
-pub use pattern::NUMBER_PATTERN_RULE;
 pub use rate::{DECK_COLUMNS, MAX_DECK_ERRORS};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
@@ -94,6 +108,7 @@ pub use trunk::{
     TrunkTransport,
 };
 
+use destination::{References, Targets};
 use load::{Loader, Section, closest, expected};
 use outbound_route::TrunkNames;
 
@@ -113,11 +128,17 @@ const SECTIONS: &[&str] = &[
     "trunk",
     "rate",
     "outbound_route",
+    "inbound",
+    "inbound_route",
+    "time_condition",
+    "ivr",
+    "ring_group",
+    "prompts",
 ];
 
 /// Sections of the configuration design that this version does not implement yet. They are
-/// rejected rather than ignored, so nobody believes a fraud cap or a route is active.
-const NOT_YET_SUPPORTED: &[&str] = &["inbound_route", "time_condition", "ivr", "queue"];
+/// rejected rather than ignored, so nobody believes they are active.
+const NOT_YET_SUPPORTED: &[&str] = &["queue"];
 
 /// A complete, validated configuration with defaults resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,8 +193,9 @@ impl Config {
     }
 
     /// Validates configuration `text`. `path` names the file in errors, and relative paths in
-    /// the configuration (the SQLite database, rate decks) are resolved against its directory.
-    /// Rate decks are read from the file system.
+    /// the configuration (the SQLite database, rate decks, prompts) are resolved against its
+    /// directory. Rate decks are read from the file system, and so are the headers of the
+    /// prompt files menus name.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let mut ld = Loader::new(text, path);
         let (root, syntax_errors) = DeTable::parse_recoverable(text);
@@ -203,6 +225,21 @@ impl Config {
     /// The trunk with this name.
     pub fn trunk(&self, name: &str) -> Option<&Trunk> {
         self.trunks.iter().find(|t| t.name == name)
+    }
+
+    /// The time condition with this name.
+    pub fn time_condition(&self, name: &str) -> Option<&TimeCondition> {
+        self.time_conditions.iter().find(|t| t.name == name)
+    }
+
+    /// The menu with this name.
+    pub fn ivr(&self, name: &str) -> Option<&Ivr> {
+        self.ivrs.iter().find(|i| i.name == name)
+    }
+
+    /// The ring group with this name.
+    pub fn ring_group(&self, name: &str) -> Option<&RingGroup> {
+        self.ring_groups.iter().find(|g| g.name == name)
     }
 
     /// Builds the typed configuration, recording every problem in `ld`. The result is only
@@ -259,6 +296,12 @@ impl Config {
         let http = http::parse(ld, &table);
         let table = section(ld, root, "log", &empty);
         let log = log::parse(ld, &table);
+        let table = section(ld, root, "inbound", &empty);
+        let inbound = inbound_route::parse_inbound(ld, &table);
+        let table = section(ld, root, "prompts", &empty);
+        let (prompts, prompts_refs) = prompts::parse(ld, &table);
+        // Every destination written anywhere, checked once all the names are known.
+        let mut references = References::default();
 
         let classes = match root.get("class") {
             Some(value) => class::parse_all(ld, value),
@@ -268,7 +311,7 @@ impl Config {
             },
         };
         let mut trunks = match root.get("trunk") {
-            Some(value) => trunk::parse_all(ld, value, &sip),
+            Some(value) => trunk::parse_all(ld, value, &sip, &mut references),
             None => trunk::Trunks {
                 trunks: Vec::new(),
                 names: Vec::new(),
@@ -301,12 +344,67 @@ impl Config {
                     min_secret_len: auth.min_secret_length as usize,
                     class_names: &classes.names,
                 },
+                &mut references,
             ),
             None => extension::Extensions {
                 extensions: Vec::new(),
                 identities: Vec::new(),
+                numbers: Vec::new(),
             },
         };
+        let inbound_routes = match root.get("inbound_route") {
+            Some(value) => inbound_route::parse_all(ld, value, &trunks.names, &mut references),
+            None => inbound_route::InboundRoutes {
+                routes: Vec::new(),
+                languages: Vec::new(),
+            },
+        };
+        let time_conditions = match root.get("time_condition") {
+            Some(value) => time_condition::parse_all(ld, value, &mut references),
+            None => time_condition::TimeConditions {
+                time_conditions: Vec::new(),
+                names: Vec::new(),
+            },
+        };
+        let ivrs = match root.get("ivr") {
+            Some(value) => ivr::parse_all(ld, value, &mut references),
+            None => ivr::Ivrs {
+                ivrs: Vec::new(),
+                names: Vec::new(),
+                prompts: Vec::new(),
+            },
+        };
+        let ring_groups = match root.get("ring_group") {
+            Some(value) => ring_group::parse_all(
+                ld,
+                value,
+                &ring_group::RingGroupContext {
+                    extension_numbers: &extensions.numbers,
+                    class_names: &classes.names,
+                },
+                &mut references,
+            ),
+            None => ring_group::RingGroups {
+                ring_groups: Vec::new(),
+                names: Vec::new(),
+            },
+        };
+        references.check(
+            ld,
+            &Targets {
+                extensions: &extensions.numbers,
+                ivrs: &ivrs.names,
+                groups: &ring_groups.names,
+                time_conditions: &time_conditions.names,
+            },
+        );
+        prompts::check(
+            ld,
+            &prompts,
+            &prompts_refs,
+            &ivrs.prompts,
+            &inbound_routes.languages,
+        );
         site::check(
             ld,
             &site,
@@ -331,15 +429,12 @@ impl Config {
             classes: classes.classes,
             trunks: trunks.trunks,
             outbound_routes,
-            inbound_routes: Vec::new(),
-            inbound: Inbound::default(),
-            time_conditions: Vec::new(),
-            ivrs: Vec::new(),
-            ring_groups: Vec::new(),
-            prompts: Prompts {
-                dir: ld.base_dir().join("prompts"),
-                default_language: "en".to_owned(),
-            },
+            inbound_routes: inbound_routes.routes,
+            inbound,
+            time_conditions: time_conditions.time_conditions,
+            ivrs: ivrs.ivrs,
+            ring_groups: ring_groups.ring_groups,
+            prompts,
         }
     }
 }
@@ -462,6 +557,18 @@ mod tests {
             ),
             ("rate", nested(rate::KEYS, &[])),
             ("outbound_route", nested(outbound_route::KEYS, &[])),
+            ("inbound", nested(inbound_route::INBOUND_KEYS, &[])),
+            ("inbound_route", nested(inbound_route::KEYS, &[])),
+            (
+                "time_condition",
+                nested(
+                    time_condition::KEYS,
+                    &[("exceptions", time_condition::EXCEPTION_KEYS)],
+                ),
+            ),
+            ("ivr", nested(ivr::KEYS, &[])),
+            ("ring_group", nested(ring_group::KEYS, &[])),
+            ("prompts", nested(prompts::KEYS, &[])),
         ])
     }
 

@@ -173,6 +173,20 @@ impl<'a, 'i> Section<'a, 'i> {
         }
     }
 
+    /// Every key of the table, with where it is written, and its value, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = (At<&'a str>, &'a Spanned<DeValue<'i>>)> {
+        self.table.iter().map(|(key, value)| {
+            let name: &'a str = key.get_ref();
+            (
+                At {
+                    value: name,
+                    span: key.span(),
+                },
+                value,
+            )
+        })
+    }
+
     pub fn value(&self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
         self.table.get(key)
     }

@@ -10,8 +10,10 @@ use crossbar_cdr::Rate;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use crate::destination::References;
 use crate::extension::Secret;
-use crate::load::{At, Loader, Section, table_array, unique};
+use crate::inbound::DidSource;
+use crate::load::{At, Loader, Section, closest, table_array, unique};
 use crate::number::{check_dial_code, check_e164};
 use crate::rate;
 use crate::sip::{Sip, is_host, parse_socket_addr};
@@ -34,6 +36,8 @@ pub(crate) const KEYS: &[&str] = &[
     "asserted_identity",
     "caller_id",
     "rates",
+    "did_from",
+    "default_destination",
 ];
 
 pub(crate) const REGISTER_KEYS: &[&str] = &["username", "secret", "domain", "expires"];
@@ -295,7 +299,12 @@ pub(crate) struct Trunks {
     pub first: Option<At<()>>,
 }
 
-pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>, sip: &Sip) -> Trunks {
+pub(crate) fn parse_all(
+    ld: &mut Loader<'_>,
+    value: &Spanned<DeValue<'_>>,
+    sip: &Sip,
+    references: &mut References,
+) -> Trunks {
     let mut trunks = Vec::new();
     let mut seen: Vec<At<String>> = Vec::new();
     let mut with_deck = Vec::new();
@@ -319,7 +328,7 @@ pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>, sip: 
                 with_deck.push(name.value.clone());
             }
         }
-        let trunk = parse_one(ld, &section, sip);
+        let trunk = parse_one(ld, &section, sip, references);
         if let (Some(name), Some(mut trunk)) = (name, trunk)
             && ld.error_count() == errors_before
         {
@@ -336,7 +345,12 @@ pub(crate) fn parse_all(ld: &mut Loader<'_>, value: &Spanned<DeValue<'_>>, sip: 
 }
 
 /// The trunk without its name (filled in by the caller), if every key is valid.
-fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -> Option<Trunk> {
+fn parse_one(
+    ld: &mut Loader<'_>,
+    section: &Section<'_, '_>,
+    sip: &Sip,
+    references: &mut References,
+) -> Option<Trunk> {
     let errors_before = ld.error_count();
     section.reject_unknown_keys(ld, KEYS);
 
@@ -492,6 +506,18 @@ fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -> Optio
         None => (None, Vec::new()),
     };
 
+    let did_from = section
+        .string(ld, "did_from")
+        .and_then(|source| match parse_did_source(source.value) {
+            Ok(did_from) => Some(did_from),
+            Err(message) => {
+                ld.error(&source.span, &section.key("did_from"), message);
+                None
+            }
+        })
+        .unwrap_or_default();
+    let default_destination = references.read(ld, section, "default_destination", None);
+
     let (host, port) = address?;
     (ld.error_count() == errors_before).then(|| Trunk {
         name: String::new(),
@@ -511,11 +537,46 @@ fn parse_one(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -> Optio
         from_domain,
         asserted_identity,
         caller_id,
-        did_from: crate::DidSource::default(),
-        default_destination: None,
+        did_from,
+        default_destination,
         rates_file,
         rates,
     })
+}
+
+/// `request_uri`, `to`, or `header:NAME` with NAME a header field name (RFC 3261 §25.1
+/// `token`, e.g. `header:P-Called-Party-ID`, RFC 3455 §4.2).
+fn parse_did_source(text: &str) -> Result<DidSource, String> {
+    const FORMS: &str = "request_uri, to, header:NAME (e.g. header:P-Called-Party-ID)";
+    match text {
+        "request_uri" => return Ok(DidSource::RequestUri),
+        "to" => return Ok(DidSource::To),
+        _ => {}
+    }
+    if let Some(name) = text.strip_prefix("header:") {
+        let token = |c: char| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c);
+        return match name.chars().find(|c| !token(*c)) {
+            _ if name.is_empty() => Err(format!(
+                "`{text}` names no header: write header:NAME (e.g. header:P-Called-Party-ID)"
+            )),
+            Some(bad) => Err(format!(
+                "`{name}` is not a header name: it contains `{bad}` (a header name is letters, \
+                 digits and -.!%*_+`'~, RFC 3261 §25.1)"
+            )),
+            None => Ok(DidSource::Header(name.to_owned())),
+        };
+    }
+    let mut message = format!("unknown DID source `{text}`, expected one of: {FORMS}");
+    let candidates = ["request_uri", "to", "header:"];
+    if let Some(close) = closest(text, &candidates) {
+        message.push_str(&format!(" (did you mean `{close}`?)"));
+    } else if text.contains(':') || text.starts_with(|c: char| c.is_ascii_uppercase()) {
+        message.push_str(&format!(
+            " (did you mean `header:{}`?)",
+            text.rsplit(':').next().unwrap_or(text)
+        ));
+    }
+    Err(message)
 }
 
 /// `username` and `secret`, both required and non-empty.

@@ -2,12 +2,30 @@
 //! snippet uses a key or section that does not exist. (That its tables list exactly the keys
 //! crossbar accepts is checked by a unit test in `src/lib.rs`, which sees the key lists.)
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use crossbar_config::Config;
+use std::path::PathBuf;
+
+use crossbar_config::{Config, Destination, DidSource, PromptRef, RingStrategy};
+use support::{Dir, pcm16};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    support::repository()
+}
+
+/// A directory holding what the complete example names, as the reference says: the rate
+/// decks of `examples/rates/` in `rates/`, and the prompts it plays (written here).
+fn complete_example_dir(test: &str) -> Dir {
+    let dir = Dir::new(&format!("docs-{test}"));
+    for deck in ["carrier-a.csv", "carrier-b.csv"] {
+        let rates = std::fs::read(root().join("examples/rates").join(deck))
+            .expect("the example rate decks are readable");
+        dir.write(&format!("rates/{deck}"), &rates);
+    }
+    dir.prompts("en", &["greeting", "invalid"]);
+    dir.prompts("fr", &["greeting", "invalid"]);
+    dir.write("sounds/timeout.wav", &pcm16(16_000));
+    dir
 }
 
 /// The fenced TOML blocks of the reference: (info string, first line number, text).
@@ -47,8 +65,8 @@ fn the_complete_examples_of_the_reference_load() {
         complete.len() >= 2,
         "the reference has a minimal and a complete example"
     );
-    // As if the file were in examples/, where the rate decks it names are.
-    let path = root().join("examples/CONFIGURATION.md.toml");
+    let dir = complete_example_dir("complete");
+    let path = dir.path().join("crossbar.toml");
     for (_, line, text) in complete {
         if let Err(errors) = Config::parse(text, &path) {
             panic!("the example at docs/CONFIGURATION.md line {line} does not load:\n{errors}");
@@ -64,8 +82,9 @@ fn the_complete_example_uses_every_section() {
         .filter(|(info, _, _)| info == "complete")
         .max_by_key(|(_, _, text)| text.len())
         .expect("a complete example");
-    let config = Config::parse(text, &root().join("examples/CONFIGURATION.md.toml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = complete_example_dir("every-section");
+    let config =
+        Config::parse(text, &dir.path().join("crossbar.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.site.country.is_some() && config.site.privacy_prefix.is_some());
     assert!(config.media.address.is_some());
     assert!(!config.http.tokens.is_empty());
@@ -74,6 +93,35 @@ fn the_complete_example_uses_every_section() {
     assert_eq!(config.trunks.len(), 2);
     assert!(config.trunks.iter().all(|t| t.rates.len() > 1));
     assert_eq!(config.outbound_routes.len(), 2);
+
+    assert_eq!(config.inbound.blocklist.len(), 2);
+    assert_eq!(config.inbound.blocked_status, 603);
+    assert_eq!(
+        config.trunks[0].default_destination,
+        Some(Destination::Hangup)
+    );
+    assert_eq!(
+        config.trunks[1].did_from,
+        DidSource::Header("P-Called-Party-ID".to_owned())
+    );
+    assert!(config.extensions[0].escalation.on_busy.is_some());
+    let routes: Vec<&str> = config
+        .inbound_routes
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(routes, ["vip", "main", "french"]);
+    assert!(config.inbound_routes[0].vip);
+    assert_eq!(config.inbound_routes[2].language.as_deref(), Some("fr"));
+    let tc = &config.time_conditions[0];
+    assert!(tc.holidays.len() == 3 && tc.exceptions.len() == 2);
+    let menu = &config.ivrs[0];
+    assert_eq!(menu.options.len(), 3);
+    assert!(matches!(menu.timeout_prompt, Some(PromptRef::File(_))));
+    assert_eq!(config.ring_groups.len(), 2);
+    assert_eq!(config.ring_groups[0].strategy, RingStrategy::Hunt);
+    assert_eq!(config.ring_groups[0].class.as_deref(), Some("national"));
+    assert_eq!(config.prompts.default_language, "en");
 }
 
 /// Snippets may refer to things they do not define (a route's trunk), but every section and

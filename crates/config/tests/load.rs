@@ -1,10 +1,19 @@
 //! Loading whole configuration texts: defaults, the example file, and where each kind of
 //! problem is reported.
+//!
+//! `examples/crossbar.toml` plays prompts from `prompts/en/` at the repository root, which
+//! setup generates (`scripts/prompts.sh`); the tests that load it first write a placeholder for
+//! each one missing ([`support::example_prompts`]).
+
+mod support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crossbar_config::{Config, ConfigError, Database, DigestAlgorithm};
+use crossbar_config::{
+    Config, ConfigError, Database, Destination, DidSource, DigestAlgorithm, Holiday, NumberPattern,
+    PromptRef, RingStrategy,
+};
 
 const FILE: &str = "/etc/crossbar/crossbar.toml";
 
@@ -48,6 +57,7 @@ const ALICE: &str = "[[extension]]\nnumber = \"201\"\nsecret = \"correct-horse\"
 
 #[test]
 fn the_example_file_loads() {
+    support::example_prompts();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let config =
         Config::load(&root.join("examples/crossbar.toml")).unwrap_or_else(|e| panic!("{e}"));
@@ -404,7 +414,8 @@ fn unknown_keys_are_errors_with_a_suggestion() {
     assert_eq!(
         all[1].2,
         "unknown key `secrt` in [[extension]] #2, expected one of: number, username, name, secret, class, \
-         external_number, withhold_caller_id, email, max_contacts (did you mean `secret`?)"
+         external_number, withhold_caller_id, email, max_contacts, no_answer_secs, on_no_answer, \
+         on_busy, on_unavailable (did you mean `secret`?)"
     );
 
     let (line, key, message) = one_error("[sip]\n\nlisten = [\"0.0.0.0:5060\"]\n");
@@ -438,22 +449,22 @@ fn unknown_sections_are_errors() {
 
 #[test]
 fn sections_not_implemented_yet_are_rejected_not_ignored() {
-    let text = "[site]\ncountry = \"GB\"\n\n[[inbound_route]]\ndid = \"+442079460000\"\n\n[[inbound_route]]\ndid = \"+442079460001\"\n\n[[queue]]\nname = \"support\"\n";
+    let text = "[site]\ncountry = \"GB\"\n\n[[queue]]\nname = \"support\"\n\n[[queue]]\nname = \"sales\"\n";
     let all = errors(text);
-    assert_eq!(all.len(), 2, "{all:#?}");
-    assert_eq!((all[0].0, all[0].1.as_str()), (4, "inbound_route"));
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!((all[0].0, all[0].1.as_str()), (4, "queue"));
     assert!(
         all[0]
             .2
-            .contains("`inbound_route` is not supported by this version of crossbar yet"),
+            .contains("`queue` is not supported by this version of crossbar yet"),
         "{}",
         all[0].2
     );
-    assert_eq!((all[1].0, all[1].1.as_str()), (10, "queue"));
-    for name in ["time_condition", "ivr"] {
-        let (line, key, message) = one_error(&format!("\n[[{name}]]\nname = \"x\"\n"));
-        assert_eq!((line, key.as_str()), (2, name));
-        assert!(message.contains("not supported"), "{message}");
+    // The inbound sections are read now: their problems are their own, not "unsupported".
+    for name in ["inbound_route", "time_condition", "ivr", "ring_group"] {
+        for (_, _, message) in errors(&format!("\n[[{name}]]\nname = \"x\"\n")) {
+            assert!(!message.contains("not supported"), "{name}: {message}");
+        }
     }
 }
 
@@ -497,8 +508,8 @@ colour = "red"
 [[extension]]
 name = "Nobody"
 
-[[ivr]]
-name = "main"
+[[queue]]
+name = "support"
 "#;
     let all = errors(text);
     let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
@@ -517,7 +528,7 @@ name = "main"
             (21, "extension[1].colour"),
             (23, "extension[2].number"),
             (23, "extension[2].secret"),
-            (26, "ivr"),
+            (26, "queue"),
         ]
     );
 }
@@ -721,6 +732,7 @@ fn rate_for<'c>(
 
 #[test]
 fn the_example_file_sets_up_two_carriers_that_each_win_some_destinations() {
+    support::example_prompts();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let config =
         Config::load(&root.join("examples/crossbar.toml")).unwrap_or_else(|e| panic!("{e}"));
@@ -803,4 +815,102 @@ fn the_example_file_sets_up_two_carriers_that_each_win_some_destinations() {
             Some("carrier-a"),
         ]
     );
+}
+
+#[test]
+fn the_example_file_takes_its_did_to_a_menu_in_office_hours_and_alice_outside_them() {
+    support::example_prompts();
+    let root = support::repository();
+    let config =
+        Config::load(&root.join("examples/crossbar.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let carrier_a = config.trunk("carrier-a").unwrap();
+    assert_eq!(carrier_a.did_from, DidSource::RequestUri);
+    assert_eq!(carrier_a.default_destination, None);
+
+    let route = &config.inbound_routes[0];
+    assert_eq!(route.trunks, ["carrier-a"]);
+    assert_eq!(
+        route.dids,
+        [NumberPattern::Exact("+442079460000".to_owned())]
+    );
+    let tc = |name: &str| Destination::TimeCondition(name.to_owned());
+    assert_eq!(route.destination, tc("office-hours"));
+
+    let office_hours = config.time_condition("office-hours").unwrap();
+    assert_eq!(office_hours.open, ["mon-fri 09:00-17:30".parse().unwrap()]);
+    assert_eq!(
+        office_hours.holidays,
+        [
+            Holiday::Yearly { month: 12, day: 25 },
+            Holiday::Yearly { month: 12, day: 26 },
+            Holiday::Yearly { month: 1, day: 1 },
+        ]
+    );
+    assert_eq!(office_hours.when_open, Destination::Ivr("main".to_owned()));
+    let alice = Destination::Extension("201".to_owned());
+    assert_eq!(office_hours.when_closed, alice);
+    assert_eq!(
+        config.extension("201").unwrap().escalation.on_no_answer,
+        Some(Destination::Hangup)
+    );
+
+    let menu = config.ivr("main").unwrap();
+    assert_eq!(menu.prompt, PromptRef::Named("greeting".to_owned()));
+    assert_eq!(
+        menu.options,
+        [
+            ('1', Destination::Group("sales".to_owned())),
+            ('2', Destination::Extension("203".to_owned())),
+            ('0', alice),
+        ]
+    );
+    assert!(menu.direct_dial);
+    let sales = config.ring_group("sales").unwrap();
+    assert_eq!(sales.strategy, RingStrategy::Hunt);
+    assert_eq!(
+        sales.members,
+        [
+            crossbar_config::Member::Extension("201".to_owned()),
+            crossbar_config::Member::Extension("202".to_owned()),
+        ]
+    );
+
+    // The prompts are the repository's own prompts/ directory, generated at setup.
+    assert_eq!(
+        std::path::absolute(&config.prompts.dir).unwrap(),
+        std::path::absolute(root.join("examples/../prompts")).unwrap()
+    );
+    assert_eq!(config.prompts.default_language, "en");
+    for name in support::EXAMPLE_PROMPTS {
+        assert!(
+            config.prompts.path("en", name).is_file(),
+            "prompts/en/{name}.wav"
+        );
+    }
+}
+
+#[test]
+fn the_example_file_does_not_load_without_its_prompts() {
+    // The example, read from a directory with its rate decks but no prompts beside it.
+    let root = support::repository();
+    let dir = support::Dir::new("load-example-without-prompts");
+    for deck in ["carrier-a.csv", "carrier-b.csv"] {
+        let rates = std::fs::read(root.join("examples/rates").join(deck)).unwrap();
+        dir.write(&format!("examples/rates/{deck}"), &rates);
+    }
+    let text = std::fs::read_to_string(root.join("examples/crossbar.toml")).unwrap();
+    let errors = Config::parse(&text, &dir.path().join("examples/crossbar.toml"))
+        .unwrap_err()
+        .into_vec();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "prompts.dir");
+    assert!(
+        errors[0].message.starts_with("the prompts directory `"),
+        "{}",
+        errors[0].message
+    );
+    // With placeholders for the three prompts its menu names, it loads.
+    dir.prompts("en", &["greeting", "invalid", "timeout"]);
+    Config::parse(&text, &dir.path().join("examples/crossbar.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,6 +1,11 @@
 //! The live state a routing decision reads: trunk health and load, and what an extension has
-//! been doing (its calls and spend, whether a fraud cap blocked it). The switch pushes its own
-//! counters in; `crossbar route explain` reads them from the database, or assumes [`Idle`].
+//! been doing (its calls and spend, whether a fraud cap blocked it); for inbound calls, the
+//! callers blocked through the API, manual overrides of time conditions, where round robin
+//! groups start and which extensions are busy. The switch pushes its own counters in;
+//! `crossbar route explain` reads them from the database, or assumes [`Idle`].
+//!
+//! The inbound methods have default bodies (what [`Idle`] says), so an implementation written
+//! before inbound routing still compiles; the switch's and the API's must override them.
 
 use crossbar_cdr::Money;
 
@@ -11,6 +16,36 @@ pub trait Live {
     fn trunk(&self, name: &str) -> TrunkLoad;
     /// An extension's outbound usage, by its number.
     fn extension(&self, number: &str) -> ExtensionUsage;
+
+    /// Whether `number` (a caller: E.164, or as the trunk sent it when it is not a number) is
+    /// on the blocklist kept in the database (added through the API). The `[inbound]
+    /// blocklist` of the configuration is checked by the plan itself. Default: no.
+    fn caller_blocked(&self, _number: &str) -> bool {
+        false
+    }
+
+    /// A manual override of the time condition `name`, kept in the database until cleared:
+    /// `Some(true)` forced open, `Some(false)` forced closed, `None` none (the default). It
+    /// wins over hours, holidays and exceptions.
+    fn time_condition_override(&self, _name: &str) -> Option<bool> {
+        None
+    }
+
+    /// Where the round robin group `group` starts: the position (0-based, in the group's
+    /// list; taken modulo the number of members) of the member to ring first. The switch
+    /// persists it (the position after the member rung first, once a call has rung them).
+    /// Default: 0.
+    fn round_robin_next(&self, _group: &str) -> usize {
+        0
+    }
+
+    /// Whether the extension `number` is on a call (of any direction), so ring groups that
+    /// skip busy members pass it over. Default: it has outbound calls up
+    /// ([`ExtensionUsage::calls_now`]), which misses inbound and internal calls: the switch
+    /// overrides it with every call the extension is on.
+    fn extension_busy(&self, number: &str) -> bool {
+        self.extension(number).calls_now > 0
+    }
 }
 
 /// A trunk's health and load.
@@ -53,8 +88,10 @@ pub struct ExtensionUsage {
     pub spend_today: Money,
 }
 
-/// No load anywhere: every trunk up and idle, no extension blocked or busy. For
-/// `crossbar route explain` without a database, and for tests.
+/// No load anywhere: every trunk up and idle, no extension blocked or busy, no caller blocked
+/// beyond the configuration's blocklist, no time condition overridden, every round robin group
+/// starting at its first member. For `crossbar route explain` without a database, and for
+/// tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Idle;
 
@@ -65,5 +102,21 @@ impl Live for Idle {
 
     fn extension(&self, _number: &str) -> ExtensionUsage {
         ExtensionUsage::default()
+    }
+
+    fn caller_blocked(&self, _number: &str) -> bool {
+        false
+    }
+
+    fn time_condition_override(&self, _name: &str) -> Option<bool> {
+        None
+    }
+
+    fn round_robin_next(&self, _group: &str) -> usize {
+        0
+    }
+
+    fn extension_busy(&self, _number: &str) -> bool {
+        false
     }
 }

@@ -224,6 +224,32 @@ impl Numbering {
         })
     }
 
+    /// `digits` (already [`clean`]ed) in E.164, for numbers crossbar is given rather than
+    /// dialled (a caller's number, a DID): a valid number as [`Numbering::normalise`] reads
+    /// it, else any number of a possible length for its country (a range the phone-number
+    /// library does not know as allocated, such as the drama numbers `07700 900xxx`); `None`
+    /// when it is not a number at all.
+    pub fn to_e164(&self, digits: &str) -> Option<String> {
+        if let Ok(number) = self.normalise(digits) {
+            return Some(number.e164);
+        }
+        if digits.is_empty() || digits.contains(['*', '#']) {
+            return None;
+        }
+        let region = match &self.site {
+            Some(site) => Some(site.region),
+            None if digits.starts_with('+') => None,
+            None => return None,
+        };
+        let phone = PHONE_NUMBER_UTIL.parse(digits, region).ok()?;
+        match phone.is_possible_with_reason() {
+            Ok(rlibphonenumber::NumberLengthType::IsPossible) => {
+                Some(phone.format_as(PhoneNumberFormat::E164).into_owned())
+            }
+            _ => None,
+        }
+    }
+
     /// A subscriber number dialled without its area code (`7946 0000` in London): completed
     /// with `[site] area_code` when the country allows local dialling and the result is a
     /// geographic number. Only when the dialled digits are the national significant number as

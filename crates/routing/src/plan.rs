@@ -19,12 +19,13 @@
 use std::collections::HashMap;
 
 use crossbar_cdr::{DestinationClass, Rate};
-use crossbar_config::{Config, NumberFormat, Strategy};
+use crossbar_config::{Config, Escalation, NumberFormat, Strategy};
 use jiff::Timestamp;
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 
 use crate::decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
 use crate::error::PlanError;
+use crate::inbound::InboundPlan;
 use crate::live::Live;
 use crate::numbering::{self, Number, NumberProblem, Numbering};
 use crate::policy::{ClassPolicy, ClassSet, DenyReason};
@@ -52,15 +53,15 @@ pub enum Identity {
 /// The outbound dial plan compiled from a [`Config`].
 #[derive(Debug)]
 pub struct DialPlan {
-    numbering: Numbering,
+    pub(crate) numbering: Numbering,
     /// `[site] timezone`, resolved.
-    zone: Option<(String, TimeZone)>,
+    pub(crate) zone: Option<(String, TimeZone)>,
     currency: Option<String>,
     outside_line: Option<String>,
     privacy_prefix: Option<String>,
-    extensions: Vec<ExtensionPlan>,
+    pub(crate) extensions: Vec<ExtensionPlan>,
     /// Every extension's number and user name → index in `extensions`.
-    extension_names: HashMap<String, usize>,
+    pub(crate) extension_names: HashMap<String, usize>,
     classes: Vec<ClassPolicy>,
     trunks: Vec<TrunkPlan>,
     routes: Vec<RoutePlan>,
@@ -69,14 +70,17 @@ pub struct DialPlan {
     emergency_trunks: Vec<usize>,
     /// The first route that carries emergency calls.
     emergency_route: Option<usize>,
+    /// Inbound routes, the blocklist, time conditions, menus and ring groups.
+    pub(crate) inbound: InboundPlan,
 }
 
 #[derive(Debug)]
-struct ExtensionPlan {
-    number: String,
+pub(crate) struct ExtensionPlan {
+    pub number: String,
     class: Option<usize>,
     external_number: Option<String>,
     withhold_caller_id: bool,
+    pub escalation: Escalation,
 }
 
 #[derive(Debug)]
@@ -231,6 +235,7 @@ impl DialPlan {
                 class,
                 external_number: extension.external_number.clone(),
                 withhold_caller_id: extension.withhold_caller_id,
+                escalation: extension.escalation.clone(),
             });
         }
 
@@ -315,6 +320,14 @@ impl DialPlan {
             }
         }
 
+        let inbound = InboundPlan::compile(
+            config,
+            &numbering,
+            zone.is_some(),
+            &extension_names,
+            &classes,
+        )?;
+
         Ok(DialPlan {
             numbering,
             zone,
@@ -328,6 +341,7 @@ impl DialPlan {
             routes,
             emergency_trunks,
             emergency_route,
+            inbound,
         })
     }
 

@@ -92,15 +92,16 @@ impl ClassPolicy {
         !self.time_rules.is_empty()
     }
 
-    /// Checks 3 to 7 of the module's list (the caller has checked 1 and 2). `zone` is
-    /// `[site] timezone`, present whenever the class has time rules (compile ensures it).
-    pub fn admit(
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Checks 3 and 4 of the module's list only (the destination class and the countries):
+    /// whether the class may call the destination at all, whatever the time and usage.
+    pub fn admits_destination(
         &self,
         destination: DestinationClass,
         region: Option<&str>,
-        at: Timestamp,
-        zone: Option<&(String, TimeZone)>,
-        usage: &ExtensionUsage,
     ) -> Result<(), DenyReason> {
         if !self.allow.contains(destination) {
             return Err(DenyReason::ClassForbids {
@@ -111,6 +112,20 @@ impl ClassPolicy {
         if destination == DestinationClass::International {
             self.admit_country(region)?;
         }
+        Ok(())
+    }
+
+    /// Checks 3 to 7 of the module's list (the caller has checked 1 and 2). `zone` is
+    /// `[site] timezone`, present whenever the class has time rules (compile ensures it).
+    pub fn admit(
+        &self,
+        destination: DestinationClass,
+        region: Option<&str>,
+        at: Timestamp,
+        zone: Option<&(String, TimeZone)>,
+        usage: &ExtensionUsage,
+    ) -> Result<(), DenyReason> {
+        self.admits_destination(destination, region)?;
         self.admit_time(destination, at, zone)?;
         if let Some(limit) = self.max_concurrent
             && usage.calls_now >= limit

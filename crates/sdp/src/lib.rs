@@ -13,6 +13,7 @@
 //!
 //! No code path panics on peer input.
 
+pub mod endpoint;
 mod error;
 mod model;
 mod parse;

@@ -53,6 +53,20 @@ impl OriginState {
         }
     }
 
+    /// Puts this leg's `o=` line on `sdp`, its version incremented iff the body differs from
+    /// the last one stamped (RFC 3264 §8).
+    pub fn stamp(&mut self, sdp: &mut SessionDescription) {
+        sdp.origin = self.origin();
+        sdp.origin.session_version = 0;
+        let body = sdp.to_bytes();
+        match &self.last_body {
+            Some(last) if *last != body => self.version = self.version.wrapping_add(1),
+            _ => {}
+        }
+        self.last_body = Some(body);
+        sdp.origin.session_version = self.version;
+    }
+
     /// The `o=` line for the current version.
     pub fn origin(&self) -> Origin {
         Origin {
@@ -140,15 +154,7 @@ pub fn relay_rewrite(
         }
     }
 
-    out.origin = origin.origin();
-    out.origin.session_version = 0;
-    let body = out.to_bytes();
-    match &origin.last_body {
-        Some(last) if *last != body => origin.version = origin.version.wrapping_add(1),
-        _ => {}
-    }
-    origin.last_body = Some(body);
-    out.origin.session_version = origin.version;
+    origin.stamp(&mut out);
     out
 }
 

@@ -12,7 +12,7 @@ use support::{REPO, Server, free_port, require_program};
 
 /// The example configuration with only what a test must change: its ports, its own database,
 /// a 10 s minimum expiry so baresip's re-registration comes within seconds, and its rate
-/// decks read from the repository.
+/// decks and prompts (scripts/prompts.sh) read from the repository.
 fn example_config(port: u16) -> String {
     let example = std::fs::read_to_string(format!("{REPO}/examples/crossbar.toml"))
         .expect("examples/crossbar.toml is readable");
@@ -27,6 +27,7 @@ fn example_config(port: u16) -> String {
                 "url" => "url = \"sqlite://data/crossbar.db\"".to_owned(),
                 "min_expires" => "min_expires = 10".to_owned(),
                 "listen" => "# http listen removed for the test".to_owned(),
+                "dir" => format!("dir = \"{REPO}/prompts\""),
                 "rates" => {
                     let deck = line.split('"').nth(1).unwrap_or_default();
                     format!("rates = \"{REPO}/examples/{deck}\"")
@@ -38,7 +39,7 @@ fn example_config(port: u16) -> String {
         })
         .collect();
     assert_eq!(
-        replaced, 7,
+        replaced, 8,
         "the example config changed shape; update this test"
     );
     text.join("\n") + "\n"
