@@ -134,24 +134,6 @@ impl StoredLive {
             round_robin,
         })
     }
-
-    /// Time condition `name` forced open (`Some(true)`) or closed (`Some(false)`) by an
-    /// override in the database; `None`: its schedule decides.
-    pub fn time_condition_override(&self, name: &str) -> Option<bool> {
-        self.overrides.get(name).copied()
-    }
-
-    /// Whether the database's blocklist refuses caller `number` (E.164). The configuration's
-    /// `[inbound] blocklist` is not here: the dial plan checks it.
-    pub fn caller_blocked(&self, number: &str) -> bool {
-        self.blocked_callers.iter().any(|p| p.matches(number))
-    }
-
-    /// The member ring group `group` rings first next (an index in its member list, to be
-    /// wrapped to its length); 0 when nothing is stored.
-    pub fn round_robin_next(&self, group: &str) -> usize {
-        self.round_robin.get(group).copied().unwrap_or(0)
-    }
 }
 
 impl Live for StoredLive {
@@ -161,6 +143,24 @@ impl Live for StoredLive {
 
     fn extension(&self, number: &str) -> ExtensionUsage {
         self.extensions.get(number).copied().unwrap_or_default()
+    }
+
+    /// Whether the database's blocklist refuses caller `number` (E.164). The configuration's
+    /// `[inbound] blocklist` is not here: the dial plan checks it.
+    fn caller_blocked(&self, number: &str) -> bool {
+        self.blocked_callers.iter().any(|p| p.matches(number))
+    }
+
+    /// Time condition `name` forced open (`Some(true)`) or closed (`Some(false)`) by an
+    /// override in the database; `None`: its schedule decides.
+    fn time_condition_override(&self, name: &str) -> Option<bool> {
+        self.overrides.get(name).copied()
+    }
+
+    /// The member ring group `group` rings first next (an index in its member list, to be
+    /// wrapped to its length); 0 when nothing is stored.
+    fn round_robin_next(&self, group: &str) -> usize {
+        self.round_robin.get(group).copied().unwrap_or(0)
     }
 }
 

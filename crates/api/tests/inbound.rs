@@ -13,6 +13,7 @@ use crossbar_cdr::{
     Party, Recorder, RecorderOutput, Stage, StepKind,
 };
 use crossbar_config::NumberPattern;
+use crossbar_routing::Live;
 use crossbar_store::Store;
 use crossbar_store::testing::SqliteFile;
 use http_body_util::BodyExt;
