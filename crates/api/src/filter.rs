@@ -1,11 +1,12 @@
 //! The listing filters and report parameters as people type them — in a URL query or on the
 //! command line — checked and turned into a [`CallFilter`] and a [`Page`] (calls), a time and
 //! a limit (alerts), or a [`Period`] and a grouping (reports). One parser for all of them, so
-//! `crossbar calls` and `GET /api/calls`, `crossbar alerts` and `GET /api/alerts`, and
-//! `crossbar report outbound` and `GET /api/reports/outbound` accept exactly the same values
-//! with the same errors.
+//! `crossbar calls` and `GET /api/calls`, `crossbar alerts` and `GET /api/alerts`,
+//! `crossbar report outbound` and `GET /api/reports/outbound`, and `crossbar report inbound`
+//! and `GET /api/reports/inbound` accept exactly the same values with the same errors.
 
 use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::inbound::{self, InboundOptions};
 use crossbar_cdr::metrics::outbound::GroupBy;
 use crossbar_cdr::{DestinationClass, Direction, Disposition};
 use crossbar_store::{CallFilter, Page};
@@ -78,6 +79,83 @@ impl ReportQuery {
             })
             .transpose()?;
         Ok((Period { since_ms, until_ms }, by))
+    }
+}
+
+/// The parameters of an inbound report, as text (absent or empty means the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundReportQuery {
+    /// Calls started at or after this time (the forms of [`CallQuery::since`]).
+    pub since: Option<String>,
+    /// Calls started before this time (the forms of [`CallQuery::until`]).
+    pub until: Option<String>,
+    /// Figures per `did`, `route` or `group` besides the total.
+    pub by: Option<String>,
+    /// `true`: every call received, internal ones included; `false` (the default): the
+    /// calls from trunks.
+    pub received: Option<String>,
+    /// The service level's threshold, whole seconds (default 20).
+    pub service_level_secs: Option<String>,
+    /// The longest short abandon, whole seconds (default 5).
+    pub short_abandon_secs: Option<String>,
+}
+
+/// The largest threshold an inbound report takes: a day, in seconds.
+pub const MAX_THRESHOLD_SECS: u32 = 86_400;
+
+impl InboundReportQuery {
+    /// The period, grouping and options these values ask for; dates and local times are
+    /// read in `tz`.
+    pub fn to_report(
+        &self,
+        tz: &TimeZone,
+    ) -> Result<(Period, Option<inbound::GroupBy>, InboundOptions), FilterError> {
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
+        let by = given(&self.by)
+            .map(|by| {
+                inbound::GroupBy::parse(by).ok_or_else(|| {
+                    FilterError(format!("by: `{by}` is not one of did, route, group"))
+                })
+            })
+            .transpose()?;
+        let received = match given(&self.received) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(FilterError(format!(
+                    "received: `{other}` is not true or false"
+                )));
+            }
+        };
+        let defaults = InboundOptions::default();
+        let options = InboundOptions {
+            received,
+            service_level_secs: threshold(
+                &self.service_level_secs,
+                "service_level_secs",
+                defaults.service_level_secs,
+            )?,
+            short_abandon_secs: threshold(
+                &self.short_abandon_secs,
+                "short_abandon_secs",
+                defaults.short_abandon_secs,
+            )?,
+        };
+        Ok((Period { since_ms, until_ms }, by, options))
+    }
+}
+
+/// A threshold in whole seconds up to [`MAX_THRESHOLD_SECS`], `default` if absent or blank.
+fn threshold(value: &Option<String>, name: &str, default: u32) -> Result<u32, FilterError> {
+    match given(value) {
+        None => Ok(default),
+        Some(text) => match text.parse::<u32>() {
+            Ok(secs) if secs <= MAX_THRESHOLD_SECS => Ok(secs),
+            _ => Err(FilterError(format!(
+                "{name}: `{text}` is not a whole number of seconds from 0 to {MAX_THRESHOLD_SECS}"
+            ))),
+        },
     }
 }
 
@@ -410,6 +488,85 @@ mod tests {
             .to_report(&TimeZone::UTC),
             Err(FilterError("since: is after until".into()))
         );
+    }
+
+    #[test]
+    fn an_inbound_report_query_becomes_a_period_a_grouping_and_options() {
+        let query = InboundReportQuery {
+            since: Some("2026-11-21".into()),
+            until: Some("2026-11-21".into()),
+            by: Some("group".into()),
+            received: Some("true".into()),
+            service_level_secs: Some("30".into()),
+            short_abandon_secs: Some("0".into()),
+        };
+        assert_eq!(
+            query.to_report(&TimeZone::UTC),
+            Ok((
+                Period {
+                    since_ms: Some(1_795_219_200_000),
+                    until_ms: Some(1_795_219_200_000 + 86_400_000),
+                },
+                Some(inbound::GroupBy::Group),
+                InboundOptions {
+                    received: true,
+                    service_level_secs: 30,
+                    short_abandon_secs: 0,
+                }
+            ))
+        );
+        assert_eq!(
+            InboundReportQuery {
+                received: Some(" ".into()),
+                ..InboundReportQuery::default()
+            }
+            .to_report(&TimeZone::UTC),
+            Ok((Period::ALL, None, InboundOptions::default()))
+        );
+        let cases = [
+            (
+                InboundReportQuery {
+                    by: Some("trunk".into()),
+                    ..InboundReportQuery::default()
+                },
+                "by: `trunk` is not one of did, route, group",
+            ),
+            (
+                InboundReportQuery {
+                    received: Some("yes".into()),
+                    ..InboundReportQuery::default()
+                },
+                "received: `yes` is not true or false",
+            ),
+            (
+                InboundReportQuery {
+                    service_level_secs: Some("-1".into()),
+                    ..InboundReportQuery::default()
+                },
+                "service_level_secs: `-1` is not a whole number of seconds from 0 to 86400",
+            ),
+            (
+                InboundReportQuery {
+                    short_abandon_secs: Some("86401".into()),
+                    ..InboundReportQuery::default()
+                },
+                "short_abandon_secs: `86401` is not a whole number of seconds from 0 to 86400",
+            ),
+            (
+                InboundReportQuery {
+                    since: Some("2026-11-22".into()),
+                    until: Some("2026-11-20".into()),
+                    ..InboundReportQuery::default()
+                },
+                "since: is after until",
+            ),
+        ];
+        for (query, message) in cases {
+            assert_eq!(
+                query.to_report(&TimeZone::UTC),
+                Err(FilterError(message.into()))
+            );
+        }
     }
 
     #[test]

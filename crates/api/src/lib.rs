@@ -16,6 +16,12 @@
 //! | `POST /api/extensions/{number}/unblock` | releases an extension's block ([`control`]; bearer token) |
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
+//! | `GET /api/reports/inbound?since=&until=&by=did\|route\|group&received=&service_level_secs=&short_abandon_secs=` | the inbound report of the period ([`reports`]) |
+//! | `GET /api/time-conditions` | every configured time condition with its override ([`time_conditions`]) |
+//! | `PUT /api/time-conditions/{name}/override` | `{"mode": "open"\|"closed"\|"schedule"}`: forces it or clears the override ([`time_conditions`]; bearer token) |
+//! | `GET /api/blocklist` | the caller blocklist: the configuration's and the database's patterns ([`blocklist`]) |
+//! | `POST /api/blocklist` | `{"pattern", "note"}`: blocks callers ([`blocklist`]; bearer token) |
+//! | `DELETE /api/blocklist/{pattern}` | removes a pattern the database holds ([`blocklist`]; bearer token) |
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
@@ -41,33 +47,42 @@
 //! curl -s 'http://127.0.0.1:8080/api/alerts?since=2026-11-21&limit=20'
 //! curl -s http://127.0.0.1:8080/api/trunks
 //! curl -s 'http://127.0.0.1:8080/api/route/explain?from=201&to=020%207946%200000'
+//! curl -s 'http://127.0.0.1:8080/api/reports/inbound?since=2026-11-21&by=group'
+//! curl -s -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+//!     -d '{"mode": "closed"}' http://127.0.0.1:8080/api/time-conditions/office-hours/override
+//! curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+//!     -d '{"pattern": "+447700900123", "note": "nuisance"}' http://127.0.0.1:8080/api/blocklist
 //! ```
 //!
-//! Errors are JSON `{"error": "..."}`: 400 for a parameter that cannot be used (an unknown
-//! one included, so a typo is not silently ignored), 401 for a change without a valid
-//! bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown call,
-//! extension, trunk or route, 500 only when the database fails.
+//! Errors are JSON `{"error": "..."}`: 400 for a parameter or a body that cannot be used (an
+//! unknown one included, so a typo is not silently ignored), 401 for a change without a
+//! valid bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown
+//! call, extension, trunk, route or time condition, 415 for a body that is not
+//! `application/json`, 500 only when the database fails.
 
 pub mod bearer;
+pub mod blocklist;
 pub mod control;
 pub mod filter;
+pub mod reports;
 pub mod route;
+pub mod time_conditions;
 pub mod trunks;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router, middleware};
 use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
-use crossbar_config::Trunk;
+use crossbar_config::{NumberPattern, Trunk};
 use crossbar_routing::DialPlan;
 use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
@@ -117,6 +132,13 @@ pub struct ApiConfig {
     /// The dial plan compiled from the configuration, for `GET /api/route/explain`; without
     /// one that route answers 404.
     pub dial_plan: Option<Arc<DialPlan>>,
+    /// The names of the configured time conditions (`[[time_condition]] name`), in file
+    /// order: `GET /api/time-conditions` lists them, and an override of any other name is a
+    /// 404.
+    pub time_conditions: Vec<String>,
+    /// The configuration's `[inbound] blocklist`, shown by `GET /api/blocklist` beside the
+    /// database's patterns.
+    pub blocklist: Vec<NumberPattern>,
     /// When changes happen, and "now" for the route simulator.
     pub clock: WallClock,
 }
@@ -131,6 +153,8 @@ impl ApiConfig {
             extensions: Vec::new(),
             trunks: Vec::new(),
             dial_plan: None,
+            time_conditions: Vec::new(),
+            blocklist: Vec::new(),
             // No change gets as far as asking the time without a token, and there is no
             // trunk to count calls of nor dial plan to route with.
             clock: WallClock::fixed(0),
@@ -159,6 +183,8 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         extensions: Arc::new(config.extensions.into_iter().collect()),
         trunks: config.trunks.into(),
         dial_plan: config.dial_plan,
+        time_conditions: config.time_conditions.into(),
+        blocklist: config.blocklist.into(),
         clock: config.clock,
     };
     Router::new()
@@ -171,6 +197,14 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/extensions/{number}/unblock", post(control::unblock))
         .route("/api/alerts", get(control::alerts))
         .route("/api/reports/outbound", get(outbound))
+        .route("/api/reports/inbound", get(reports::inbound_route))
+        .route("/api/time-conditions", get(time_conditions::list))
+        .route(
+            "/api/time-conditions/{name}/override",
+            put(time_conditions::set_override),
+        )
+        .route("/api/blocklist", get(blocklist::list).post(blocklist::add))
+        .route("/api/blocklist/{pattern}", delete(blocklist::remove))
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
         .route("/api/route/explain", get(route::explain_call))
@@ -200,6 +234,8 @@ struct Api {
     extensions: Arc<BTreeSet<String>>,
     trunks: Arc<[Trunk]>,
     dial_plan: Option<Arc<DialPlan>>,
+    time_conditions: Arc<[String]>,
+    blocklist: Arc<[NumberPattern]>,
     clock: WallClock,
 }
 
@@ -235,6 +271,20 @@ impl From<FilterError> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    /// 415 for a body that is not `application/json`, else 400 saying what is wrong with it.
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            message: rejection.body_text(),
+        }
     }
 }
 

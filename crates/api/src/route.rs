@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use crossbar_config::NumberPattern;
 use crossbar_routing::{Attempt, DialPlan, Explanation, ExtensionUsage, Identity, Live, TrunkLoad};
 use crossbar_store::{ActivityWindow, Store, StoreError};
 use jiff::Timestamp;
@@ -38,15 +39,26 @@ use crate::{Api, ApiError};
 /// Per-trunk calls come from the calls in progress and extension spend from the call
 /// records, once the store's schema holds the calls' trunks and costs (see
 /// [`crossbar_store::activity`]); until then they read as zero.
+///
+/// For incoming calls it holds what the database steers them with: the time-condition
+/// overrides in force, the database's caller blocklist (`[inbound] blocklist` is the dial
+/// plan's own) and where each round-robin ring group starts next.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredLive {
     trunks: HashMap<String, TrunkLoad>,
     extensions: HashMap<String, ExtensionUsage>,
+    /// Time condition name → forced open (`true`) or closed.
+    overrides: HashMap<String, bool>,
+    /// The database's blocklist.
+    blocked_callers: Vec<NumberPattern>,
+    /// Ring group name → the member to ring first next.
+    round_robin: HashMap<String, usize>,
 }
 
 impl StoredLive {
     /// Reads the trunk statuses, the blocks in force and the outbound activity up to `at`
-    /// ("today" is the local day of `at` in `zone`, `[site] timezone`).
+    /// ("today" is the local day of `at` in `zone`, `[site] timezone`), and the
+    /// time-condition overrides, blocked callers and ring-group positions in force.
     pub async fn load(store: &Store, at: Timestamp, zone: &TimeZone) -> Result<Self, StoreError> {
         let until_ms = at.as_millisecond();
         // The start of the local day; a time at the very edge of jiff's range (which no
@@ -96,7 +108,31 @@ impl StoredLive {
         for block in blocks {
             extensions.entry(block.extension).or_default().blocked = true;
         }
-        Ok(StoredLive { trunks, extensions })
+        let overrides = store
+            .time_condition_overrides()
+            .await?
+            .into_iter()
+            .map(|o| (o.name, o.open))
+            .collect();
+        let blocked_callers = store
+            .blocked_callers()
+            .await?
+            .into_iter()
+            .map(|b| b.pattern)
+            .collect();
+        let round_robin = store
+            .round_robin_positions()
+            .await?
+            .into_iter()
+            .map(|p| (p.group, p.next))
+            .collect();
+        Ok(StoredLive {
+            trunks,
+            extensions,
+            overrides,
+            blocked_callers,
+            round_robin,
+        })
     }
 }
 
@@ -107,6 +143,24 @@ impl Live for StoredLive {
 
     fn extension(&self, number: &str) -> ExtensionUsage {
         self.extensions.get(number).copied().unwrap_or_default()
+    }
+
+    /// Whether the database's blocklist refuses caller `number` (E.164). The configuration's
+    /// `[inbound] blocklist` is not here: the dial plan checks it.
+    fn caller_blocked(&self, number: &str) -> bool {
+        self.blocked_callers.iter().any(|p| p.matches(number))
+    }
+
+    /// Time condition `name` forced open (`Some(true)`) or closed (`Some(false)`) by an
+    /// override in the database; `None`: its schedule decides.
+    fn time_condition_override(&self, name: &str) -> Option<bool> {
+        self.overrides.get(name).copied()
+    }
+
+    /// The member ring group `group` rings first next (an index in its member list, to be
+    /// wrapped to its length); 0 when nothing is stored.
+    fn round_robin_next(&self, group: &str) -> usize {
+        self.round_robin.get(group).copied().unwrap_or(0)
     }
 }
 

@@ -64,6 +64,7 @@ mod log;
 mod media;
 mod number;
 mod outbound_route;
+mod pattern;
 mod prompts;
 mod rate;
 mod registrar;

@@ -110,6 +110,12 @@ fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> 
             .collect(),
         trunks: config.trunks.clone(),
         dial_plan: Some(Arc::new(dial_plan)),
+        time_conditions: config
+            .time_conditions
+            .iter()
+            .map(|condition| condition.name.clone())
+            .collect(),
+        blocklist: config.inbound.blocklist.clone(),
         clock: WallClock::new(crate::unix_ms_now),
     })
 }

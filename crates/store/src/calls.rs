@@ -25,18 +25,25 @@
 //! post-dial delay, cost in millionths), all NULL for calls that never reached the outbound
 //! routes.
 //!
+//! An inbound call's record keeps where it came in (trunk, DID, inbound route, VIP,
+//! language) in columns of its own, NULL for calls not from a trunk; every record keeps the
+//! stage an abandoned call was given up in, its route path (JSON text), and the ring group
+//! it reached last (`reached_group`, the last `group` step of the path: what the reports
+//! group by, indexed like the DID and the route).
+//!
 //! Records are filtered on indexed columns (start time, direction, disposition, caller and
 //! callee number, the extension that answered, trunk, destination class) and listed newest
-//! first. Legs and the timeline are stored as JSON text in the record's row: shown, never
-//! filtered on, and portable across both backends.
+//! first. Legs, the timeline and the route path are stored as JSON text in the record's
+//! row: shown, never filtered on, and portable across both backends.
 
 use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::inbound::{InboundCall, reached_group};
 use crossbar_cdr::metrics::outbound::{OutboundCall, TrunkLeg};
 use crossbar_cdr::record::Outbound;
 use crossbar_cdr::{
     CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
-    HangupSide, Increment, LegId, LegRecord, LegRole, Money, Party, Rate, Recorder, RecorderOutput,
-    Timings,
+    HangupSide, Inbound, Increment, LegId, LegRecord, LegRole, Money, Party, PathStep, Rate,
+    Recorder, RecorderOutput, Stage, Timings,
 };
 
 use crate::error::db;
@@ -225,7 +232,8 @@ const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_
      callee_number, callee_name, started_at_ms, answered_at_ms, ended_at_ms, disposition, \
      disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, talk_secs, \
      hold_secs, queue_wait_secs, interrupted, legs, timeline, dialled, normalized_number, \
-     destination_class, outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, cost_micros";
+     destination_class, outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, cost_micros, \
+     inbound_trunk, did, inbound_route, vip, language, abandoned_stage, path";
 /// An `active_calls` row, its `last_seen_at_ms` moved up to the last time every call in
 /// progress was known to be up (`active_calls_seen`): `FROM active_calls a` with that joined.
 const ACTIVE_SELECT: &str = "SELECT a.id, a.sip_call_id, a.direction, a.caller_number, \
@@ -255,7 +263,8 @@ const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction
      ended_at_ms, disposition, disposition_detail, sip_status, hangup_by, answered_by, \
      wait_secs, ring_secs, talk_secs, hold_secs, queue_wait_secs, interrupted, legs, \
      timeline, dialled, normalized_number, destination_class, outbound_route, caller_id, trunk, \
-     trunk_attempts, pdd_ms, cost_micros) ";
+     trunk_attempts, pdd_ms, cost_micros, inbound_trunk, did, inbound_route, vip, language, \
+     abandoned_stage, path, reached_group) ";
 const INSERT_MANY_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
 /// The answers are a `VALUES` table (`column1`, `column2`, ... are the default column names
 /// of `VALUES` on both backends): the call, the time, who answered, then the outbound part
@@ -270,7 +279,7 @@ const ANSWER_ACTIVES_HEAD: &str = "UPDATE active_calls SET answered_at_ms = a.co
 const ANSWER_ACTIVES_TAIL: &str = ") AS a WHERE active_calls.id = a.column1";
 const DELETE_ACTIVES_HEAD: &str = "DELETE FROM active_calls WHERE id IN (";
 const DELETE_ACTIVES_TAIL: &str = ")";
-/// Rows per multi-row statement: at 32 parameters a record, far below both backends' limits
+/// Rows per multi-row statement: at 40 parameters a record, far below both backends' limits
 /// (SQLite 32,766, PostgreSQL 65,535), while saving a round trip per row.
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -280,7 +289,10 @@ struct RecordRow<'a> {
     record: &'a CallRecord,
     legs: String,
     timeline: String,
+    path: String,
     outbound: OutboundColumns<'a>,
+    /// The ring group the call reached last (`calls.reached_group`).
+    reached_group: Option<&'a str>,
 }
 
 /// The outbound columns of `calls` (and, but for the cost, of `active_calls`): all `None` for
@@ -374,7 +386,9 @@ impl<'a> RecordRow<'a> {
             record,
             legs: json("legs", serde_json::to_string(&record.legs))?,
             timeline: json("timeline", serde_json::to_string(&record.timeline))?,
+            path: json("path", serde_json::to_string(&record.path))?,
             outbound: OutboundColumns::new(record.outbound.as_ref()),
+            reached_group: reached_group(&record.path),
         })
     }
 }
@@ -383,7 +397,7 @@ impl<'a> RecordRow<'a> {
 enum Write<'a> {
     Started(&'a ActiveCall),
     Answered(&'a Answer),
-    Finished(RecordRow<'a>),
+    Finished(Box<RecordRow<'a>>),
 }
 
 impl<'a> Write<'a> {
@@ -399,7 +413,9 @@ impl<'a> Write<'a> {
         Ok(match change {
             CallChange::Started(call) => Write::Started(call),
             CallChange::Answered(answer) => Write::Answered(answer),
-            CallChange::Finished(record) => Write::Finished(RecordRow::new(record, FINISHED_OP)?),
+            CallChange::Finished(record) => {
+                Write::Finished(Box::new(RecordRow::new(record, FINISHED_OP)?))
+            }
         })
     }
 }
@@ -481,6 +497,15 @@ macro_rules! insert_records {
                 .push_bind(o.trunk_attempts)
                 .push_bind(o.pdd_ms)
                 .push_bind(o.cost_micros);
+            let i = r.inbound.as_ref();
+            bind.push_bind(i.map(|i| i.trunk.as_str()))
+                .push_bind(i.map(|i| i.did.as_str()))
+                .push_bind(i.and_then(|i| i.route.as_deref()))
+                .push_bind(i.map(|i| i.vip))
+                .push_bind(i.and_then(|i| i.language.as_deref()))
+                .push_bind(r.abandoned_stage.map(Stage::as_str))
+                .push_bind(&row.path)
+                .push_bind(row.reached_group);
         });
         insert.push(INSERT_MANY_TAIL);
         insert
@@ -645,6 +670,13 @@ struct CallRow {
     trunk_attempts: Option<i64>,
     pdd_ms: Option<i64>,
     cost_micros: Option<i64>,
+    inbound_trunk: Option<String>,
+    did: Option<String>,
+    inbound_route: Option<String>,
+    vip: Option<bool>,
+    language: Option<String>,
+    abandoned_stage: Option<String>,
+    path: String,
 }
 
 impl CallRow {
@@ -699,6 +731,22 @@ impl CallRow {
                 })
             }
         };
+        let inbound = match (self.inbound_trunk, self.did, self.vip) {
+            (None, None, None) => None,
+            (Some(trunk), Some(did), Some(vip)) => Some(Inbound {
+                trunk,
+                did,
+                route: self.inbound_route,
+                vip,
+                language: self.language,
+            }),
+            _ => return Err(bad("inbound trunk, DID and VIP", &"partly NULL")),
+        };
+        let abandoned_stage = self
+            .abandoned_stage
+            .map(|s| Stage::parse(&s).ok_or_else(|| bad("abandoned_stage", &s)))
+            .transpose()?;
+        let path: Vec<PathStep> = serde_json::from_str(&self.path).map_err(|e| bad("path", &e))?;
         Ok(CallRecord {
             id: CallId(id),
             sip_call_id: self.sip_call_id,
@@ -722,9 +770,9 @@ impl CallRow {
             timings,
             interrupted: self.interrupted,
             outbound,
-            inbound: None,
-            path: Vec::new(),
-            abandoned_stage: None,
+            inbound,
+            path,
+            abandoned_stage,
             legs,
             timeline,
         })
@@ -745,6 +793,51 @@ struct OutboundRow {
     cost_micros: Option<i64>,
     /// `None` unless the trunk legs were asked for.
     legs: Option<String>,
+}
+
+/// What [`Store::inbound_calls`] reads of a `calls` row.
+#[derive(sqlx::FromRow)]
+struct InboundRow {
+    started_at_ms: i64,
+    answered_at_ms: Option<i64>,
+    ended_at_ms: i64,
+    disposition: String,
+    abandoned_stage: Option<String>,
+    queue_wait_secs: i64,
+    did: Option<String>,
+    inbound_route: Option<String>,
+    reached_group: Option<String>,
+}
+
+/// How long before a report's period [`Store::inbound_calls`] looks for calls still up when
+/// it began (for the period's max concurrent calls): a day. A call that started longer ago
+/// and was still up is not counted.
+pub const CARRIED_IN_LOOKBACK_MS: i64 = 86_400_000;
+
+impl InboundRow {
+    fn into_call(self, op: &'static str) -> Result<InboundCall, StoreError> {
+        let at = self.started_at_ms;
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for the call started at {at} ms"),
+        };
+        Ok(InboundCall {
+            started_at_ms: self.started_at_ms,
+            answered_at_ms: self.answered_at_ms,
+            ended_at_ms: self.ended_at_ms,
+            disposition: Disposition::parse(&self.disposition)
+                .ok_or_else(|| bad("disposition", &self.disposition))?,
+            abandoned_stage: self
+                .abandoned_stage
+                .map(|s| Stage::parse(&s).ok_or_else(|| bad("abandoned_stage", &s)))
+                .transpose()?,
+            queue_wait_secs: u32::try_from(self.queue_wait_secs)
+                .map_err(|_| bad("queue_wait_secs", &self.queue_wait_secs))?,
+            did: self.did,
+            route: self.inbound_route,
+            group: self.reached_group,
+        })
+    }
 }
 
 /// The outbound calls of the metrics (`OutboundCall::counts`): by direction, or routed out.
@@ -1201,6 +1294,52 @@ impl Store {
             ));
             if let Some(since) = period.since_ms {
                 qb.push(" AND started_at_ms >= ").push_bind(since);
+            }
+            if let Some(until) = period.until_ms {
+                qb.push(" AND started_at_ms < ").push_bind(until);
+            }
+            qb.push(" ORDER BY started_at_ms");
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_call(OP)).collect()
+    }
+
+    /// The received calls of `period`, oldest first, as the few columns the inbound metrics
+    /// read (`crossbar_cdr::metrics::inbound`): the calls from trunks (direction `inbound`),
+    /// or with `received` every call received (`inbound` and `internal`).
+    ///
+    /// Besides the calls that started in the period, it returns those that started up to
+    /// [`CARRIED_IN_LOOKBACK_MS`] (a day) before it and were still up when it began: the
+    /// metrics count them for concurrency only. One range of the `(direction,
+    /// started_at_ms)` index is read.
+    pub async fn inbound_calls(
+        &self,
+        period: Period,
+        received: bool,
+    ) -> Result<Vec<InboundCall>, StoreError> {
+        const OP: &str = "read inbound calls";
+        let directions = if received {
+            "direction IN ('inbound', 'internal')"
+        } else {
+            "direction = 'inbound'"
+        };
+        let rows: Vec<InboundRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "SELECT started_at_ms, answered_at_ms, ended_at_ms, disposition, \
+                 abandoned_stage, queue_wait_secs, did, inbound_route, reached_group \
+                 FROM calls WHERE {directions}"
+            ));
+            if let Some(since) = period.since_ms {
+                qb.push(" AND started_at_ms >= ")
+                    .push_bind(since.saturating_sub(CARRIED_IN_LOOKBACK_MS))
+                    .push(" AND (started_at_ms >= ")
+                    .push_bind(since)
+                    .push(" OR ended_at_ms > ")
+                    .push_bind(since)
+                    .push(")");
             }
             if let Some(until) = period.until_ms {
                 qb.push(" AND started_at_ms < ").push_bind(until);

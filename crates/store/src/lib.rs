@@ -3,9 +3,11 @@
 //! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3), a small key/value for
 //! server secrets ([`secrets`]), call records with the calls in progress ([`calls`]),
 //! extension blocks set by fraud caps ([`blocks`]), alerts for administrators
-//! ([`alerts`]), the status of SIP trunks with their change log ([`trunks`]) and the
-//! outbound activity routing limits are checked against ([`activity`]); each later domain
-//! gets its own module on the same [`Store`].
+//! ([`alerts`]), the status of SIP trunks with their change log ([`trunks`]), the
+//! outbound activity routing limits are checked against ([`activity`]), and what steers
+//! incoming calls while crossbar runs: time-condition overrides ([`time_conditions`]), the
+//! caller blocklist ([`blocklist`]) and where round-robin ring groups start
+//! ([`ring_groups`]); each later domain gets its own module on the same [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
 //! either commits or returns a [`StoreError`]; nothing is dropped silently, so the caller
@@ -87,20 +89,26 @@ macro_rules! begin_write {
 pub mod activity;
 pub mod alerts;
 pub mod bindings;
+pub mod blocklist;
 pub mod blocks;
 pub mod calls;
 mod error;
+pub mod ring_groups;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time_conditions;
 pub mod trunks;
 
 pub use activity::{ActivityWindow, ExtensionActivity, OutboundActivity, TrunkActivity};
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
+pub use blocklist::BlockedCaller;
 pub use blocks::Block;
 pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
+pub use ring_groups::RoundRobinPosition;
+pub use time_conditions::TimeConditionOverride;
 pub use trunks::{TrunkEvent, TrunkStatusRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

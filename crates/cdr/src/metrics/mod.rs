@@ -4,10 +4,14 @@
 //! columns of them it needs — and returns its figures; nothing here reads a clock or a
 //! database.
 //!
+//! - [`inbound`]: received calls — offered, answered, missed, abandoned (by stage), short
+//!   abandons, ASA, queue wait, service level, peak hour, max concurrent; in all, or per DID,
+//!   inbound route or ring group.
 //! - [`outbound`]: outgoing calls — attempts, connected, ASR, ACD, PDD, minutes, cost by
 //!   destination class, failovers, failures, denied attempts by reason; in all, or per
 //!   extension, trunk or destination class.
 
+pub mod inbound;
 pub mod outbound;
 
 /// A span of time calls are counted in, by the time they started: from `since_ms`
