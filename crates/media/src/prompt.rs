@@ -169,6 +169,26 @@ impl Prompt {
         Prompt::cadence("ringback/gb", &[400.0, 450.0], &[400, 200, 400, 2000])
     }
 
+    /// North American ringback (ANSI T1.401): 440 Hz + 480 Hz, on 2 s, off 4 s.
+    pub fn ringback_nanp() -> Prompt {
+        Prompt::cadence("ringback/nanp", &[440.0, 480.0], &[2000, 4000])
+    }
+
+    /// The ringback most of Europe uses (ETSI ES 201 970): 425 Hz, on 1 s, off 4 s.
+    pub fn ringback_etsi() -> Prompt {
+        Prompt::cadence("ringback/etsi", &[425.0], &[1000, 4000])
+    }
+
+    /// The ringback callers of `country` (ISO 3166-1 alpha-2) expect: the UK's, North
+    /// America's, else the European one.
+    pub fn ringback_for(country: Option<&str>) -> Prompt {
+        match country {
+            Some("GB" | "IE" | "GG" | "JE" | "IM") => Prompt::ringback_gb(),
+            Some("US" | "CA" | "PR") => Prompt::ringback_nanp(),
+            _ => Prompt::ringback_etsi(),
+        }
+    }
+
     /// Reads a WAV file: RIFF/WAVE with 16-bit linear PCM (any sample rate, any number of
     /// channels: mixed to mono and resampled to 8 kHz), or 8-bit G.711 µ-law (format 7) or
     /// A-law (format 6). The prompt is named after the file (without its extension).
