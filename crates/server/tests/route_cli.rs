@@ -295,3 +295,115 @@ attempts    1. carrier-b  02079460000    0.0090/min  fee 0.0100  30/6
         "{out}"
     );
 }
+
+/// An office whose main number rings the sales group in office hours and 203 otherwise.
+const INBOUND: &str = r#"
+[[inbound_route]]
+name = "main"
+dids = ["+441632960000"]
+destination = "tc:office-hours"
+
+[[time_condition]]
+name = "office-hours"
+open = ["mon-fri 09:00-17:30"]
+holidays = ["12-25"]
+when_open = "group:sales"
+when_closed = "ext:203"
+
+[[ring_group]]
+name = "sales"
+strategy = "hunt"
+members = ["202", "201"]
+"#;
+
+fn inbound_site() -> Site {
+    let site = Site::new();
+    let mut config = std::fs::read_to_string(site.config()).expect("config read");
+    config.push_str(INBOUND);
+    if !config.contains("number = \"203\"") {
+        config.push_str("\n[[extension]]\nnumber = \"203\"\nsecret = \"secret-203-long\"\n");
+    }
+    std::fs::write(site.config(), config).expect("config written");
+    site
+}
+
+fn kinds_and_results(explanation: &Value) -> Vec<(String, String)> {
+    explanation["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap_or_default().to_owned(),
+                s["result"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_incoming_call_shows_its_path_through_the_time_condition_to_the_group() {
+    let site = inbound_site();
+    let out = site.explain(&[
+        "--did",
+        "01632 960000",
+        "--caller",
+        "+447700900123",
+        "--at",
+        "2026-11-20T10:00",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stdout_of(&out));
+    let explanation: Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(explanation["route"], "main");
+    assert_eq!(explanation["destination"], "group:sales");
+    let steps = kinds_and_results(&explanation);
+    let kinds: Vec<&str> = steps.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["route", "time_condition", "group"], "{steps:?}");
+    assert!(steps[1].1.starts_with("open"), "{steps:?}");
+    let members: Vec<&str> = explanation["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["member"].as_str())
+        .collect();
+    assert_eq!(members, ["ext:202", "ext:201"], "hunt: in the listed order");
+
+    // Christmas Day: closed by the holiday, whatever the hour.
+    let out = site.explain(&[
+        "--did",
+        "+441632960000",
+        "--at",
+        "2026-12-25T10:00",
+        "--format",
+        "json",
+    ]);
+    let explanation: Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(explanation["destination"], "ext:203");
+    assert!(
+        kinds_and_results(&explanation)[1].1.contains("holiday"),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn a_manual_override_in_the_database_closes_the_office_in_the_simulator_too() {
+    let site = inbound_site();
+    site.with_store(async |store| {
+        store
+            .set_time_condition_override("office-hours", Some(false), "test", FRIDAY_TEN)
+            .await
+            .expect("override stored");
+    });
+    let out = site.explain(&[
+        "--did",
+        "+441632960000",
+        "--at",
+        "2026-11-20T10:00",
+        "--format",
+        "json",
+    ]);
+    let explanation: Value = serde_json::from_str(&stdout_of(&out)).expect("JSON");
+    assert_eq!(explanation["destination"], "ext:203", "{explanation}");
+}

@@ -8,6 +8,21 @@
 //!                        [--format table|json]
 //! ```
 //!
+//! And for a call coming in from a trunk, the path it would take — the inbound route, each
+//! time condition and why it is open or closed at that instant, the menu and the option the
+//! `--digits` choose, the group and its members in ringing order
+//! (`crossbar_routing::DialPlan::route_inbound` and `explain_inbound`, what the switch runs):
+//!
+//! ```text
+//! crossbar route explain --config F --did +441632960000 --caller +447700900123
+//!                        [--trunk carrier-a] [--digits 2] [--at 2026-12-25T10:00]
+//!                        [--format table|json]
+//! ```
+//!
+//! Without `--trunk` the call comes from the first `[[trunk]]`; without `--caller` the
+//! caller is withheld. The JSON has at least `route`, `steps` (`{kind, name, result}`) and
+//! `destination`.
+//!
 //! The decision is the dial plan's own (`crossbar_routing::DialPlan::route`, which the
 //! switch calls for live calls) against the live state in the configuration's database, read
 //! as `GET /api/route/explain` reads it (`crossbar_api::route::StoredLive`): trunks reported
@@ -24,7 +39,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use crossbar_api::route::{StoredLive, call_time, explain};
-use crossbar_routing::{DialPlan, Explanation, Idle};
+use crossbar_routing::{DialPlan, Idle, InboundCall, InboundExplanation, Live};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -44,13 +59,30 @@ pub struct ExplainArgs {
     /// The TOML configuration file (its dial plan is compiled, its [database] read).
     #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
-    /// The calling extension's number.
-    #[arg(long, value_name = "EXTENSION")]
-    pub from: String,
+    /// The calling extension's number (a call placed by a phone).
+    #[arg(
+        long,
+        value_name = "EXTENSION",
+        requires = "to",
+        required_unless_present = "did"
+    )]
+    pub from: Option<String>,
     /// The number dialled, as the phone would send it ("020 7946 0000", "9 00 33 1 23 45 67
     /// 89", "999", "202").
-    #[arg(long, value_name = "NUMBER")]
-    pub to: String,
+    #[arg(long, value_name = "NUMBER", requires = "from")]
+    pub to: Option<String>,
+    /// The number called on a trunk (an incoming call), as the trunk would send it.
+    #[arg(long, value_name = "NUMBER", conflicts_with_all = ["from", "to"])]
+    pub did: Option<String>,
+    /// Who calls in (default: withheld).
+    #[arg(long, value_name = "NUMBER", requires = "did")]
+    pub caller: Option<String>,
+    /// The trunk the call comes from (default: the first [[trunk]]).
+    #[arg(long, value_name = "NAME", requires = "did")]
+    pub trunk: Option<String>,
+    /// Keys the caller presses in the menus on the way, in order ("2", "1201").
+    #[arg(long, value_name = "KEYS", default_value = "", requires = "did")]
+    pub digits: String,
     /// When: 2026-12-24T22:00 (site time), 2026-12-24T22:00:00Z or 2026-12-24; default now.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -87,7 +119,49 @@ fn explain_call(args: ExplainArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (from, to) = (args.from.trim(), args.to.as_str());
+    if let Some(did) = args.did.as_deref() {
+        let trunk = match args
+            .trunk
+            .clone()
+            .or_else(|| config.trunks.first().map(|t| t.name.clone()))
+        {
+            Some(trunk) if config.trunks.iter().any(|t| t.name == trunk) => trunk,
+            Some(trunk) => {
+                eprintln!("{COMMAND}: --trunk: no [[trunk]] is named `{trunk}`");
+                return ExitCode::from(2);
+            }
+            None => {
+                eprintln!("{COMMAND}: the configuration has no [[trunk]] to call in from");
+                return ExitCode::from(2);
+            }
+        };
+        let call = InboundCall {
+            trunk: &trunk,
+            did,
+            caller: args.caller.as_deref(),
+        };
+        let digits = args.digits.as_str();
+        let (plan, zone) = (&plan, &zone);
+        let explained = match super::missing_database(&config) {
+            Some(_) => Ok((explain_inbound(plan, &call, digits, at, &Idle), false)),
+            None => super::with_store(&config, |store| async move {
+                let live = StoredLive::load(&store, at, zone).await?;
+                Ok((explain_inbound(plan, &call, digits, at, &live), true))
+            }),
+        };
+        let text = explained.and_then(|(explanation, from_database)| {
+            Ok(match args.format {
+                ListFormat::Table => table(&explanation, at, zone, from_database),
+                ListFormat::Json => with_newline(serde_json::to_string_pretty(&explanation)?),
+            })
+        });
+        return print_or_fail(COMMAND, text);
+    }
+    let (Some(from), Some(to)) = (args.from.as_deref(), args.to.as_deref()) else {
+        eprintln!("{COMMAND}: give --from and --to (a call placed), or --did (a call received)");
+        return ExitCode::from(2);
+    };
+    let from = from.trim();
     let (plan, zone) = (&plan, &zone);
     let explained = match super::missing_database(&config) {
         Some(_) => Ok((explain(plan, from, to, at, &Idle), false)),
@@ -102,21 +176,42 @@ fn explain_call(args: ExplainArgs) -> ExitCode {
             ListFormat::Json => with_newline(serde_json::to_string_pretty(&explanation)?),
         })
     });
+    print_or_fail(COMMAND, text)
+}
+
+fn print_or_fail(command: &str, text: anyhow::Result<String>) -> ExitCode {
     match text {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
+            eprintln!("{command}: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
 
+/// The path an incoming call would take, with `digits` pressed in the menus.
+fn explain_inbound(
+    plan: &DialPlan,
+    call: &InboundCall<'_>,
+    digits: &str,
+    at: Timestamp,
+    live: &dyn Live,
+) -> InboundExplanation {
+    let decision = plan.route_inbound(call, at, live);
+    plan.explain_inbound(&decision, digits, at, live)
+}
+
 /// The explanation's own lines under when the call is simulated and what live state it
 /// was routed against.
-fn table(explanation: &Explanation, at: Timestamp, zone: &TimeZone, from_database: bool) -> String {
+fn table(
+    explanation: &dyn std::fmt::Display,
+    at: Timestamp,
+    zone: &TimeZone,
+    from_database: bool,
+) -> String {
     let when = at
         .to_zoned(zone.clone())
         .strftime("%a %Y-%m-%d %H:%M:%S %Z");
