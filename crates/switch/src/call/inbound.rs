@@ -341,7 +341,10 @@ impl Call {
             group.strategy,
             rung,
             group.ring_secs,
-            group.escalation.no_answer_secs,
+            // The whole group's time; `[calls] ring_timeout_secs` unless it says otherwise.
+            Some(group.escalation.no_answer_secs.unwrap_or_else(|| {
+                u32::try_from(ctx.settings().ring_timeout.as_secs()).unwrap_or(u32::MAX)
+            })),
             ctx.now,
         );
         self.receiving().app = App::Group(run);
