@@ -199,6 +199,8 @@ pub enum PromptRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ivr {
     pub name: String,
+    /// What phones dial to reach the menu (an internal call), if anything.
+    pub number: Option<String>,
     /// Played on entry (and again on each retry).
     pub prompt: PromptRef,
     /// Where each key takes the caller: `0`–`9`, `*`, `#`.

@@ -10,6 +10,7 @@ use crate::prompts::{PromptUse, prompt_ref};
 
 pub(crate) const KEYS: &[&str] = &[
     "name",
+    "number",
     "prompt",
     "options",
     "direct_dial",
@@ -39,6 +40,7 @@ pub(crate) fn parse_all(
     ld: &mut Loader<'_>,
     value: &Spanned<DeValue<'_>>,
     references: &mut References,
+    extension_identities: &[At<String>],
 ) -> Ivrs {
     let mut parsed = Ivrs {
         ivrs: Vec::new(),
@@ -46,6 +48,7 @@ pub(crate) fn parse_all(
         prompts: Vec::new(),
     };
     let mut seen: Vec<At<String>> = Vec::new();
+    let mut numbers: Vec<At<String>> = Vec::new();
     for section in table_array(ld, "ivr", value) {
         let errors_before = ld.error_count();
         let name = section.name(ld);
@@ -58,16 +61,70 @@ pub(crate) fn parse_all(
                 "menu name",
             );
         }
+        let number = internal_number(ld, &section, extension_identities, &mut numbers);
         let ivr = parse_one(ld, &section, references, &mut parsed.prompts);
         if let (Some(name), Some(mut ivr)) = (name, ivr)
             && ld.error_count() == errors_before
         {
             ivr.name = name.value;
+            ivr.number = number;
             parsed.ivrs.push(ivr);
         }
     }
     parsed.names = seen.into_iter().map(|s| s.value).collect();
     parsed
+}
+
+/// `number`: what phones dial to reach the menu — digits (and `*`, `#`), at most 15, no
+/// extension's number or user name, no other menu's number.
+fn internal_number(
+    ld: &mut Loader<'_>,
+    section: &Section<'_, '_>,
+    extension_identities: &[At<String>],
+    numbers: &mut Vec<At<String>>,
+) -> Option<String> {
+    let number = section.string(ld, "number")?;
+    let key = section.key("number");
+    let valid = !number.value.is_empty()
+        && number.value.len() <= 15
+        && number
+            .value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
+    if !valid {
+        ld.error(
+            &number.span,
+            &key,
+            format!(
+                "`{}` is not a number a phone can dial: digits, * and #, at most 15",
+                number.value
+            ),
+        );
+        return None;
+    }
+    if extension_identities.iter().any(|e| e.value == number.value) {
+        ld.error(
+            &number.span,
+            &key,
+            format!(
+                "{} is an extension's number or user name already: a menu needs a number of \
+                 its own",
+                number.value
+            ),
+        );
+        return None;
+    }
+    unique(
+        ld,
+        numbers,
+        At {
+            value: number.value.to_owned(),
+            span: number.span.clone(),
+        },
+        &key,
+        "menu number",
+    );
+    Some(number.value.to_owned())
 }
 
 fn parse_one(
@@ -156,6 +213,7 @@ fn parse_one(
     let prompt = main_prompt?;
     (ld.error_count() == errors_before).then(|| Ivr {
         name: String::new(),
+        number: None,
         prompt,
         options,
         direct_dial,

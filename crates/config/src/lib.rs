@@ -367,7 +367,7 @@ impl Config {
             },
         };
         let ivrs = match root.get("ivr") {
-            Some(value) => ivr::parse_all(ld, value, &mut references),
+            Some(value) => ivr::parse_all(ld, value, &mut references, &extensions.identities),
             None => ivr::Ivrs {
                 ivrs: Vec::new(),
                 names: Vec::new(),

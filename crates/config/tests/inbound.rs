@@ -1475,3 +1475,30 @@ fn prompt_names_are_names() {
         "`good morning` is not a prompt name (`good morning` contains ` `: use letters, digits, `-`, `_` and `.` only); or write the path of a .wav file",
     );
 }
+
+#[test]
+fn a_menus_number_is_dialable_and_nobody_elses() {
+    let f = Fixture::new("menu-number");
+    let menu = |number: &str| {
+        with_base(&format!(
+            "\n[[ivr]]\nname = \"main\"\nnumber = \"{number}\"\nprompt = \"greeting\"\n\
+             direct_dial = true\n"
+        ))
+    };
+    let config = f.ok(&menu("500"));
+    assert_eq!(config.ivrs[0].number.as_deref(), Some("500"));
+    let text = menu("201");
+    f.assert_one(
+        &text,
+        at(&text, "\"201\"\nprompt"),
+        "ivr[1].number",
+        "201 is an extension's number or user name already",
+    );
+    let text = menu("5x0");
+    f.assert_one(
+        &text,
+        at(&text, "\"5x0\""),
+        "ivr[1].number",
+        "`5x0` is not a number a phone can dial",
+    );
+}

@@ -104,6 +104,7 @@ secret = "secret-202-abcdef"
     ];
     config.ivrs.push(Ivr {
         name: "main".to_owned(),
+        number: None,
         prompt: PromptRef::Named("main".to_owned()),
         options: vec![('1', Destination::Extension("201".to_owned()))],
         direct_dial: true,

@@ -12,6 +12,9 @@ use crate::policy::DenyReason;
 pub enum Decision {
     /// The dialled string names an extension (its number or SIP user name): ring it.
     Extension { number: String },
+    /// The dialled string is a menu's `number`: crossbar answers and runs menu `name` (an
+    /// internal call).
+    Menu { name: String },
     /// An outbound call: try the attempts in order.
     Outbound(Outbound),
     /// Policy said no: the switch answers 403 with the reason in a `Reason` header

@@ -24,6 +24,7 @@ use crate::plan::DialPlan;
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Extension,
+    Menu,
     Outbound,
     Denied,
     NoRoute,
@@ -36,6 +37,9 @@ pub struct Explanation {
     pub decision: DecisionKind,
     /// The extension rung, for [`DecisionKind::Extension`].
     pub extension: Option<String>,
+    /// The menu answering, for [`DecisionKind::Menu`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<String>,
     /// E.164, the short code of an emergency call, or the extension number.
     pub normalized: Option<String>,
     pub class: Option<DestinationClass>,
@@ -91,6 +95,7 @@ impl Explanation {
             dialled: String::new(),
             decision: DecisionKind::Outbound,
             extension: None,
+            menu: None,
             normalized: None,
             class: None,
             region: None,
@@ -114,6 +119,13 @@ impl Explanation {
                 decision: DecisionKind::Extension,
                 extension: Some(number.clone()),
                 normalized: Some(number.clone()),
+                class: Some(DestinationClass::Internal),
+                allowed: true,
+                ..explanation
+            },
+            Decision::Menu { name } => Explanation {
+                decision: DecisionKind::Menu,
+                menu: Some(name.clone()),
                 class: Some(DestinationClass::Internal),
                 allowed: true,
                 ..explanation
@@ -205,6 +217,9 @@ impl fmt::Display for Explanation {
                 "extension {}",
                 self.extension.as_deref().unwrap_or_default()
             ),
+            (DecisionKind::Menu, _) => {
+                format!("menu {}", self.menu.as_deref().unwrap_or_default())
+            }
             (DecisionKind::Outbound, _) if self.emergency => match &self.route {
                 Some(route) => format!("emergency call, route {route}"),
                 None => "emergency call".to_owned(),

@@ -312,6 +312,8 @@ pub(crate) struct InboundPlan {
     pub time_condition_names: HashMap<String, usize>,
     pub ivrs: Vec<IvrPlan>,
     pub ivr_names: HashMap<String, usize>,
+    /// A menu's `number` → its index in `ivrs`.
+    pub ivr_numbers: HashMap<String, usize>,
     pub groups: Vec<GroupPlan>,
     pub group_names: HashMap<String, usize>,
     default_language: String,
@@ -502,6 +504,12 @@ impl InboundPlan {
             trunk_defaults,
             time_conditions,
             time_condition_names,
+            ivr_numbers: config
+                .ivrs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, ivr)| ivr.number.clone().map(|n| (n, i)))
+                .collect(),
             ivrs,
             ivr_names,
             groups,
@@ -640,6 +648,12 @@ impl DialPlan {
     }
 
     /// The menu `name`.
+    /// The prompt set of calls whose route names no language (`[prompts]
+    /// default_language`), and of internal calls to a menu.
+    pub fn default_language(&self) -> &str {
+        &self.inbound.default_language
+    }
+
     pub fn ivr(&self, name: &str) -> Option<&IvrPlan> {
         let index = *self.inbound.ivr_names.get(name)?;
         self.inbound.ivrs.get(index)

@@ -391,6 +391,11 @@ impl DialPlan {
                 number: self.extensions[index].number.clone(),
             };
         }
+        if let Some(&index) = self.inbound.ivr_numbers.get(cleaned.as_str()) {
+            return Decision::Menu {
+                name: self.inbound.ivrs[index].name.clone(),
+            };
+        }
 
         // The privacy prefix, then the outside line (the privacy prefix may follow it).
         let mut privacy = false;
