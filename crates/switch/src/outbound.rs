@@ -34,6 +34,10 @@ pub(crate) fn target(decision: Decision, trunks: &Trunks) -> Routing {
             target: Target::Extension { number },
             block: None,
         },
+        Decision::Menu { name } => Routing {
+            target: Target::Menu { name },
+            block: None,
+        },
         Decision::Outbound(outbound) => Routing {
             target: outbound_target(outbound, trunks),
             block: None,

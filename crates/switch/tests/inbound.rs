@@ -69,6 +69,7 @@ when_closed = "ext:203"
 
 [[ivr]]
 name = "main"
+number = "500"
 prompt = "greeting"
 options = { "1" = "group:sales", "2" = "ext:203", "0" = "ext:201" }
 direct_dial = true
@@ -503,4 +504,35 @@ fn an_unknown_did_gets_404_and_a_failed_record() {
     assert_eq!(final_to_carrier(&mut lab).status, 404);
     let record = lab.machine.record();
     assert_eq!(record.disposition, Disposition::Failed);
+}
+
+#[test]
+fn a_phone_dialling_the_menus_number_is_answered_by_the_menu_as_an_internal_call() {
+    let mut lab = lab();
+    let mut alice = registered(&mut lab, "201", "192.0.2.11:5060");
+    let carol = registered(&mut lab, "203", "192.0.2.13:5060");
+    alice.dial(&mut lab, "500", "");
+    lab.run_for(Duration::from_millis(10));
+    let ok = lab
+        .responses(alice.at)
+        .into_iter()
+        .rfind(|r| r.status >= 200)
+        .expect("a final response");
+    assert_eq!(ok.status, 200, "crossbar answers for the menu");
+    let dialog = Dialog::from_answer(&ok);
+    alice.ack(&mut lab, &dialog, None);
+    lab.run_for(Duration::from_millis(10));
+    assert!(plays(&lab)[0].0[0].contains("greeting"));
+    press(&mut lab, '2');
+    lab.run_for(Duration::from_secs(3));
+    let invite = lab.request(carol.at, Method::Invite);
+    carol.reply(&mut lab, &invite, 486, None);
+    lab.run_for(Duration::from_millis(10));
+    // 203 busy, no escalation: crossbar hangs up on the caller it had answered.
+    let bye = lab.request(alice.at, Method::Bye);
+    assert_eq!(bye.method, Method::Bye);
+    let record = lab.machine.record();
+    assert_eq!(record.direction, Direction::Internal);
+    assert_eq!(record.disposition, Disposition::Busy);
+    assert!(record.inbound.is_none());
 }

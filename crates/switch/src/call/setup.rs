@@ -39,6 +39,8 @@ pub(crate) enum Target {
     /// An incoming call a route took: received where the dial plan sends it
     /// ([`super::inbound`]).
     Inbound(Box<crossbar_routing::RoutedCall>),
+    /// A phone dialled a menu's number: crossbar answers and runs the menu (internal).
+    Menu { name: String },
     /// Refused before anything rings: `status` to the caller (with a `Reason` header text
     /// when policy said no), recorded with `reason` after `events` (an incoming call's
     /// trunk and route path).
@@ -121,7 +123,7 @@ pub(crate) fn start(
     let mut ctx = core.ctx(now, wall, seq);
     let dialled = dialled(&request);
     let direction = match &target {
-        Target::Extension { .. } => Direction::Internal,
+        Target::Extension { .. } | Target::Menu { .. } => Direction::Internal,
         Target::Trunks { .. } => Direction::Outbound,
         Target::Inbound(_) => Direction::Inbound,
         Target::Refuse { direction, .. } => *direction,
@@ -187,7 +189,7 @@ pub(crate) fn start(
     let routed = match &target {
         Target::Trunks { routed, .. } => Some(routed),
         Target::Refuse { routed, .. } => routed.as_ref(),
-        Target::Extension { .. } | Target::Inbound(_) => None,
+        Target::Extension { .. } | Target::Inbound(_) | Target::Menu { .. } => None,
     };
     if let Some(routed) = routed {
         ctx.emit(&id, routed.event(&dialled));
@@ -273,7 +275,12 @@ pub(crate) fn start(
             (Some(number), attempts, Vec::new())
         }
         Target::Inbound(routed) => {
-            received = Some(*routed);
+            received = Some((routed.language, routed.target));
+            (None, Vec::new(), Vec::new())
+        }
+        Target::Menu { name } => {
+            let language = ctx.core.plan.default_language().to_owned();
+            received = Some((language, crossbar_routing::Target::Ivr(name)));
             (None, Vec::new(), Vec::new())
         }
         Target::Trunks { attempts, .. } => {
@@ -332,7 +339,7 @@ pub(crate) fn start(
         .collect();
     ctx.core.index.add_invite(seq, key);
     ctx.core.index.add_relay(seq, media.relay);
-    if received.is_none() {
+    if !matches!(identity, Identity::Trunk(_)) {
         ctx.core.load.add(&caller);
     }
     if let Some(callee) = &callee {
@@ -370,15 +377,15 @@ pub(crate) fn start(
         },
         late_ack: None,
         hold: [false, false],
-        receiving: received.as_ref().map(|routed| {
+        receiving: received.as_ref().map(|(language, target)| {
             Box::new(super::inbound::Receiving::new(
-                routed.language.clone(),
-                routed.target.clone(),
+                language.clone(),
+                target.clone(),
             ))
         }),
     };
-    if let Some(routed) = received {
-        call.go_to(&mut ctx, routed.target);
+    if let Some((_, target)) = received {
+        call.go_to(&mut ctx, target);
         return Some((seq, call));
     }
     if outbound && let Identity::Extension(number) = &identity {
