@@ -12,6 +12,7 @@
 //! crossbar route explain --config F --from 201 --to "020 7946 0000"   # the route simulator
 //! crossbar token new ops                         # an API token for [http] tokens
 //! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
+//! crossbar report inbound --config F --by group  # inbound figures
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].

@@ -11,6 +11,8 @@
 //! crossbar token new NAME                                         # a token for [http] tokens
 //! crossbar report outbound --config F [--since T] [--until T] [--by extension|trunk|class]
 //!     [--format table|csv|json]                                   # outbound figures
+//! crossbar report inbound --config F [--since T] [--until T] [--by did|route|group]
+//!     [--received] [--format table|csv|json]                      # inbound figures
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
