@@ -13,6 +13,7 @@
 //! crossbar token new ops                         # an API token for [http] tokens
 //! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
 //! crossbar report inbound --config F --by group  # inbound figures
+//! crossbar tc override office-hours closed --config F   # force a time condition closed
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -73,6 +74,9 @@ enum Command {
     /// Report on the stored calls of a period, as a table, CSV or JSON.
     #[command(subcommand)]
     Report(cli::report::ReportCommand),
+    /// Time conditions: list them with their overrides, force one open or closed.
+    #[command(subcommand)]
+    Tc(cli::tc::TcCommand),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Route(command) => cli::route::run(command),
         Command::Token(command) => cli::token::run(command),
         Command::Report(report) => cli::report::run(report),
+        Command::Tc(command) => cli::tc::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -13,6 +13,8 @@
 //!     [--format table|csv|json]                                   # outbound figures
 //! crossbar report inbound --config F [--since T] [--until T] [--by did|route|group]
 //!     [--received] [--format table|csv|json]                      # inbound figures
+//! crossbar tc list --config F [--format table|json]               # time conditions, overrides
+//! crossbar tc override NAME open|closed|schedule --config F       # force one, or clear it
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
@@ -25,6 +27,7 @@ pub mod calls;
 pub mod extension;
 pub mod report;
 pub mod route;
+pub mod tc;
 pub mod token;
 pub mod trunks;
 
@@ -121,6 +124,16 @@ fn print_or_fail(command: &str, output: anyhow::Result<String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Who makes a change from the command line, as the store records it: `cli:$USER` (or
+/// `$LOGNAME`), else `cli`.
+fn operator() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|user| !user.trim().is_empty())
+        .map_or_else(|| "cli".to_owned(), |user| format!("cli:{}", user.trim()))
 }
 
 /// A time in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).
