@@ -14,6 +14,7 @@
 //! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
 //! crossbar report inbound --config F --by group  # inbound figures
 //! crossbar tc override office-hours closed --config F   # force a time condition closed
+//! crossbar blocklist add "+441632960999" --config F       # refuse a caller
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -77,6 +78,9 @@ enum Command {
     /// Time conditions: list them with their overrides, force one open or closed.
     #[command(subcommand)]
     Tc(cli::tc::TcCommand),
+    /// The caller blocklist: list it, add or remove patterns.
+    #[command(subcommand)]
+    Blocklist(cli::blocklist::BlocklistCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Token(command) => cli::token::run(command),
         Command::Report(report) => cli::report::run(report),
         Command::Tc(command) => cli::tc::run(command),
+        Command::Blocklist(command) => cli::blocklist::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

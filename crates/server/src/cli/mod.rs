@@ -15,14 +15,19 @@
 //!     [--received] [--format table|csv|json]                      # inbound figures
 //! crossbar tc list --config F [--format table|json]               # time conditions, overrides
 //! crossbar tc override NAME open|closed|schedule --config F       # force one, or clear it
+//! crossbar blocklist list --config F [--format table|json]        # the caller blocklist
+//! crossbar blocklist add PATTERN [--note TEXT] --config F         # block callers
+//! crossbar blocklist remove PATTERN --config F                    # unblock them
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
 //! `[site] timezone` (UTC if unset). Exit status: 0 done, 2 for a configuration or an argument
 //! that cannot be used, 1 when the database cannot be read or written, or there is nothing to
-//! do (`unblock` of an extension that is not blocked).
+//! do (`unblock` of an extension that is not blocked, `blocklist add` of a pattern already
+//! there, `blocklist remove` of one that is not).
 
 pub mod alerts;
+pub mod blocklist;
 pub mod calls;
 pub mod extension;
 pub mod report;
