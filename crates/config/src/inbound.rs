@@ -258,6 +258,15 @@ pub enum Member {
     External(String),
 }
 
+impl fmt::Display for Member {
+    /// As written in `members`: the extension's number, or the external number.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Member::Extension(number) | Member::External(number) => f.write_str(number),
+        }
+    }
+}
+
 /// One `[[ring_group]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingGroup {

@@ -14,8 +14,14 @@
 //!   to send the packet, latches each side to its phone's real address (symmetric RTP,
 //!   RFC 4961), counts [`RelayStats`] and detects media inactivity — with no allocation and no
 //!   lock on the packet path;
-//! - [`rtp`] holds the allocation-free packet views.
+//! - [`rtp`] holds the allocation-free packet views;
+//! - crossbar's own media endpoint, which takes side B's place for menus
+//!   ([`Relay::set_endpoint`]): [`Player`] sends [`Prompt`]s to the caller as paced RTP,
+//!   [`KeyDetector`] hears the caller's keys (RFC 4733), [`dtmf::key_from_info`] reads them
+//!   from SIP INFO bodies.
 
+pub mod dtmf;
+pub mod player;
 mod ports;
 pub mod prompt;
 mod relay;
@@ -24,10 +30,12 @@ pub mod rtp;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use dtmf::KeyDetector;
+pub use player::{Player, PlayerEvent};
 pub use ports::PortPool;
-pub use prompt::Prompt;
+pub use prompt::{Prompt, PromptError};
 pub use relay::{
-    DEFAULT_RTP_TIMEOUT, FlowStats, RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayStats,
+    DEFAULT_RTP_TIMEOUT, FlowStats, RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayStats, Route,
 };
 
 /// Identifies a relay; chosen by the switch, unique among open relays.

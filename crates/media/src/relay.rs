@@ -49,6 +49,14 @@
 //! ends, and when a side gets a new address ([`Relay::set_remote`]: an answer or re-INVITE
 //! tells a phone where to send, so media may only start now). RTCP does not count as
 //! activity: it keeps flowing when the audio path is dead.
+//!
+//! # Crossbar's own endpoint
+//!
+//! For a menu, crossbar itself takes side B's place ([`Relay::set_endpoint`]): the caller's
+//! packets are still latched, counted and checked, but handed to the endpoint
+//! ([`Route::Endpoint`]) instead of forwarded, and side B is muted. What the endpoint plays
+//! to the caller counts as activity ([`Relay::on_played`]). Taking the endpoint away relays
+//! A and B to each other again, as before.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -314,6 +322,19 @@ pub struct Relay {
     /// When inactivity was last reported in the current silent period.
     inactive_reported: Option<Instant>,
     event_payload_type: Option<u8>,
+    /// Crossbar's own media endpoint is in place of side B ([`Relay::set_endpoint`]).
+    endpoint: bool,
+}
+
+/// What to do with a packet a relay received ([`Relay::route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Send it, unchanged, out of the other side's port of the same kind, to this address.
+    Forward(SocketAddr),
+    /// A valid RTP packet from the caller, for crossbar's own endpoint (its key detector).
+    Endpoint,
+    /// Drop it.
+    Drop,
 }
 
 impl Relay {
@@ -333,6 +354,7 @@ impl Relay {
             on_hold: false,
             inactive_reported: None,
             event_payload_type: None,
+            endpoint: false,
         }
     }
 
@@ -352,7 +374,8 @@ impl Relay {
 
     /// A datagram arrived on `side`'s RTP port (`rtcp == false`) or RTCP port. Returns where to
     /// send it, unchanged, out of the other side's port of the same kind; `None` drops it
-    /// (malformed, an unexpected source, or the far side's address is not known yet).
+    /// (malformed, an unexpected source, the far side's address is not known yet, or it is
+    /// for crossbar's endpoint: see [`Relay::route`]).
     pub fn on_packet(
         &mut self,
         now: Instant,
@@ -361,6 +384,23 @@ impl Relay {
         from: SocketAddr,
         packet: &[u8],
     ) -> Option<SocketAddr> {
+        match self.route(now, side, rtcp, from, packet) {
+            Route::Forward(to) => Some(to),
+            Route::Endpoint | Route::Drop => None,
+        }
+    }
+
+    /// [`Relay::on_packet`], telling apart a packet dropped from one accepted for crossbar's
+    /// own endpoint (only while [`Relay::set_endpoint`] is on: a valid RTP packet from the
+    /// caller's accepted source, for the key detector).
+    pub fn route(
+        &mut self,
+        now: Instant,
+        side: Side,
+        rtcp: bool,
+        from: SocketAddr,
+        packet: &[u8],
+    ) -> Route {
         let here = side.index();
         let there = side.other().index();
         if rtcp || rtp::is_muxed_rtcp(packet) {
@@ -370,17 +410,22 @@ impl Relay {
                 } else {
                     self.remotes[here].accept_muxed_rtcp(from)
                 };
-            let destination = match (accepted, rtcp) {
+            let destination = match (accepted && !self.endpoint, rtcp) {
                 (false, _) => None,
                 (true, true) => self.remotes[there].rtcp_destination(),
                 (true, false) => self.remotes[there].rtp_destination(),
             };
             let stats = &mut self.flows[here].stats;
-            match destination {
-                Some(_) => stats.rtcp_packets += 1,
-                None => stats.dropped += 1,
-            }
-            return destination;
+            return match destination {
+                Some(to) => {
+                    stats.rtcp_packets += 1;
+                    Route::Forward(to)
+                }
+                None => {
+                    stats.dropped += 1;
+                    Route::Drop
+                }
+            };
         }
 
         let accepted = match RtpPacket::parse(packet) {
@@ -390,22 +435,63 @@ impl Relay {
             }
             _ => false,
         };
-        let destination = if accepted {
+        let route = match (accepted, self.endpoint, side) {
+            (false, _, _) => Route::Drop,
+            (true, false, _) => match self.remotes[there].rtp_destination() {
+                Some(to) => Route::Forward(to),
+                None => Route::Drop,
+            },
+            (true, true, Side::A) => Route::Endpoint,
+            // Muted: side B is not in the call while the endpoint is.
+            (true, true, Side::B) => Route::Drop,
+        };
+        if accepted && !(self.endpoint && side == Side::B) {
             self.last_activity = now;
             self.inactive_reported = None;
-            self.remotes[there].rtp_destination()
-        } else {
-            None
-        };
+        }
         let stats = &mut self.flows[here].stats;
-        match destination {
-            Some(_) => {
+        match route {
+            Route::Forward(_) | Route::Endpoint => {
                 stats.packets += 1;
                 stats.bytes += packet.len() as u64;
             }
-            None => stats.dropped += 1,
+            Route::Drop => stats.dropped += 1,
         }
-        destination
+        route
+    }
+
+    /// Puts crossbar's own media endpoint in place of side B (`true`), or takes it away
+    /// (`false`: A and B are relayed to each other again). While it is in place:
+    /// - valid RTP from side A (the caller) is [`Route::Endpoint`]: latched, counted in
+    ///   `a_to_b` as delivered (`packets`, `bytes`) and as activity, and not forwarded;
+    /// - RTP from side B is not forwarded (the caller hears only the endpoint): counted as
+    ///   `dropped` in `b_to_a`, and not as activity — nobody is listening to side B;
+    /// - RTCP is not forwarded either way (the endpoint sends no reports): `dropped`;
+    /// - what the endpoint plays counts as activity ([`Relay::on_played`]).
+    ///
+    /// The silent period restarts at `now`.
+    pub fn set_endpoint(&mut self, now: Instant, endpoint: bool) {
+        if self.endpoint != endpoint {
+            self.last_activity = now;
+            self.inactive_reported = None;
+        }
+        self.endpoint = endpoint;
+    }
+
+    /// Whether crossbar's endpoint is in place of side B.
+    pub fn has_endpoint(&self) -> bool {
+        self.endpoint
+    }
+
+    /// The endpoint sent a packet to side A at `now`. It counts as activity: a caller
+    /// listening to a menu in silence (a phone that suppresses silence sends nothing) is not
+    /// a dead call. A caller who is really gone is ended by the menu's own timeouts (no key
+    /// pressed: goodbye and hang up), not by the RTP timeout.
+    pub fn on_played(&mut self, now: Instant) {
+        if self.endpoint {
+            self.last_activity = now;
+            self.inactive_reported = None;
+        }
     }
 
     /// New SDP addresses for `side` (an answer, a re-INVITE). They replace the signalled ones.

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crossbar_media::{RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayId, RelayPlan, Side, SidePlan};
+use crossbar_media::{
+    RELATCH_PACKETS, RELATCH_SILENCE, Relay, RelayId, RelayPlan, Route, Side, SidePlan,
+};
 
 const PHONE_A_SDP: &str = "192.168.1.10:4000";
 const PHONE_A_NAT: &str = "203.0.113.7:61000";
@@ -558,4 +560,69 @@ fn relay_reports_its_identity_and_ports() {
     assert_eq!(Side::A.other(), Side::B);
     assert_eq!(relay.rtp_destination(Side::B), None);
     assert_eq!(relay.rtcp_destination(Side::B), None);
+}
+
+#[test]
+fn the_endpoint_takes_the_callers_packets_mutes_side_b_and_bridging_restores_relaying() {
+    let t0 = Instant::now();
+    let mut relay =
+        Relay::new(plan(Some(PHONE_A_SDP), Some(PHONE_B)), t0).with_rtp_timeout(ms(1000));
+    relay.set_endpoint(t0, true);
+    assert!(relay.has_endpoint());
+    // The caller's packets latch and go to the endpoint, not to B.
+    assert_eq!(
+        relay.route(t0, Side::A, false, addr(PHONE_A_NAT), &pcmu(1, 0xa)),
+        Route::Endpoint
+    );
+    assert_eq!(relay.rtp_destination(Side::A), Some(addr(PHONE_A_NAT)));
+    // A stray source is still dropped, not handed to the endpoint.
+    assert_eq!(
+        relay.route(t0, Side::A, false, addr("192.0.2.99:1"), &pcmu(2, 0xb)),
+        Route::Drop
+    );
+    // B is muted, and RTCP goes nowhere.
+    assert_eq!(
+        relay.route(t0, Side::B, false, addr(PHONE_B), &pcmu(1, 0xc)),
+        Route::Drop
+    );
+    assert_eq!(
+        relay.route(
+            t0,
+            Side::A,
+            true,
+            addr("203.0.113.7:61001"),
+            &receiver_report(0xa)
+        ),
+        Route::Drop
+    );
+    let stats = relay.stats();
+    assert_eq!((stats.a_to_b.packets, stats.a_to_b.dropped), (1, 2));
+    assert_eq!((stats.b_to_a.packets, stats.b_to_a.dropped), (0, 1));
+
+    // B's packets are not activity; what the endpoint plays is.
+    relay.on_packet(t0 + ms(900), Side::B, false, addr(PHONE_B), &pcmu(2, 0xc));
+    assert_eq!(relay.poll_timeout(), Some(t0 + ms(1000)));
+    relay.on_played(t0 + ms(900));
+    assert_eq!(relay.handle_timeout(t0 + ms(1000)), None);
+    assert_eq!(relay.poll_timeout(), Some(t0 + ms(1900)));
+
+    // Bridged again: both ways relayed as before.
+    relay.set_endpoint(t0 + ms(1000), false);
+    assert_eq!(
+        relay.on_packet(
+            t0 + ms(1000),
+            Side::A,
+            false,
+            addr(PHONE_A_NAT),
+            &pcmu(3, 0xa)
+        ),
+        Some(addr(PHONE_B))
+    );
+    assert_eq!(
+        relay.on_packet(t0 + ms(1000), Side::B, false, addr(PHONE_B), &pcmu(3, 0xc)),
+        Some(addr(PHONE_A_NAT))
+    );
+    // Without the endpoint, playing is no activity.
+    relay.on_played(t0 + ms(1500));
+    assert_eq!(relay.poll_timeout(), Some(t0 + ms(2000)));
 }

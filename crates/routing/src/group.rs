@@ -90,6 +90,15 @@ impl GroupPlan {
         }
     }
 
+    /// The class of service external member `number` is called with (`None`: not a member,
+    /// or nobody may call it).
+    pub fn member_class(&self, number: &str) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|m| matches!(&m.member, Member::External(n) if n == number) && m.never.is_none())
+            .and_then(|m| m.class.as_deref())
+    }
+
     /// The members as listed.
     pub fn members(&self) -> impl Iterator<Item = &Member> {
         self.members.iter().map(|m| &m.member)

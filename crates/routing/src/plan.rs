@@ -26,7 +26,7 @@ use jiff::tz::{TimeZone, TimeZoneDatabase};
 use crate::decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
 use crate::error::PlanError;
 use crate::inbound::InboundPlan;
-use crate::live::Live;
+use crate::live::{ExtensionUsage, Live};
 use crate::numbering::{self, Number, NumberProblem, Numbering};
 use crate::policy::{ClassPolicy, ClassSet, DenyReason};
 use crate::rates::RateTable;
@@ -450,6 +450,68 @@ impl DialPlan {
             route: Some(route.name.clone()),
             emergency: false,
             withheld,
+            attempts,
+        })
+    }
+
+    /// How ring group `group` reaches its external member `number`: through the outgoing
+    /// routes like a call of an extension of the member's class (issue: a member is an
+    /// outbound leg), presenting `caller` (the incoming caller) when the group says
+    /// `present_caller`, else the route's or the trunk's caller ID. A number that is not an
+    /// external member nobody is refused the group gets [`NoRouteReason::NoMatchingRoute`].
+    pub fn route_member(
+        &self,
+        group: &str,
+        number: &str,
+        caller: Option<&str>,
+        at: Timestamp,
+        live: &dyn Live,
+    ) -> Decision {
+        let Some(plan) = self.ring_group(group) else {
+            return no_route(number, NoRouteReason::NoMatchingRoute, None);
+        };
+        let Some(class_name) = plan.member_class(number) else {
+            return no_route(number, NoRouteReason::NoMatchingRoute, None);
+        };
+        let class = self.classes.iter().position(|c| c.name() == class_name);
+        let normalised = numbering::clean(number)
+            .ok_or(NumberProblem::NotANumber)
+            .and_then(|cleaned| self.numbering.normalise(&cleaned));
+        let number_read = match normalised {
+            Ok(n) => n,
+            Err(problem) => return no_route(number, NoRouteReason::Number(problem), None),
+        };
+        let member = ExtensionPlan {
+            number: format!("group:{group}"),
+            class,
+            external_number: caller.filter(|_| plan.present_caller).map(str::to_owned),
+            withhold_caller_id: false,
+            escalation: Escalation::default(),
+        };
+        // The class's destinations and time rules; a group has no usage caps of its own.
+        if let Some(index) = class
+            && let Err(reason) = self.classes[index].admit(
+                number_read.class,
+                number_read.region.as_deref(),
+                at,
+                self.zone.as_ref(),
+                &ExtensionUsage::default(),
+            )
+        {
+            return denied(number, reason, Some(&number_read));
+        }
+        let Some(route) = self.routes.iter().find(|r| r.accepts(&number_read)) else {
+            return no_route(number, NoRouteReason::NoMatchingRoute, Some(&number_read));
+        };
+        let attempts = self.trunk_attempts(route, &number_read, &member, false, live);
+        Decision::Outbound(Outbound {
+            dialled: number.to_owned(),
+            normalized: number_read.e164,
+            class: number_read.class,
+            region: number_read.region,
+            route: Some(route.name.clone()),
+            emergency: false,
+            withheld: false,
             attempts,
         })
     }

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use crossbar_auth::{Algorithm, Authenticator, ServerKey};
 use crossbar_config::Config;
-use crossbar_media::MediaEvent;
+use crossbar_media::{MediaEvent, Prompt};
 use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, unix_seconds};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::Timers;
 use crossbar_routing::DialPlan;
 use crossbar_store::Store;
-use crossbar_switch::{Switch, SwitchSettings};
+use crossbar_switch::{PromptLibrary, Switch, SwitchSettings};
 use rand::RngExt;
 use tokio::sync::mpsc;
 
@@ -85,6 +85,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     switch.set_blocked(Instant::now(), blocked);
     restore_usage(&store, &mut switch, wall).await?;
+    switch.set_prompts(load_prompts(&config)?);
+    // Before the first call: the blocklist and overrides in force, where groups start.
+    switch.set_inbound_control(notices::inbound_control(&store).await?);
+    for position in store.round_robin_positions().await? {
+        switch.restore_round_robin(&position.group, position.next);
+    }
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     let mut udp_sockets = Vec::new();
@@ -111,6 +117,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (records_tx, records_task) = records::spawn(store.clone());
     let (notices_tx, notices_task) = notices::spawn(store.clone());
     let blocks_task = notices::poll_blocks(store.clone(), input_tx.clone());
+    let inbound_task = notices::poll_inbound_control(store.clone(), input_tx.clone());
     resolve::spawn(&config.trunks, input_tx.clone());
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
     let media = MediaEngine::new(
@@ -161,6 +168,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     engine.shut_down();
     drop(engine);
     blocks_task.abort();
+    inbound_task.abort();
     for (name, task) in [
         ("binding", persist_task),
         ("call record", records_task),
@@ -259,6 +267,21 @@ async fn build_endpoint(
 
 /// Gives the switch what the database knows of today's outbound calls and spend per
 /// extension, so a restart does not reset the daily fraud caps.
+/// Every prompt the menus play, read from its WAV file once (converted to 8 kHz G.711), and
+/// the ringback tone of the site's country.
+fn load_prompts(config: &Config) -> anyhow::Result<PromptLibrary> {
+    let started = Instant::now();
+    let mut prompts = PromptLibrary::load(config, |path| Prompt::from_wav(path))
+        .map_err(|(_, error)| anyhow::anyhow!("loading prompts: {error}"))?;
+    let country = config.site.country.as_ref().map(|c| c.as_str());
+    prompts.set_ringback(Prompt::ringback_for(country));
+    let files = PromptLibrary::files(config).len();
+    if files > 0 {
+        tracing::info!(files, ms = started.elapsed().as_millis(), "prompts loaded");
+    }
+    Ok(prompts)
+}
+
 async fn restore_usage(store: &Store, switch: &mut Switch, wall: SystemTime) -> anyhow::Result<()> {
     let at = jiff::Timestamp::try_from(wall).context("the clock is before 1970")?;
     let zone = switch

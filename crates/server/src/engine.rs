@@ -72,6 +72,8 @@ pub enum Input {
     },
     /// The extensions blocked for outbound calls, as the database holds them now.
     Blocked(HashSet<String>),
+    /// Blocked callers and time-condition overrides, as the database holds them now.
+    InboundControl(crossbar_switch::InboundControl),
 }
 
 /// A message waiting for its connection, with its transaction (to fail if it never opens).
@@ -189,6 +191,7 @@ impl Engine {
                 self.switch.trunk_resolved(now, wall, &trunk, addresses);
             }
             Input::Blocked(blocked) => self.switch.set_blocked(now, blocked),
+            Input::InboundControl(control) => self.switch.set_inbound_control(control),
         }
         self.drain();
     }
@@ -238,6 +241,16 @@ impl Engine {
                     };
                     if let Err(error) = self.notices.send(notice) {
                         tracing::error!(notice = ?error.0, "notice writer is gone; block not written");
+                    }
+                }
+                SwitchOutput::RoundRobin { group, next } => {
+                    let notice = Notice::RoundRobin {
+                        group,
+                        next,
+                        at_ms: crossbar_switch::wall_ms(SystemTime::now()),
+                    };
+                    if let Err(error) = self.notices.send(notice) {
+                        tracing::error!(notice = ?error.0, "notice writer is gone; ring group position not written");
                     }
                 }
             }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crossbar_store::{AlertKind, Store, TrunkStatusRow};
-use crossbar_switch::TrunkStatus;
+use crossbar_switch::{InboundControl, TrunkStatus};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -37,6 +37,12 @@ pub enum Notice {
         at_ms: i64,
     },
     Trunk(TrunkStatus),
+    /// A round robin ring group starts at member `next` next time.
+    RoundRobin {
+        group: String,
+        next: usize,
+        at_ms: i64,
+    },
 }
 
 /// Starts the writer; it ends when the sender is dropped and the queue is written.
@@ -80,6 +86,16 @@ async fn write(store: &Store, notice: Notice) {
                     %extension, %reason, at_ms,
                     "block not written: it holds until crossbar stops, then is lost"
                 ),
+            }
+        }
+        Notice::RoundRobin { group, next, at_ms } => {
+            if retry("ring group position", || {
+                store.set_round_robin_position(&group, next, at_ms)
+            })
+            .await
+            .is_none()
+            {
+                tracing::error!(%group, next, "ring group position not written: after a restart the group starts where it last was written");
             }
         }
         Notice::Trunk(status) => {
@@ -162,5 +178,52 @@ pub fn poll_blocks(store: Store, engine: mpsc::Sender<Input>) -> JoinHandle<()> 
                 Err(error) => tracing::warn!(%error, "blocked extensions not read"),
             }
         }
+    })
+}
+
+/// Reads what steers incoming calls — callers blocked through the API or the CLI, manual
+/// overrides of time conditions — every [`BLOCKS_POLL`] and hands it to the engine when it
+/// changes.
+pub fn poll_inbound_control(store: Store, engine: mpsc::Sender<Input>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last: Option<InboundControl> = None;
+        let mut tick = tokio::time::interval(BLOCKS_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match inbound_control(&store).await {
+                Ok(now) => {
+                    if last.as_ref() != Some(&now) {
+                        last = Some(now.clone());
+                        if engine.send(Input::InboundControl(now)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "blocklist and time-condition overrides not read")
+                }
+            }
+        }
+    })
+}
+
+/// The blocklist and the overrides the database holds now.
+pub async fn inbound_control(store: &Store) -> Result<InboundControl, crossbar_store::StoreError> {
+    let blocked_callers = store
+        .blocked_callers()
+        .await?
+        .into_iter()
+        .map(|blocked| blocked.pattern)
+        .collect();
+    let overrides = store
+        .time_condition_overrides()
+        .await?
+        .into_iter()
+        .map(|o| (o.name, o.open))
+        .collect();
+    Ok(InboundControl {
+        blocked_callers,
+        overrides,
     })
 }

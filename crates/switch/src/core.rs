@@ -27,13 +27,16 @@ pub(crate) enum CallTimer {
     RetransmitOk,
     /// The RFC 4028 session interval passed without a refresh.
     SessionExpiry,
+    /// The call application's wait (a menu's key timeout, a group member's ring time).
+    App,
 }
 
 impl CallTimer {
-    pub(crate) const ALL: [CallTimer; 3] = [
+    pub(crate) const ALL: [CallTimer; 4] = [
         CallTimer::Ring,
         CallTimer::RetransmitOk,
         CallTimer::SessionExpiry,
+        CallTimer::App,
     ];
 }
 
@@ -229,6 +232,11 @@ pub(crate) struct Core {
     pub(crate) usage: Usage,
     /// What trunk machines asked for while a call ran (carried out by the switch after it).
     pub(crate) trunk_actions: Vec<crate::trunk::TrunkAction>,
+    /// Blocked callers and time-condition overrides from the database.
+    pub(crate) inbound: crate::live::InboundControl,
+    /// Where each round robin group starts next.
+    pub(crate) round_robin: HashMap<String, usize>,
+    pub(crate) prompts: Option<crate::prompts::PromptLibrary>,
     next_call: CallSeq,
     /// Distinguishes this run's call ids from earlier runs'.
     run_id: u64,
@@ -256,8 +264,24 @@ impl Core {
             trunks,
             usage: Usage::new(zone),
             trunk_actions: Vec::new(),
+            inbound: crate::live::InboundControl::default(),
+            round_robin: HashMap::new(),
+            prompts: None,
             next_call: 0,
             run_id,
+        }
+    }
+
+    /// The live state routing reads, now.
+    pub(crate) fn live(&self, now: Instant, wall: SystemTime) -> crate::live::LiveState<'_> {
+        crate::live::LiveState {
+            trunks: &self.trunks,
+            usage: &self.usage,
+            load: &self.load,
+            inbound: &self.inbound,
+            round_robin: &self.round_robin,
+            now,
+            wall,
         }
     }
 

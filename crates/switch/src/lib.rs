@@ -17,16 +17,22 @@
 //! Like the endpoint it takes `now` (timers) and the wall clock (records) as arguments
 //! and returns what to do through [`Switch::poll_output`].
 
+mod apps;
 pub mod call;
 mod core;
 pub mod dialog;
+mod inbound;
 mod leg;
+mod live;
 mod media;
 mod outbound;
+mod prompts;
 mod timer;
 mod trunk;
 mod usage;
 
+pub use live::InboundControl;
+pub use prompts::PromptLibrary;
 pub use trunk::TrunkStatus;
 
 use std::collections::{HashMap, HashSet};
@@ -45,7 +51,6 @@ use crossbar_sip::{Message, Method, ParseError, Request, Response};
 use call::setup::Admitted;
 use call::{Call, CallSeq, Side};
 use core::{CallTimer, Core, TimerKey};
-use outbound::LiveState;
 use trunk::{TrunkAction, Trunks};
 
 /// What the switch needs to know that does not change per call.
@@ -91,6 +96,9 @@ pub enum SwitchOutput {
         reason: String,
         at_ms: i64,
     },
+    /// A round robin group rang a member: it starts at `next` (a position in its member list)
+    /// next time; keep it (it must survive a restart, see [`Switch::restore_round_robin`]).
+    RoundRobin { group: String, next: usize },
 }
 
 /// The ACK for the caller's 200 must arrive within 64·T1 (§13.3.1.4).
@@ -166,6 +174,22 @@ impl Switch {
         self.core.usage.set_blocked(blocked, now);
     }
 
+    /// The prompts menus play (loaded by the binary from [`PromptLibrary::files`]).
+    pub fn set_prompts(&mut self, prompts: PromptLibrary) {
+        self.core.prompts = Some(prompts);
+    }
+
+    /// Blocked callers and time-condition overrides as the database holds them (a change
+    /// through the API or the CLI takes effect here).
+    pub fn set_inbound_control(&mut self, control: InboundControl) {
+        self.core.inbound = control;
+    }
+
+    /// Where a round robin group starts, as kept before a restart.
+    pub fn restore_round_robin(&mut self, group: &str, next: usize) {
+        self.core.round_robin.insert(group.to_owned(), next);
+    }
+
     /// Today's outbound calls and spend of an extension, from the database after a restart.
     pub fn restore_usage(
         &mut self,
@@ -188,12 +212,7 @@ impl Switch {
         caller: &Identity,
         dialled: &str,
     ) -> Decision {
-        let live = LiveState {
-            trunks: &self.core.trunks,
-            usage: &self.core.usage,
-            now,
-            wall,
-        };
+        let live = self.core.live(now, wall);
         let at = jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         self.core
             .plan
@@ -254,6 +273,7 @@ impl Switch {
                         CallTimer::Ring => call.ring_timeout(ctx),
                         CallTimer::RetransmitOk => call.retransmit_ok(ctx),
                         CallTimer::SessionExpiry => call.session_expired(ctx),
+                        CallTimer::App => call.app_timeout(ctx),
                     });
                 }
                 TimerKey::Trunk(index) => self.poll_trunk(now, wall, index),
@@ -299,10 +319,14 @@ impl Switch {
                 self.core.relays.release(id);
             }
             MediaEvent::Digit { id, digit } => {
-                tracing::debug!(relay = id.0, %digit, "key pressed");
+                if let Some(seq) = self.core.index.call_of_relay(&id) {
+                    self.with_call(now, wall, seq, |call, ctx| call.on_key(ctx, digit));
+                }
             }
             MediaEvent::PlayFinished { id } => {
-                tracing::trace!(relay = id.0, "prompt played");
+                if let Some(seq) = self.core.index.call_of_relay(&id) {
+                    self.with_call(now, wall, seq, |call, ctx| call.on_play_finished(ctx));
+                }
             }
         }
         self.drain(now, wall);
@@ -383,10 +407,18 @@ impl Switch {
                 source,
                 caller,
             } => {
-                let dialled = call::setup::dialled(&request);
                 let identity = outbound::identity(&caller);
-                let decision = self.route(now, wall, &identity, &dialled);
-                let routing = outbound::target(decision, &self.core.trunks);
+                let routing = match &identity {
+                    Identity::Trunk(trunk) => outbound::Routing {
+                        target: self.receive(now, wall, trunk, &request),
+                        block: None,
+                    },
+                    _ => {
+                        let dialled = call::setup::dialled(&request);
+                        let decision = self.route(now, wall, &identity, &dialled);
+                        outbound::target(decision, &self.core.trunks)
+                    }
+                };
                 if let (Some(reason), Identity::Extension(number)) = (routing.block, identity)
                     && self.core.usage.block(&number, now)
                 {
@@ -464,6 +496,38 @@ impl Switch {
                 source: _,
             } => self.on_stray_response(now, wall, &response),
         }
+    }
+
+    /// Where an INVITE from `trunk` goes: its DID and caller read as the trunk writes them,
+    /// the dial plan's inbound decision against the live state.
+    fn receive(
+        &self,
+        now: Instant,
+        wall: SystemTime,
+        trunk: &str,
+        request: &Request,
+    ) -> call::setup::Target {
+        let did_from = self
+            .core
+            .trunks
+            .get(trunk)
+            .map(|t| t.config.did_from.clone())
+            .unwrap_or_default();
+        let did = inbound::did(request, &did_from);
+        let caller = inbound::caller(request);
+        let live = self.core.live(now, wall);
+        let at = jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let decision = self.core.plan.route_inbound(
+            &crossbar_routing::InboundCall {
+                trunk,
+                did: &did,
+                caller: caller.as_deref(),
+            },
+            at,
+            &live,
+        );
+        tracing::info!(%trunk, %did, caller = caller.as_deref().unwrap_or("withheld"), "incoming call");
+        inbound::target(decision)
     }
 
     /// A response on a client transaction of a call or a trunk machine; `timeout`: the 408

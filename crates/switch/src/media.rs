@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use crossbar_media::{MediaCommand, RelayId, RelayPlan, Side as RelaySide, SidePlan};
+use crossbar_sdp::endpoint::Settled;
 use crossbar_sdp::{OriginState, SessionDescription};
 use crossbar_sip::Bytes;
 
@@ -70,6 +71,38 @@ impl Media {
             }
         };
         Bytes::from(rewritten.to_bytes())
+    }
+
+    /// crossbar's answer to the caller's `offer` when crossbar itself answers (a menu):
+    /// side A's port, one G.711 codec and telephone-events. `None` without G.711 audio.
+    pub(crate) fn answer_caller(
+        &mut self,
+        address: IpAddr,
+        offer: &SessionDescription,
+    ) -> Option<(Bytes, Settled)> {
+        let (sdp, settled) =
+            crossbar_sdp::endpoint::answer(offer, address, self.a_port, &mut self.a_origin)?;
+        Some((Bytes::from(sdp.to_bytes()), settled))
+    }
+
+    /// crossbar's offer to a caller who made none (PCMU, PCMA, telephone-events), on side A.
+    pub(crate) fn offer_caller(&mut self, address: IpAddr) -> Bytes {
+        let sdp = crossbar_sdp::endpoint::offer(
+            address,
+            self.a_port,
+            Settled::DEFAULT,
+            true,
+            &mut self.a_origin,
+        );
+        Bytes::from(sdp.to_bytes())
+    }
+
+    /// The offer toward phones once the caller's audio is `settled` (side B), so whoever
+    /// answers speaks the codec the caller already has.
+    pub(crate) fn offer_callee(&mut self, address: IpAddr, settled: Settled) -> Bytes {
+        let sdp =
+            crossbar_sdp::endpoint::offer(address, self.b_port, settled, false, &mut self.b_origin);
+        Bytes::from(sdp.to_bytes())
     }
 
     /// Where the relay's side facing `side` sends: the address in that side's SDP.

@@ -3,55 +3,15 @@
 //! into what the call machine does — ring an extension's contacts, try trunks in order with
 //! the number, caller ID and credentials each one wants, or refuse with the reason.
 
-use std::time::{Instant, SystemTime};
-
 use crossbar_cdr::{Direction, EndReason};
 use crossbar_proto::endpoint::Identity as Caller;
-use crossbar_routing::{
-    Decision, ExtensionUsage, Identity, Live, NoRouteReason, Outbound, TrunkAttempt, TrunkLoad,
-};
+use crossbar_routing::{Decision, Identity, NoRouteReason, Outbound, TrunkAttempt};
 use crossbar_sip::{HeaderName, NameAddr, Uri};
 
 use crate::call::Attempt;
 use crate::call::setup::{Routed, Target};
 use crate::leg::LegTarget;
 use crate::trunk::Trunks;
-use crate::usage::Usage;
-
-/// The switch's counters as the dial plan reads them.
-pub(crate) struct LiveState<'a> {
-    pub(crate) trunks: &'a Trunks,
-    pub(crate) usage: &'a Usage,
-    pub(crate) now: Instant,
-    pub(crate) wall: SystemTime,
-}
-
-impl Live for LiveState<'_> {
-    fn trunk(&self, name: &str) -> TrunkLoad {
-        match self.trunks.get(name) {
-            Some(trunk) => TrunkLoad {
-                up: trunk.is_up(),
-                calls: trunk.calls,
-                calls_last_second: trunk.calls_last_second(self.now),
-            },
-            None => TrunkLoad {
-                up: false,
-                ..TrunkLoad::IDLE
-            },
-        }
-    }
-
-    fn extension(&self, number: &str) -> ExtensionUsage {
-        let usage = self.usage.of(number, self.now, self.wall);
-        ExtensionUsage {
-            blocked: usage.blocked,
-            calls_now: usage.calls_now,
-            calls_last_minute: usage.calls_last_minute,
-            calls_today: usage.calls_today,
-            spend_today: usage.spend_today,
-        }
-    }
-}
 
 /// The dial plan's identity for who is calling.
 pub(crate) fn identity(caller: &Caller) -> Identity {
@@ -93,6 +53,7 @@ pub(crate) fn target(decision: Decision, trunks: &Trunks) -> Routing {
             Routing {
                 block: denial.reason.trips_block().then(|| text.clone()),
                 target: Target::Refuse {
+                    events: Vec::new(),
                     direction: Direction::Outbound,
                     routed,
                     status: 403,
@@ -135,6 +96,7 @@ pub(crate) fn target(decision: Decision, trunks: &Trunks) -> Routing {
                     });
             Routing {
                 target: Target::Refuse {
+                    events: Vec::new(),
                     direction,
                     routed,
                     status,
@@ -174,6 +136,7 @@ fn outbound_target(outbound: Outbound, trunks: &Trunks) -> Target {
             format!("no trunk available: {}", why.join(", "))
         };
         return Target::Refuse {
+            events: Vec::new(),
             direction: Direction::Outbound,
             routed: Some(routed),
             status: 503,

@@ -19,7 +19,10 @@ pub fn reject(request: &Request) -> Option<Response> {
         | Method::Cancel
         | Method::Bye
         | Method::Options
-        | Method::Register => {}
+        | Method::Register
+        // Inside a call only (outside one they get 481): RFC 3311 and RFC 6086.
+        | Method::Update
+        | Method::Info => {}
         Method::Extension(_) => return Some(request.response(501)),
         _ => return Some(request.response(405)),
     }

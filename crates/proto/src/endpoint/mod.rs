@@ -26,7 +26,7 @@ use crate::transaction::{
 };
 
 /// The methods crossbar implements, for `Allow` (§20.5).
-pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO";
 
 /// What the endpoint needs to know that does not change per request.
 #[derive(Debug, Clone)]

@@ -1,11 +1,53 @@
-//! One relay's task: waits on its four sockets, its control channel and its inactivity
-//! deadline, and moves packets with one reusable buffer.
+//! One relay's task: waits on its four sockets, its control channel, its inactivity deadline
+//! and, while crossbar's own endpoint plays to the caller, the player's next frame; moves
+//! packets with one reusable buffer.
+//!
+//! # Crossbar's own endpoint
+//!
+//! For a menu the switch puts crossbar's endpoint in place of side B ([`Control::Play`]) and
+//! has it hear the caller's keys ([`Control::Listen`]); all of it lives in this task, so the
+//! packet path stays free of locks and allocation:
+//! - **mute**: from the first `Play` on, nothing from side B reaches the caller, and the
+//!   caller's packets are not forwarded to B either (nobody there is meant to hear the menu's
+//!   caller; dropping is simplest) — [`Relay::set_endpoint`];
+//! - **player**: one [`Player`] per relay (one SSRC, sequence numbers and timestamps running
+//!   on across plays) sends its frames out of side A's RTP socket to side A's latched (or
+//!   else signalled) address, woken by a timer at the player's `poll_timeout` — one timer
+//!   reset per 20 ms frame, no busy loop, no thread of its own. If side A's address is not
+//!   known yet (no SDP address, no packet yet), the play waits and starts when A's first
+//!   packet arrives or an address is set. What the player sends counts as activity for the
+//!   RTP timeout in the B direction ([`Relay::on_played`]), so a caller listening in silence
+//!   is not cut off; a caller who is gone is ended by the menu's own timeouts;
+//! - **key detector**: after `Listen`, every valid RTP packet from the caller goes through a
+//!   [`KeyDetector`]; each key is one [`MediaEvent::Digit`]. It listens while bridged too (a
+//!   switch may want feature codes), until `Bridge`;
+//! - **`StopPlaying`** stops the player (side B stays muted); **`Bridge`** takes the endpoint
+//!   away: the player stops, the detector goes, and A and B are relayed both ways again.
+//!
+//! # Pacing on tokio's clock
+//!
+//! The frame timer is a `tokio::time::Sleep` reset to the player's next deadline, not an
+//! `Interval`. The schedule belongs to the [`Player`]: frame *n* of a play is due at
+//! `start + n·20 ms`, so a tick that fires late (the task was busy, the runtime loaded) does
+//! not push the later frames back — the overdue frames go out back to back at once, as with
+//! `MissedTickBehavior::Burst`, and the stream does not drift. Unlike `Burst`, the catch-up
+//! is bounded: more than [`MAX_LATE_FRAMES`](crossbar_media::player::MAX_LATE_FRAMES)
+//! behind (a stalled task), the player moves its schedule instead of flooding the phone, as
+//! `MissedTickBehavior::Delay` would. An
+//! `Interval` would also have to be rebuilt for each play, since a play starts at the
+//! command (or 20 ms after the previous packet), not on a fixed grid. The timer rounds up to
+//! tokio's 1 ms resolution, so a frame leaves up to about 1 ms after its due time, with no
+//! accumulation.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
-use crossbar_media::{MediaEvent, Relay, Side};
+use crossbar_media::{
+    KeyDetector, MediaEvent, Player, PlayerEvent, Prompt, Relay, RelayId, Route, Side,
+};
+use rand::RngExt;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -28,7 +70,62 @@ pub(super) enum Control {
     },
     SetHold(bool),
     SetEventPayloadType(Option<u8>),
+    Play {
+        prompts: Vec<Arc<Prompt>>,
+        repeat: bool,
+        payload_type: u8,
+    },
+    StopPlaying,
+    Listen(u8),
+    Bridge,
     Close,
+}
+
+/// A play waiting for side A's address.
+struct PendingPlay {
+    prompts: Vec<Arc<Prompt>>,
+    repeat: bool,
+    payload_type: u8,
+}
+
+/// Crossbar's own media endpoint in one relay (see the module documentation).
+#[derive(Default)]
+struct Endpoint {
+    /// Created by the first `Play`, kept for the relay's life so its stream runs on.
+    player: Option<Player>,
+    pending: Option<PendingPlay>,
+    detector: Option<KeyDetector>,
+}
+
+impl Endpoint {
+    fn player(&mut self) -> &mut Player {
+        self.player.get_or_insert_with(|| {
+            // RFC 3550 §5.1: SSRC, first sequence number and timestamp are random.
+            let mut rng = rand::rng();
+            Player::new(rng.random(), rng.random(), rng.random())
+        })
+    }
+
+    /// When the player's next frame is due.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.player.as_ref().and_then(Player::poll_timeout)
+    }
+
+    /// Starts a waiting play once side A's address is known.
+    fn start_pending(&mut self, relay: &Relay, now: Instant) {
+        if self.pending.is_some() && relay.rtp_destination(Side::A).is_some() {
+            let play = self.pending.take().expect("checked just above");
+            tracing::debug!("side A's address is known: playing");
+            self.player()
+                .play(play.prompts, play.repeat, play.payload_type, now);
+        }
+    }
+}
+
+/// Now on tokio's clock, as the `std` instant the sans-IO machines take: the timers the task
+/// sleeps on and the deadlines the machines compute read one clock.
+pub(super) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// A relay's four sockets.
@@ -64,20 +161,31 @@ pub(super) async fn run(
     // per packet would cost a timer-wheel update (and its lock) each time. Firing early is
     // harmless: `handle_timeout` reports only real silence, and the timer is re-armed.
     let mut deadline = relay.poll_timeout();
-    let inactivity = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into());
+    let inactivity = tokio::time::sleep_until(deadline.unwrap_or_else(now).into());
     tokio::pin!(inactivity);
+    let mut endpoint = Endpoint::default();
+    // The player's timer: armed at its next frame while it plays.
+    let mut frame_due: Option<Instant> = None;
+    let frame = tokio::time::sleep_until(now().into());
+    tokio::pin!(frame);
     loop {
         let ready = tokio::select! {
             command = control.recv() => match command {
                 Some(Control::Close) | None => break,
                 Some(command) => {
-                    apply(&mut relay, command);
+                    apply(&mut relay, &mut endpoint, command, &events);
                     rearm(&relay, &mut deadline, inactivity.as_mut());
+                    rearm_player(&endpoint, &mut frame_due, frame.as_mut());
                     continue;
                 }
             },
+            () = frame.as_mut(), if frame_due.is_some() => {
+                play(&mut relay, &mut endpoint, &sockets.a_rtp, &events);
+                rearm_player(&endpoint, &mut frame_due, frame.as_mut());
+                continue;
+            }
             () = inactivity.as_mut(), if deadline.is_some() => {
-                if let Some(idle) = relay.handle_timeout(Instant::now()) {
+                if let Some(idle) = relay.handle_timeout(now()) {
                     tracing::info!(idle_secs = idle.as_secs(), "no RTP either way");
                     let _ = events.send(MediaEvent::Inactive {
                         id: relay.id(),
@@ -98,7 +206,19 @@ pub(super) async fn run(
             tracing::warn!(%error, "media socket failed; closing the relay");
             break;
         }
-        forward(&mut relay, &sockets, side, rtcp, &mut buf);
+        forward(
+            &mut relay,
+            &mut endpoint,
+            &sockets,
+            side,
+            rtcp,
+            &mut buf,
+            &events,
+        );
+        if endpoint.pending.is_some() && side == Side::A {
+            endpoint.start_pending(&relay, now());
+            rearm_player(&endpoint, &mut frame_due, frame.as_mut());
+        }
     }
     let stats = relay.stats();
     drop(sockets);
@@ -121,25 +241,133 @@ fn rearm(
     }
 }
 
-fn apply(relay: &mut Relay, command: Control) {
+/// Points the player's timer at its next frame (disarmed when it does not play).
+fn rearm_player(
+    endpoint: &Endpoint,
+    due: &mut Option<Instant>,
+    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) {
+    *due = endpoint.poll_timeout();
+    if let Some(at) = *due {
+        timer.reset(at.into());
+    }
+}
+
+fn apply(
+    relay: &mut Relay,
+    endpoint: &mut Endpoint,
+    command: Control,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
+    let now = now();
     match command {
         Control::SetRemote { side, rtp, rtcp } => {
             tracing::debug!(?side, ?rtp, ?rtcp, "remote address");
-            relay.set_remote(Instant::now(), side, rtp, rtcp);
+            relay.set_remote(now, side, rtp, rtcp);
+            endpoint.start_pending(relay, now);
         }
         Control::SetHold(on_hold) => {
             tracing::debug!(on_hold, "hold");
-            relay.set_hold(Instant::now(), on_hold);
+            relay.set_hold(now, on_hold);
         }
         Control::SetEventPayloadType(payload_type) => relay.set_event_payload_type(payload_type),
+        Control::Play {
+            prompts,
+            repeat,
+            payload_type,
+        } => {
+            let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+            tracing::debug!(?names, repeat, payload_type, "play");
+            relay.set_endpoint(now, true);
+            endpoint.pending = Some(PendingPlay {
+                prompts,
+                repeat,
+                payload_type,
+            });
+            if relay.rtp_destination(Side::A).is_some() {
+                endpoint.start_pending(relay, now);
+            } else {
+                // Whatever played before stops: the new play replaces it.
+                if let Some(player) = endpoint.player.as_mut() {
+                    player.stop();
+                }
+                tracing::debug!("side A's address is not known yet: the play waits for it");
+            }
+            report_finished(relay.id(), endpoint, events);
+        }
+        Control::StopPlaying => {
+            tracing::debug!("stop playing");
+            endpoint.pending = None;
+            if let Some(player) = endpoint.player.as_mut() {
+                player.stop();
+            }
+        }
+        Control::Listen(payload_type) => {
+            tracing::debug!(payload_type, "listening for keys");
+            endpoint.detector = Some(KeyDetector::new(payload_type));
+        }
+        Control::Bridge => {
+            tracing::debug!("bridged: relaying both ways again");
+            relay.set_endpoint(now, false);
+            endpoint.pending = None;
+            endpoint.detector = None;
+            if let Some(player) = endpoint.player.as_mut() {
+                player.stop();
+            }
+        }
         Control::Close => {}
+    }
+}
+
+/// Sends the frames that are due out of side A's RTP socket to side A's address.
+fn play(
+    relay: &mut Relay,
+    endpoint: &mut Endpoint,
+    socket: &UdpSocket,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
+    let Some(player) = endpoint.player.as_mut() else {
+        return;
+    };
+    let now = now();
+    let to = relay.rtp_destination(Side::A);
+    while let Some(packet) = player.poll_transmit(now) {
+        // The schedule runs on even if side A's address was taken away (a re-INVITE without
+        // one, before the caller sent anything): those frames are lost, as on the network,
+        // and are not activity.
+        let Some(to) = to else { continue };
+        relay.on_played(now);
+        if let Err(error) = socket.try_send_to(packet, to) {
+            tracing::trace!(%error, %to, "prompt packet not sent");
+        }
+    }
+    report_finished(relay.id(), endpoint, events);
+}
+
+fn report_finished(
+    id: RelayId,
+    endpoint: &mut Endpoint,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
+    if let Some(PlayerEvent::Finished) = endpoint.player.as_mut().and_then(Player::poll_event) {
+        tracing::debug!("play finished");
+        let _ = events.send(MediaEvent::PlayFinished { id });
     }
 }
 
 /// Reads what is waiting on one socket (up to [`BATCH`] datagrams) and sends each packet the
 /// relay accepts out of the other side's socket of the same kind. A full send buffer drops
-/// the packet, as the network would: the relay never waits on one phone.
-fn forward(relay: &mut Relay, sockets: &Sockets, side: Side, rtcp: bool, buf: &mut [u8]) {
+/// the packet, as the network would: the relay never waits on one phone. The caller's RTP
+/// goes through the key detector while one listens.
+fn forward(
+    relay: &mut Relay,
+    endpoint: &mut Endpoint,
+    sockets: &Sockets,
+    side: Side,
+    rtcp: bool,
+    buf: &mut [u8],
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
     let socket = sockets.get(side, rtcp);
     let out = sockets.get(side.other(), rtcp);
     for _ in 0..BATCH {
@@ -158,11 +386,23 @@ fn forward(relay: &mut Relay, sockets: &Sockets, side: Side, rtcp: bool, buf: &m
             continue;
         }
         let packet = &buf[..len];
-        let Some(to) = relay.on_packet(Instant::now(), side, rtcp, from, packet) else {
-            continue;
-        };
-        if let Err(error) = out.try_send_to(packet, to) {
+        let route = relay.route(now(), side, rtcp, from, packet);
+        if let Route::Forward(to) = route
+            && let Err(error) = out.try_send_to(packet, to)
+        {
             tracing::trace!(%error, %to, "media packet not sent");
+        }
+        if side == Side::A
+            && !rtcp
+            && route != Route::Drop
+            && let Some(detector) = endpoint.detector.as_mut()
+            && let Some(digit) = detector.on_rtp(packet)
+        {
+            tracing::debug!(%digit, "key");
+            let _ = events.send(MediaEvent::Digit {
+                id: relay.id(),
+                digit,
+            });
         }
     }
 }

@@ -5,10 +5,13 @@
 //! [`MediaCommand`]s. `Open` spawns the relay's task, which binds the sockets itself — so
 //! the system calls of four sockets per call stay off the engine thread — and answers a port
 //! taken by another process with [`MediaEvent::OpenFailed`]; the other commands go to that
-//! task over its control channel (queued there until the sockets are up). Each task owns its `Relay`, its sockets
-//! and one receive buffer: the packet path is `try_recv_from` → `Relay::on_packet` →
-//! `try_send_to`, with no allocation, no lock and no channel per packet. What the tasks have
-//! to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`]) goes back on the events channel.
+//! task over its control channel (queued there until the sockets are up). Each task owns
+//! its `Relay`, its sockets and one receive buffer: the packet path is `try_recv_from` →
+//! `Relay::route` → `try_send_to`, with no allocation, no lock and no channel per packet.
+//! What the tasks have to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`], and from
+//! crossbar's own media endpoint [`MediaEvent::Digit`] and [`MediaEvent::PlayFinished`])
+//! goes back on the events channel. The endpoint (prompt player, key detector:
+//! `forward.rs`) lives in the relay's task too, in place of side B.
 
 mod forward;
 #[cfg(test)]
@@ -16,7 +19,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbar_media::{MediaCommand, MediaEvent, Relay, RelayId, RelayPlan, Side};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -71,14 +74,24 @@ impl MediaEngine {
             MediaCommand::SetEventPayloadType { id, payload_type } => {
                 self.control(id, Control::SetEventPayloadType(payload_type));
             }
-            MediaCommand::Play { id, .. }
-            | MediaCommand::StopPlaying { id }
-            | MediaCommand::Listen { id, .. }
-            | MediaCommand::Bridge { id } => {
-                // Nothing sends these yet: crossbar's own media endpoint (prompts, keys) is
-                // being added to the relay tasks.
-                tracing::error!(relay = %id, "media endpoint commands are not carried out yet");
+            MediaCommand::Play {
+                id,
+                prompts,
+                repeat,
+                payload_type,
+            } => self.control(
+                id,
+                Control::Play {
+                    prompts,
+                    repeat,
+                    payload_type,
+                },
+            ),
+            MediaCommand::StopPlaying { id } => self.control(id, Control::StopPlaying),
+            MediaCommand::Listen { id, payload_type } => {
+                self.control(id, Control::Listen(payload_type));
             }
+            MediaCommand::Bridge { id } => self.control(id, Control::Bridge),
             MediaCommand::Close { id } => {
                 // The task answers with `Closed` once its sockets are gone. If it already
                 // ended on its own, it has sent `Closed` then.
@@ -149,7 +162,7 @@ impl MediaEngine {
                 b_remote = ?plan.b.remote_rtp,
                 "relay open"
             );
-            let relay = Relay::new(plan, Instant::now()).with_rtp_timeout(rtp_timeout);
+            let relay = Relay::new(plan, forward::now()).with_rtp_timeout(rtp_timeout);
             forward::run(relay, sockets, control_rx, events).await;
         };
         tokio::spawn(task.instrument(span));

@@ -1,10 +1,14 @@
 //! The relay IO over real loopback sockets: two plain UDP sockets play the phones.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbar_media::{MediaCommand, MediaEvent, PortPool, RelayId, RelayPlan, Side, SidePlan};
+use crossbar_media::prompt::FRAME_SAMPLES;
+use crossbar_media::rtp::RtpPacket;
+use crossbar_media::{
+    MediaCommand, MediaEvent, PortPool, Prompt, RelayId, RelayPlan, Side, SidePlan,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -353,4 +357,329 @@ async fn a_port_taken_by_another_process_fails_the_open_and_leaves_nothing_bound
         Ok(MediaEvent::OpenFailed { id: RelayId(6), .. })
     ));
     assert_eq!(media.len(), 1);
+}
+
+// Crossbar's own media endpoint: prompts to the caller, the caller's keys, bridging again.
+
+/// A prompt of `frames` frames whose frames all differ.
+fn test_prompt(frames: usize) -> Arc<Prompt> {
+    let samples: Vec<i16> = (0..frames * FRAME_SAMPLES)
+        .map(|i| ((i * 37 % 20_000) as i32 - 10_000) as i16)
+        .collect();
+    Arc::new(Prompt::from_samples("test/prompt", &samples))
+}
+
+/// One RFC 4733 key press as a phone sends it: start, update, end three times.
+fn key_press(event: u8, sequence: u16, timestamp: u32) -> Vec<Vec<u8>> {
+    [
+        (0x0a, 160u16),
+        (0x0a, 320),
+        (0x8a, 480),
+        (0x8a, 480),
+        (0x8a, 480),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, &(flags, duration))| {
+        let [d1, d2] = duration.to_be_bytes();
+        let mut p = rtp(
+            101,
+            sequence + n as u16,
+            timestamp,
+            0xa,
+            &[event, flags, d1, d2],
+        );
+        if n == 0 {
+            p[1] |= 0x80;
+        }
+        p
+    })
+    .collect()
+}
+
+/// Reads what arrives within `quiet`, until nothing does.
+async fn drain(socket: &UdpSocket, quiet: Duration) -> Vec<Vec<u8>> {
+    let mut packets = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    while let Ok(Ok((len, _))) = tokio::time::timeout(quiet, socket.recv_from(&mut buf)).await {
+        packets.push(buf[..len].to_vec());
+    }
+    packets
+}
+
+#[tokio::test]
+async fn play_paces_the_prompts_to_the_caller_every_20_ms_as_one_stream_with_side_b_muted() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_b) = (phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(10),
+        side(Some(phone_a.local_addr().unwrap()), None),
+        side(Some(phone_b.local_addr().unwrap()), None),
+    )
+    .await;
+    let (relay_a, relay_b) = (local(plan.a.local_rtp_port), local(plan.b.local_rtp_port));
+    // Two prompts, 51 frames: 50 intervals.
+    let prompts = vec![test_prompt(30), test_prompt(21)];
+    let audio: Vec<u8> = prompts.iter().flat_map(|p| p.ulaw.clone()).collect();
+    media.handle(MediaCommand::Play {
+        id: RelayId(10),
+        prompts,
+        repeat: false,
+        payload_type: 0,
+    });
+
+    let mut arrivals = Vec::new();
+    let mut packets = Vec::new();
+    for n in 0..51 {
+        if n == 5 {
+            // The callee talks meanwhile: the caller does not hear it.
+            phone_b
+                .send_to(&rtp(0, 1, 160, 0xb, &[0x11; 160]), relay_b)
+                .await
+                .unwrap();
+        }
+        let (packet, from) = receive(&phone_a).await;
+        arrivals.push(std::time::Instant::now());
+        assert_eq!(from, relay_a, "out of side A's RTP socket");
+        packets.push(packet);
+    }
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlayFinished { id: RelayId(10) }
+    );
+    assert!(
+        drain(&phone_a, Duration::from_millis(100)).await.is_empty(),
+        "nothing after the last frame, nothing from side B"
+    );
+
+    let parsed: Vec<_> = packets
+        .iter()
+        .map(|p| RtpPacket::parse(p).unwrap())
+        .collect();
+    for (n, p) in parsed.iter().enumerate() {
+        assert_eq!(p.payload_type, 0);
+        assert_eq!(
+            p.marker,
+            n == 0,
+            "the marker bit on the play's first packet only"
+        );
+        assert_eq!(p.ssrc, parsed[0].ssrc);
+        assert_eq!(p.sequence, parsed[0].sequence.wrapping_add(n as u16));
+        assert_eq!(
+            p.timestamp,
+            parsed[0].timestamp.wrapping_add(160 * n as u32)
+        );
+        assert_eq!(
+            p.payload,
+            &audio[n * FRAME_SAMPLES..(n + 1) * FRAME_SAMPLES],
+            "frame {n}"
+        );
+    }
+    // Wall-clock spacing, loosely: the mean over 50 intervals (a loaded machine delays single
+    // packets, not the schedule).
+    let mean = (arrivals[50] - arrivals[0]) / 50;
+    assert!(
+        mean >= Duration::from_millis(18) && mean <= Duration::from_millis(22),
+        "packets {mean:?} apart on average"
+    );
+
+    // The next play runs on the same stream, its timestamp advanced by the pause (at least
+    // the 100 ms of quiet above).
+    media.handle(MediaCommand::Play {
+        id: RelayId(10),
+        prompts: vec![test_prompt(1)],
+        repeat: false,
+        payload_type: 8,
+    });
+    let (next, from) = receive(&phone_a).await;
+    assert_eq!(from, relay_a);
+    let next = RtpPacket::parse(&next).unwrap();
+    let last = &parsed[50];
+    assert!(next.marker);
+    assert_eq!(next.payload_type, 8);
+    assert_eq!(next.ssrc, last.ssrc);
+    assert_eq!(next.sequence, last.sequence.wrapping_add(1));
+    let advanced = next.timestamp.wrapping_sub(last.timestamp);
+    assert!(
+        (800..80_000).contains(&advanced),
+        "timestamp advanced by {advanced}"
+    );
+    assert_eq!(next.payload, &test_prompt(1).alaw[..]);
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlayFinished { id: RelayId(10) }
+    );
+}
+
+#[tokio::test]
+async fn a_play_goes_to_the_callers_latched_address_not_the_signalled_one() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    // A's SDP names another socket (the private address of a phone behind NAT).
+    let (phone_a, signalled) = (phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(13),
+        side(Some(signalled.local_addr().unwrap()), None),
+        side(None, None),
+    )
+    .await;
+    let relay_a = local(plan.a.local_rtp_port);
+    phone_a
+        .send_to(&rtp(0, 1, 160, 0xa, &[0xff; 160]), relay_a)
+        .await
+        .unwrap();
+    // Let the relay's task take the packet (and latch) before the play starts.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    media.handle(MediaCommand::Play {
+        id: RelayId(13),
+        prompts: vec![test_prompt(3)],
+        repeat: false,
+        payload_type: 0,
+    });
+    for _ in 0..3 {
+        assert_eq!(receive(&phone_a).await.1, relay_a);
+    }
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlayFinished { id: RelayId(13) }
+    );
+    assert!(
+        drain(&signalled, Duration::from_millis(50))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn listen_reports_each_key_once_and_bridge_relays_both_ways_again() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_b) = (phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(11),
+        side(Some(phone_a.local_addr().unwrap()), None),
+        side(Some(phone_b.local_addr().unwrap()), None),
+    )
+    .await;
+    let (relay_a, relay_b) = (local(plan.a.local_rtp_port), local(plan.b.local_rtp_port));
+    media.handle(MediaCommand::Listen {
+        id: RelayId(11),
+        payload_type: 101,
+    });
+    media.handle(MediaCommand::Play {
+        id: RelayId(11),
+        prompts: vec![test_prompt(5)],
+        repeat: true,
+        payload_type: 0,
+    });
+    // The first prompt packet shows both commands were carried out (they are in order).
+    receive(&phone_a).await;
+
+    // 1, 2, then 1 again (a new event: a new timestamp), each five packets.
+    let mut sequence = 1;
+    for (event, timestamp) in [(1u8, 1600u32), (2, 4800), (1, 8000)] {
+        for packet in key_press(event, sequence, timestamp) {
+            phone_a.send_to(&packet, relay_a).await.unwrap();
+        }
+        sequence += 5;
+    }
+    let mut digits = String::new();
+    for _ in 0..3 {
+        match next_event(&mut events).await {
+            MediaEvent::Digit { id, digit } => {
+                assert_eq!(id, RelayId(11));
+                digits.push(digit);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(digits, "121");
+    // Nothing of the caller's reached side B while the menu had the call.
+    assert!(drain(&phone_b, Duration::from_millis(50)).await.is_empty());
+
+    media.handle(MediaCommand::Bridge { id: RelayId(11) });
+    // Once the bridge is in place, the callee is heard and the prompt has stopped. (A packet
+    // sent before the task took the command may still be muted: retry until it is through.)
+    let from_b = rtp(0, 1, 160, 0xb, &[0x22; 160]);
+    let mut heard = false;
+    for _ in 0..20 {
+        phone_b.send_to(&from_b, relay_b).await.unwrap();
+        if drain(&phone_a, Duration::from_millis(50))
+            .await
+            .contains(&from_b)
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "side B reaches the caller after Bridge");
+    assert!(drain(&phone_a, Duration::from_millis(100)).await.is_empty());
+    let from_a = rtp(0, 100, 16000, 0xa, &[0x33; 160]);
+    phone_a.send_to(&from_a, relay_a).await.unwrap();
+    assert_eq!(receive(&phone_b).await, (from_a, relay_b));
+    // The detector is gone with the endpoint; a repeating play never reports finished.
+    for packet in key_press(5, 200, 32000) {
+        phone_a.send_to(&packet, relay_a).await.unwrap();
+    }
+    assert_eq!(drain(&phone_b, Duration::from_millis(100)).await.len(), 5);
+    assert!(events.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn a_play_waits_for_the_callers_address_keeps_the_call_alive_and_stops_on_request() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(1), tx);
+    let phone_a = phone().await;
+    // Nothing is known about the caller's address.
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(12),
+        side(None, None),
+        side(None, None),
+    )
+    .await;
+    let relay_a = local(plan.a.local_rtp_port);
+    media.handle(MediaCommand::Play {
+        id: RelayId(12),
+        prompts: vec![test_prompt(2)],
+        repeat: true,
+        payload_type: 0,
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The caller's first packet tells where it is: the prompt starts.
+    phone_a
+        .send_to(&rtp(0, 1, 160, 0xa, &[0xff; 160]), relay_a)
+        .await
+        .unwrap();
+    let (first, from) = receive(&phone_a).await;
+    assert_eq!(from, relay_a);
+    assert!(RtpPacket::parse(&first).unwrap().marker);
+    for _ in 0..3 {
+        assert_eq!(receive(&phone_a).await.1, relay_a);
+    }
+    // The caller stays silent for longer than the RTP timeout: the prompt keeps the call
+    // alive.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(events.try_recv().is_err(), "no Inactive while playing");
+
+    media.handle(MediaCommand::StopPlaying { id: RelayId(12) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drain(&phone_a, Duration::from_millis(1)).await;
+    assert!(drain(&phone_a, Duration::from_millis(100)).await.is_empty());
+    // Stopped, not finished; and now the silence is real.
+    assert!(matches!(
+        next_event(&mut events).await,
+        MediaEvent::Inactive {
+            id: RelayId(12),
+            ..
+        }
+    ));
 }

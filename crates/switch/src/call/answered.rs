@@ -16,7 +16,7 @@ impl Call {
     /// The 200 to the caller is retransmitted with doubling intervals until the ACK
     /// (§13.3.1.4); with no ACK after 64·T1 the call is ended with BYE on both sides.
     pub(crate) fn retransmit_ok(&mut self, ctx: &mut Ctx<'_>) {
-        if self.a.acked || self.phase != Phase::Answered {
+        if self.a.acked || !matches!(self.phase, Phase::Answered | Phase::Serving) {
             return;
         }
         if self
@@ -42,7 +42,14 @@ impl Call {
 
     /// The caller's ACK for the 200 (or for a relayed re-INVITE's 200).
     pub(crate) fn on_caller_ack(&mut self, ctx: &mut Ctx<'_>, request: &Request) {
+        let first = !self.a.acked;
         self.a.acked = true;
+        if self.phase == Phase::Serving {
+            if first {
+                self.served_ack(ctx, request);
+            }
+            return;
+        }
         // Late offer: the caller's ACK carries the answer, which the callee's ACK carries on.
         let Some((index, cseq)) = self.late_ack.take() else {
             return;

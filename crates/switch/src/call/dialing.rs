@@ -171,12 +171,15 @@ impl Call {
 
     /// A response on the INVITE of leg `index`.
     pub(crate) fn on_leg_response(&mut self, ctx: &mut Ctx<'_>, index: usize, response: Response) {
-        let wanted = self.phase == Phase::Ringing && self.answered.is_none();
-        let late_offer = self.a.invite.body.is_empty();
+        let wanted =
+            matches!(self.phase, Phase::Ringing | Phase::Serving) && self.answered.is_none();
+        // Serving, crossbar made the legs' offer itself.
+        let late_offer = self.a.invite.body.is_empty() && self.phase != Phase::Serving;
         let Some(leg) = self.legs.get_mut(index) else {
             return;
         };
         let leg_id = leg.id;
+        let was_live = leg.state.is_live();
         match leg.on_response(ctx, &response, wanted, late_offer) {
             LegUpdate::Nothing | LegUpdate::Reissued => {}
             LegUpdate::AnsweredTooLate => {}
@@ -192,11 +195,16 @@ impl Call {
                     },
                 );
                 let retry_after = response.headers.contains(&HeaderName::RetryAfter);
-                self.after_leg_failure_with(ctx, status, retry_after);
+                if self.receiving.is_some() {
+                    self.received_leg_failed(ctx, index, status, retry_after, was_live);
+                } else {
+                    self.after_leg_failure_with(ctx, status, retry_after);
+                }
             }
         }
         if matches!(response.status, 100..=199)
             && self.phase == Phase::Ringing
+            && self.receiving.is_none()
             && self.legs.get(index).is_some_and(|leg| leg.state.is_live())
             && self.legs[index].target.trunk().is_some()
             && ctx
@@ -217,6 +225,15 @@ impl Call {
         if early_media {
             self.learn_callee_media(ctx, response);
         }
+        if self.phase == Phase::Serving {
+            // The caller has crossbar's answer: they hear ringback from crossbar.
+            if matches!(response.status, 180 | 183) {
+                let leg = self.legs[index].id;
+                ctx.emit(&self.id, EventKind::Ringing { leg, early_media });
+            }
+            self.start_ringback(ctx);
+            return;
+        }
         let mut provisional = self.response_for_caller(ctx, response.status, response);
         provisional.reason = response.reason.clone();
         ctx.respond(self.a.invite_key, provisional);
@@ -234,7 +251,7 @@ impl Call {
         let Some(dialog) = leg.dialog.clone() else {
             return;
         };
-        if self.a.invite.body.is_empty() {
+        if self.a.invite.body.is_empty() && self.phase != Phase::Serving {
             self.late_ack = Some((index, leg.invite_cseq()));
         }
         self.answered = Some(index);
@@ -253,6 +270,20 @@ impl Call {
             }
         }
         self.next_attempts.clear();
+        if self.phase == Phase::Serving {
+            // crossbar answered the caller already: the relay's far side becomes the phone.
+            self.phase = Phase::Answered;
+            self.bridge_served(ctx, index);
+            ctx.core
+                .timers
+                .cancel(crate::core::TimerKey::Call(ctx.seq, CallTimer::Ring));
+            tracing::info!(call = %self.id, leg = leg_id.0, "answered");
+            ctx.emit(&self.id, EventKind::Answered { leg: leg_id });
+            return;
+        }
+        if self.receiving.is_some() {
+            self.received_answer(ctx, index);
+        }
 
         // The session interval the callee agreed to (RFC 4028 §7.2), passed to the caller.
         let session = response
@@ -300,6 +331,14 @@ impl Call {
     }
 
     fn after_leg_failure_with(&mut self, ctx: &mut Ctx<'_>, status: u16, retry_after: bool) {
+        if self.receiving.is_some() {
+            // Every attempt of an incoming call's target could not be sent.
+            if self.pending_live_legs() == 0 && self.next_attempts.is_empty() {
+                let status = if status == 0 { 503 } else { status };
+                self.unanswered(ctx, crossbar_routing::Unanswered::Unavailable, status);
+            }
+            return;
+        }
         if self.phase != Phase::Ringing || self.answered.is_some() {
             return;
         }
@@ -347,12 +386,12 @@ impl Call {
     }
 
     /// Legs still trying or ringing (not being given up).
-    fn pending_live_legs(&self) -> usize {
+    pub(crate) fn pending_live_legs(&self) -> usize {
         self.legs.iter().filter(|leg| leg.state.is_live()).count()
     }
 
     /// Places the next trunk attempt (and the next, if that one cannot be sent).
-    fn fail_over(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn fail_over(&mut self, ctx: &mut Ctx<'_>) {
         ctx.core
             .timers
             .cancel(crate::core::TimerKey::Call(ctx.seq, CallTimer::Ring));
@@ -424,6 +463,10 @@ impl Call {
 
     /// The ring timeout passed with nobody answering.
     pub(crate) fn ring_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        if self.receiving.is_some() {
+            self.received_ring_timeout(ctx);
+            return;
+        }
         if self.phase == Phase::Ringing {
             tracing::info!(call = %self.id, "ring timeout");
             self.give_up_ringing(ctx, 480, EndReason::RingTimeout, HangupSide::System);
@@ -499,7 +542,7 @@ fn reach(contact: &str, source: Peer) -> Peer {
 
 /// The response the caller gets when every callee leg failed (§16.7 step 6, simplified
 /// for a PBX): any 6xx wins; then busy (486) over unavailable; then the lowest class.
-fn best_failure(statuses: &[u16]) -> u16 {
+pub(crate) fn best_failure(statuses: &[u16]) -> u16 {
     if let Some(global) = statuses.iter().find(|s| (600..700).contains(*s)) {
         return *global;
     }

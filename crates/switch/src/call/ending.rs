@@ -20,6 +20,21 @@ impl Call {
     ) {
         match self.phase {
             Phase::Ending => {}
+            Phase::Serving => {
+                // Nobody answered yet; crossbar had answered the caller itself.
+                for leg in &mut self.legs {
+                    leg.cancel(ctx);
+                }
+                self.next_attempts.clear();
+                if from != Some(Side::Caller) {
+                    self.send_in_dialog(ctx, Side::Caller, Method::Bye, None);
+                }
+                let hangup_by = match from {
+                    Some(Side::Caller) => HangupSide::Caller,
+                    _ => HangupSide::System,
+                };
+                self.finish(ctx, reason, hangup_by, None);
+            }
             Phase::Ringing => {
                 let by = match from {
                     Some(Side::Caller) => HangupSide::Caller,
@@ -77,7 +92,7 @@ impl Call {
         };
         match self.phase {
             Phase::Ringing => self.give_up_ringing(ctx, status, reason, HangupSide::System),
-            Phase::Answered => self.end_answered(ctx, None, reason),
+            Phase::Answered | Phase::Serving => self.end_answered(ctx, None, reason),
             Phase::Ending => {}
         }
     }
@@ -89,7 +104,9 @@ impl Call {
             Phase::Ringing => {
                 self.give_up_ringing(ctx, 503, EndReason::Interrupted, HangupSide::System);
             }
-            Phase::Answered => self.end_answered(ctx, None, EndReason::Interrupted),
+            Phase::Answered | Phase::Serving => {
+                self.end_answered(ctx, None, EndReason::Interrupted);
+            }
             Phase::Ending => {}
         }
     }

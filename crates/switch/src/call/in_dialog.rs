@@ -37,6 +37,7 @@ impl Call {
         request: Request,
     ) {
         match (&request.method, self.phase) {
+            (_, Phase::Serving) if side == Side::Caller => self.served_request(ctx, key, request),
             (Method::Bye, Phase::Answered) => {
                 ctx.respond(key, request.response(200));
                 self.end_answered(ctx, Some(side), EndReason::Hangup);

@@ -13,6 +13,7 @@ mod answered;
 mod dialing;
 mod ending;
 mod in_dialog;
+pub(crate) mod inbound;
 pub(crate) mod setup;
 
 use std::collections::VecDeque;
@@ -60,13 +61,18 @@ pub(crate) struct Call {
     pub(crate) late_ack: Option<(usize, u32)>,
     /// Both parties' hold state (caller, callee).
     pub(crate) hold: [bool; 2],
+    /// An incoming call from a trunk: where it is and what serves it.
+    pub(crate) receiving: Option<Box<inbound::Receiving>>,
 }
 
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// B legs are being tried.
+    /// B legs are being tried; the caller has no final response yet.
     Ringing,
+    /// crossbar answered the caller itself (a menu; ringback while a phone rings after it):
+    /// no person has answered yet.
+    Serving,
     /// A callee answered; the caller has the 200.
     Answered,
     /// The call has ended (its record is out); legs are being torn down.

@@ -36,10 +36,15 @@ pub(crate) enum Target {
         routed: Routed,
         attempts: Vec<Attempt>,
     },
+    /// An incoming call a route took: received where the dial plan sends it
+    /// ([`super::inbound`]).
+    Inbound(Box<crossbar_routing::RoutedCall>),
     /// Refused before anything rings: `status` to the caller (with a `Reason` header text
-    /// when policy said no), recorded with `reason`.
+    /// when policy said no), recorded with `reason` after `events` (an incoming call's
+    /// trunk and route path).
     Refuse {
         direction: Direction,
+        events: Vec<EventKind>,
         routed: Option<Routed>,
         status: u16,
         reason: EndReason,
@@ -93,10 +98,15 @@ pub(crate) fn start(
         source,
         caller: identity,
     } = invite;
-    // The caller's number on the record: the extension, or what a carrier says is calling.
-    let caller = match &identity {
-        Identity::Extension(number) => number.clone(),
-        Identity::Trunk(_) => request
+    // The caller's number on the record: the extension, or what a carrier says is calling
+    // (as the inbound route read it).
+    let caller = match (&identity, &target) {
+        (_, Target::Inbound(routed)) => routed
+            .caller
+            .clone()
+            .unwrap_or_else(|| "anonymous".to_owned()),
+        (Identity::Extension(number), _) => number.clone(),
+        (Identity::Trunk(_), _) => request
             .headers
             .from()
             .ok()
@@ -113,11 +123,13 @@ pub(crate) fn start(
     let direction = match &target {
         Target::Extension { .. } => Direction::Internal,
         Target::Trunks { .. } => Direction::Outbound,
+        Target::Inbound(_) => Direction::Inbound,
         Target::Refuse { direction, .. } => *direction,
     };
     let outbound = matches!(target, Target::Trunks { .. });
     let callee_number = match &target {
         Target::Extension { number } => number.clone(),
+        Target::Inbound(routed) => routed.did.clone(),
         _ => dialled.clone(),
     };
     let caller_name = request.headers.from().ok().and_then(|f| f.display.clone());
@@ -175,10 +187,18 @@ pub(crate) fn start(
     let routed = match &target {
         Target::Trunks { routed, .. } => Some(routed),
         Target::Refuse { routed, .. } => routed.as_ref(),
-        Target::Extension { .. } => None,
+        Target::Extension { .. } | Target::Inbound(_) => None,
     };
     if let Some(routed) = routed {
         ctx.emit(&id, routed.event(&dialled));
+    }
+    let path = match &target {
+        Target::Refuse { events, .. } => events.clone(),
+        Target::Inbound(routed) => inbound_events(routed),
+        _ => Vec::new(),
+    };
+    for kind in path {
+        ctx.emit(&id, kind);
     }
 
     // RFC 4028 §5: refuse too short a session interval with 422 and our Min-SE.
@@ -203,7 +223,8 @@ pub(crate) fn start(
     }
 
     let limit = ctx.settings().max_calls_per_extension;
-    let caller_at_limit = ctx.core.load.calls_of(&caller) >= limit;
+    let caller_at_limit =
+        matches!(identity, Identity::Extension(_)) && ctx.core.load.calls_of(&caller) >= limit;
     let refuse_caller_at_limit = |ctx: &mut Ctx<'_>| {
         tracing::info!(call = %id, %caller, "caller at its concurrent-call limit");
         let reason = EndReason::Denied {
@@ -211,6 +232,7 @@ pub(crate) fn start(
         };
         refuse(ctx, 403, reason, None);
     };
+    let mut received = None;
     let (callee, first_attempts, next_attempts) = match target {
         Target::Refuse {
             status,
@@ -249,6 +271,10 @@ pub(crate) fn start(
                 return None;
             }
             (Some(number), attempts, Vec::new())
+        }
+        Target::Inbound(routed) => {
+            received = Some(*routed);
+            (None, Vec::new(), Vec::new())
         }
         Target::Trunks { attempts, .. } => {
             let mut attempts = attempts.into_iter();
@@ -306,7 +332,9 @@ pub(crate) fn start(
         .collect();
     ctx.core.index.add_invite(seq, key);
     ctx.core.index.add_relay(seq, media.relay);
-    ctx.core.load.add(&caller);
+    if received.is_none() {
+        ctx.core.load.add(&caller);
+    }
     if let Some(callee) = &callee {
         ctx.core.load.add(callee);
     }
@@ -342,7 +370,17 @@ pub(crate) fn start(
         },
         late_ack: None,
         hold: [false, false],
+        receiving: received.as_ref().map(|routed| {
+            Box::new(super::inbound::Receiving::new(
+                routed.language.clone(),
+                routed.target.clone(),
+            ))
+        }),
     };
+    if let Some(routed) = received {
+        call.go_to(&mut ctx, routed.target);
+        return Some((seq, call));
+    }
     if outbound && let Identity::Extension(number) = &identity {
         ctx.core.usage.started(number, now, wall);
         call.outbound_by = Some(number.clone());
@@ -358,6 +396,24 @@ pub(crate) fn start(
         ctx.arm(CallTimer::Ring, now + ring);
     }
     Some((seq, call))
+}
+
+/// The record's first events of an incoming call a route took: the trunk, DID and route,
+/// then the path so far (the route, the time conditions decided).
+fn inbound_events(routed: &crossbar_routing::RoutedCall) -> Vec<EventKind> {
+    let mut events = vec![EventKind::Inbound {
+        trunk: routed.trunk.clone(),
+        did: routed.did.clone(),
+        route: routed.route.clone(),
+        vip: routed.vip,
+        language: Some(routed.language.clone()),
+    }];
+    events.extend(routed.steps.iter().map(|step| EventKind::Step {
+        kind: step.kind,
+        name: step.name.clone(),
+        result: step.result.clone(),
+    }));
+    events
 }
 
 /// `Session-Expires` of a request (RFC 4028 §4), in seconds.

@@ -11,12 +11,12 @@ use crossbar_auth::{Algorithm, Authenticator};
 use crossbar_cdr::EventKind;
 use crossbar_cdr::record::{CallRecord, Recorder, RecorderOutput};
 use crossbar_config::Config;
-use crossbar_media::MediaCommand;
+use crossbar_media::{MediaCommand, Prompt};
 use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::{Peer, Timers, TransactionKey, Transmit};
 use crossbar_routing::DialPlan;
-use crossbar_switch::{Switch, SwitchOutput, SwitchSettings, TrunkStatus};
+use crossbar_switch::{PromptLibrary, Switch, SwitchOutput, SwitchSettings, TrunkStatus};
 use crossbar_testkit::{Clock, Lab, Machine, peer};
 
 pub const RING: Duration = Duration::from_secs(20);
@@ -48,6 +48,8 @@ pub struct Pbx {
     pub blocks: Vec<(String, String)>,
     /// Every message's destination and the local socket it was to leave from.
     pub sent_from: Vec<(Peer, Option<std::net::SocketAddr>)>,
+    /// Round robin positions the switch asked to keep.
+    pub round_robin: Vec<(String, usize)>,
 }
 
 impl Machine for Pbx {
@@ -96,6 +98,7 @@ impl Machine for Pbx {
                 SwitchOutput::Block {
                     extension, reason, ..
                 } => self.blocks.push((extension, reason)),
+                SwitchOutput::RoundRobin { group, next } => self.round_robin.push((group, next)),
             }
         }
         out
@@ -149,8 +152,14 @@ impl Pbx {
             user_agent: "crossbar-test".into(),
         };
         let plan = DialPlan::compile(&config).expect("test dial plan");
+        let mut switch = Switch::new(endpoint, settings, plan, &config.trunks, 5);
+        // The menus' prompts (tests/prompts holds short tones), and a ringback tone.
+        let mut prompts = PromptLibrary::load(&config, |path| Prompt::from_wav(path))
+            .unwrap_or_else(|(path, error)| panic!("test prompt {}: {error}", path.display()));
+        prompts.set_ringback(Prompt::ringback_gb());
+        switch.set_prompts(prompts);
         Pbx {
-            switch: Switch::new(endpoint, settings, plan, &config.trunks, 5),
+            switch,
             media: Vec::new(),
             recorder: Recorder::default(),
             records: Vec::new(),
@@ -158,6 +167,7 @@ impl Pbx {
             trunk_statuses: Vec::new(),
             blocks: Vec::new(),
             sent_from: Vec::new(),
+            round_robin: Vec::new(),
         }
     }
 
