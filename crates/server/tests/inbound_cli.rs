@@ -371,7 +371,11 @@ lunch           schedule  -
     );
 
     let out = stdout_of(&site.crossbar(&["tc", "override", "office-hours", "closed"]));
-    assert_eq!(out, "office-hours: forced closed (was: no override)\n");
+    assert_eq!(
+        out,
+        "office-hours: forced closed (was: no override)\n\
+         a running crossbar applies it to incoming calls within 2 seconds\n"
+    );
     let stored = site.with_store(async |store| {
         store
             .time_condition_overrides()
@@ -408,7 +412,12 @@ lunch           schedule  -
         out.starts_with("office-hours: follows its schedule (was: forced closed since "),
         "{out}"
     );
-    assert!(out.ends_with(" by cli:alice)\n"), "{out}");
+    assert!(
+        out.ends_with(
+            " by cli:alice)\na running crossbar applies it to incoming calls within 2 seconds\n"
+        ),
+        "{out}"
+    );
     assert!(site.with_store(async |store| {
         store
             .time_condition_overrides()
@@ -456,7 +465,11 @@ fn blocklist_patterns_are_added_listed_and_removed() {
         "--note",
         "calls every night",
     ]));
-    assert_eq!(out, "blocked callers matching +447700900123\n");
+    assert_eq!(
+        out,
+        "blocked callers matching +447700900123\n\
+         a running crossbar refuses them within 2 seconds\n"
+    );
     stdout_of(&site.crossbar(&["blocklist", "add", " +4416329600* "]));
 
     let out = site.crossbar(&["blocklist", "add", "+447700900123"]);
@@ -522,6 +535,12 @@ fn blocklist_patterns_are_added_listed_and_removed() {
     let out = stdout_of(&site.crossbar(&["blocklist", "remove", "+447700900123"]));
     assert!(
         out.starts_with("removed +447700900123 from the blocklist (added "),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            " by cli:alice)\na running crossbar lets them call in again within 2 seconds\n"
+        ),
         "{out}"
     );
     let stored = site.with_store(async |store| store.blocked_callers().await.expect("read"));

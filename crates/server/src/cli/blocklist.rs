@@ -16,7 +16,9 @@
 //! pattern of the configuration is removed from the file). A pattern that cannot be read
 //! exits 2.
 //!
-//! All only touch the database, whether crossbar is running or not.
+//! All only touch the database, so they work whether crossbar is running or not: a running
+//! crossbar re-reads the blocklist every 2 seconds, so a change applies to incoming calls
+//! within 2 seconds.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -177,6 +179,7 @@ fn add(args: AddArgs) -> ExitCode {
     match outcome {
         Ok((true, _)) => {
             println!("blocked callers matching {pattern}");
+            println!("a running crossbar refuses them within 2 seconds");
             ExitCode::SUCCESS
         }
         Ok((false, existing)) => {
@@ -213,6 +216,7 @@ fn remove(args: RemoveArgs) -> ExitCode {
                 "removed {pattern} from the blocklist ({})",
                 added_text(&blocked, &timezone)
             );
+            println!("a running crossbar lets them call in again within 2 seconds");
             ExitCode::SUCCESS
         }
         Ok(None) if config.inbound.blocklist.contains(&pattern) => {

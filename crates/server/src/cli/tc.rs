@@ -13,7 +13,9 @@
 //! /api/time-conditions/{name}/override` does. A name the configuration does not have is
 //! refused (exit 2), and nothing is written.
 //!
-//! Both only touch the database, whether crossbar is running or not.
+//! Both only touch the database, so they work whether crossbar is running or not: a running
+//! crossbar re-reads the overrides every 2 seconds, so an override applies to incoming calls
+//! within 2 seconds.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -197,6 +199,7 @@ fn set_override(args: OverrideArgs) -> ExitCode {
             let before =
                 previous.map_or_else(|| "no override".to_owned(), |o| forced_text(&o, &timezone));
             println!("{name}: {now} (was: {before})");
+            println!("a running crossbar applies it to incoming calls within 2 seconds");
             ExitCode::SUCCESS
         }
         Err(error) => {
