@@ -8,9 +8,7 @@
 //!   /api/blocklist/{pattern}` call [`Store::add_blocked_caller`] and
 //!   [`Store::remove_blocked_caller`], and only write the database;
 //! * the running engine re-reads [`Store::blocked_callers`] every 2 seconds, so a pattern
-//!   added or removed applies to the calls that arrive within 2 seconds. (The switch does
-//!   not route incoming calls yet: until it does, the route simulator is the only reader,
-//!   through `crossbar_api::route::StoredLive`.)
+//!   added or removed applies to the calls that arrive within 2 seconds.
 
 use crossbar_config::NumberPattern;
 

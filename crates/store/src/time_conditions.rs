@@ -8,9 +8,7 @@
 //!   and only write the database;
 //! * the running engine learns of a change by re-reading [`Store::time_condition_overrides`]
 //!   every 2 seconds (one small table, cheap enough to poll), so an override takes effect on
-//!   the calls that arrive within 2 seconds of being set. (The switch does not route
-//!   incoming calls yet: until it does, the route simulator is the only reader, through
-//!   `crossbar_api::route::StoredLive`.)
+//!   the calls that arrive within 2 seconds of being set.
 
 use crate::error::db;
 use crate::{Store, StoreError};
