@@ -15,9 +15,9 @@
 //! exactly as `[inbound] blocklist` takes them (`crossbar_config::NumberPattern`); in a
 //! path, `+` may be sent as is or as `%2B`. A pattern that cannot be read is a 400.
 //!
-//! Changes only write the database. The dial plan reads the database's blocklist through
-//! `crossbar_api::route::StoredLive` (the route simulator does now); the running switch does
-//! not read it yet, so a change reaches live calls once it does.
+//! Changes only write the database: a running crossbar re-reads the blocklist every 2
+//! seconds, so a change applies to the incoming calls that arrive from 2 seconds after the
+//! answer (the route simulator, `crossbar_api::route::StoredLive`, reads it at once).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};

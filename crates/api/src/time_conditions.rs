@@ -13,9 +13,9 @@
 //! `token:NAME` through the API, `cli:USER` from `crossbar tc override`). Times are unix
 //! milliseconds.
 //!
-//! An override only writes the database. The dial plan reads the overrides through
-//! `crossbar_api::route::StoredLive` (the route simulator does now); the running switch does
-//! not read them yet, so an override reaches live calls once it does.
+//! An override only writes the database: a running crossbar re-reads the overrides every 2
+//! seconds, so it applies to the incoming calls that arrive from 2 seconds after the answer
+//! (the route simulator, `crossbar_api::route::StoredLive`, reads them at once).
 
 use std::fmt;
 

@@ -12,6 +12,9 @@
 //! crossbar route explain --config F --from 201 --to "020 7946 0000"   # the route simulator
 //! crossbar token new ops                         # an API token for [http] tokens
 //! crossbar report outbound --config examples/crossbar.toml --by trunk  # outbound figures
+//! crossbar report inbound --config F --by group  # inbound figures
+//! crossbar tc override office-hours closed --config F   # force a time condition closed
+//! crossbar blocklist add "+441632960999" --config F       # refuse a caller
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -72,6 +75,12 @@ enum Command {
     /// Report on the stored calls of a period, as a table, CSV or JSON.
     #[command(subcommand)]
     Report(cli::report::ReportCommand),
+    /// Time conditions: list them with their overrides, force one open or closed.
+    #[command(subcommand)]
+    Tc(cli::tc::TcCommand),
+    /// The caller blocklist: list it, add or remove patterns.
+    #[command(subcommand)]
+    Blocklist(cli::blocklist::BlocklistCommand),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +94,8 @@ fn main() -> ExitCode {
         Command::Route(command) => cli::route::run(command),
         Command::Token(command) => cli::token::run(command),
         Command::Report(report) => cli::report::run(report),
+        Command::Tc(command) => cli::tc::run(command),
+        Command::Blocklist(command) => cli::blocklist::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

@@ -2,8 +2,7 @@
 //! kept across restarts (and shared by the nodes of one database).
 //!
 //! The engine writes a group's next position with [`Store::set_round_robin_position`] after
-//! each call it rings, and reads them all with [`Store::round_robin_positions`] at start
-//! (and with its other state every 2 seconds, so nodes sharing the database stay in turn).
+//! each call it rings, and reads them all with [`Store::round_robin_positions`] at start.
 //! A position is an index in the group's member list; the engine wraps it to the list's
 //! length, so a list shortened in the configuration needs nothing done here.
 

@@ -4,7 +4,7 @@
 //!
 //! Who writes what:
 //! * `crossbar tc override office-hours open|closed|schedule` and
-//!   `POST /api/time-conditions/{name}/override` call [`Store::set_time_condition_override`],
+//!   `PUT /api/time-conditions/{name}/override` call [`Store::set_time_condition_override`],
 //!   and only write the database;
 //! * the running engine learns of a change by re-reading [`Store::time_condition_overrides`]
 //!   every 2 seconds (one small table, cheap enough to poll), so an override takes effect on

@@ -113,15 +113,6 @@ fn blocked_table(blocks: &[Block], tz: &TimeZone) -> String {
     out
 }
 
-/// Who releases a block from the command line: `cli:$USER` (or `$LOGNAME`), else `cli`.
-fn operator() -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|user| !user.trim().is_empty())
-        .map_or_else(|| "cli".to_owned(), |user| format!("cli:{}", user.trim()))
-}
-
 fn unblock(args: UnblockArgs) -> ExitCode {
     const COMMAND: &str = "crossbar extension unblock";
     let config = match super::load_config(COMMAND, &args.config) {
@@ -137,7 +128,7 @@ fn unblock(args: UnblockArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let timezone = super::site_timezone(COMMAND, &config);
-    let by = operator();
+    let by = super::operator();
     let released = super::with_store(&config, |store| async move {
         Ok(store
             .unblock_extension(&number, &by, crate::unix_ms_now())

@@ -11,18 +11,28 @@
 //! crossbar token new NAME                                         # a token for [http] tokens
 //! crossbar report outbound --config F [--since T] [--until T] [--by extension|trunk|class]
 //!     [--format table|csv|json]                                   # outbound figures
+//! crossbar report inbound --config F [--since T] [--until T] [--by did|route|group]
+//!     [--received] [--format table|csv|json]                      # inbound figures
+//! crossbar tc list --config F [--format table|json]               # time conditions, overrides
+//! crossbar tc override NAME open|closed|schedule --config F       # force one, or clear it
+//! crossbar blocklist list --config F [--format table|json]        # the caller blocklist
+//! crossbar blocklist add PATTERN [--note TEXT] --config F         # block callers
+//! crossbar blocklist remove PATTERN --config F                    # unblock them
 //! ```
 //!
 //! Each reads the database named by the configuration's `[database]` and shows times in
 //! `[site] timezone` (UTC if unset). Exit status: 0 done, 2 for a configuration or an argument
 //! that cannot be used, 1 when the database cannot be read or written, or there is nothing to
-//! do (`unblock` of an extension that is not blocked).
+//! do (`unblock` of an extension that is not blocked, `blocklist add` of a pattern already
+//! there, `blocklist remove` of one that is not).
 
 pub mod alerts;
+pub mod blocklist;
 pub mod calls;
 pub mod extension;
 pub mod report;
 pub mod route;
+pub mod tc;
 pub mod token;
 pub mod trunks;
 
@@ -119,6 +129,16 @@ fn print_or_fail(command: &str, output: anyhow::Result<String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Who makes a change from the command line, as the store records it: `cli:$USER` (or
+/// `$LOGNAME`), else `cli`.
+fn operator() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|user| !user.trim().is_empty())
+        .map_or_else(|| "cli".to_owned(), |user| format!("cli:{}", user.trim()))
 }
 
 /// A time in `tz` as `2026-11-21 09:00:00` (or `%Y-%m-%dT%H:%M:%S%:z` with `offset`).

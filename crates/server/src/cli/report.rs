@@ -1,6 +1,13 @@
 //! `crossbar report`: the reports of DESIGN.md §2 over the calls stored in the database a
 //! configuration file names, as a table (people), CSV (spreadsheets) or JSON (programs).
 //!
+//! `crossbar report inbound` gives the figures of the calls received in a period — offered,
+//! answered, missed, abandoned (by stage), short abandons, ASA, service level, peak hour,
+//! max concurrent — in all, or per DID, inbound route or ring group; the calls from trunks,
+//! or with `--received` every call received (internal ones included). The figures are
+//! `crossbar_cdr::metrics::inbound`'s, the report is made as `GET /api/reports/inbound` makes
+//! it (`crossbar_api::reports::inbound`), and the JSON is its answer.
+//!
 //! `crossbar report outbound` gives the outbound figures of a period — attempts, connected,
 //! ASR, ACD, PDD, minutes, cost (by destination class), failovers, failures, unrouted and
 //! denied calls (by reason) — in all, or per extension, trunk or destination class. The
@@ -14,8 +21,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use crossbar_api::filter::ReportQuery;
+use crossbar_api::filter::{InboundReportQuery, ReportQuery};
 use crossbar_cdr::DestinationClass;
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::inbound::{
+    self, DEFAULT_SERVICE_LEVEL_SECS, DEFAULT_SHORT_ABANDON_SECS, InboundFigures, InboundReport,
+};
 use crossbar_cdr::metrics::outbound::{
     GroupBy, OutboundFigures, OutboundGroup, OutboundReport, outbound_report,
 };
@@ -30,6 +41,10 @@ use super::{
 /// `crossbar report` reports.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Incoming calls: offered, answered, missed, abandoned, short abandons, ASA, service
+    /// level, peak hour and max concurrent calls, in all or by DID, inbound route or ring
+    /// group.
+    Inbound(InboundArgs),
     /// Outgoing calls: attempts, connected, ASR, ACD, PDD, minutes, cost, failovers,
     /// failures and denied calls, in all or by extension, trunk or destination class.
     Outbound(OutboundArgs),
@@ -57,13 +72,44 @@ pub struct OutboundArgs {
     pub format: Format,
 }
 
+/// `crossbar report inbound` options.
+#[derive(Debug, Args)]
+pub struct InboundArgs {
+    /// The TOML configuration file (its [database] is read).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Calls started at or after TIME: 2026-11-21T09:00:00Z, 2026-11-21T09:00 (site time)
+    /// or 2026-11-21 (from the start of that day).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Calls started before TIME (same forms; a date includes that whole day).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Figures per DID (the number called), per inbound route or per ring group (the one a
+    /// call reached last), besides the total.
+    #[arg(long, value_name = "GROUP")]
+    pub by: Option<String>,
+    /// Count every call received, internal ones included, not only the calls from trunks.
+    #[arg(long)]
+    pub received: bool,
+    /// Answered within SECS counts for the service level.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SERVICE_LEVEL_SECS)]
+    pub service_level_secs: u32,
+    /// Given up within SECS of the start is a short abandon, left out of the service level.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SHORT_ABANDON_SECS)]
+    pub short_abandon_secs: u32,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Aligned columns, then the cost by destination class and the denied calls by reason.
+    /// Aligned columns, then the figures of the total that do not fit in them.
     Table,
     /// One row per group and one for the total, with a header row.
     Csv,
-    /// The report as `GET /api/reports/outbound` gives it.
+    /// The report as `GET /api/reports/inbound` or `/outbound` gives it.
     Json,
 }
 
@@ -71,6 +117,7 @@ pub enum Format {
 /// 1 if the database cannot be read.
 pub fn run(command: ReportCommand) -> ExitCode {
     match command {
+        ReportCommand::Inbound(args) => inbound(args),
         ReportCommand::Outbound(args) => outbound(args),
     }
 }
@@ -106,6 +153,211 @@ fn outbound(args: OutboundArgs) -> ExitCode {
         render(&report, args.format, &timezone).context("formatting the report")
     });
     print_or_fail(COMMAND, text)
+}
+
+fn inbound(args: InboundArgs) -> ExitCode {
+    const COMMAND: &str = "crossbar report inbound";
+    let config = match load_config(COMMAND, &args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let timezone = site_timezone(COMMAND, &config);
+    let query = InboundReportQuery {
+        since: args.since.clone(),
+        until: args.until.clone(),
+        by: args.by.clone(),
+        received: Some(args.received.to_string()),
+        service_level_secs: Some(args.service_level_secs.to_string()),
+        short_abandon_secs: Some(args.short_abandon_secs.to_string()),
+    };
+    let (period, by, options) = match query.to_report(&timezone) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("{COMMAND}: --{}", option_error(&error.0));
+            return ExitCode::from(2);
+        }
+    };
+    let report = with_store(&config, async |store| {
+        Ok(crossbar_api::reports::inbound(&store, period, by, &options, &timezone).await?)
+    });
+    let text = report.and_then(|report| {
+        render_inbound(&report, args.format, &timezone).context("formatting the report")
+    });
+    print_or_fail(COMMAND, text)
+}
+
+fn render_inbound(report: &InboundReport, format: Format, tz: &TimeZone) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Table => inbound_table(report, tz),
+        Format::Csv => inbound_csv(report),
+        Format::Json => with_newline(serde_json::to_string_pretty(report)?),
+    })
+}
+
+/// A parameter's error as the command line names it: `short_abandon_secs: ...` becomes
+/// `short-abandon-secs: ...` (the value quoted after the name is left as typed).
+fn option_error(message: &str) -> String {
+    match message.split_once(':') {
+        Some((name, rest)) => format!("{}:{rest}", name.replace('_', "-")),
+        None => message.to_owned(),
+    }
+}
+
+/// Mean seconds with one decimal: `17.5s`.
+fn mean_secs(secs: Option<f64>) -> String {
+    secs.map_or_else(|| "-".to_owned(), |s| format!("{s:.1}s"))
+}
+
+/// The peak hour as `10:00-11:00 (3)`.
+fn peak_hour(figures: &InboundFigures) -> String {
+    figures.peak_hour.map_or_else(
+        || "-".to_owned(),
+        |p| {
+            format!(
+                "{:02}:00-{:02}:00 ({})",
+                p.hour,
+                (p.hour + 1) % 24,
+                p.offered
+            )
+        },
+    )
+}
+
+fn inbound_table(report: &InboundReport, tz: &TimeZone) -> String {
+    const HEADER: [&str; 10] = [
+        "",
+        "OFFERED",
+        "ANSWERED",
+        "MISSED",
+        "ABANDONED",
+        "SHORT",
+        "ASA",
+        "SERVICE LEVEL",
+        "PEAK HOUR",
+        "MAX CONCURRENT",
+    ];
+    const RIGHT: [bool; 10] = [false, true, true, true, true, true, true, true, false, true];
+    let calls = if report.received {
+        "Calls received (internal ones included)"
+    } else {
+        "Inbound calls"
+    };
+    let mut out = format!("{calls} {}", period_text(&report.period, tz));
+    if let Some(by) = report.by {
+        write!(out, ", by {by}").expect("writing to a String");
+    }
+    out.push('\n');
+    let row = |label: String, f: &InboundFigures| -> Vec<String> {
+        vec![
+            label,
+            f.offered.to_string(),
+            f.answered.to_string(),
+            f.missed.to_string(),
+            f.abandoned.to_string(),
+            f.short_abandons.to_string(),
+            mean_secs(f.asa_secs),
+            percent(f.service_level),
+            peak_hour(f),
+            f.max_concurrent.to_string(),
+        ]
+    };
+    let no_key = match report.by {
+        Some(inbound::GroupBy::Did) => "(no DID)",
+        Some(inbound::GroupBy::Route) => "(no route)",
+        Some(inbound::GroupBy::Group) => "(no group)",
+        None => "(none)",
+    };
+    let mut rows: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| {
+            row(
+                g.key.clone().unwrap_or_else(|| no_key.to_owned()),
+                &g.figures,
+            )
+        })
+        .collect();
+    rows.push(row("total".to_owned(), &report.total));
+    let mut header = HEADER;
+    let by_name = report.by.map(|by| by.as_str().to_uppercase());
+    header[0] = by_name.as_deref().unwrap_or("");
+    out.push_str(&super::table(&header, &RIGHT, &rows));
+
+    let total = &report.total;
+    let stage = &total.abandoned_by_stage;
+    out.push('\n');
+    writeln!(
+        out,
+        "abandoned by stage: ringing {}, ivr {}, queue {}",
+        stage.ringing, stage.ivr, stage.queue
+    )
+    .expect("writing to a String");
+    if total.queued > 0 {
+        writeln!(
+            out,
+            "queued: {}, average wait {}",
+            total.queued,
+            mean_secs(total.avg_queue_wait_secs)
+        )
+        .expect("writing to a String");
+    }
+    writeln!(
+        out,
+        "service level: answered within {} s of the calls offered less short abandons \
+         (given up within {} s); times of day in {}",
+        report.service_level_secs, report.short_abandon_secs, report.timezone
+    )
+    .expect("writing to a String");
+    out
+}
+
+fn inbound_csv(report: &InboundReport) -> String {
+    let mut out = String::from(
+        "by,key,offered,answered,missed,abandoned,abandoned_ringing,abandoned_ivr,\
+         abandoned_queue,short_abandons,asa_secs,queued,avg_queue_wait_secs,answered_within,\
+         service_level,peak_hour,peak_hour_offered,max_concurrent",
+    );
+    for hour in 0..24 {
+        write!(out, ",offered_{hour:02}").expect("writing to a String");
+    }
+    out.push('\n');
+    let opt =
+        |v: Option<f64>, decimals: usize| v.map_or_else(String::new, |v| format!("{v:.decimals$}"));
+    let mut line = |by: &str, key: Option<&str>, f: &InboundFigures| {
+        let mut cells = vec![
+            by.to_owned(),
+            key.unwrap_or_default().to_owned(),
+            f.offered.to_string(),
+            f.answered.to_string(),
+            f.missed.to_string(),
+            f.abandoned.to_string(),
+            f.abandoned_by_stage.ringing.to_string(),
+            f.abandoned_by_stage.ivr.to_string(),
+            f.abandoned_by_stage.queue.to_string(),
+            f.short_abandons.to_string(),
+            opt(f.asa_secs, 1),
+            f.queued.to_string(),
+            opt(f.avg_queue_wait_secs, 1),
+            f.answered_within.to_string(),
+            opt(f.service_level, 4),
+            f.peak_hour.map(|p| p.hour.to_string()).unwrap_or_default(),
+            f.peak_hour
+                .map(|p| p.offered.to_string())
+                .unwrap_or_default(),
+            f.max_concurrent.to_string(),
+        ];
+        cells.extend(f.offered_by_hour.iter().map(ToString::to_string));
+        let fields: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    };
+    if let Some(by) = report.by {
+        for group in &report.groups {
+            line(by.as_str(), group.key.as_deref(), &group.figures);
+        }
+    }
+    line("total", None, &report.total);
+    out
 }
 
 fn render(report: &OutboundReport, format: Format, tz: &TimeZone) -> anyhow::Result<String> {
@@ -145,10 +397,10 @@ fn mean_delay(ms: Option<f64>) -> String {
 
 /// The period as a phrase: `from A to B (zone)`, `since A (zone)`, `before B (zone)` or
 /// `(all stored)`.
-fn period_text(report: &OutboundReport, tz: &TimeZone) -> String {
+fn period_text(period: &Period, tz: &TimeZone) -> String {
     let time = |ms: i64| local_time(ms, tz, false);
     let zone = tz.iana_name().unwrap_or("UTC");
-    match (report.period.since_ms, report.period.until_ms) {
+    match (period.since_ms, period.until_ms) {
         (Some(since), Some(until)) => format!("from {} to {} ({zone})", time(since), time(until)),
         (Some(since), None) => format!("since {} ({zone})", time(since)),
         (None, Some(until)) => format!("before {} ({zone})", time(until)),
@@ -174,7 +426,7 @@ fn table(report: &OutboundReport, tz: &TimeZone) -> String {
     const RIGHT: [bool; 12] = [
         false, true, true, true, true, true, true, true, true, true, true, true,
     ];
-    let mut out = format!("Outbound calls {}", period_text(report, tz));
+    let mut out = format!("Outbound calls {}", period_text(&report.period, tz));
     if let Some(by) = report.by {
         write!(out, ", by {by}").expect("writing to a String");
     }
@@ -297,5 +549,18 @@ mod tests {
         assert_eq!(mean_duration(Some(89.6)), "1:30");
         assert_eq!(mean_delay(Some(1_033.3)), "1.0s");
         assert_eq!(mean_delay(None), "-");
+        assert_eq!(mean_secs(Some(17.46)), "17.5s");
+    }
+
+    #[test]
+    fn a_parameter_error_names_the_option_as_typed() {
+        assert_eq!(
+            option_error("short_abandon_secs: `90000` is not a whole number"),
+            "short-abandon-secs: `90000` is not a whole number"
+        );
+        assert_eq!(
+            option_error("by: `queue_x` is not one of did, route, group"),
+            "by: `queue_x` is not one of did, route, group"
+        );
     }
 }
