@@ -47,6 +47,45 @@ name = "carrier-a"
 address = "198.51.100.10:5060"
 options_interval_secs = 0
 
+[[trunk]]
+name = "carrier-b"
+address = "198.51.100.20:5060"
+options_interval_secs = 0
+
+[[class]]
+name = "national"
+allow = ["national", "mobile"]
+
+[[outbound_route]]
+name = "uk"
+match = ["+44*"]
+strategy = "in_order"
+trunks = ["carrier-b"]
+caller_id = "+442079460999"
+
+[[inbound_route]]
+name = "rota"
+dids = ["+442079460400"]
+destination = "group:rota"
+
+[[inbound_route]]
+name = "mobile"
+dids = ["+442079460500"]
+destination = "group:mobiles"
+
+[[ring_group]]
+name = "rota"
+strategy = "round_robin"
+members = ["201", "202"]
+ring_secs = 10
+
+[[ring_group]]
+name = "mobiles"
+strategy = "hunt"
+members = ["+447400123456"]
+present_caller = true
+class = "national"
+
 [inbound]
 blocklist = ["+44900*"]
 
@@ -535,4 +574,81 @@ fn a_phone_dialling_the_menus_number_is_answered_by_the_menu_as_an_internal_call
     assert_eq!(record.direction, Direction::Internal);
     assert_eq!(record.disposition, Disposition::Busy);
     assert!(record.inbound.is_none());
+}
+
+/// Answers `invite` at `phone`, then hangs up, so the call ends answered.
+fn answer_and_hang_up(lab: &mut Lab<Pbx>, phone: &mut Phone, invite: &Request, port: u16) {
+    phone.reply(lab, invite, 200, Some(sdp("192.0.2.50", port, "sendrecv")));
+    lab.run_for(Duration::from_millis(10));
+    let mut dialog = phone.dialog_as_callee(invite);
+    phone.send_in_dialog(lab, &mut dialog, Method::Bye, None);
+    lab.run_for(Duration::from_millis(10));
+}
+
+#[test]
+fn a_round_robin_group_starts_after_the_member_rung_first_last_time_even_after_a_restart() {
+    let mut lab = lab();
+    let mut alice = registered(&mut lab, "201", "192.0.2.11:5060");
+    let mut bob = registered(&mut lab, "202", "192.0.2.12:5060");
+    carrier_invite(&mut lab, "+442079460400", "+447700900123", 1);
+    let first = lab.request(alice.at, Method::Invite);
+    assert!(
+        lab.requests(bob.at).is_empty(),
+        "one member at a time, 201 first"
+    );
+    answer_and_hang_up(&mut lab, &mut alice, &first, 41_000);
+    assert_eq!(lab.machine.round_robin, [("rota".to_owned(), 1)]);
+
+    carrier_invite(&mut lab, "+442079460400", "+447700900123", 2);
+    let second = lab.request(bob.at, Method::Invite);
+    assert!(
+        lab.requests(alice.at)
+            .iter()
+            .all(|r| r.method != Method::Invite),
+        "202's turn"
+    );
+    answer_and_hang_up(&mut lab, &mut bob, &second, 41_002);
+    assert_eq!(
+        lab.machine.round_robin.last(),
+        Some(&("rota".to_owned(), 0))
+    );
+
+    // A restarted crossbar is told where the group stopped (the database keeps it).
+    let mut lab = lab_with_holidays("\"12-25\"");
+    lab.machine.switch.restore_round_robin("rota", 1);
+    let alice = registered(&mut lab, "201", "192.0.2.11:5060");
+    let bob = registered(&mut lab, "202", "192.0.2.12:5060");
+    carrier_invite(&mut lab, "+442079460400", "+447700900123", 3);
+    assert_eq!(lab.request(bob.at, Method::Invite).method, Method::Invite);
+    assert!(lab.requests(alice.at).is_empty());
+}
+
+#[test]
+fn an_outside_member_is_rung_through_the_outgoing_routes_showing_the_inbound_caller() {
+    let mut lab = lab();
+    lab.attach(
+        crossbar_testkit::Carrier::new("198.51.100.20:5060")
+            .with_calls([crossbar_testkit::carrier::Script::answer()]),
+    );
+    carrier_invite(&mut lab, "+442079460500", "+447700900123", 1);
+    lab.run_for(Duration::from_secs(2));
+    let invites = lab
+        .carrier(peer("198.51.100.20:5060"))
+        .requests(&Method::Invite);
+    assert_eq!(invites.len(), 1, "{:#?}", lab.machine.kinds);
+    let invite = invites[0];
+    assert!(
+        invite.uri.to_string().contains("+447400123456"),
+        "{}",
+        invite.uri
+    );
+    let from = invite.headers.from().expect("From");
+    assert!(
+        from.uri.to_string().contains("+447700900123"),
+        "present_caller: the inbound caller's number, not the route's: {from:?}"
+    );
+    let ok = final_to_carrier(&mut lab);
+    assert_eq!(ok.status, 200, "the outside member answered");
+    let record = lab.machine.records.first().cloned();
+    assert!(record.is_none(), "still up");
 }
