@@ -25,6 +25,7 @@
 //! | `GET /api/trunks` | every configured trunk with its recorded status ([`trunks`]) |
 //! | `GET /api/trunks/{name}/events?limit=` | a trunk's changes, newest first ([`trunks`]) |
 //! | `GET /api/route/explain?from=&to=&at=` | the routing decision for a call, explained ([`route`]) |
+//! | `GET /api/route/explain/inbound?did=&caller=&trunk=&digits=&at=` | the path an incoming call would take ([`route`]) |
 //!
 //! Listing parameters (all optional, see [`filter::CallQuery`]): `extension`, `received_by`,
 //! `placed_by`, `direction`, `disposition`, `trunk`, `class`, `since`, `until`, `limit`
@@ -208,6 +209,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/trunks", get(trunks::list))
         .route("/api/trunks/{name}/events", get(trunks::events))
         .route("/api/route/explain", get(route::explain_call))
+        .route("/api/route/explain/inbound", get(route::explain_incoming))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

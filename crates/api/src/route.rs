@@ -24,7 +24,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use crossbar_config::NumberPattern;
-use crossbar_routing::{Attempt, DialPlan, Explanation, ExtensionUsage, Identity, Live, TrunkLoad};
+use crossbar_routing::{
+    Attempt, DialPlan, Explanation, ExtensionUsage, Identity, InboundCall, InboundExplanation,
+    Live, TrunkLoad,
+};
 use crossbar_store::{ActivityWindow, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -185,6 +188,21 @@ pub fn explain(
     plan.explain(&decision).with_dialled(to)
 }
 
+/// The path a call from `call.trunk` to `call.did` would take at `at` against `live`, with
+/// `digits` pressed in the menus on the way: what `crossbar route explain --did` prints and
+/// `GET /api/route/explain/inbound` returns (`DialPlan::route_inbound`, as the switch runs
+/// it, then `explain_inbound`).
+pub fn explain_inbound(
+    plan: &DialPlan,
+    call: &InboundCall<'_>,
+    digits: &str,
+    at: Timestamp,
+    live: &dyn Live,
+) -> InboundExplanation {
+    let decision = plan.route_inbound(call, at, live);
+    plan.explain_inbound(&decision, digits, at, live)
+}
+
 /// When to simulate a call: `text` read in `zone` (a local date and time, RFC 3339 with an
 /// offset, or a date), or `now_ms` when absent or blank.
 pub fn call_time(
@@ -216,6 +234,62 @@ fn required<'a>(value: &'a Option<String>, name: &str, what: &str) -> Result<&'a
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("{name}: missing; {what}")))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct InboundQuery {
+    did: Option<String>,
+    caller: Option<String>,
+    trunk: Option<String>,
+    digits: Option<String>,
+    at: Option<String>,
+}
+
+/// `GET /api/route/explain/inbound?did=&caller=&trunk=&digits=&at=`: the path of an
+/// incoming call (from the first configured trunk unless `trunk` says).
+pub(crate) async fn explain_incoming(
+    State(api): State<Api>,
+    query: Result<Query<InboundQuery>, QueryRejection>,
+) -> Result<Json<InboundExplanation>, ApiError> {
+    let Query(query) = query?;
+    let Some(plan) = api.dial_plan.as_deref() else {
+        return Err(ApiError::not_found(
+            "this API has no dial plan to simulate routing with",
+        ));
+    };
+    let did = required(&query.did, "did", "the number called (did=+442079460000)")?;
+    let trunk = match query
+        .trunk
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(name) if api.trunks.iter().any(|t| t.name == name) => name.to_owned(),
+        Some(name) => return Err(ApiError::not_found(format!("no trunk {name}"))),
+        None => match api.trunks.first() {
+            Some(trunk) => trunk.name.clone(),
+            None => {
+                return Err(ApiError::bad_request(
+                    "trunk: the configuration has no trunk to call in from",
+                ));
+            }
+        },
+    };
+    let caller = query
+        .caller
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let at = call_time(query.at.as_deref(), &api.timezone, api.clock.now_ms())
+        .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
+    let live = StoredLive::load(&api.store, at, &api.timezone).await?;
+    let call = InboundCall {
+        trunk: &trunk,
+        did,
+        caller,
+    };
+    let digits = query.digits.as_deref().unwrap_or_default().trim();
+    Ok(Json(explain_inbound(plan, &call, digits, at, &live)))
 }
 
 /// `GET /api/route/explain?from=&to=&at=`.

@@ -394,3 +394,28 @@ async fn the_live_state_counts_today_from_local_midnight_and_knows_unreported_tr
         .expect("the live state loads");
     assert_eq!(live.extension("201").calls_today, 0);
 }
+
+#[tokio::test]
+async fn an_incoming_call_to_a_number_no_route_takes_is_explained_as_a_404() {
+    let site = site().await;
+    let (status, body) = get(
+        &site.app,
+        "/api/route/explain/inbound?did=%2B441632960000&caller=%2B447700900123",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trunk"], "carrier-a", "the first trunk by default");
+    assert_eq!(body["did"], "+441632960000");
+    assert_eq!(body["decision"], "no_route");
+    assert_eq!(body["status"], 404);
+    assert_eq!(body["steps"][0]["kind"], "route", "{body}");
+
+    let (status, body) = get(&site.app, "/api/route/explain/inbound?caller=%2B4477").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = get(
+        &site.app,
+        "/api/route/explain/inbound?did=%2B441632960000&trunk=nobody",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -38,8 +38,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use crossbar_api::route::{StoredLive, call_time, explain};
-use crossbar_routing::{DialPlan, Idle, InboundCall, InboundExplanation, Live};
+use crossbar_api::route::{StoredLive, call_time, explain, explain_inbound};
+use crossbar_routing::{DialPlan, Idle, InboundCall};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -190,18 +190,6 @@ fn print_or_fail(command: &str, text: anyhow::Result<String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The path an incoming call would take, with `digits` pressed in the menus.
-fn explain_inbound(
-    plan: &DialPlan,
-    call: &InboundCall<'_>,
-    digits: &str,
-    at: Timestamp,
-    live: &dyn Live,
-) -> InboundExplanation {
-    let decision = plan.route_inbound(call, at, live);
-    plan.explain_inbound(&decision, digits, at, live)
 }
 
 /// The explanation's own lines under when the call is simulated and what live state it
