@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use crossbar_cdr::{CallRecord, Direction, Disposition, HangupSide, Stage, StepKind};
 use support::{
-    CROSSBAR, Extension, Phone, Server, Setup, SippProcess, SippRun, free_port, free_port_block,
-    require_program, shared, spawn_sipp_on, spawn_sipp_with,
+    CROSSBAR, Extension, Phone, RelayStats, Server, Setup, SippProcess, SippRun, free_port,
+    free_port_block, require_program, shared, spawn_sipp_on, spawn_sipp_with,
 };
 
 /// The office's main number: office hours → the menu, else extension 204.
@@ -160,26 +160,23 @@ fn office(carrier_port: u16, holidays: &[String], extra: &str) -> Setup {
     setup
 }
 
-/// SIPp UAS `scenario` for one call, registered as `extension`'s contact; ready.
-fn phone(server: &Server, extension: &Extension, scenario: &str) -> SippProcess {
+/// SIPp UAS `scenario` for one call (`args` after), registered as `extension`'s contact;
+/// ready.
+fn phone(server: &Server, extension: &Extension, scenario: &str, args: &[&str]) -> SippProcess {
     let port = free_port();
     let media = free_port_block(4).to_string();
-    let uas = spawn_sipp_on(
-        scenario,
-        server.addr(),
-        port,
-        &[
-            "-m",
-            "1",
-            "-mp",
-            &media,
-            "-recv_timeout",
-            "30000",
-            "-timeout",
-            "40s",
-        ],
-    )
-    .ready();
+    let mut all = vec![
+        "-m",
+        "1",
+        "-mp",
+        &media,
+        "-recv_timeout",
+        "30000",
+        "-timeout",
+        "40s",
+    ];
+    all.extend_from_slice(args);
+    let uas = spawn_sipp_on(scenario, server.addr(), port, &all).ready();
     let contact = format!("sip:{}@127.0.0.1:{port}", extension.username);
     let answer = Phone::new(server.addr(), extension.clone()).register(&[&contact], 3600);
     assert_eq!(
@@ -374,9 +371,10 @@ fn assert_one_continuous_stream(packets: &[Heard]) {
     }
 }
 
-/// A digit-2 RFC 4733 pcap, made by the shared generator (`gen_pcap.py OUTDIR SECONDS
-/// DIGIT`) into `dir`.
-fn digit_2_pcap(dir: &Path) -> PathBuf {
+/// The caller's RTP, made by the shared generator (`gen_pcap.py OUTDIR SECONDS DIGIT`) into
+/// `dir`: the key 2 as an RFC 4733 event (`dtmf_2_pt101.pcap`) and 1 s of PCMU
+/// (`pcmu_1s.pcap`).
+fn caller_pcaps(dir: &Path) -> [PathBuf; 2] {
     let python = require_program("python3", "install python3 (shared/sipp/gen_pcap.py)");
     let out_dir = dir.join("pcap-made");
     let out = Command::new(python)
@@ -390,9 +388,11 @@ fn digit_2_pcap(dir: &Path) -> PathBuf {
         "gen_pcap.py failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let pcap = out_dir.join("dtmf_2_pt101.pcap");
-    assert!(pcap.is_file(), "gen_pcap.py made no {}", pcap.display());
-    pcap
+    ["dtmf_2_pt101.pcap", "pcmu_1s.pcap"].map(|name| {
+        let pcap = out_dir.join(name);
+        assert!(pcap.is_file(), "gen_pcap.py made no {}", pcap.display());
+        pcap
+    })
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn in_office_hours_the_caller_hears_the_greeting_and_the_key_2_puts_them_through
     let carrier_port = free_port();
     let setup = office(carrier_port, &[], "");
     let server = setup.start();
-    let carol = phone(&server, &carol(), "uas_answer.xml");
+    let carol = phone(&server, &carol(), "uas_answer.xml", &["-rtp_echo"]);
 
     let receiver = UdpSocket::bind("127.0.0.1:0").expect("the RTP receiver binds");
     let rtp_port = receiver
@@ -413,15 +413,16 @@ fn in_office_hours_the_caller_hears_the_greeting_and_the_key_2_puts_them_through
         Duration::from_millis(1000),
         Duration::from_secs(15),
     );
-    let pcap = digit_2_pcap(setup.dir());
-    // The greeting lasts 2 s from crossbar's 200; the caller keys 2 after 3.5 s.
+    let [digit, audio] = caller_pcaps(setup.dir());
+    // The greeting lasts 2 s from crossbar's 200; the caller keys 2 after 3.5 s. Any
+    // request crossbar sent the caller (a re-INVITE) would fail SIPp's call.
     let caller = carrier_call(
         &server,
         carrier_port,
         "uac_carrier_menu.xml",
         MAIN_DID,
         &["-key", "rtp_port", &rtp_port, "-d", "3500"],
-        &[&pcap],
+        &[&digit, &audio],
     );
     let heard = listening.join().expect("the RTP receiver does not panic");
     succeeded(caller, "the carrier's call");
@@ -501,6 +502,22 @@ fn in_office_hours_the_caller_hears_the_greeting_and_the_key_2_puts_them_through
         (StepKind::Digit, "main", "2 → ext:203"),
         "{path:#?}"
     );
+
+    // Put through by re-pointing the relay: the caller's second of audio (50 packets, after
+    // the key's 8) reached 203 and 203's echo came back.
+    assert!(
+        server
+            .wait_for_line("relay closed", Duration::from_secs(10))
+            .is_some(),
+        "the relay closes"
+    );
+    let relays = RelayStats::of(&server);
+    assert_eq!(relays.len(), 1, "{relays:#?}");
+    assert!(relays[0].telephone_events >= 1, "{relays:#?}");
+    assert!(
+        relays[0].a_to_b_packets >= 8 + 40 && relays[0].b_to_a_packets >= 40,
+        "the caller's PCMU reached 203 and its echo came back: {relays:#?}"
+    );
     server.stop();
 }
 
@@ -519,7 +536,7 @@ fn today_and_tomorrow() -> Vec<String> {
 /// A call to the main number while the office is closed: 204 answers, no menu (the caller
 /// hears 204 ringing, no menu on the path).
 fn a_call_goes_to_the_closed_destination(setup: &Setup, server: &Server, carrier_port: u16) {
-    let dave = phone(server, &dave(), "uas_answer.xml");
+    let dave = phone(server, &dave(), "uas_answer.xml", &[]);
     let caller = carrier_call(
         server,
         carrier_port,
@@ -657,8 +674,8 @@ fn a_hunt_group_whose_first_member_is_busy_is_answered_by_the_second() {
     let carrier_port = free_port();
     let setup = office(carrier_port, &[], "");
     let server = setup.start();
-    let alice = phone(&server, &alice(), "uas_busy.xml");
-    let bob = phone(&server, &bob(), "uas_answer.xml");
+    let alice = phone(&server, &alice(), "uas_busy.xml", &[]);
+    let bob = phone(&server, &bob(), "uas_answer.xml", &[]);
     let caller = carrier_call(
         &server,
         carrier_port,
