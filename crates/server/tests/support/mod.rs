@@ -855,6 +855,19 @@ pub struct SippProcess {
 /// Starts SIPp as [`run_sipp_on`] does, without waiting for it (see [`SippProcess::ready`]
 /// for a UAS).
 pub fn spawn_sipp_on(scenario: &str, server: SocketAddr, port: u16, args: &[&str]) -> SippProcess {
+    spawn_sipp_with(scenario, server, port, args, &[])
+}
+
+/// [`spawn_sipp_on`] with more `files` linked into SIPp's working directory under their own
+/// names: a pcap made by the test, which a scenario plays by that name (`play_pcap_audio`
+/// paths are relative to the working directory, and read when SIPp loads the scenario).
+pub fn spawn_sipp_with(
+    scenario: &str,
+    server: SocketAddr,
+    port: u16,
+    args: &[&str],
+    files: &[&Path],
+) -> SippProcess {
     let sipp = require_program(
         "sipp",
         "install SIPp with scripts/install-deps.sh (Debian package sip-tester)",
@@ -874,6 +887,13 @@ pub fn spawn_sipp_on(scenario: &str, server: SocketAddr, port: u16, args: &[&str
             shared(&format!("sipp/{name}"))
         };
         std::os::unix::fs::symlink(source, dir.path().join(name))
+            .expect("links can be made in the temp dir");
+    }
+    for file in files {
+        let name = file
+            .file_name()
+            .unwrap_or_else(|| panic!("{} names no file", file.display()));
+        std::os::unix::fs::symlink(file, dir.path().join(name))
             .expect("links can be made in the temp dir");
     }
     let output_path = dir.path().join("sipp-output.log");
