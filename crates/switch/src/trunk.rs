@@ -532,6 +532,7 @@ impl Trunks {
                     address: block.address,
                     prefix_len: block.prefix_len,
                     port: None,
+                    contact_user: None,
                 });
             }
             for address in &trunk.destinations {
@@ -540,7 +541,19 @@ impl Trunks {
                     address: address.ip(),
                     prefix_len: if address.is_ipv4() { 32 } else { 128 },
                     port: Some(address.port()),
+                    contact_user: None,
                 });
+                // Calls on crossbar's registration: to the contact it registered, from the
+                // carrier's address on any port (its media gateways' signalling ports vary).
+                if let Some(register) = &trunk.config.register {
+                    sources.push(TrustedSource {
+                        trunk: trunk.config.name.clone(),
+                        address: address.ip(),
+                        prefix_len: if address.is_ipv4() { 32 } else { 128 },
+                        port: None,
+                        contact_user: Some(register.username.clone()),
+                    });
+                }
             }
         }
         sources

@@ -52,6 +52,13 @@ name = "carrier-b"
 address = "198.51.100.20:5060"
 options_interval_secs = 0
 
+[[trunk]]
+name = "carrier-r"
+address = "198.51.100.30:5060"
+options_interval_secs = 0
+register = { username = "pbx-reg", secret = "carrier-r-secret" }
+did_from = "to"
+
 [[class]]
 name = "national"
 allow = ["national", "mobile"]
@@ -651,4 +658,37 @@ fn an_outside_member_is_rung_through_the_outgoing_routes_showing_the_inbound_cal
     assert_eq!(ok.status, 200, "the outside member answered");
     let record = lab.machine.records.first().cloned();
     assert!(record.is_none(), "still up");
+}
+
+#[test]
+fn a_call_on_crossbars_registration_is_the_carriers_from_any_port_and_reads_the_did_from_to() {
+    let mut lab = lab();
+    let carol = registered(&mut lab, "203", "192.0.2.13:5060");
+    let mut control = crossbar_switch::InboundControl::default();
+    control.overrides.insert("office-hours".to_owned(), false);
+    lab.machine.switch.set_inbound_control(control);
+    let from = peer("198.51.100.30:5999");
+    let invite = |user: &str, call: u32| {
+        let body = sdp("198.51.100.30", 30_000, "sendrecv");
+        format!(
+            "INVITE sip:{user}@192.0.2.100:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 198.51.100.30:5999;branch=z9hG4bK-reg{call}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:+447700900123@198.51.100.30>;tag=r{call}\r\n\
+             To: <sip:{DID}@192.0.2.100>\r\nCall-ID: reg-{call}@198.51.100.30\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:gw@198.51.100.30:5999>\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    lab.send_text(from, &invite("pbx-reg", 1));
+    lab.run_for(Duration::from_millis(10));
+    assert_eq!(
+        lab.request(carol.at, Method::Invite).method,
+        Method::Invite,
+        "closed: the call on the registration rings 203"
+    );
+    // The same address for another user is not a call on the registration: a challenge.
+    lab.send_text(from, &invite("201", 2));
+    lab.run_for(Duration::from_millis(10));
+    assert!(lab.statuses(from).contains(&407));
 }

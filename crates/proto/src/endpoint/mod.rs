@@ -379,7 +379,7 @@ impl Endpoint {
                 request,
                 source,
             }),
-            Method::Invite if let Some(trunk) = self.trunk_at(source) => {
+            Method::Invite if let Some(trunk) = self.trunk_at(source, &request) => {
                 let caller = Identity::Trunk(trunk.to_owned());
                 self.up(SipEvent::Invite {
                     key,
@@ -409,11 +409,16 @@ impl Endpoint {
         }
     }
 
-    /// The trunk a request from `source` belongs to, by its address.
-    fn trunk_at(&self, source: Peer) -> Option<&str> {
+    /// The trunk a request from `source` belongs to, by its address (and, for a call on a
+    /// registration, the contact it is for).
+    fn trunk_at(&self, source: Peer, request: &Request) -> Option<&str> {
+        let user = match &request.uri {
+            crossbar_sip::Uri::Sip(uri) => uri.user.as_deref(),
+            _ => None,
+        };
         self.trusted
             .iter()
-            .find(|t| t.admits(source.addr))
+            .find(|t| t.admits(source.addr, user))
             .map(|t| t.trunk.as_str())
     }
 
