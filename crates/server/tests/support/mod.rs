@@ -23,6 +23,7 @@ use crossbar_auth::{Answer, DigestChallenge};
 use crossbar_sip::{HeaderName, Message, Response};
 use tempfile::TempDir;
 
+pub mod baresip;
 pub mod raw_call;
 
 /// The binary under test, built by cargo for the integration tests.
