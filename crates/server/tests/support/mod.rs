@@ -441,12 +441,14 @@ pub struct RelayStats {
 }
 
 impl RelayStats {
-    /// Every `relay closed` line of `server`'s log so far, in order.
+    /// Every `relay closed` line of `server`'s log so far, in order: the switch's, at `info`
+    /// (with the media task's debug lines on, each relay also logs a `relay closed` of its
+    /// own, in another format).
     pub fn of(server: &Server) -> Vec<RelayStats> {
         server
             .lines()
             .iter()
-            .filter(|l| l.contains("relay closed"))
+            .filter(|l| l.contains("relay closed") && log_field(l, "relay").is_some())
             .map(|l| {
                 let field = |key: &str| -> u64 {
                     log_field(l, key)
