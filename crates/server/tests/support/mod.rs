@@ -23,6 +23,7 @@ use crossbar_auth::{Answer, DigestChallenge};
 use crossbar_sip::{HeaderName, Message, Response};
 use tempfile::TempDir;
 
+pub mod baresip;
 pub mod raw_call;
 
 /// The binary under test, built by cargo for the integration tests.
@@ -440,12 +441,14 @@ pub struct RelayStats {
 }
 
 impl RelayStats {
-    /// Every `relay closed` line of `server`'s log so far, in order.
+    /// Every `relay closed` line of `server`'s log so far, in order: the switch's, at `info`
+    /// (with the media task's debug lines on, each relay also logs a `relay closed` of its
+    /// own, in another format).
     pub fn of(server: &Server) -> Vec<RelayStats> {
         server
             .lines()
             .iter()
-            .filter(|l| l.contains("relay closed"))
+            .filter(|l| l.contains("relay closed") && log_field(l, "relay").is_some())
             .map(|l| {
                 let field = |key: &str| -> u64 {
                     log_field(l, key)
