@@ -5,6 +5,8 @@
 //! - [`setup`]: from the caller's INVITE to legs placed (or a refusal);
 //! - [`dialing`]: the legs' responses — ringing, the answer, failures, forking and trunk
 //!   failover, CANCEL and the ring timeout;
+//! - [`inbound`]: receiving an incoming call — where it goes, extensions and groups rung,
+//!   escalation, menus with crossbar answering the caller itself;
 //! - [`answered`]: the caller's ACK, the 200's retransmission, the session timer;
 //! - [`in_dialog`]: requests inside the answered call, relayed to the other side;
 //! - [`ending`]: every way a call ends.
