@@ -29,11 +29,13 @@ const DEFAULT_TIMEOUT_SECS: u32 = 5;
 const DEFAULT_DIGIT_TIMEOUT_SECS: u32 = 3;
 const DEFAULT_RETRIES: u32 = 2;
 
-/// Every `[[ivr]]`, the names of all of them whose name is valid, and every prompt they name.
+/// Every `[[ivr]]`, the names of all of them whose name is valid, every prompt they name, and
+/// every valid `number`.
 pub(crate) struct Ivrs {
     pub ivrs: Vec<Ivr>,
     pub names: Vec<String>,
     pub prompts: Vec<PromptUse>,
+    pub numbers: Vec<At<String>>,
 }
 
 pub(crate) fn parse_all(
@@ -46,6 +48,7 @@ pub(crate) fn parse_all(
         ivrs: Vec::new(),
         names: Vec::new(),
         prompts: Vec::new(),
+        numbers: Vec::new(),
     };
     let mut seen: Vec<At<String>> = Vec::new();
     let mut numbers: Vec<At<String>> = Vec::new();
@@ -72,6 +75,7 @@ pub(crate) fn parse_all(
         }
     }
     parsed.names = seen.into_iter().map(|s| s.value).collect();
+    parsed.numbers = numbers;
     parsed
 }
 

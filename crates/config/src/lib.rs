@@ -48,6 +48,7 @@
 //! new module plus one entry in `SECTIONS`, one line in `Config::from_document`, and its keys
 //! in `docs/CONFIGURATION.md` (a test here fails until they are documented).
 
+mod agents;
 mod auth;
 mod calls;
 mod class;
@@ -81,6 +82,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+pub use agents::Agents;
 pub use auth::{Auth, DigestAlgorithm};
 pub use calls::Calls;
 pub use class::{Class, DEFAULT_ALLOW, TimeRule};
@@ -137,6 +139,7 @@ const SECTIONS: &[&str] = &[
     "ivr",
     "ring_group",
     "queue",
+    "agents",
     "prompts",
 ];
 
@@ -173,6 +176,8 @@ pub struct Config {
     pub ring_groups: Vec<RingGroup>,
     /// In file order.
     pub queues: Vec<Queue>,
+    /// The feature codes of queue agents.
+    pub agents: Agents,
     pub prompts: Prompts,
 }
 
@@ -311,6 +316,8 @@ impl Config {
         let inbound = inbound_route::parse_inbound(ld, &table);
         let table = section(ld, root, "prompts", &empty);
         let (prompts, prompts_refs) = prompts::parse(ld, &table);
+        let table = section(ld, root, "agents", &empty);
+        let (agents, agents_refs) = agents::parse(ld, &table);
         // Every destination written anywhere, checked once all the names are known.
         let mut references = References::default();
 
@@ -383,6 +390,7 @@ impl Config {
                 ivrs: Vec::new(),
                 names: Vec::new(),
                 prompts: Vec::new(),
+                numbers: Vec::new(),
             },
         };
         let ring_groups = match root.get("ring_group") {
@@ -425,6 +433,23 @@ impl Config {
                 time_conditions: &time_conditions.names,
             },
         );
+        let prefixes: Vec<(&'static str, &load::At<String>)> = [
+            ("outside_line", site_refs.outside_line.as_ref()),
+            ("privacy_prefix", site_refs.privacy_prefix.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, at)| at.map(|at| (key, at)))
+        .collect();
+        agents::check(
+            ld,
+            &agents,
+            &agents_refs,
+            &agents::AgentsContext {
+                extension_identities: &extensions.identities,
+                menu_numbers: &ivrs.numbers,
+                prefixes: &prefixes,
+            },
+        );
         let mut prompt_uses: Vec<&prompts::PromptUse> =
             ivrs.prompts.iter().chain(&queues.prompts).collect();
         prompt_uses.sort_by_key(|used| used.span.start);
@@ -465,6 +490,7 @@ impl Config {
             ivrs: ivrs.ivrs,
             ring_groups: ring_groups.ring_groups,
             queues: queues.queues,
+            agents,
             prompts,
         }
     }
@@ -603,6 +629,7 @@ mod tests {
                 "queue",
                 nested(queue::KEYS, &[("members", queue::MEMBER_KEYS)]),
             ),
+            ("agents", nested(agents::KEYS, &[])),
             ("prompts", nested(prompts::KEYS, &[])),
         ])
     }

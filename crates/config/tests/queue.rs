@@ -1,13 +1,15 @@
-//! Queues: `[[queue]]` — every key, its default, every problem at its exact
-//! `file:line:column: key`, members that are not extensions, `queue:` references to queues
-//! that do not exist, overflows that go round a loop or could never be taken, and the prompts a
-//! queue plays.
+//! Queues and agents: `[[queue]]` and `[agents]` — every key, its
+//! default, every problem at its exact `file:line:column: key`, members that are not
+//! extensions, `queue:` references to queues that do not exist, overflows that go round a loop
+//! or could never be taken, and the prompts a queue plays.
 
 mod support;
 
 use std::path::PathBuf;
 
-use crossbar_config::{Config, ConfigError, Destination, PromptRef, QueueMember, QueueStrategy};
+use crossbar_config::{
+    Agents, Config, ConfigError, Destination, PromptRef, QueueMember, QueueStrategy,
+};
 use support::{Dir, MULAW, wav};
 
 const FILE: &str = "pbx.toml";
@@ -116,7 +118,7 @@ fn member(extension: &str, penalty: u32) -> QueueMember {
 }
 
 #[test]
-fn every_queue_key_is_read() {
+fn every_queue_and_agents_key_is_read() {
     let f = Fixture::new("every-key");
     f.dir.prompts("fr", &["greeting", "moh", "all-busy"]);
     f.dir.write("sounds/hold.wav", &wav(MULAW, 1, 8000, 8));
@@ -156,6 +158,13 @@ callback_key = "9"
 name = "overflow"
 members = ["203"]
 moh = "moh"
+
+[agents]
+login_code = "*61"
+logout_code = "*62"
+pause_code = "#63"
+unpause_code = "*64"
+pause_reasons = { "2" = "training", "1" = "lunch", "0" = "other" }
 "##,
     );
     let config = f.ok(&text);
@@ -214,10 +223,27 @@ moh = "moh"
         config.inbound_routes[0].destination,
         Destination::Queue("support".to_owned())
     );
+
+    assert_eq!(
+        config.agents,
+        Agents {
+            login_code: "*61".to_owned(),
+            logout_code: "*62".to_owned(),
+            pause_code: "#63".to_owned(),
+            unpause_code: "*64".to_owned(),
+            pause_reasons: vec![
+                ('2', "training".to_owned()),
+                ('1', "lunch".to_owned()),
+                ('0', "other".to_owned()),
+            ],
+        }
+    );
+    assert_eq!(config.agents.pause_reason('1'), Some("lunch"));
+    assert_eq!(config.agents.pause_reason('5'), None);
 }
 
 #[test]
-fn every_queue_key_has_a_default() {
+fn every_queue_and_agents_key_has_a_default() {
     let f = Fixture::new("defaults");
     let config = f.ok(&queue(""));
     let support = &config.queues[0];
@@ -265,6 +291,17 @@ fn every_queue_key_has_a_default() {
 
     let config = f.ok("");
     assert!(config.queues.is_empty());
+    assert_eq!(config.agents, Agents::default());
+    assert_eq!(
+        (
+            config.agents.login_code.as_str(),
+            config.agents.logout_code.as_str(),
+            config.agents.pause_code.as_str(),
+            config.agents.unpause_code.as_str()
+        ),
+        ("*45", "*46", "*47", "*48")
+    );
+    assert!(config.agents.pause_reasons.is_empty());
 }
 
 #[test]
@@ -430,9 +467,9 @@ fn timers_and_limits_are_checked_at_their_values() {
 #[test]
 fn unknown_keys_get_a_suggestion() {
     let f = Fixture::new("unknown-keys");
-    let text = queue("wrapup_secs = 10\nagents = [\"201\"]\n");
+    let text = queue("wrapup_secs = 10\nagents = [\"201\"]\n\n[agents]\nlogin = \"*45\"\n");
     let all = f.errors(&text);
-    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all.len(), 3, "{all:#?}");
     assert!(
         all[0].starts_with(&format!(
             "{}: queue[1].wrapup_secs: unknown key `wrapup_secs` in [[queue]] #1, expected one of: name, strategy, members,",
@@ -454,13 +491,26 @@ fn unknown_keys_get_a_suggestion() {
         "{}",
         all[1]
     );
-    // `[queue]` is written with the wrong brackets.
-    let all = f.errors("[queue]\nname = \"x\"\n");
-    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[2].starts_with(&format!(
+            "{}: agents.login: unknown key `login` in [agents], expected one of: login_code, logout_code, pause_code, unpause_code, pause_reasons",
+            at(&text, "login =")
+        )),
+        "{}",
+        all[2]
+    );
+    // `[queue]` and `[[agents]]` are written with the wrong brackets.
+    let all = f.errors("[queue]\nname = \"x\"\n\n[[agents]]\n");
+    assert_eq!(all.len(), 2, "{all:#?}");
     assert!(
         all[0].contains("`queue` is an array of tables: write [[queue]], not [queue]"),
         "{}",
         all[0]
+    );
+    assert!(
+        all[1].contains("`agents` is a single table: write [agents], not [[agents]]"),
+        "{}",
+        all[1]
     );
 }
 
@@ -801,5 +851,147 @@ fn the_callback_offer_must_be_possible_and_its_key_free() {
             config.queues[0].callback_key
         ),
         (Some(90), '2')
+    );
+}
+
+#[test]
+fn feature_codes_are_star_or_hash_and_digits_and_dialled_apart() {
+    let f = Fixture::new("codes");
+    for (code, part) in [
+        (
+            "45",
+            "`45` is not a feature code: `*` or `#`, then 1 to 6 digits (e.g. \"*45\")",
+        ),
+        ("*", "`*` is not a feature code"),
+        ("*4a", "`*4a` is not a feature code"),
+        ("*1234567", "`*1234567` is not a feature code"),
+        ("**45", "`**45` is not a feature code"),
+    ] {
+        let text = format!("[agents]\nlogin_code = \"{code}\"\n");
+        f.assert_one(
+            &text,
+            at(&text, &format!("\"{code}\"")),
+            "agents.login_code",
+            part,
+        );
+    }
+    // Two codes alike, or one the start of another: at the later one written.
+    let text = "[agents]\nlogin_code = \"*50\"\nlogout_code = \"*50\"\npause_code = \"*5\"\n";
+    let all = f.errors(text);
+    assert_eq!(
+        all,
+        [
+            format!(
+                "{}: agents.logout_code: `*50` is also the login_code `*50`: each feature code must differ from the others and not start with another",
+                at_nth(text, "\"*50\"", 2)
+            ),
+            format!(
+                "{}: agents.pause_code: `*5` is the start of the login_code `*50`: each feature code must differ from the others and not start with another",
+                at(text, "\"*5\"")
+            ),
+        ]
+    );
+    // Against a default: `*471` would be a pause with reason 1.
+    let text = "[agents]\nunpause_code = \"*471\"\n";
+    f.assert_one(
+        text,
+        at(text, "\"*471\""),
+        "agents.unpause_code",
+        "`*471` starts with the pause_code `*47` (its default)",
+    );
+}
+
+#[test]
+fn feature_codes_must_not_shadow_menus_user_names_or_dialling_prefixes() {
+    let f = Fixture::new("code-clashes");
+    // A menu dialled as `*471` would be a pause with reason 1.
+    let text = with_base(
+        "\n[[ivr]]\nname = \"agents-help\"\nnumber = \"*471\"\nprompt = \"greeting\"\ndirect_dial = true\n\n[agents]\npause_code = \"*47\"\n",
+    );
+    let line = at(&text, "\"*471\"").split(':').nth(1).unwrap().to_owned();
+    f.assert_one(
+        &text,
+        at(&text, "\"*47\"\n"),
+        "agents.pause_code",
+        &format!(
+            "[agents] pause_code `*47` and a menu's number `*471` (line {line}) could not be dialled apart: give one of them another value"
+        ),
+    );
+    // With the default code, at the menu's number.
+    let text = with_base(
+        "\n[[ivr]]\nname = \"agents-help\"\nnumber = \"*45\"\nprompt = \"greeting\"\ndirect_dial = true\n",
+    );
+    f.assert_one(
+        &text,
+        at(&text, "\"*45\""),
+        "agents.login_code",
+        "[agents] login_code `*45` (the default) and a menu's number `*45`",
+    );
+    // The privacy prefix `*4` starts every default code.
+    let text = "[site]\nprivacy_prefix = \"*4\"\n";
+    let all = f.errors(text);
+    assert_eq!(all.len(), 4, "{all:#?}");
+    assert!(
+        all.iter().all(
+            |e| e.starts_with(&format!("{}: agents.", at(text, "\"*4\"")))
+                && e.contains("and [site] privacy_prefix `*4` (line 2)")
+        ),
+        "{all:#?}"
+    );
+    // A user name equal to a code.
+    let text =
+        "[[extension]]\nnumber = \"201\"\nusername = \"*46\"\nsecret = \"alice-secret-201\"\n";
+    f.assert_one(
+        text,
+        at(text, "\"*46\""),
+        "agents.logout_code",
+        "[agents] logout_code `*46` (the default) and an extension's number or user name `*46` (line 3)",
+    );
+    // Menus numbered apart, and the US privacy prefix, are fine.
+    let config = f.ok(&format!(
+        "[site]\nprivacy_prefix = \"*67\"\n{}",
+        with_base(
+            "\n[[ivr]]\nname = \"help\"\nnumber = \"*4\"\nprompt = \"greeting\"\ndirect_dial = true\n"
+        )
+    ));
+    assert_eq!(config.agents.login_code, "*45");
+}
+
+#[test]
+fn pause_reasons_are_one_digit_each_with_a_name_given_once() {
+    let f = Fixture::new("pause-reasons");
+    let text = "[agents]\npause_reasons = { \"1\" = \"lunch\", \"12\" = \"training\", \"*\" = \"x\", \"2\" = \"lunch\", \"3\" = \"coffee break\", \"4\" = 4 }\n";
+    let all = f.errors(text);
+    assert_eq!(
+        all,
+        [
+            format!(
+                "{}: agents.pause_reasons.12: `12` is not a reason digit: a pause reason is for one digit 0-9, dialled after the pause code (\"1\" = \"lunch\")",
+                at(text, "\"12\"")
+            ),
+            format!(
+                "{}: agents.pause_reasons.*: `*` is not a reason digit: a pause reason is for one digit 0-9, dialled after the pause code (\"1\" = \"lunch\")",
+                at(text, "\"*\"")
+            ),
+            format!(
+                "{}: agents.pause_reasons.2: the reason `lunch` is already given to another digit (line 2): one digit per reason",
+                at_nth(text, "\"lunch\"", 2)
+            ),
+            format!(
+                "{}: agents.pause_reasons.3: `coffee break` is not a reason name: the name `coffee break` contains ` `: use letters, digits, `-`, `_` and `.` only",
+                at(text, "\"coffee break\"")
+            ),
+            format!(
+                "{}: agents.pause_reasons.4: expected a reason name (e.g. \"lunch\"), found an integer",
+                at(text, "4 }")
+            ),
+        ]
+    );
+    let text = "[agents]\npause_reasons = [\"lunch\"]\n";
+    f.assert_one(
+        text,
+        at(text, "[\"lunch\"]"),
+        "agents.pause_reasons",
+        "expected a table (pause_reasons = { ... }), found an array",
     );
 }
