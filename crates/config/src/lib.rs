@@ -21,7 +21,7 @@
 //!   in force;
 //! - references between sections are checked (an extension's class, a route's trunks, a
 //!   rate's trunk, the emergency trunk, every destination, a ring group's and a queue's
-//!   members), each at the value that refers; names of
+//!   members, the queue callbacks are assigned to), each at the value that refers; names of
 //!   classes, trunks, routes, time conditions, menus, ring groups and queues are unique per
 //!   kind;
 //! - destinations must not go round a loop: time conditions whose branches lead back to
@@ -50,6 +50,7 @@
 
 mod agents;
 mod auth;
+mod callbacks;
 mod calls;
 mod class;
 mod database;
@@ -84,6 +85,7 @@ use toml::de::{DeTable, DeValue};
 
 pub use agents::Agents;
 pub use auth::{Auth, DigestAlgorithm};
+pub use callbacks::Callbacks;
 pub use calls::Calls;
 pub use class::{Class, DEFAULT_ALLOW, TimeRule};
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
@@ -140,6 +142,7 @@ const SECTIONS: &[&str] = &[
     "ring_group",
     "queue",
     "agents",
+    "callbacks",
     "prompts",
 ];
 
@@ -178,6 +181,7 @@ pub struct Config {
     pub queues: Vec<Queue>,
     /// The feature codes of queue agents.
     pub agents: Agents,
+    pub callbacks: Callbacks,
     pub prompts: Prompts,
 }
 
@@ -318,6 +322,8 @@ impl Config {
         let (prompts, prompts_refs) = prompts::parse(ld, &table);
         let table = section(ld, root, "agents", &empty);
         let (agents, agents_refs) = agents::parse(ld, &table);
+        let table = section(ld, root, "callbacks", &empty);
+        let (callbacks, assign_to) = callbacks::parse(ld, &table);
         // Every destination written anywhere, checked once all the names are known.
         let mut references = References::default();
 
@@ -414,6 +420,7 @@ impl Config {
                 value,
                 &queue::QueueContext {
                     extension_numbers: &extensions.numbers,
+                    callbacks_enabled: callbacks.enabled,
                 },
                 &mut references,
             ),
@@ -433,6 +440,7 @@ impl Config {
                 time_conditions: &time_conditions.names,
             },
         );
+        callbacks::check(ld, assign_to.as_ref(), &queues.names);
         let prefixes: Vec<(&'static str, &load::At<String>)> = [
             ("outside_line", site_refs.outside_line.as_ref()),
             ("privacy_prefix", site_refs.privacy_prefix.as_ref()),
@@ -491,6 +499,7 @@ impl Config {
             ring_groups: ring_groups.ring_groups,
             queues: queues.queues,
             agents,
+            callbacks,
             prompts,
         }
     }
@@ -630,6 +639,7 @@ mod tests {
                 nested(queue::KEYS, &[("members", queue::MEMBER_KEYS)]),
             ),
             ("agents", nested(agents::KEYS, &[])),
+            ("callbacks", nested(callbacks::KEYS, &[])),
             ("prompts", nested(prompts::KEYS, &[])),
         ])
     }

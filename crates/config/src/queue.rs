@@ -166,6 +166,8 @@ pub struct Queue {
 pub(crate) struct QueueContext<'c> {
     /// Every valid extension number.
     pub extension_numbers: &'c [String],
+    /// `[callbacks] enabled`.
+    pub callbacks_enabled: bool,
 }
 
 /// Every `[[queue]]`, the names of all of them whose name is valid, and every prompt they
@@ -345,6 +347,7 @@ fn parse_one(
             key: callback_key.as_ref(),
             max_wait_secs,
             breakout: &breakout,
+            callbacks_enabled: context.callbacks_enabled,
         },
     );
 
@@ -521,10 +524,11 @@ struct CallbackOffer<'a> {
     key: Option<&'a At<char>>,
     max_wait_secs: Option<u32>,
     breakout: &'a [(char, Destination)],
+    callbacks_enabled: bool,
 }
 
-/// The callback offer must be possible: made before callers time out, with a key that is not a
-/// breakout key; a `callback_key` without an offer is an error.
+/// The callback offer must be possible: callbacks enabled, made before callers time out, with a
+/// key that is not a breakout key; a `callback_key` without an offer is an error.
 fn check_callback_offer(ld: &mut Loader<'_>, section: &Section<'_, '_>, offer: &CallbackOffer<'_>) {
     let Some(after) = offer.after else {
         if let Some(key) = offer.key {
@@ -537,6 +541,13 @@ fn check_callback_offer(ld: &mut Loader<'_>, section: &Section<'_, '_>, offer: &
         return;
     };
     let offer_key = section.key("callback_offer_after_secs");
+    if !offer.callbacks_enabled {
+        ld.error(
+            &after.span,
+            &offer_key,
+            "callbacks are disabled ([callbacks] enabled = false): no callback could be offered",
+        );
+    }
     if let Some(max) = offer.max_wait_secs
         && after.value >= max
     {

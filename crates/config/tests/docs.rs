@@ -137,6 +137,8 @@ fn the_complete_example_uses_every_section() {
     assert!(matches!(support.moh, Some(PromptRef::File(_))));
     assert_eq!(support.on_empty, Some(Destination::Ivr("main".to_owned())));
     assert_eq!(config.agents.pause_reason('2'), Some("training"));
+    assert_eq!(config.callbacks.retry_schedule_secs, [300, 1800, 7200]);
+    assert_eq!(config.callbacks.assign_to.as_deref(), Some("support"));
     assert_eq!(config.prompts.default_language, "en");
 }
 

@@ -1,4 +1,4 @@
-//! Queues and agents: `[[queue]]` and `[agents]` — every key, its
+//! Queues, agents and callbacks: `[[queue]]`, `[agents]` and `[callbacks]` — every key, its
 //! default, every problem at its exact `file:line:column: key`, members that are not
 //! extensions, `queue:` references to queues that do not exist, overflows that go round a loop
 //! or could never be taken, and the prompts a queue plays.
@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 
 use crossbar_config::{
-    Agents, Config, ConfigError, Destination, PromptRef, QueueMember, QueueStrategy,
+    Agents, Callbacks, Config, ConfigError, Destination, PromptRef, QueueMember, QueueStrategy,
 };
 use support::{Dir, MULAW, wav};
 
@@ -118,7 +118,7 @@ fn member(extension: &str, penalty: u32) -> QueueMember {
 }
 
 #[test]
-fn every_queue_and_agents_key_is_read() {
+fn every_queue_agents_and_callbacks_key_is_read() {
     let f = Fixture::new("every-key");
     f.dir.prompts("fr", &["greeting", "moh", "all-busy"]);
     f.dir.write("sounds/hold.wav", &wav(MULAW, 1, 8000, 8));
@@ -165,6 +165,12 @@ logout_code = "*62"
 pause_code = "#63"
 unpause_code = "*64"
 pause_reasons = { "2" = "training", "1" = "lunch", "0" = "other" }
+
+[callbacks]
+enabled = true
+retry_schedule_secs = [300, 1800, 7200]
+max_attempts = 5
+assign_to = "overflow"
 "##,
     );
     let config = f.ok(&text);
@@ -240,10 +246,20 @@ pause_reasons = { "2" = "training", "1" = "lunch", "0" = "other" }
     );
     assert_eq!(config.agents.pause_reason('1'), Some("lunch"));
     assert_eq!(config.agents.pause_reason('5'), None);
+
+    assert_eq!(
+        config.callbacks,
+        Callbacks {
+            enabled: true,
+            retry_schedule_secs: vec![300, 1800, 7200],
+            max_attempts: 5,
+            assign_to: Some("overflow".to_owned()),
+        }
+    );
 }
 
 #[test]
-fn every_queue_and_agents_key_has_a_default() {
+fn every_queue_agents_and_callbacks_key_has_a_default() {
     let f = Fixture::new("defaults");
     let config = f.ok(&queue(""));
     let support = &config.queues[0];
@@ -302,6 +318,11 @@ fn every_queue_and_agents_key_has_a_default() {
         ("*45", "*46", "*47", "*48")
     );
     assert!(config.agents.pause_reasons.is_empty());
+    assert_eq!(config.callbacks, Callbacks::default());
+    assert!(config.callbacks.enabled);
+    assert!(config.callbacks.retry_schedule_secs.is_empty());
+    assert_eq!(config.callbacks.max_attempts, 3);
+    assert_eq!(config.callbacks.assign_to, None);
 }
 
 #[test]
@@ -467,9 +488,11 @@ fn timers_and_limits_are_checked_at_their_values() {
 #[test]
 fn unknown_keys_get_a_suggestion() {
     let f = Fixture::new("unknown-keys");
-    let text = queue("wrapup_secs = 10\nagents = [\"201\"]\n\n[agents]\nlogin = \"*45\"\n");
+    let text = queue(
+        "wrapup_secs = 10\nagents = [\"201\"]\n\n[agents]\nlogin = \"*45\"\n\n[callbacks]\nenable = true\n",
+    );
     let all = f.errors(&text);
-    assert_eq!(all.len(), 3, "{all:#?}");
+    assert_eq!(all.len(), 4, "{all:#?}");
     assert!(
         all[0].starts_with(&format!(
             "{}: queue[1].wrapup_secs: unknown key `wrapup_secs` in [[queue]] #1, expected one of: name, strategy, members,",
@@ -498,6 +521,14 @@ fn unknown_keys_get_a_suggestion() {
         )),
         "{}",
         all[2]
+    );
+    assert!(
+        all[3].starts_with(&format!(
+            "{}: callbacks.enable: unknown key `enable` in [callbacks], expected one of: enabled, retry_schedule_secs, max_attempts, assign_to (did you mean `enabled`?)",
+            at(&text, "enable =")
+        )),
+        "{}",
+        all[3]
     );
     // `[queue]` and `[[agents]]` are written with the wrong brackets.
     let all = f.errors("[queue]\nname = \"x\"\n\n[[agents]]\n");
@@ -804,6 +835,13 @@ fn announcement_keys_without_what_they_announce_are_errors() {
 #[test]
 fn the_callback_offer_must_be_possible_and_its_key_free() {
     let f = Fixture::new("callback-offer");
+    let text = queue("callback_offer_after_secs = 90\n\n[callbacks]\nenabled = false\n");
+    f.assert_one(
+        &text,
+        at(&text, "90"),
+        "queue[1].callback_offer_after_secs",
+        "callbacks are disabled ([callbacks] enabled = false): no callback could be offered",
+    );
     let text = queue("max_wait_secs = 60\ncallback_offer_after_secs = 60\n");
     f.assert_one(
         &text,
@@ -993,5 +1031,78 @@ fn pause_reasons_are_one_digit_each_with_a_name_given_once() {
         at(text, "[\"lunch\"]"),
         "agents.pause_reasons",
         "expected a table (pause_reasons = { ... }), found an array",
+    );
+}
+
+#[test]
+fn the_retry_schedule_fits_the_attempts_and_assign_to_names_a_queue() {
+    let f = Fixture::new("callbacks");
+    // Three retries need four attempts.
+    let text = "[callbacks]\nretry_schedule_secs = [300, 1800, 7200]\n";
+    f.assert_one(
+        text,
+        at(text, "[300"),
+        "callbacks.retry_schedule_secs",
+        "3 automatic retries, but max_attempts (default 3) leaves room for 2 retries after the first attempt: set max_attempts = 4 or shorten the list",
+    );
+    let text = "[callbacks]\nretry_schedule_secs = [300]\nmax_attempts = 1\n";
+    f.assert_one(
+        text,
+        at(text, "[300"),
+        "callbacks.retry_schedule_secs",
+        "1 automatic retry, but max_attempts = 1 leaves room for 0 retries after the first attempt: set max_attempts = 2 or shorten the list",
+    );
+    let text = "[callbacks]\nretry_schedule_secs = [0, \"1h\", 300]\nmax_attempts = 0\n";
+    let all = f.errors(text);
+    assert_eq!(
+        all,
+        [
+            format!(
+                "{}: callbacks.retry_schedule_secs: a wait must be at least 1 second, found 0",
+                at(text, "0, ")
+            ),
+            format!(
+                "{}: callbacks.retry_schedule_secs: expected a wait in seconds (an integer), found a string",
+                at(text, "\"1h\"")
+            ),
+            format!(
+                "{}: callbacks.max_attempts: must be at least 1, found 0",
+                at(text, "0\n")
+            ),
+        ]
+    );
+    let text = "[callbacks]\nretry_schedule_secs = 300\n";
+    f.assert_one(
+        text,
+        at(text, "300"),
+        "callbacks.retry_schedule_secs",
+        "expected an array of waits in seconds (e.g. [300, 1800, 7200]), found an integer",
+    );
+    // assign_to names a queue.
+    let text = queue("\n[callbacks]\nassign_to = \"suport\"\n");
+    f.assert_one(
+        &text,
+        at(&text, "\"suport\""),
+        "callbacks.assign_to",
+        "no queue named `suport`; queues: support (did you mean `support`?)",
+    );
+    let text = "[callbacks]\nassign_to = \"support\"\n";
+    f.assert_one(
+        text,
+        at(text, "\"support\""),
+        "callbacks.assign_to",
+        "no queue named `support`: there is no [[queue]]",
+    );
+    let config = f.ok(&queue(
+        "\n[callbacks]\nenabled = false\nretry_schedule_secs = [60]\nmax_attempts = 2\nassign_to = \"support\"\n",
+    ));
+    assert_eq!(
+        config.callbacks,
+        Callbacks {
+            enabled: false,
+            retry_schedule_secs: vec![60],
+            max_attempts: 2,
+            assign_to: Some("support".to_owned()),
+        }
     );
 }
