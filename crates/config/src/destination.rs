@@ -1,14 +1,15 @@
 //! Destinations: where a call goes next, written as typed references — `ext:201`, `ivr:main`,
-//! `group:reception`, `tc:office-hours`, `hangup` (and, in later versions, `queue:...`,
+//! `group:reception`, `queue:support`, `tc:office-hours`, `hangup` (and, in a later version,
 //! `voicemail:...`). Every reference must name something that exists, and following them from
-//! any inbound route must reach a final destination (an extension, a group, `hangup`) without
-//! going round a loop of time conditions: both are configuration errors.
+//! any inbound route must reach a final destination (an extension, a group, a queue, `hangup`)
+//! without going round a loop of time conditions: both are configuration errors.
 //!
 //! Parsing: each section reads its destinations with [`References::read`], which checks the
 //! form and records where it was written; once every section is read, [`References::check`]
 //! reports the ones that name nothing, and the loops — chains of time conditions and of
-//! escalations (`on_no_answer`, `on_busy`, `on_unavailable`) that come back to where they
-//! started without passing a menu or `hangup`.
+//! escalations (`on_no_answer`, `on_busy`, `on_unavailable` of extensions and groups;
+//! `on_timeout`, `on_full`, `on_empty` of queues) that come back to where they started without
+//! passing a menu or `hangup`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -28,6 +29,8 @@ pub enum Destination {
     Ivr(String),
     /// Ring a group's members (`group:reception`).
     Group(String),
+    /// Wait in a queue for one of its agents (`queue:support`).
+    Queue(String),
     /// Decide by the time of day, the holidays and any manual override (`tc:office-hours`).
     TimeCondition(String),
     /// End the call (`hangup`).
@@ -41,6 +44,7 @@ impl Destination {
             Destination::Extension(_) => "ext",
             Destination::Ivr(_) => "ivr",
             Destination::Group(_) => "group",
+            Destination::Queue(_) => "queue",
             Destination::TimeCondition(_) => "tc",
             Destination::Hangup => "hangup",
         }
@@ -52,6 +56,7 @@ impl Destination {
             Destination::Extension(n)
             | Destination::Ivr(n)
             | Destination::Group(n)
+            | Destination::Queue(n)
             | Destination::TimeCondition(n) => Some(n),
             Destination::Hangup => None,
         }
@@ -89,28 +94,30 @@ pub(crate) const ESCALATION_KEYS: [&str; 4] = [
 ];
 
 /// The forms of a destination, for messages.
-pub(crate) const FORMS: &str = "ext:NUMBER, ivr:NAME, group:NAME, tc:NAME or hangup \
-     (e.g. ext:201, ivr:main, group:reception, tc:office-hours)";
+pub(crate) const FORMS: &str = "ext:NUMBER, ivr:NAME, group:NAME, queue:NAME, tc:NAME or \
+     hangup (e.g. ext:201, ivr:main, group:reception, queue:support, tc:office-hours)";
 
 /// The kinds written before the colon.
-const KINDS: [&str; 5] = ["ext", "ivr", "group", "tc", "hangup"];
+const KINDS: [&str; 6] = ["ext", "ivr", "group", "queue", "tc", "hangup"];
 
 /// Words people write for a kind, for the did-you-mean hint.
-const KIND_ALIASES: [(&str, &str); 8] = [
+const KIND_ALIASES: [(&str, &str); 9] = [
     ("extension", "ext"),
     ("exten", "ext"),
     ("menu", "ivr"),
     ("ring_group", "group"),
     ("ringgroup", "group"),
     ("grp", "group"),
+    ("acd", "queue"),
     ("time_condition", "tc"),
     ("timecondition", "tc"),
 ];
 
 /// Kinds of the design that this version does not implement.
-const NOT_YET_SUPPORTED: [&str; 2] = ["voicemail", "queue"];
+const NOT_YET_SUPPORTED: [&str; 1] = ["voicemail"];
 
-/// `ext:201`, `ivr:main`, `group:reception`, `tc:office-hours` or `hangup`: the form only
+/// `ext:201`, `ivr:main`, `group:reception`, `queue:support`, `tc:office-hours` or `hangup`:
+/// the form only
 /// (whether the name exists is checked once every section is read).
 pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
     let Some((kind, name)) = text.split_once(':') else {
@@ -140,6 +147,7 @@ pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
         },
         "ivr" => named(name).map(Destination::Ivr),
         "group" => named(name).map(Destination::Group),
+        "queue" => named(name).map(Destination::Queue),
         "tc" => named(name).map(Destination::TimeCondition),
         "hangup" => Err(format!("`{text}`: hangup takes no name: write hangup")),
         _ if NOT_YET_SUPPORTED.contains(&kind) => Err(format!(
@@ -149,7 +157,8 @@ pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
         _ => {
             let mut message = format!(
                 "unknown destination kind `{kind}` in `{text}`, expected one of: {} \
-                 (written ext:201, ivr:main, group:reception, tc:office-hours, hangup)",
+                 (written ext:201, ivr:main, group:reception, queue:support, tc:office-hours, \
+                 hangup)",
                 KINDS.join(", ")
             );
             let mut candidates: Vec<&str> = KINDS.to_vec();
@@ -176,8 +185,8 @@ struct Reference {
     destination: Destination,
     span: Span,
     key: String,
-    /// The time condition, extension or group whose branch or escalation this is: an edge of
-    /// the graph loops are looked for in.
+    /// The time condition, extension, group or queue whose branch or escalation this is: an
+    /// edge of the graph loops are looked for in.
     from: Option<Destination>,
 }
 
@@ -187,13 +196,14 @@ pub(crate) struct References {
     references: Vec<Reference>,
 }
 
-/// The names destinations may refer to: every extension number, menu, ring group and time
-/// condition with a valid name (even those with other problems, so a reference to them is not
-/// reported as well).
+/// The names destinations may refer to: every extension number, menu, ring group, queue and
+/// time condition with a valid name (even those with other problems, so a reference to them is
+/// not reported as well).
 pub(crate) struct Targets<'t> {
     pub extensions: &'t [String],
     pub ivrs: &'t [String],
     pub groups: &'t [String],
+    pub queues: &'t [String],
     pub time_conditions: &'t [String],
 }
 
@@ -274,6 +284,7 @@ fn missing(destination: &Destination, targets: &Targets<'_>) -> Option<String> {
             "[[ring_group]]",
             "ring groups",
         ),
+        Destination::Queue(_) => (targets.queues, "queue named", "[[queue]]", "queues"),
         Destination::TimeCondition(_) => (
             targets.time_conditions,
             "time condition named",
@@ -327,11 +338,12 @@ pub(crate) fn no_such(
     message
 }
 
-/// Reports each loop among the branches of time conditions and the escalations of extensions
-/// and ring groups, once, at the first step out of the loop's first node in file order.
+/// Reports each loop among the branches of time conditions and the escalations of extensions,
+/// ring groups and queues, once, at the first step out of the loop's first node in file order.
 ///
 /// A menu ends a chain (it answers, and the caller chooses), and so does `hangup`: neither has
-/// edges. Manual overrides can put a time condition in either state whatever its hours, so a
+/// edges. A queue is a node like a group: its overflows (`on_timeout`, `on_full`, `on_empty`)
+/// are edges, and its `breakout` keys are not (the caller chooses, as in a menu). Manual overrides can put a time condition in either state whatever its hours, so a
 /// loop through time conditions is reachable whichever branches it takes.
 fn report_loops(ld: &mut Loader<'_>, edges: &[&Reference]) {
     let mut outgoing: HashMap<&Destination, Vec<usize>> = HashMap::new();
@@ -451,6 +463,10 @@ mod tests {
         assert_eq!(ok("ivr:main"), Destination::Ivr("main".to_owned()));
         assert_eq!(ok("group:sales"), Destination::Group("sales".to_owned()));
         assert_eq!(
+            ok("queue:support"),
+            Destination::Queue("support".to_owned())
+        );
+        assert_eq!(
             ok("tc:office-hours"),
             Destination::TimeCondition("office-hours".to_owned())
         );
@@ -459,6 +475,7 @@ mod tests {
             "ext:201",
             "ivr:main",
             "group:sales",
+            "queue:support",
             "tc:office-hours",
             "hangup",
         ] {
@@ -480,10 +497,9 @@ mod tests {
                 "voicemail:201",
                 "not supported by this version of crossbar yet",
             ),
-            (
-                "queue:support",
-                "not supported by this version of crossbar yet",
-            ),
+            ("acd:support", "(did you mean `queue:support`?)"),
+            ("queues:support", "(did you mean `queue:support`?)"),
+            ("queue:", "the name must not be empty"),
             ("hangup:now", "hangup takes no name"),
             ("ext:", "names no extension"),
             ("ext:20a", "digits 0-9 only"),

@@ -22,18 +22,20 @@ pub(crate) const KEYS: &[&str] = &[
     "on_failure",
 ];
 
-/// The keys a menu option may be for.
-const MENU_KEYS: &str = "0123456789*#";
+/// The keys of the phone's keypad: what a menu option or a queue's breakout may be for.
+pub(crate) const KEYPAD: &str = "0123456789*#";
 
 const DEFAULT_TIMEOUT_SECS: u32 = 5;
 const DEFAULT_DIGIT_TIMEOUT_SECS: u32 = 3;
 const DEFAULT_RETRIES: u32 = 2;
 
-/// Every `[[ivr]]`, the names of all of them whose name is valid, and every prompt they name.
+/// Every `[[ivr]]`, the names of all of them whose name is valid, every prompt they name, and
+/// every valid `number`.
 pub(crate) struct Ivrs {
     pub ivrs: Vec<Ivr>,
     pub names: Vec<String>,
     pub prompts: Vec<PromptUse>,
+    pub numbers: Vec<At<String>>,
 }
 
 pub(crate) fn parse_all(
@@ -46,6 +48,7 @@ pub(crate) fn parse_all(
         ivrs: Vec::new(),
         names: Vec::new(),
         prompts: Vec::new(),
+        numbers: Vec::new(),
     };
     let mut seen: Vec<At<String>> = Vec::new();
     let mut numbers: Vec<At<String>> = Vec::new();
@@ -72,6 +75,7 @@ pub(crate) fn parse_all(
         }
     }
     parsed.names = seen.into_iter().map(|s| s.value).collect();
+    parsed.numbers = numbers;
     parsed
 }
 
@@ -149,39 +153,13 @@ fn parse_one(
     let invalid_prompt = prompt(ld, "invalid_prompt");
     let timeout_prompt = prompt(ld, "timeout_prompt");
 
-    // With where each key is written: options keep the order of the file.
-    let mut options: Vec<(usize, char, Destination)> = Vec::new();
-    let table = section.table(ld, "options");
-    if let Some(table) = &table {
-        for (key, value) in table.entries() {
-            let path = table.key(key.value);
-            let mut chars = key.value.chars();
-            let digit = match (chars.next(), chars.next()) {
-                (Some(c), None) if MENU_KEYS.contains(c) => Some(c),
-                _ => {
-                    ld.error(
-                        &key.span,
-                        &path,
-                        format!(
-                            "`{}` is not a key of the phone's keypad: an option is for one of \
-                             0-9, * and # (\"1\" = \"group:sales\")",
-                            key.value
-                        ),
-                    );
-                    None
-                }
-            };
-            let destination = references.read_value(ld, value, &path, None);
-            if let (Some(digit), Some(destination)) = (digit, destination) {
-                options.push((key.span.start, digit, destination));
-            }
-        }
-    }
-    options.sort_by_key(|(at, _, _)| *at);
-    let options: Vec<(char, Destination)> = options
-        .into_iter()
-        .map(|(_, digit, destination)| (digit, destination))
-        .collect();
+    let options = keypad_destinations(
+        ld,
+        section,
+        "options",
+        references,
+        "an option is for one of 0-9, * and # (\"1\" = \"group:sales\")",
+    );
     let direct_dial = section.boolean(ld, "direct_dial");
     let timeout_secs = section
         .u32_at_least(ld, "timeout_secs", 1)
@@ -224,4 +202,44 @@ fn parse_one(
         timeout_prompt,
         on_failure,
     })
+}
+
+/// The table `key = { "1" = "group:sales", ... }` of `section`: a destination for each key of
+/// the keypad, in file order (empty if absent). A key that is not one of the keypad's is
+/// reported with `rule`.
+pub(crate) fn keypad_destinations(
+    ld: &mut Loader<'_>,
+    section: &Section<'_, '_>,
+    key: &str,
+    references: &mut References,
+    rule: &str,
+) -> Vec<(char, Destination)> {
+    // With where each key is written: the entries keep the order of the file.
+    let mut entries: Vec<(usize, char, Destination)> = Vec::new();
+    if let Some(table) = section.table(ld, key) {
+        for (key, value) in table.entries() {
+            let path = table.key(key.value);
+            let mut chars = key.value.chars();
+            let digit = match (chars.next(), chars.next()) {
+                (Some(c), None) if KEYPAD.contains(c) => Some(c),
+                _ => {
+                    ld.error(
+                        &key.span,
+                        &path,
+                        format!("`{}` is not a key of the phone's keypad: {rule}", key.value),
+                    );
+                    None
+                }
+            };
+            let destination = references.read_value(ld, value, &path, None);
+            if let (Some(digit), Some(destination)) = (digit, destination) {
+                entries.push((key.span.start, digit, destination));
+            }
+        }
+    }
+    entries.sort_by_key(|(at, _, _)| *at);
+    entries
+        .into_iter()
+        .map(|(_, digit, destination)| (digit, destination))
+        .collect()
 }

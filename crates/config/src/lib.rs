@@ -7,7 +7,7 @@
 //! ```text
 //! examples/crossbar.toml:14:10: extension[2].secret: must not be empty
 //! examples/crossbar.toml:21:1: extension[3].secrt: unknown key `secrt` in [[extension]] #3, expected one of: number, username, name, secret, class, external_number, withhold_caller_id, email, max_contacts, no_answer_secs, on_no_answer, on_busy, on_unavailable (did you mean `secret`?)
-//! examples/crossbar.toml:30:1: queue: section `queue` is not supported by this version of crossbar yet; remove it (it would have no effect)
+//! examples/crossbar.toml:30:1: voicemail: section `voicemail` is not supported by this version of crossbar yet; remove it (it would have no effect)
 //! examples/crossbar.toml:41:15: time_condition[1].when_closed: time conditions lead round in a loop: tc:office-hours → tc:night → tc:office-hours; ...
 //! examples/crossbar.toml:52:10: ivr[1].prompt: prompt `greeting` in language `fr`: `examples/../prompts/fr/greeting.wav` does not exist
 //! examples/rates/carrier-a.csv:17: per_minute: "0,01" is not an amount (digits with at most six decimals and a decimal point, e.g. 0.0125)
@@ -17,18 +17,19 @@
 //! - unknown keys are reported at the key, wrong types and invalid values at the value, missing
 //!   required keys at the header of their table; `[[extension]]` indices are 1-based;
 //! - unknown sections are errors, and so is the section of the design that this version does
-//!   not implement yet (`queue`; and `queue:`/`voicemail:` destinations), so nobody believes it
-//!   is in force;
+//!   not implement yet (`voicemail`; and `voicemail:` destinations), so nobody believes it is
+//!   in force;
 //! - references between sections are checked (an extension's class, a route's trunks, a
-//!   rate's trunk, the emergency trunk, every destination, a ring group's members), each at
-//!   the value that refers; names of classes, trunks, routes, time conditions, menus and ring
-//!   groups are unique per kind;
+//!   rate's trunk, the emergency trunk, every destination, a ring group's and a queue's
+//!   members, the queue callbacks are assigned to), each at the value that refers; names of
+//!   classes, trunks, routes, time conditions, menus, ring groups and queues are unique per
+//!   kind;
 //! - destinations must not go round a loop: time conditions whose branches lead back to
-//!   themselves, or escalations (`on_no_answer`, `on_busy`, `on_unavailable`) that pass a call
-//!   round extensions, groups and time conditions forever without a menu or `hangup` (see
-//!   `destination.rs`);
-//! - prompts menus name are read with the configuration: each must exist, in every language
-//!   calls may use, as a WAV file crossbar can play (only the header is read);
+//!   themselves, or escalations (`on_no_answer`, `on_busy`, `on_unavailable`, and a queue's
+//!   `on_timeout`, `on_full`, `on_empty`) that pass a call round extensions, groups, queues and
+//!   time conditions forever without a menu or `hangup` (see `destination.rs`);
+//! - prompts menus and queues name are read with the configuration: each must exist, in every
+//!   language calls may use, as a WAV file crossbar can play (only the header is read);
 //! - rate decks (`rates = "..."` in a `[[trunk]]`) are CSV files read with the configuration;
 //!   their problems are reported in the same list, at the deck's file and line (no column);
 //! - if the file is not valid TOML, only the syntax errors are reported (one per line, and none
@@ -47,7 +48,9 @@
 //! new module plus one entry in `SECTIONS`, one line in `Config::from_document`, and its keys
 //! in `docs/CONFIGURATION.md` (a test here fails until they are documented).
 
+mod agents;
 mod auth;
+mod callbacks;
 mod calls;
 mod class;
 mod database;
@@ -66,6 +69,7 @@ mod number;
 mod outbound_route;
 mod pattern;
 mod prompts;
+mod queue;
 mod rate;
 mod registrar;
 mod ring_group;
@@ -79,7 +83,9 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+pub use agents::Agents;
 pub use auth::{Auth, DigestAlgorithm};
+pub use callbacks::Callbacks;
 pub use calls::Calls;
 pub use class::{Class, DEFAULT_ALLOW, TimeRule};
 pub use database::{DEFAULT_URL as DEFAULT_DATABASE_URL, Database};
@@ -98,6 +104,7 @@ pub use media::{
 };
 pub use number::MAX_E164_DIGITS;
 pub use outbound_route::{OutboundRoute, Strategy};
+pub use queue::{Queue, QueueMember, QueueStrategy};
 pub use rate::{DECK_COLUMNS, MAX_DECK_ERRORS};
 pub use registrar::Registrar;
 pub use sip::{DEFAULT_LISTEN, DEFAULT_REALM, DEFAULT_USER_AGENT, Sip};
@@ -133,12 +140,15 @@ const SECTIONS: &[&str] = &[
     "time_condition",
     "ivr",
     "ring_group",
+    "queue",
+    "agents",
+    "callbacks",
     "prompts",
 ];
 
 /// Sections of the configuration design that this version does not implement yet. They are
 /// rejected rather than ignored, so nobody believes they are active.
-const NOT_YET_SUPPORTED: &[&str] = &["queue"];
+const NOT_YET_SUPPORTED: &[&str] = &["voicemail"];
 
 /// A complete, validated configuration with defaults resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,10 +173,15 @@ pub struct Config {
     /// In file order (the order they are tried in); names are unique.
     pub inbound_routes: Vec<InboundRoute>,
     pub inbound: Inbound,
-    /// Names are unique per kind (time conditions, menus, groups).
+    /// Names are unique per kind (time conditions, menus, groups, queues).
     pub time_conditions: Vec<TimeCondition>,
     pub ivrs: Vec<Ivr>,
     pub ring_groups: Vec<RingGroup>,
+    /// In file order.
+    pub queues: Vec<Queue>,
+    /// The feature codes of queue agents.
+    pub agents: Agents,
+    pub callbacks: Callbacks,
     pub prompts: Prompts,
 }
 
@@ -242,6 +257,11 @@ impl Config {
         self.ring_groups.iter().find(|g| g.name == name)
     }
 
+    /// The queue with this name.
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
     /// Builds the typed configuration, recording every problem in `ld`. The result is only
     /// meaningful if no problem was recorded.
     fn from_document(ld: &mut Loader<'_>, root: &DeTable<'_>) -> Config {
@@ -300,6 +320,10 @@ impl Config {
         let inbound = inbound_route::parse_inbound(ld, &table);
         let table = section(ld, root, "prompts", &empty);
         let (prompts, prompts_refs) = prompts::parse(ld, &table);
+        let table = section(ld, root, "agents", &empty);
+        let (agents, agents_refs) = agents::parse(ld, &table);
+        let table = section(ld, root, "callbacks", &empty);
+        let (callbacks, assign_to) = callbacks::parse(ld, &table);
         // Every destination written anywhere, checked once all the names are known.
         let mut references = References::default();
 
@@ -372,6 +396,7 @@ impl Config {
                 ivrs: Vec::new(),
                 names: Vec::new(),
                 prompts: Vec::new(),
+                numbers: Vec::new(),
             },
         };
         let ring_groups = match root.get("ring_group") {
@@ -389,20 +414,58 @@ impl Config {
                 names: Vec::new(),
             },
         };
+        let queues = match root.get("queue") {
+            Some(value) => queue::parse_all(
+                ld,
+                value,
+                &queue::QueueContext {
+                    extension_numbers: &extensions.numbers,
+                    callbacks_enabled: callbacks.enabled,
+                },
+                &mut references,
+            ),
+            None => queue::Queues {
+                queues: Vec::new(),
+                names: Vec::new(),
+                prompts: Vec::new(),
+            },
+        };
         references.check(
             ld,
             &Targets {
                 extensions: &extensions.numbers,
                 ivrs: &ivrs.names,
                 groups: &ring_groups.names,
+                queues: &queues.names,
                 time_conditions: &time_conditions.names,
             },
         );
+        callbacks::check(ld, assign_to.as_ref(), &queues.names);
+        let prefixes: Vec<(&'static str, &load::At<String>)> = [
+            ("outside_line", site_refs.outside_line.as_ref()),
+            ("privacy_prefix", site_refs.privacy_prefix.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, at)| at.map(|at| (key, at)))
+        .collect();
+        agents::check(
+            ld,
+            &agents,
+            &agents_refs,
+            &agents::AgentsContext {
+                extension_identities: &extensions.identities,
+                menu_numbers: &ivrs.numbers,
+                prefixes: &prefixes,
+            },
+        );
+        let mut prompt_uses: Vec<&prompts::PromptUse> =
+            ivrs.prompts.iter().chain(&queues.prompts).collect();
+        prompt_uses.sort_by_key(|used| used.span.start);
         prompts::check(
             ld,
             &prompts,
             &prompts_refs,
-            &ivrs.prompts,
+            &prompt_uses,
             &inbound_routes.languages,
         );
         site::check(
@@ -434,6 +497,9 @@ impl Config {
             time_conditions: time_conditions.time_conditions,
             ivrs: ivrs.ivrs,
             ring_groups: ring_groups.ring_groups,
+            queues: queues.queues,
+            agents,
+            callbacks,
             prompts,
         }
     }
@@ -568,6 +634,12 @@ mod tests {
             ),
             ("ivr", nested(ivr::KEYS, &[])),
             ("ring_group", nested(ring_group::KEYS, &[])),
+            (
+                "queue",
+                nested(queue::KEYS, &[("members", queue::MEMBER_KEYS)]),
+            ),
+            ("agents", nested(agents::KEYS, &[])),
+            ("callbacks", nested(callbacks::KEYS, &[])),
             ("prompts", nested(prompts::KEYS, &[])),
         ])
     }

@@ -141,14 +141,15 @@ pub(crate) struct LanguageUse {
     pub key: String,
 }
 
-/// Checks every prompt the menus name: files exist and are playable WAV files; named prompts
-/// exist as `{dir}/{language}/{name}.wav` for the default language and every language a route
-/// names. Each file is reported once, at the first key naming it.
+/// Checks every prompt the menus and queues name (`uses`, in file order): files exist and are
+/// playable WAV files; named prompts exist as `{dir}/{language}/{name}.wav` for the default
+/// language and every language a route names. Each file is reported once, at the first key
+/// naming it.
 pub(crate) fn check(
     ld: &mut Loader<'_>,
     prompts: &Prompts,
     refs: &PromptsRefs,
-    uses: &[PromptUse],
+    uses: &[&PromptUse],
     languages: &[LanguageUse],
 ) {
     let mut checked: Vec<PathBuf> = Vec::new();
@@ -174,7 +175,7 @@ pub(crate) fn check(
     let named: Vec<(&str, &PromptUse)> = uses
         .iter()
         .filter_map(|at| match &at.prompt {
-            PromptRef::Named(name) => Some((name.as_str(), at)),
+            PromptRef::Named(name) => Some((name.as_str(), *at)),
             PromptRef::File(_) => None,
         })
         .collect();
@@ -197,8 +198,8 @@ pub(crate) fn check(
             &key,
             format!(
                 "the prompts directory `{}` {what} ([prompts] dir, default \"{DEFAULT_DIR}\" \
-                 beside the configuration file): menus name prompts (`{first_name}`...), played \
-                 from {}/LANGUAGE/NAME.wav",
+                 beside the configuration file): menus and queues name prompts \
+                 (`{first_name}`...), played from {}/LANGUAGE/NAME.wav",
                 dir.display(),
                 dir.display()
             ),
@@ -236,7 +237,7 @@ pub(crate) fn check(
                 &key,
                 format!(
                     "no prompts in language `{language}`: the directory `{}` does not exist \
-                     (menus name prompts, played from it as NAME.wav)",
+                     (menus and queues name prompts, played from it as NAME.wav)",
                     language_dir.display()
                 ),
             );

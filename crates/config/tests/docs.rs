@@ -6,7 +6,9 @@ mod support;
 
 use std::path::PathBuf;
 
-use crossbar_config::{Config, Destination, DidSource, PromptRef, RingStrategy};
+use crossbar_config::{
+    Config, Destination, DidSource, PromptRef, QueueMember, QueueStrategy, RingStrategy,
+};
 use support::{Dir, pcm16};
 
 fn root() -> PathBuf {
@@ -22,9 +24,10 @@ fn complete_example_dir(test: &str) -> Dir {
             .expect("the example rate decks are readable");
         dir.write(&format!("rates/{deck}"), &rates);
     }
-    dir.prompts("en", &["greeting", "invalid"]);
-    dir.prompts("fr", &["greeting", "invalid"]);
+    dir.prompts("en", &["greeting", "invalid", "all-busy"]);
+    dir.prompts("fr", &["greeting", "invalid", "all-busy"]);
     dir.write("sounds/timeout.wav", &pcm16(16_000));
+    dir.write("sounds/moh.wav", &pcm16(8_000));
     dir
 }
 
@@ -116,11 +119,26 @@ fn the_complete_example_uses_every_section() {
     let tc = &config.time_conditions[0];
     assert!(tc.holidays.len() == 3 && tc.exceptions.len() == 2);
     let menu = &config.ivrs[0];
-    assert_eq!(menu.options.len(), 3);
+    assert_eq!(menu.options.len(), 4);
     assert!(matches!(menu.timeout_prompt, Some(PromptRef::File(_))));
     assert_eq!(config.ring_groups.len(), 2);
     assert_eq!(config.ring_groups[0].strategy, RingStrategy::Hunt);
     assert_eq!(config.ring_groups[0].class.as_deref(), Some("national"));
+    assert_eq!(config.queues.len(), 2);
+    let support = &config.queues[0];
+    assert_eq!(support.strategy, QueueStrategy::LongestIdle);
+    assert_eq!(
+        support.members[1],
+        QueueMember {
+            extension: "202".to_owned(),
+            penalty: 1
+        }
+    );
+    assert!(matches!(support.moh, Some(PromptRef::File(_))));
+    assert_eq!(support.on_empty, Some(Destination::Ivr("main".to_owned())));
+    assert_eq!(config.agents.pause_reason('2'), Some("training"));
+    assert_eq!(config.callbacks.retry_schedule_secs, [300, 1800, 7200]);
+    assert_eq!(config.callbacks.assign_to.as_deref(), Some("support"));
     assert_eq!(config.prompts.default_language, "en");
 }
 

@@ -496,13 +496,13 @@ fn a_destination_that_is_not_kind_colon_name_gets_the_valid_forms_and_a_suggesti
     for (written, part) in [
         (
             "grp:sales",
-            "unknown destination kind `grp` in `grp:sales`, expected one of: ext, ivr, group, tc, hangup",
+            "unknown destination kind `grp` in `grp:sales`, expected one of: ext, ivr, group, queue, tc, hangup",
         ),
         ("grp:sales", "(did you mean `group:sales`?)"),
         ("extension:201", "(did you mean `ext:201`?)"),
         (
             "201",
-            "`201` is not a destination: write ext:NUMBER, ivr:NAME, group:NAME, tc:NAME or hangup",
+            "`201` is not a destination: write ext:NUMBER, ivr:NAME, group:NAME, queue:NAME, tc:NAME or hangup",
         ),
         ("201", "(did you mean `ext:201`?)"),
         ("Hangup", "(did you mean `hangup`?)"),
@@ -512,8 +512,9 @@ fn a_destination_that_is_not_kind_colon_name_gets_the_valid_forms_and_a_suggesti
         ),
         (
             "queue:support",
-            "queue destinations are not supported by this version of crossbar yet",
+            "no queue named `support`: there is no [[queue]]",
         ),
+        ("acd:support", "(did you mean `queue:support`?)"),
         ("hangup:now", "hangup takes no name"),
         ("ext:alice", "`alice` is not an extension number"),
         ("ivr:main menu", "contains ` `"),
@@ -533,7 +534,7 @@ fn a_destination_that_is_not_kind_colon_name_gets_the_valid_forms_and_a_suggesti
         &text,
         at(&text, "201\n"),
         "inbound_route[1].destination",
-        "expected a destination (ext:NUMBER, ivr:NAME, group:NAME, tc:NAME or hangup (e.g. ext:201, ivr:main, group:reception, tc:office-hours)), found an integer",
+        "expected a destination (ext:NUMBER, ivr:NAME, group:NAME, queue:NAME, tc:NAME or hangup (e.g. ext:201, ivr:main, group:reception, queue:support, tc:office-hours)), found an integer",
     );
 }
 
@@ -1361,7 +1362,7 @@ fn the_prompts_directory_must_exist_when_a_menu_names_a_prompt() {
         &text,
         at(&text, "\"nowhere\""),
         "prompts.dir",
-        "the prompts directory `DIR/nowhere` does not exist ([prompts] dir, default \"prompts\" beside the configuration file): menus name prompts (`greeting`...)",
+        "the prompts directory `DIR/nowhere` does not exist ([prompts] dir, default \"prompts\" beside the configuration file): menus and queues name prompts (`greeting`...)",
     );
     // Without [prompts], at the first prompt named.
     let other = Dir::new("inbound-prompt-dir-none");

@@ -1,5 +1,6 @@
 //! Where an inbound call goes: a [`Destination`] followed through time conditions to a
-//! [`Target`] — an extension to ring, a menu to run, a group to ring, or the end of the call —
+//! [`Target`] — an extension to ring, a menu to run, a group to ring, a queue to wait in, or
+//! the end of the call —
 //! with the [`Step`]s of the route path on the way. [`DialPlan::resolve`] is the one place time
 //! conditions are decided: the switch calls it for the route's destination, and again whenever
 //! a menu key, a menu's failure or an escalation names a new destination; `crossbar route
@@ -21,7 +22,7 @@ use crate::plan::DialPlan;
 pub const MAX_TIME_CONDITIONS: usize = 16;
 
 /// Where a call ends up once time conditions are decided. Written as destinations are
-/// (`ext:201`, `ivr:main`, `group:sales`, `hangup`), also in JSON.
+/// (`ext:201`, `ivr:main`, `group:sales`, `queue:support`, `hangup`), also in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Ring an extension's registered phones, by number.
@@ -30,6 +31,8 @@ pub enum Target {
     Ivr(String),
     /// Ring a group's members ([`DialPlan::ring_order`]).
     Group(String),
+    /// Wait in a queue for one of its agents.
+    Queue(String),
     /// End the call.
     Hangup,
 }
@@ -41,6 +44,7 @@ impl Target {
             Target::Extension(n) => Destination::Extension(n.clone()),
             Target::Ivr(n) => Destination::Ivr(n.clone()),
             Target::Group(n) => Destination::Group(n.clone()),
+            Target::Queue(n) => Destination::Queue(n.clone()),
             Target::Hangup => Destination::Hangup,
         }
     }
@@ -54,7 +58,7 @@ impl fmt::Display for Target {
 
 /// Why a text is not a target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a target (ext:NUMBER, ivr:NAME, group:NAME or hangup)")]
+#[error("`{0}` is not a target (ext:NUMBER, ivr:NAME, group:NAME, queue:NAME or hangup)")]
 pub struct TargetError(pub String);
 
 impl FromStr for Target {
@@ -72,6 +76,7 @@ impl FromStr for Target {
             "ext" => Ok(Target::Extension(name.to_owned())),
             "ivr" => Ok(Target::Ivr(name.to_owned())),
             "group" => Ok(Target::Group(name.to_owned())),
+            "queue" => Ok(Target::Queue(name.to_owned())),
             _ => Err(TargetError(text.to_owned())),
         }
     }
@@ -258,6 +263,18 @@ impl DialPlan {
                         Target::Hangup
                     }
                 }
+                Destination::Queue(name) => {
+                    if inbound.queue_names.contains_key(name.as_str()) {
+                        Target::Queue(name.clone())
+                    } else {
+                        steps.push(Step::new(
+                            StepKind::Route,
+                            current.to_string(),
+                            "no such queue: the call ends",
+                        ));
+                        Target::Hangup
+                    }
+                }
                 Destination::Hangup => Target::Hangup,
             };
             return Resolution { target, steps };
@@ -265,7 +282,8 @@ impl DialPlan {
     }
 
     /// What happens when `target` (an extension or a group) does not get the call answered:
-    /// its `escalation` (an extension's, or the group's). `None` for menus and hangup.
+    /// its `escalation` (an extension's, or the group's). `None` for menus, queues (whose
+    /// overflows are their own: `on_timeout`, `on_full`, `on_empty`) and hangup.
     pub fn escalation(&self, target: &Target) -> Option<&Escalation> {
         match target {
             Target::Extension(number) => self
@@ -273,7 +291,7 @@ impl DialPlan {
                 .get(number.as_str())
                 .map(|&index| &self.extensions[index].escalation),
             Target::Group(name) => self.ring_group(name).map(|group| &group.escalation),
-            Target::Ivr(_) | Target::Hangup => None,
+            Target::Ivr(_) | Target::Queue(_) | Target::Hangup => None,
         }
     }
 
@@ -295,7 +313,9 @@ impl DialPlan {
         }?;
         let mut resolution = self.resolve(next, at, live);
         let name = match target {
-            Target::Extension(n) | Target::Ivr(n) | Target::Group(n) => n.clone(),
+            Target::Extension(n) | Target::Ivr(n) | Target::Group(n) | Target::Queue(n) => {
+                n.clone()
+            }
             Target::Hangup => "hangup".to_owned(),
         };
         resolution.steps.insert(
@@ -320,11 +340,12 @@ mod tests {
             Target::Extension("201".to_owned()),
             Target::Ivr("main".to_owned()),
             Target::Group("sales".to_owned()),
+            Target::Queue("support".to_owned()),
             Target::Hangup,
         ] {
             assert_eq!(target.to_string().parse::<Target>(), Ok(target));
         }
-        for bad in ["ext:", "tc:office", "voicemail:201", "201", ""] {
+        for bad in ["ext:", "queue:", "tc:office", "voicemail:201", "201", ""] {
             assert!(bad.parse::<Target>().is_err(), "{bad}");
         }
     }

@@ -316,6 +316,9 @@ pub(crate) struct InboundPlan {
     pub ivr_numbers: HashMap<String, usize>,
     pub groups: Vec<GroupPlan>,
     pub group_names: HashMap<String, usize>,
+    /// Queue name → its index in `Config::queues` (queues are only named here so far: the
+    /// switch does not serve them yet).
+    pub queue_names: HashMap<String, usize>,
     default_language: String,
 }
 
@@ -325,6 +328,7 @@ struct Names<'a> {
     time_conditions: &'a HashMap<String, usize>,
     ivrs: &'a HashMap<String, usize>,
     groups: &'a HashMap<String, usize>,
+    queues: &'a HashMap<String, usize>,
 }
 
 impl Names<'_> {
@@ -333,6 +337,7 @@ impl Names<'_> {
             Destination::Extension(n) => (self.extensions.contains_key(n), "extension"),
             Destination::Ivr(n) => (self.ivrs.contains_key(n), "menu (ivr)"),
             Destination::Group(n) => (self.groups.contains_key(n), "ring group"),
+            Destination::Queue(n) => (self.queues.contains_key(n), "queue"),
             Destination::TimeCondition(n) => {
                 (self.time_conditions.contains_key(n), "time condition")
             }
@@ -372,11 +377,13 @@ impl InboundPlan {
             index_by_name(config.time_conditions.iter().map(|t| t.name.as_str()));
         let ivr_names = index_by_name(config.ivrs.iter().map(|i| i.name.as_str()));
         let group_names = index_by_name(config.ring_groups.iter().map(|g| g.name.as_str()));
+        let queue_names = index_by_name(config.queues.iter().map(|q| q.name.as_str()));
         let names = Names {
             extensions: extension_names,
             time_conditions: &time_condition_names,
             ivrs: &ivr_names,
             groups: &group_names,
+            queues: &queue_names,
         };
 
         let mut routes = Vec::with_capacity(config.inbound_routes.len());
@@ -489,6 +496,22 @@ impl InboundPlan {
             groups.push(GroupPlan::compile(group, class, classes, numbering));
         }
 
+        for (index, queue) in config.queues.iter().enumerate() {
+            let key = |field: &str| format!("queue[{}].{field}", index + 1);
+            for (field, destination) in [
+                ("on_timeout", &queue.on_timeout),
+                ("on_full", &queue.on_full),
+                ("on_empty", &queue.on_empty),
+            ] {
+                if let Some(destination) = destination {
+                    names.check(destination, key(field))?;
+                }
+            }
+            for (_, destination) in &queue.breakout {
+                names.check(destination, key("breakout"))?;
+            }
+        }
+
         for (index, extension) in config.extensions.iter().enumerate() {
             check_escalation(
                 &names,
@@ -514,6 +537,7 @@ impl InboundPlan {
             ivr_names,
             groups,
             group_names,
+            queue_names,
             default_language: config.prompts.default_language.clone(),
         })
     }

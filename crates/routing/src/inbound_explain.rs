@@ -7,15 +7,15 @@
 //! The walk: the route (or blocklist, or no route), the time conditions decided, each menu
 //! entered (its prompt), each key of `digits` applied to the menu the caller is in (an option,
 //! a direct-dialled extension, or an invalid key: replay, and after the retries `on_failure`),
-//! until the call reaches an extension, a group (its members in ringing order), the end of
-//! the call, or a menu with no keys left (the caller waits there). When the keys end in the
+//! until the call reaches an extension, a group (its members in ringing order), a queue, the
+//! end of the call, or a menu with no keys left (the caller waits there). When the keys end in the
 //! middle of an extension's number, the digit timeout is taken to pass.
 //!
 //! JSON keys: `trunk`, `did`, `caller`, `decision` (`route`, `blocked`, `no_route`), `route`,
 //! `status` (403/486/603 blocked, 404 no route; `null` when the call goes on), `vip`,
 //! `language`, `digits`, `steps` (`{kind, name, result}`, `kind` one of `route`,
 //! `time_condition`, `ivr`, `digit`, `group`, `escalation`, `blocklist`), `destination` (`ext:201`,
-//! `ivr:main`, `group:sales`, `hangup`; `null` when refused), `waiting` (the caller waits in
+//! `ivr:main`, `group:sales`, `queue:support`, `hangup`; `null` when refused), `waiting` (the caller waits in
 //! the menu `destination` for a key), `members` (for a group: `{member, position, class,
 //! skipped}` in ringing order, `member` as `ext:201` or the outside number).
 
@@ -187,6 +187,16 @@ impl DialPlan {
                         ));
                     }
                     explanation.members = order.iter().map(MemberView::of).collect();
+                    break;
+                }
+                Target::Queue(name) => {
+                    // Said here so that the simulator agrees with the live call, which the
+                    // switch ends with 480 until queues are served.
+                    explanation.steps.push(Step::new(
+                        StepKind::Route,
+                        name.as_str(),
+                        "queues are not built yet: a live call ends here with 480",
+                    ));
                     break;
                 }
                 Target::Extension(_) | Target::Hangup => break,

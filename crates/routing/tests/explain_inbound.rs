@@ -273,3 +273,38 @@ members     1. ext:201
 ";
     assert_eq!(table, expected, "\n{table}");
 }
+
+#[test]
+fn a_queue_is_the_destination_and_the_path_says_live_calls_end_there_for_now() {
+    let mut config = business();
+    config.ivrs[0].options.push(('3', dest("queue:support")));
+    let queues = Config::parse("[[queue]]\nname = \"support\"\n", "q.toml".as_ref())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .queues;
+    config.queues = queues;
+    let plan = plan(&config);
+    let (explanation, value) = explain(
+        &plan,
+        Some(CALLER),
+        DID,
+        "3",
+        WEDNESDAY_NOON,
+        &Load::default(),
+    );
+    assert_eq!(value["destination"], "queue:support");
+    let last = explanation.steps.last().expect("steps");
+    assert_eq!(
+        (last.name.as_str(), last.result.as_str()),
+        (
+            "support",
+            "queues are not built yet: a live call ends here with 480"
+        )
+    );
+    assert!(!explanation.waiting);
+
+    // A queue the plan does not have is refused when compiling.
+    config.queues.clear();
+    let error = DialPlan::compile(&config).expect_err("refused");
+    assert_eq!(error.key(), "ivr[1].options");
+    assert!(error.to_string().contains("support"), "{error}");
+}

@@ -132,6 +132,15 @@ strategy = "hunt"
 members = ["201", "202"]
 ring_secs = 15
 
+[[inbound_route]]
+name = "support"
+dids = ["+442079460600"]
+destination = "queue:support"
+
+[[queue]]
+name = "support"
+members = ["202"]
+
 [prompts]
 dir = "prompts"
 default_language = "en"
@@ -550,6 +559,20 @@ fn an_unknown_did_gets_404_and_a_failed_record() {
     assert_eq!(final_to_carrier(&mut lab).status, 404);
     let record = lab.machine.record();
     assert_eq!(record.disposition, Disposition::Failed);
+}
+
+#[test]
+fn a_call_to_a_queue_ends_with_480_saying_queues_are_not_built_yet() {
+    let mut lab = lab();
+    carrier_invite(&mut lab, "+442079460600", "+447700900123", 1);
+    assert_eq!(final_to_carrier(&mut lab).status, 480);
+    let record = lab.machine.record();
+    assert_eq!(record.disposition, Disposition::Failed);
+    assert_eq!(
+        record.disposition_detail.as_deref(),
+        Some("queues are not built yet")
+    );
+    assert_eq!(record.sip_status, Some(480));
 }
 
 #[test]

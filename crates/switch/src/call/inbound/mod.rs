@@ -133,6 +133,19 @@ impl Call {
             Target::Extension(number) => self.ring_extension(ctx, &number),
             Target::Group(name) => self.ring_group(ctx, &name),
             Target::Ivr(name) => self.enter_menu(ctx, &name),
+            // Queues are configured and checked, but not served yet (issue 9): rather than
+            // pretend, the call ends here with 480 and the record says why.
+            Target::Queue(name) => {
+                tracing::warn!(call = %self.id, queue = %name, "queues are not built yet");
+                self.end_unreceived(
+                    ctx,
+                    480,
+                    EndReason::Error {
+                        status: Some(480),
+                        detail: "queues are not built yet".into(),
+                    },
+                );
+            }
             Target::Hangup => {
                 tracing::info!(call = %self.id, "destination hangup");
                 self.end_unreceived(
