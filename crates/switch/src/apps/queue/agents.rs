@@ -76,6 +76,9 @@ pub(crate) struct Agent {
     pub(crate) idle_since: Instant,
     /// A pause asked for while on a call, begun when the call ends.
     pub(crate) pause_after_call: Option<PauseReason>,
+    /// The agent's phone is on a call that is not from a queue (its own, a direct call):
+    /// offered nothing until it ends.
+    pub(crate) busy_elsewhere: bool,
 }
 
 impl Agent {
@@ -86,6 +89,7 @@ impl Agent {
             unanswered: 0,
             idle_since: now,
             pause_after_call: None,
+            busy_elsewhere: false,
         }
     }
 

@@ -176,6 +176,21 @@ pub(crate) enum QueueAction {
     WaitUntil(Instant),
 }
 
+/// A waiting caller as the live view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallerView<'a> {
+    pub(crate) caller: CallSeq,
+    /// 1: next to be served.
+    pub(crate) position: usize,
+    pub(crate) priority: Priority,
+    /// The wait so far is `now - joined_at`.
+    pub(crate) joined_at: Instant,
+    /// Agents ringing for the caller now.
+    pub(crate) ringing: &'a [String],
+    /// Waiting for a callback (the call itself has ended).
+    pub(crate) called_back: bool,
+}
+
 /// A request the queues cannot follow: for the API, CLI or feature code to report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum QueueError {
@@ -256,9 +271,9 @@ impl Queues {
         let mut actions = Vec::new();
         let anyone = self.anyone_logged_in(q);
         let plan = &self.queues[q].plan;
-        let full = plan
-            .max_callers
-            .is_some_and(|max| self.queues[q].line.len() >= max as usize);
+        let full = plan.max_callers.is_some_and(|max| {
+            self.queues[q].line.len() >= usize::try_from(max).unwrap_or(usize::MAX)
+        });
         if full || (!plan.join_empty && !anyone) {
             let (destination, why) = if full {
                 (plan.on_full.clone(), OverflowReason::Full)
@@ -308,7 +323,9 @@ impl Queues {
         Ok(self.finish(actions))
     }
 
-    /// `caller` hung up while waiting: abandoned (offers ringing for them are cancelled).
+    /// `caller` hung up while waiting: abandoned (offers ringing for them are cancelled). A
+    /// caller waiting for a callback is taken out of line without a word (their callback task
+    /// was reached some other way, or dropped).
     pub(crate) fn caller_left(&mut self, caller: CallSeq, now: Instant) -> Vec<QueueAction> {
         let mut actions = Vec::new();
         if let Some((q, index)) = self.find(caller) {
@@ -518,11 +535,12 @@ impl Queues {
                 }
             }
         }
-        if self
+        if let Some(a) = self
             .agents
-            .get(agent)
-            .is_some_and(|a| a.state == AgentState::LoggedOut)
+            .get_mut(agent)
+            .filter(|a| a.state == AgentState::LoggedOut)
         {
+            a.unanswered = 0;
             let state = self.free_from(agent, now);
             self.set_state(agent, state, now, &mut actions);
         }
@@ -661,6 +679,20 @@ impl Queues {
         Ok(self.finish(actions))
     }
 
+    /// `agent`'s phone is (`busy`) or is no longer on a call that is not from a queue — its
+    /// own call, a call to its extension: while it is, the agent is offered nothing (its state
+    /// is unchanged; an offer already ringing goes on).
+    pub(crate) fn agent_busy(&mut self, agent: &str, busy: bool, now: Instant) -> Vec<QueueAction> {
+        let mut actions = Vec::new();
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.busy_elsewhere = busy;
+            if !busy {
+                self.dispatch(now, &mut actions);
+            }
+        }
+        self.finish(actions)
+    }
+
     /// A new day: the calls answered today (`fewest_calls`) start again from 0.
     pub(crate) fn new_day(&mut self) {
         for (_, agent) in self.agents.iter_mut() {
@@ -760,8 +792,33 @@ impl Queues {
         Some(self.queues[q].line.iter().map(|w| w.caller).collect())
     }
 
+    /// The callers of `queue` in the order they are served, for the live view.
+    pub(crate) fn callers(&self, queue: &str) -> Option<Vec<CallerView<'_>>> {
+        let q = *self.names.get(queue)?;
+        let line = &self.queues[q].line;
+        Some(
+            line.iter()
+                .enumerate()
+                .map(|(index, w)| CallerView {
+                    caller: w.caller,
+                    position: index + 1,
+                    priority: w.priority,
+                    joined_at: w.joined_at,
+                    ringing: &w.ringing,
+                    called_back: w.called_back,
+                })
+                .collect(),
+        )
+    }
+
     pub(crate) fn agent_state(&self, agent: &str) -> Option<&AgentState> {
         self.agents.get(agent).map(|a| &a.state)
+    }
+
+    /// Every agent known (static members, and extensions that logged in to a queue), in
+    /// extension order, with its state, for the live view.
+    pub(crate) fn agents(&self) -> impl Iterator<Item = (&str, &AgentState)> {
+        self.agents.iter().map(|(e, a)| (e.as_str(), &a.state))
     }
 
     /// Where `round_robin` starts in `queue` (a position in its member order), to keep
@@ -880,7 +937,9 @@ impl Queues {
             .enumerate()
             .filter_map(|(order, extension)| {
                 let agent = self.agents.get(extension)?;
-                let membership = agent.membership(q).filter(|m| m.logged_in)?;
+                let membership = agent
+                    .membership(q)
+                    .filter(|m| m.logged_in && !agent.busy_elsewhere)?;
                 let AgentState::Available { idle_since } = agent.state else {
                     return None;
                 };

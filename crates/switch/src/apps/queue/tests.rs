@@ -921,6 +921,77 @@ fn an_agent_of_two_queues_takes_the_caller_who_has_waited_longest_across_them() 
     );
 }
 
+#[test]
+fn an_agent_on_a_call_from_outside_the_queues_is_offered_nothing_until_it_ends() {
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![support(&["201", "202"])], t0);
+    assert!(queues.agent_busy("201", true, t0 + s(5)).is_empty());
+    assert_eq!(offers(&join(&mut queues, 1, t0 + s(10))), [offer(1, "202")]);
+    assert!(offers(&join(&mut queues, 2, t0 + s(11))).is_empty());
+    assert!(is_available(&queues, "201"), "its state is unchanged");
+    assert_eq!(
+        offers(&queues.agent_busy("201", false, t0 + s(20))),
+        [offer(2, "201")]
+    );
+}
+
+#[test]
+fn the_live_view_lists_the_callers_in_order_and_every_agent_with_its_state() {
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![support(&["201", "202"])], t0);
+    queues
+        .pause("202", PauseReason::Named("lunch".to_owned()), t0 + s(2))
+        .expect("logged in");
+    join(&mut queues, 1, t0 + s(10));
+    queues
+        .join("support", 2, Priority::Vip, t0 + s(11))
+        .expect("joins");
+    let ringing = ["201".to_owned()];
+    assert_eq!(
+        queues.callers("support"),
+        Some(vec![
+            CallerView {
+                caller: 2,
+                position: 1,
+                priority: Priority::Vip,
+                joined_at: t0 + s(11),
+                ringing: &[],
+                called_back: false,
+            },
+            CallerView {
+                caller: 1,
+                position: 2,
+                priority: Priority::Normal,
+                joined_at: t0 + s(10),
+                ringing: &ringing,
+                called_back: false,
+            },
+        ])
+    );
+    let agents: Vec<(&str, AgentState)> = queues.agents().map(|(e, a)| (e, a.clone())).collect();
+    assert_eq!(
+        agents,
+        [
+            (
+                "201",
+                AgentState::Offered {
+                    caller: 1,
+                    queue: "support".to_owned(),
+                    until: t0 + s(25)
+                }
+            ),
+            (
+                "202",
+                AgentState::Paused {
+                    reason: PauseReason::Named("lunch".to_owned()),
+                    since: t0 + s(2)
+                }
+            ),
+        ]
+    );
+    assert_eq!(queues.callers("sales"), None);
+}
+
 // ---- joining and leaving ----
 
 #[test]
