@@ -36,6 +36,11 @@
 //! - **Keys.** A breakout key sends the caller to its destination; the callback key, once
 //!   offered, ends the call and keeps the caller's place: when their turn comes, the agent
 //!   offered them calls them back ([`QueueAction::Offer`] with `callback`).
+//!
+//! Files: this one has the vocabulary (the events' arguments, the actions), time and the
+//! views; [`callers`] joining, leaving and announcements; [`offers`] who is offered to whom
+//! and how offers end; [`agents`] the registry and the agents' own events; [`strategy`] the
+//! choice among free agents; [`line`] one queue's state.
 
 // The SIP side (`call::inbound`) drives this machine next; until then only the tests do.
 #![cfg_attr(not(test), allow(dead_code))]
