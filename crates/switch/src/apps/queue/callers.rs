@@ -74,7 +74,7 @@ impl Queues {
             && let Some(index) = self.queues[q].index_of(caller)
             && self.queues[q].line[index].ringing.is_empty()
         {
-            let what = self.position_announcement(q, index + 1);
+            let what = self.position_announcement(q, index + 1, self.staffed(q));
             actions.push(QueueAction::Announce { caller, what });
         }
         Ok(self.finish(actions))
@@ -185,6 +185,8 @@ impl Queues {
         let announcement = plan.announcement.clone();
         let announcement_every = secs(plan.announcement_secs);
         let callback_key = plan.callback_key;
+        // Who staffs the queue does not change while the announcements are made.
+        let staffed = self.staffed(q);
         for index in 0..self.queues[q].line.len() {
             let mut what = Vec::new();
             let waiting = &mut self.queues[q].line[index];
@@ -210,7 +212,7 @@ impl Queues {
                 waiting.callback_offered = true;
             }
             if position_due {
-                what.extend(self.position_announcement(q, index + 1));
+                what.extend(self.position_announcement(q, index + 1, staffed));
             }
             if custom_due && let Some(prompt) = &announcement {
                 what.push(Announcement::Custom(prompt.clone()));
@@ -225,24 +227,26 @@ impl Queues {
     }
 
     /// "You are caller number N" for queue `q`, with the estimated wait when the queue tells
-    /// it and knows it.
-    pub(super) fn position_announcement(&self, q: usize, position: usize) -> Vec<Announcement> {
+    /// it and knows it; `staffed` is [`Queues::staffed`].
+    pub(super) fn position_announcement(
+        &self,
+        q: usize,
+        position: usize,
+        staffed: usize,
+    ) -> Vec<Announcement> {
         let mut what = vec![Announcement::Position(position)];
-        if self.queues[q].plan.announce_wait
-            && let Some(wait) = self.estimated_wait(q, position)
+        let queue = &self.queues[q];
+        if queue.plan.announce_wait
+            && let Some(wait) = estimated_wait(queue.average_handling(), position, staffed)
         {
             what.push(Announcement::EstimatedWait(wait));
         }
         what
     }
 
-    /// The estimated wait in seconds of the caller at `position` of queue `q`: `position`
-    /// calls of the recent mean handling time, shared among the agents logged in and not
-    /// paused. `None` before a call is handled, or with no such agent.
-    pub(super) fn estimated_wait(&self, q: usize, position: usize) -> Option<u32> {
-        let queue = &self.queues[q];
-        let handling = queue.average_handling()?;
-        let staffed = queue
+    /// The agents logged in to queue `q` and not paused: those who will serve its callers.
+    pub(super) fn staffed(&self, q: usize) -> usize {
+        self.queues[q]
             .members
             .iter()
             .filter(|m| {
@@ -250,14 +254,22 @@ impl Queues {
                     a.logged_in_to(q) && !matches!(a.state, AgentState::Paused { .. })
                 })
             })
-            .count();
-        if staffed == 0 {
-            return None;
-        }
-        let total = handling.as_millis() * position as u128;
-        let millis = total.div_ceil(staffed as u128);
-        Some(u32::try_from(millis.div_ceil(1000)).unwrap_or(u32::MAX))
+            .count()
     }
+}
+
+/// The estimated wait in seconds (rounded up) of the caller at `position`: `position` calls of
+/// the recent mean `handling` time, shared among the `staffed` agents. `None` before a call is
+/// handled, or with nobody to serve.
+fn estimated_wait(handling: Option<Duration>, position: usize, staffed: usize) -> Option<u32> {
+    let handling = handling?;
+    if staffed == 0 {
+        return None;
+    }
+    let position = u128::try_from(position).expect("a position fits in u128");
+    let staffed = u128::try_from(staffed).expect("an agent count fits in u128");
+    let millis = (handling.as_millis() * position).div_ceil(staffed);
+    Some(u32::try_from(millis.div_ceil(1000)).unwrap_or(u32::MAX))
 }
 
 /// The first instant after `now` on the cadence `at`, `at + every`, ...

@@ -1417,3 +1417,39 @@ fn a_caller_already_waiting_or_an_unknown_queue_is_refused() {
         Err(QueueError::NoSuchQueue("sales".to_owned()))
     );
 }
+
+#[test]
+fn a_thousand_callers_are_offered_in_order_as_a_hundred_agents_come_free() {
+    let t0 = Instant::now();
+    let members: Vec<String> = (0..100).map(|i| (3000 + i).to_string()).collect();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    let plan = QueuePlan {
+        announce_position_secs: Some(30),
+        announce_wait: true,
+        ..support(&refs)
+    };
+    let mut queues = staffed(vec![plan], t0);
+    for caller in 0..100 {
+        let (_, agent) = only_offer(&join(&mut queues, caller, t0 + s(200)));
+        queues.agent_answered(caller, &agent, t0 + s(200));
+    }
+    for caller in 100..1100 {
+        let actions = join(
+            &mut queues,
+            caller,
+            t0 + s(201) + Duration::from_millis(caller),
+        );
+        assert!(offers(&actions).is_empty(), "every agent is on a call");
+    }
+    let mut next = 100;
+    for round in 0..10 {
+        for (i, agent) in members.iter().enumerate() {
+            let now = t0 + s(300 + 100 * round + u64::try_from(i).expect("few agents"));
+            let actions = queues.agent_call_ended(agent, now);
+            assert_eq!(offers(&actions), [offer(next, agent)]);
+            queues.agent_answered(next, agent, now);
+            next += 1;
+        }
+    }
+    assert_eq!(queues.line("support"), Some(vec![]));
+}
