@@ -69,14 +69,11 @@ impl Queues {
             caller,
             position: index + 1,
         });
-        self.dispatch(now, &mut actions);
-        if announce
-            && let Some(index) = self.queues[q].index_of(caller)
-            && self.queues[q].line[index].ringing.is_empty()
-        {
+        if announce {
             let what = self.position_announcement(q, index + 1, self.staffed(q));
             actions.push(QueueAction::Announce { caller, what });
         }
+        self.dispatch(now, &mut actions);
         Ok(self.finish(actions))
     }
 

@@ -28,7 +28,7 @@
 //!   in (paused agents are logged in) and not `join_empty`, to `on_empty`. When the last agent
 //!   logs out of a queue that has `leave_when_empty`, its callers go to `on_empty`.
 //! - **Waiting.** After `max_wait_secs` a caller goes to `on_timeout`. The position is
-//!   announced on joining (unless an agent is offered the caller at once) and every
+//!   announced on joining (an agent offered the caller at once may cut it short) and every
 //!   `announce_position_secs`, with the estimated wait when `announce_wait` (the position
 //!   times the recent mean handling time, shared among the agents logged in and not paused;
 //!   none before the first call is handled); the `announcement` every `announcement_secs`;

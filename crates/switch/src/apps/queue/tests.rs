@@ -1184,12 +1184,27 @@ fn the_position_is_announced_on_joining_then_every_announce_position_secs() {
         ..support(&["201"])
     };
     let mut queues = staffed(vec![plan], t0);
-    // Offered at once: no announcement.
+    // Announced on joining, even when an agent is offered the caller at once (its answer
+    // cuts the announcement short).
     let actions = join(&mut queues, 1, t0 + s(10));
-    assert!(
-        !actions
-            .iter()
-            .any(|a| matches!(a, QueueAction::Announce { .. }))
+    assert_eq!(
+        calls(actions),
+        [
+            QueueAction::Joined {
+                caller: 1,
+                position: 1
+            },
+            QueueAction::Announce {
+                caller: 1,
+                what: vec![Announcement::Position(1)]
+            },
+            QueueAction::Offer {
+                caller: 1,
+                agent: "201".to_owned(),
+                until: t0 + s(25),
+                callback: false
+            },
+        ]
     );
     queues.agent_answered(1, "201", t0 + s(11));
     let actions = join(&mut queues, 2, t0 + s(20));
