@@ -149,6 +149,46 @@ fn ext(number: &str) -> Destination {
     Destination::Extension(number.to_owned())
 }
 
+#[test]
+fn a_queue_of_the_configuration_is_served_as_the_dial_plan_compiled_it() {
+    let text = r#"
+[[extension]]
+number = "201"
+secret = "secret-201-abcdef"
+
+[[extension]]
+number = "202"
+secret = "secret-202-abcdef"
+
+[[queue]]
+name = "support"
+strategy = "linear"
+members = [{ extension = "201", penalty = 1 }, "202"]
+agent_ring_secs = 20
+max_callers = 1
+on_full = "ext:201"
+"#;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crossbar.toml");
+    let config = crossbar_config::Config::parse(text, &path).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crossbar_routing::DialPlan::compile(&config).unwrap_or_else(|e| panic!("{e}"));
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![plan.queue("support").expect("queue").clone()], t0);
+    let actions = join(&mut queues, 1, t0 + s(10));
+    assert!(
+        actions.contains(&QueueAction::Offer {
+            caller: 1,
+            agent: "202".to_owned(),
+            until: t0 + s(30),
+            callback: false
+        }),
+        "linear, but 201 is in tier 1: {actions:?}"
+    );
+    assert_eq!(
+        calls(join(&mut queues, 2, t0 + s(11))),
+        [overflow(2, Some(ext("201")), OverflowReason::Full, 0)]
+    );
+}
+
 // ---- strategies ----
 
 #[test]
@@ -879,6 +919,41 @@ fn a_logout_calls_off_the_offer_ringing_for_the_agent() {
         offers(&queues.agent_call_ended("201", t0 + s(13))),
         [offer(2, "201")]
     );
+}
+
+#[test]
+fn logging_out_of_one_queue_calls_off_its_offer_and_leaves_the_agent_to_the_others() {
+    let t0 = Instant::now();
+    let sales = QueuePlan::with_members("sales", &["201"]);
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    join(&mut queues, 1, t0 + s(10)); // 201 rings for support's caller
+    queues
+        .join("sales", 2, Priority::Normal, t0 + s(11))
+        .expect("joins sales");
+    let actions = queues
+        .logout("201", Some("support"), t0 + s(12))
+        .expect("logs out of support");
+    assert_eq!(
+        calls(actions),
+        [
+            QueueAction::CancelOffer {
+                caller: 1,
+                agent: "201".to_owned()
+            },
+            QueueAction::Offer {
+                caller: 2,
+                agent: "201".to_owned(),
+                until: t0 + s(27),
+                callback: false
+            },
+        ]
+    );
+    assert_eq!(queues.position(1), Some(1), "support's caller waits on");
+    assert_eq!(
+        queues.logout("201", Some("billing"), t0 + s(13)),
+        Err(QueueError::NoSuchQueue("billing".to_owned()))
+    );
+    assert_eq!(queues.logout("299", None, t0 + s(13)), Ok(vec![]), "nobody");
 }
 
 #[test]
