@@ -39,6 +39,7 @@ use crate::menu::IvrPlan;
 use crate::numbering::{self, Numbering};
 use crate::plan::DialPlan;
 use crate::policy::ClassPolicy;
+use crate::queue::QueuePlan;
 use crate::time_condition::TimeConditionPlan;
 
 /// One incoming call to route: the trunk it came from (as admission recognised it), the
@@ -316,8 +317,8 @@ pub(crate) struct InboundPlan {
     pub ivr_numbers: HashMap<String, usize>,
     pub groups: Vec<GroupPlan>,
     pub group_names: HashMap<String, usize>,
-    /// Queue name → its index in `Config::queues` (queues are only named here so far: the
-    /// switch does not serve them yet).
+    pub queues: Vec<QueuePlan>,
+    /// Queue name → its index in `queues`.
     pub queue_names: HashMap<String, usize>,
     default_language: String,
 }
@@ -496,8 +497,15 @@ impl InboundPlan {
             groups.push(GroupPlan::compile(group, class, classes, numbering));
         }
 
+        let mut queues = Vec::with_capacity(config.queues.len());
         for (index, queue) in config.queues.iter().enumerate() {
             let key = |field: &str| format!("queue[{}].{field}", index + 1);
+            for member in &queue.members {
+                names.check(
+                    &Destination::Extension(member.extension.clone()),
+                    key("members"),
+                )?;
+            }
             for (field, destination) in [
                 ("on_timeout", &queue.on_timeout),
                 ("on_full", &queue.on_full),
@@ -510,6 +518,7 @@ impl InboundPlan {
             for (_, destination) in &queue.breakout {
                 names.check(destination, key("breakout"))?;
             }
+            queues.push(QueuePlan::compile(queue));
         }
 
         for (index, extension) in config.extensions.iter().enumerate() {
@@ -537,6 +546,7 @@ impl InboundPlan {
             ivr_names,
             groups,
             group_names,
+            queues,
             queue_names,
             default_language: config.prompts.default_language.clone(),
         })
@@ -687,6 +697,12 @@ impl DialPlan {
     pub fn ring_group(&self, name: &str) -> Option<&GroupPlan> {
         let index = *self.inbound.group_names.get(name)?;
         self.inbound.groups.get(index)
+    }
+
+    /// The queue `name`.
+    pub fn queue(&self, name: &str) -> Option<&QueuePlan> {
+        let index = *self.inbound.queue_names.get(name)?;
+        self.inbound.queues.get(index)
     }
 
     /// The members of the group `name` in the order to ring them, passed-over ones marked

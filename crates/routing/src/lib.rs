@@ -15,13 +15,15 @@
 //! [`IvrPlan::choose`] reads the keys pressed in a menu; [`DialPlan::ring_order`] orders a
 //! ring group's members. Each returns the [`Step`]s of the call's route path in the call
 //! record's vocabulary. [`InboundExplanation`] walks the same functions with given keys.
+//! [`DialPlan::queue`] gives a queue's compiled settings ([`QueuePlan`]) to the switch's
+//! queue machine.
 //!
 //! Modules follow the domain: [`numbering`] (normalise to E.164, classify, emergency
 //! numbers, the phone-number library behind it), [`rates`] (per-trunk rate decks, longest
 //! prefix), [`policy`] (class of service and fraud caps), [`live`] (the trunk, extension and
 //! inbound state a decision reads), `plan` (compile and route), [`decision`] (what route
 //! returns), [`explain`]; [`inbound`] (routes and the blocklist), `time_condition`,
-//! [`destination`] (resolve, escalate, targets and steps), [`menu`], [`group`] and
+//! [`destination`] (resolve, escalate, targets and steps), [`menu`], [`group`], [`queue`] and
 //! [`inbound_explain`].
 
 pub mod decision;
@@ -36,6 +38,7 @@ pub mod menu;
 pub mod numbering;
 mod plan;
 pub mod policy;
+pub mod queue;
 pub mod rates;
 mod time_condition;
 
@@ -51,3 +54,4 @@ pub use menu::{Choice, IvrPlan};
 pub use numbering::NumberProblem;
 pub use plan::{Attempt, DialPlan, Identity};
 pub use policy::{DenyReason, FraudCap};
+pub use queue::QueuePlan;
