@@ -681,13 +681,13 @@ impl DialPlan {
         })
     }
 
-    /// The menu `name`.
     /// The prompt set of calls whose route names no language (`[prompts]
     /// default_language`), and of internal calls to a menu.
     pub fn default_language(&self) -> &str {
         &self.inbound.default_language
     }
 
+    /// The menu `name`.
     pub fn ivr(&self, name: &str) -> Option<&IvrPlan> {
         let index = *self.inbound.ivr_names.get(name)?;
         self.inbound.ivrs.get(index)
