@@ -136,6 +136,8 @@ pub struct CarrierLoad {
     /// Streams from the generator's sockets to its own, paced and timed as the calls' are,
     /// for as long as the calls last: the generator's own lateness.
     pub control_streams: u32,
+    /// Time arrivals on the kernel's receive stamps as well as on the generator's clock.
+    pub kernel_stamps: bool,
     /// A progress line on stderr every second.
     pub progress: bool,
 }
@@ -155,12 +157,20 @@ struct Scenario {
     media: bool,
     rtp_sockets: usize,
     control_streams: u32,
+    kernel_stamps: bool,
     progress: bool,
 }
 
 /// Places the calls of `load` and reports on them once the last has ended. Runs on the
-/// caller's tokio runtime (multi-threaded, with time and IO).
+/// caller's tokio runtime (multi-threaded, with time and IO). Arrivals are timed on the
+/// generator's clock (see [`run_timed`]).
 pub async fn run(load: Load) -> anyhow::Result<Report> {
+    run_timed(load, false).await
+}
+
+/// [`run`], timing arrivals on the kernel's receive stamps too (`kernel_stamps`): `recvmsg`
+/// with `SO_TIMESTAMPNS` instead of `recvfrom`, which costs the generator more per packet.
+pub async fn run_timed(load: Load, kernel_stamps: bool) -> anyhow::Result<Report> {
     anyhow::ensure!(
         !load.callers.is_empty(),
         "a load from extensions needs callers"
@@ -179,6 +189,7 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         media: load.media,
         rtp_sockets: load.rtp_sockets,
         control_streams: 0,
+        kernel_stamps,
         progress: load.progress,
     })
     .await
@@ -204,6 +215,7 @@ pub async fn run_carrier(load: CarrierLoad) -> anyhow::Result<Report> {
         media: load.media,
         rtp_sockets: load.rtp_sockets,
         control_streams: load.control_streams,
+        kernel_stamps: load.kernel_stamps,
         progress: load.progress,
     })
     .await
@@ -219,7 +231,7 @@ async fn run_scenario(load: Scenario) -> anyhow::Result<Report> {
         // What comes back carries the generator's send stamps only when a phone of the
         // generator's sends it; a menu's prompts are crossbar's.
         let stamped = load.callee.is_some();
-        let plane = MediaPlane::start(load.bind, load.rtp_sockets, stamped)?;
+        let plane = MediaPlane::start(load.bind, load.rtp_sockets, stamped, load.kernel_stamps)?;
         if load.control_streams > 0 {
             let lasts = Duration::from_secs_f64(f64::from(load.calls) / load.rate) + load.hold;
             plane.start_control(load.control_streams, packets_in(lasts));

@@ -59,6 +59,11 @@ struct Args {
     /// as the calls last, timed as the calls' are (the generator's own lateness).
     #[arg(long, default_value_t = 0)]
     control_streams: u32,
+    /// What arrivals are timed on: "kernel" (the kernel's receive stamps, `recvmsg`, and the
+    /// generator's clock) or "generator" (the generator's clock alone, `recvfrom`: cheaper).
+    /// Default: kernel for a carrier's calls, generator for extensions' (relayed calls).
+    #[arg(long, value_parser = ["kernel", "generator"])]
+    arrival_stamps: Option<String>,
     /// How many calls to place.
     #[arg(long, default_value_t = 100)]
     calls: u32,
@@ -119,6 +124,7 @@ fn main() -> anyhow::Result<()> {
             media: !args.no_media,
             rtp_sockets: args.rtp_sockets,
             control_streams: args.control_streams,
+            kernel_stamps: args.arrival_stamps.as_deref() != Some("generator"),
             progress: true,
         };
         runtime.block_on(crossbar_loadgen::run_carrier(load))?
@@ -143,7 +149,8 @@ fn main() -> anyhow::Result<()> {
             rtp_sockets: args.rtp_sockets,
             progress: true,
         };
-        runtime.block_on(crossbar_loadgen::run(load))?
+        let kernel_stamps = args.arrival_stamps.as_deref() == Some("kernel");
+        runtime.block_on(crossbar_loadgen::run_timed(load, kernel_stamps))?
     };
     println!("{report}");
     Ok(())

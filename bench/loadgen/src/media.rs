@@ -127,7 +127,9 @@ pub struct Stream {
     pub control: bool,
 }
 
-/// One receiving socket's view, per relay port it heard from.
+/// One receiving socket's view, per relay port it heard from. Each receiving thread keeps
+/// its own histograms (merged at the end): threads adding to shared counters would trade
+/// the cache lines of the busiest buckets for every packet.
 #[derive(Default)]
 struct Heard {
     /// Relay port → the SSRC it first sent, and that stream's arrivals.
@@ -135,6 +137,9 @@ struct Heard {
     crossed: u64,
     /// Control streams, by (source, SSRC).
     control: HashMap<(SocketAddr, u32), Arrivals>,
+    latency: Histogram,
+    gaps: Histogram,
+    control_gaps: Histogram,
 }
 
 /// The pacing and receiving threads, by side.
@@ -158,9 +163,9 @@ struct Receiving {
     /// Record each packet's time through the relay from its send stamp: the packets that come
     /// back are the generator's own (relayed calls), not crossbar's (a menu's prompts).
     stamped: bool,
-    latency: Arc<Histogram>,
-    gaps: Arc<Histogram>,
-    control_gaps: Arc<Histogram>,
+    /// Read the kernel's receive stamps (`recvmsg`); otherwise arrivals are timed on the
+    /// generator's clock alone (`recvfrom`, cheaper).
+    kernel_stamps: bool,
     /// The plane's own sockets: what comes from them is a control stream.
     own: HashSet<SocketAddr>,
     stop: Arc<AtomicBool>,
@@ -185,8 +190,14 @@ pub struct MediaPlane {
 impl MediaPlane {
     /// `per_side` sockets on `ip` for each side, a pacing thread per side and a receiving
     /// thread per socket. `stamped`: what comes back is the generator's own packets, whose
-    /// send stamps give the time through the relay.
-    pub fn start(ip: IpAddr, per_side: usize, stamped: bool) -> std::io::Result<MediaPlane> {
+    /// send stamps give the time through the relay. `kernel_stamps`: time arrivals on the
+    /// kernel's receive stamps too.
+    pub fn start(
+        ip: IpAddr,
+        per_side: usize,
+        stamped: bool,
+        kernel_stamps: bool,
+    ) -> std::io::Result<MediaPlane> {
         let epoch = Instant::now();
         let latency = Arc::new(Histogram::new());
         let gaps = Arc::new(Histogram::new());
@@ -199,9 +210,12 @@ impl MediaPlane {
             for _ in 0..per_side.max(1) {
                 // Thousands of streams share each socket.
                 let socket = Arc::new(crate::udp_socket(ip, 0, 16 << 20)?);
-                // The kernel's receive stamps (the gaps between arrivals are timed on them).
-                setsockopt(socket.as_ref(), sockopt::ReceiveTimestampns, &true)
-                    .map_err(std::io::Error::from)?;
+                if kernel_stamps {
+                    // The kernel's receive stamps (the gaps between arrivals are timed on
+                    // them).
+                    setsockopt(socket.as_ref(), sockopt::ReceiveTimestampns, &true)
+                        .map_err(std::io::Error::from)?;
+                }
                 addresses[side as usize].push(socket.local_addr()?);
                 sockets[side as usize].push(socket);
             }
@@ -209,9 +223,7 @@ impl MediaPlane {
         let shared = Arc::new(Receiving {
             epoch,
             stamped,
-            latency: latency.clone(),
-            gaps: gaps.clone(),
-            control_gaps: control_gaps.clone(),
+            kernel_stamps,
             own: addresses.iter().flatten().copied().collect(),
             stop: stop.clone(),
         });
@@ -340,6 +352,9 @@ impl MediaPlane {
                 Side::Callee => (&mut totals.forward, &mut totals.forward_arrivals),
             };
             direction.crossed += heard.crossed;
+            self.latency.add(&heard.latency);
+            self.gaps.add(&heard.gaps);
+            self.control_gaps.add(&heard.control_gaps);
             for (ssrc, stream) in heard.sources.values() {
                 direction.received += stream.received;
                 arrivals.add(stream);
@@ -521,7 +536,15 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
     let mut buf = [0u8; 2048];
     let mut cmsg = nix::cmsg_space!(TimeSpec);
     while !shared.stop.load(Ordering::Relaxed) {
-        let (len, from, stamp) = match receive_one(socket, &mut buf, &mut cmsg) {
+        let received = if shared.kernel_stamps {
+            receive_one(socket, &mut buf, &mut cmsg)
+        } else {
+            socket
+                .recv_from(&mut buf)
+                .map(|(len, from)| (len, Some(from), None))
+                .map_err(|error| Errno::from_raw(error.raw_os_error().unwrap_or(0)))
+        };
+        let (len, from, stamp) = match received {
             Ok((len, Some(from), stamp)) => (len, from, stamp),
             Ok(_) => continue,
             Err(Errno::EAGAIN) => {
@@ -544,7 +567,7 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
                 timestamp,
                 kernel,
                 user,
-                &shared.control_gaps,
+                &heard.control_gaps,
             );
             continue;
         }
@@ -556,12 +579,12 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
             heard.crossed += 1;
             continue;
         }
-        arrivals.on_packet(seq, timestamp, kernel, user, &shared.gaps);
+        arrivals.on_packet(seq, timestamp, kernel, user, &heard.gaps);
         if shared.stamped && len >= RTP_HEADER + STAMP {
             let mut sent = [0u8; STAMP];
             sent.copy_from_slice(&buf[RTP_HEADER..RTP_HEADER + STAMP]);
             let held = user.saturating_sub(u64::from_be_bytes(sent));
-            shared.latency.record(held / 1_000);
+            heard.latency.record(held / 1_000);
         }
     }
     heard
