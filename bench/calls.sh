@@ -49,9 +49,9 @@
 #          generator registers it), each with MEDIA_SECS s of 20 ms PCMU both ways, all up at
 #          once. Loss = packets sent vs received, counted by the generator each way, plus
 #          packets that reached the wrong call; relay latency from send stamps; late = packets
-#          more than 5 ms behind their 20 ms on the kernel's receive stamps (relay and
-#          generator pacing together); memory = crossbar's VmRSS rise / N. crossbar restarts
-#          for every N. Run for each crossbar of SERVERS (crossbar, crossbar-base; the others
+#          that arrived more than 5 ms behind their 20 ms (gaps between arrivals on the
+#          generator's clock: the relay, the generator's pacing and its receiving together);
+#          memory = crossbar's VmRSS rise / N. crossbar restarts for every N. Run for each crossbar of SERVERS (crossbar, crossbar-base; the others
 #          are skipped), one after the other for each N.
 #
 # Everything talks to 127.0.0.1; ports: server 5360, SIPp UAC 5371 (RTP 6400), SIPp UAS
@@ -420,14 +420,14 @@ if [[ " $parts " == *" media "* ]]; then
   echo "   loss% = (sent - received) / sent, both directions together, counted per packet by the generator;"
   echo "   lat = send -> receive through the relay (generator's clock); cpu = over the window all calls are up"
   echo "   lg-lag = how late the generator's packets left at worst (more than a few ms: it was short of CPU)"
-  echo "   late = packets > 5 ms behind their 20 ms on the kernel's receive stamps (late-u: on the generator's clock), both ways"
+  echo "   late = packets that arrived > 5 ms behind their 20 ms (generator's clock), both ways; max-gap = longest gap in a stream"
   media_servers=()
   for server in $servers; do
     case "$server" in crossbar|crossbar-base) media_servers+=("$server") ;; esac
   done
   [ "${#media_servers[@]}" -gt 0 ] || media_servers=(crossbar)
-  printf "%-13s %6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s %8s %8s %8s\n" server calls ok failed \
-    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag late late-u max-gap
+  printf "%-13s %6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s %8s %8s\n" server calls ok failed \
+    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag late max-gap
   for n in "${media_calls[@]}"; do
    for server in "${media_servers[@]}"; do
     : >"$work/crossbar.log"
@@ -466,12 +466,12 @@ print(f"relay sockets {relay}, generator sockets {gen}")')
         -v gcpu="$(pct $((g1 - g0)) "$el")" 'BEGIN {
       split(line, kv, " "); for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
       sent = v["fwd_sent"] + v["back_sent"]; got = v["fwd_received"] + v["back_received"]
-      gap = v["fwd_max_gap_us"] > v["back_max_gap_us"] ? v["fwd_max_gap_us"] : v["back_max_gap_us"]
-      printf "%-13s %6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s %6.1fms %8d %8d %6.1fms\n", server, n,
+      gap = v["fwd_max_gap_user_us"] > v["back_max_gap_user_us"] ? v["fwd_max_gap_user_us"] : v["back_max_gap_user_us"]
+      printf "%-13s %6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s %6.1fms %8d %6.1fms\n", server, n,
         v["answered"], v["failed"], sent, got, sent ? (sent - got) / sent * 100 : 0, v["crossed"],
         v["latency_p50_us"] / 1000, v["latency_p99_us"] / 1000, rss0 / 1024, peak / 1024,
         (peak - rss0) / n, cpu, gcpu, v["pacing_lag_max_us"] / 1000,
-        v["fwd_late"] + v["back_late"], v["fwd_late_user"] + v["back_late_user"], gap / 1000
+        v["fwd_late_user"] + v["back_late_user"], gap / 1000
     }'
     echo "       socket drops: $drops"
     mkdir -p "$work/runs"

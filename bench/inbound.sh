@@ -29,7 +29,9 @@
 #          the same way from the generator's sockets to its own, through no server: the
 #          generator's own lateness. While all N are up: crossbar's CPU (utime + stime from
 #          /proc/PID/stat), per stream; its VmRSS rise / N; the generator's CPU. crossbar
-#          restarts for every N.
+#          restarts for every N. MENU_PRIORITY=rt runs crossbar and the generator under
+#          SCHED_RR (chrt --rr 10): other processes on the machine (compilers, other
+#          people's tests) can then no longer delay either of them.
 #   relay  relayed calls (bench/calls.sh PARTS=media: crossbar-loadgen calls and answers,
 #          20 ms PCMU both ways through the relay) with RELAY_CALLS calls (default 1500) for
 #          MEDIA_SECS s (default 30), on CROSSBAR_BASE (default /work/baseline/crossbar-7a77944:
@@ -52,6 +54,7 @@ menu_ramp=${MENU_RAMP:-100}
 menu_hold=${MENU_HOLD:-30}
 menu_key=${MENU_KEY-1}
 menu_silent=${MENU_SILENT:-0}
+menu_priority=${MENU_PRIORITY:-}
 control_streams=${CONTROL_STREAMS:-20}
 rtp_sockets=${RTP_SOCKETS:-2}
 port=5360 carrier_port=5380
@@ -130,7 +133,7 @@ EOF
 if [[ " $parts " == *" menu "* ]]; then
   command -v sox >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox >/dev/null; }
   echo "== menu: the generator as the carrier calls a DID whose menu crossbar answers itself;" \
-    "calls opened at $menu_ramp/s, key '${menu_key:-none}' at the end, callers $([ "$menu_silent" = 1 ] && echo silent || echo 'sending 20 ms PCMU')"
+    "calls opened at $menu_ramp/s, key '${menu_key:-none}' at the end, callers $([ "$menu_silent" = 1 ] && echo silent || echo 'sending 20 ms PCMU')${menu_priority:+; crossbar and the generator under SCHED_RR}"
   echo "   lost = sequence gaps in crossbar's prompt streams; late = prompt packets > 5 ms behind their 20 ms on the"
   echo "   kernel's stamps (crossbar's schedule), late-u = on the generator's clock; ctl = the generator's control streams"
   echo "   cpu = crossbar over the window all N are up, us/s = its CPU microseconds per stream per second"
@@ -143,7 +146,9 @@ if [[ " $parts " == *" menu "* ]]; then
     [ $((hold - ramp)) -ge 20 ] || hold=$((ramp + 20))
     write_menu_config $((hold + 15))
     rm -f "$work"/crossbar.db*
-    (cd "$work" && exec "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
+    wrap=()
+    [ "$menu_priority" = rt ] && wrap=(chrt --rr 10)
+    (cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
     server_pid=$!; pids+=("$server_pid")
     sleep 2
     kill -0 "$server_pid" 2>/dev/null || { echo "bench: crossbar did not start (see $work/crossbar_menu_$n.log)" >&2; exit 1; }
@@ -151,7 +156,7 @@ if [[ " $parts " == *" menu "* ]]; then
     extra=()
     [ -n "$menu_key" ] && extra+=(--key "$menu_key")
     [ "$menu_silent" = 1 ] && extra+=(--silent)
-    "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --carrier-port "$carrier_port" \
+    "${wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --carrier-port "$carrier_port" \
       --dial +442079460000 --calls "$n" --rate "$menu_ramp" --hold "$hold" \
       --control-streams "$control_streams" --rtp-sockets "$rtp_sockets" "${extra[@]}" \
       >"$work/loadgen_menu_$n.out" 2>"$work/loadgen_menu_$n.err" &
