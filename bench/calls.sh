@@ -52,7 +52,8 @@
 #          that arrived more than 5 ms behind their 20 ms (gaps between arrivals on the
 #          generator's clock: the relay, the generator's pacing and its receiving together);
 #          memory = crossbar's VmRSS rise / N. crossbar restarts for every N. Run for each crossbar of SERVERS (crossbar, crossbar-base; the others
-#          are skipped), one after the other for each N.
+#          are skipped), one after the other for each N. MEDIA_PRIORITY=rt runs crossbar and
+#          the generator under SCHED_RR (chrt --rr 10), out of reach of other processes.
 #
 # Everything talks to 127.0.0.1; ports: server 5360, SIPp UAC 5371 (RTP 6400), SIPp UAS
 # 5390 (RTP 6600), crossbar's relay 10000-31999 (5,500 calls: above SIPp's control ports,
@@ -179,6 +180,7 @@ retransmissions() { # the -trace_stat CSV: last value of Retransmissions(C)
 }
 
 server_pid=
+server_wrap=()
 # What the UAC dials on each server: the registered UAS's user name, or a national number.
 service_of() {
   case "$1" in
@@ -200,7 +202,7 @@ start_server() { # crossbar|crossbar-out|crossbar-failover|crossbar-base|kamaili
   if [ "$1" != kamailio ]; then
     rm -f "$work"/crossbar.db*
     write_config "$2" "$kind"
-    (cd "$work" && exec "$binary" run --config crossbar.toml 2>>"$work/crossbar.log") &
+    (cd "$work" && exec "${server_wrap[@]}" "$binary" run --config crossbar.toml 2>>"$work/crossbar.log") &
     server_pid=$!
   else
     UAS="127.0.0.1:$uas_port" kamailio -f "$repo/bench/kamailio/proxy.cfg" -l "udp:127.0.0.1:$port" \
@@ -208,7 +210,13 @@ start_server() { # crossbar|crossbar-out|crossbar-failover|crossbar-base|kamaili
     server_pid=$!
   fi
   pids+=("$server_pid")
-  sleep 2
+  # Ready once its SIP socket is bound (opening the database first can take seconds on a
+  # busy machine).
+  local waited=0
+  while ! ss -Hlun "sport = :$port" | grep -q . && [ "$waited" -lt 300 ] && kill -0 "$server_pid" 2>/dev/null; do
+    sleep 0.1; waited=$((waited + 1))
+  done
+  sleep 0.5
   kill -0 "$server_pid" 2>/dev/null || { echo "bench: $1 did not start (see $work/$1.log)" >&2; exit 1; }
   if [ "$1" != kamailio ] && [ "$reg" != noreg ]; then
     # The UAS registers its contact sip:uas@127.0.0.1:5390 from its own port (digest REGISTER).
@@ -426,6 +434,8 @@ if [[ " $parts " == *" media "* ]]; then
     case "$server" in crossbar|crossbar-base) media_servers+=("$server") ;; esac
   done
   [ "${#media_servers[@]}" -gt 0 ] || media_servers=(crossbar)
+  [ "${MEDIA_PRIORITY:-}" = rt ] && server_wrap=(chrt --rr 10) &&
+    echo "   crossbar and the generator run under SCHED_RR"
   printf "%-13s %6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s %8s %8s\n" server calls ok failed \
     sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag late max-gap
   for n in "${media_calls[@]}"; do
@@ -433,7 +443,7 @@ if [[ " $parts " == *" media "* ]]; then
     : >"$work/crossbar.log"
     start_server "$server" warn noreg
     rss0=$(rss_kb "$server_pid")
-    "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
+    "${server_wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
       --dial 2999 --callee uas --callee-password pw-uas-2999 --calls "$n" --rate "$ramp_rate" \
       --hold "$media_secs" >"$work/loadgen_$n.out" 2>"$work/loadgen_$n.err" &
     lg=$!; pids+=("$lg")

@@ -36,7 +36,8 @@
 #          20 ms PCMU both ways through the relay) with RELAY_CALLS calls (default 1500) for
 #          MEDIA_SECS s (default 30), on CROSSBAR_BASE (default /work/baseline/crossbar-7a77944:
 #          the relay code before the prompt player and key detector moved into the relay
-#          tasks) and on this checkout's build, one after the other, same generator.
+#          tasks) and on this checkout's build, one after the other, same generator
+#          (MENU_PRIORITY=rt: under SCHED_RR as well).
 #   rate   inbound calls/s vs internal calls/s in the same run (bench/calls.sh PARTS=rate
 #          SERVERS="crossbar crossbar-in"): SIPp calls through crossbar to the SIPp UAS
 #          (extension 2999), as an extension (digest) and as the carrier through the DID, a
@@ -150,7 +151,12 @@ if [[ " $parts " == *" menu "* ]]; then
     [ "$menu_priority" = rt ] && wrap=(chrt --rr 10)
     (cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
     server_pid=$!; pids+=("$server_pid")
-    sleep 2
+    # Ready once its SIP socket is bound (opening the database can take seconds when busy).
+    waited=0
+    while ! ss -Hlun "sport = :$port" | grep -q . && [ "$waited" -lt 300 ] && kill -0 "$server_pid" 2>/dev/null; do
+      sleep 0.1; waited=$((waited + 1))
+    done
+    sleep 0.5
     kill -0 "$server_pid" 2>/dev/null || { echo "bench: crossbar did not start (see $work/crossbar_menu_$n.log)" >&2; exit 1; }
     rss0=$(rss_kb "$server_pid")
     extra=()
@@ -203,6 +209,7 @@ if [[ " $parts " == *" relay "* ]]; then
   if [ -x "$base" ]; then
     echo "== relayed calls before ($base) and after (this checkout) the media layer's change"
     PARTS=media SERVERS="crossbar-base crossbar" CROSSBAR_BASE="$base" CALLS="${RELAY_CALLS:-1500}" \
+      MEDIA_PRIORITY="${MENU_PRIORITY:-}" \
       RESULTS="${RESULTS:+$work/relay}" bench/calls.sh | grep -v '^== machine\|^== load\|busy now'
   else
     echo "== relay: skipped, no build of crossbar before the change at $base (set CROSSBAR_BASE)"
