@@ -446,17 +446,19 @@ if [[ " $parts " == *" media "* ]]; then
     "${server_wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
       --dial 2999 --callee uas --callee-password pw-uas-2999 --calls "$n" --rate "$ramp_rate" \
       --hold "$media_secs" >"$work/loadgen_$n.out" 2>"$work/loadgen_$n.err" &
-    lg=$!; pids+=("$lg")
+    lg=$!; pids+=("$lg"); launched=$(date +%s)
     # While every call is up (from the end of the ramp to the first hang-up): peak RSS,
     # and CPU of crossbar and of the generator.
     ramp=$(( (n + ramp_rate - 1) / ramp_rate + 2 ))
     sleep "$ramp"
     s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
     peak=0
-    window=$((media_secs - 3))
-    for _ in $(seq "$window"); do
+    # Until the first hang-up (the first call's media ends MEDIA_SECS after its answer, its
+    # BYE a second later), by the clock: counting sleeps ran past it on a busy machine, even
+    # past the generator's exit.
+    while [ "$(date +%s)" -lt $((launched + media_secs)) ]; do
       r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
-      sleep 1
+      sleep 0.5
     done
     s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
     # Socket drops (receive buffer full): crossbar's relay ports, and the generator's (its

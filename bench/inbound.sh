@@ -166,15 +166,17 @@ if [[ " $parts " == *" menu "* ]]; then
       --dial +442079460000 --calls "$n" --rate "$menu_ramp" --hold "$hold" \
       --control-streams "$control_streams" --rtp-sockets "$rtp_sockets" "${extra[@]}" \
       >"$work/loadgen_menu_$n.out" 2>"$work/loadgen_menu_$n.err" &
-    lg=$!; pids+=("$lg")
+    lg=$!; pids+=("$lg"); launched=$(date +%s)
     # All N calls are up from the end of the ramp (+2 s) to the first hang-up (hold): CPU of
     # crossbar and of the generator, crossbar's peak VmRSS.
     sleep $((ramp + 2))
     s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
     peak=0
-    for _ in $(seq $((hold - ramp - 4))); do
+    # Until 2 s before the first hang-up, by the clock (not by counting sleeps, which a busy
+    # machine stretches).
+    while [ "$(date +%s)" -lt $((launched + hold - 2)) ]; do
       r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
-      sleep 1
+      sleep 0.5
     done
     s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
     drops=$(python3 -c 'relay = gen = 0
