@@ -8,6 +8,9 @@
 #   PARTS="rate" RATES="500 1000" DURATION=5 bench/calls.sh          a short run
 #   PARTS=rate SERVERS="crossbar crossbar-out" bench/calls.sh        internal vs outbound
 #   PARTS=failover bench/calls.sh                                    failover cost
+#   PARTS=rate SERVERS="crossbar crossbar-in" bench/calls.sh         internal vs inbound
+#   PARTS=media SERVERS="crossbar-base crossbar" CROSSBAR_BASE=... bench/calls.sh
+#                                                   relayed calls, two builds, same run
 #
 # Servers (SERVERS, default "crossbar kamailio"):
 #   crossbar       this checkout's release build; calls to extension 2999 (the SIPp UAS,
@@ -15,6 +18,11 @@
 #   crossbar-out   the same binary with a dial plan: every call dials the national number
 #                  02079460000 and leaves through a trunk whose carrier is the SIPp UAS
 #                  (least-cost route, rate deck, class of service checked on every call)
+#   crossbar-in    the same binary receiving calls from a carrier: the SIPp UAC is the far end
+#                  of a trunk (its address 127.0.0.1:5371, so no digest) and calls the DID
+#                  +442079460000, whose inbound route goes to a time condition (open all week)
+#                  and on to a hunt group whose first member is 2999, the SIPp UAS
+#                  (uac_basic.xml instead of uac_basic_auth.xml: carriers are not challenged)
 #   crossbar-base  another build of crossbar, $CROSSBAR_BASE (e.g. the commit before a change,
 #                  built in a worktree), as `crossbar`: both measured in the same run
 #   kamailio       Kamailio 5.6 as a stateful proxy in front of the SIPp UAS (the reference)
@@ -40,8 +48,12 @@
 #          N calls opened at RAMP_RATE/s from the users.csv extensions to 2999 (the
 #          generator registers it), each with MEDIA_SECS s of 20 ms PCMU both ways, all up at
 #          once. Loss = packets sent vs received, counted by the generator each way, plus
-#          packets that reached the wrong call; relay latency from send stamps; memory =
-#          crossbar's VmRSS rise / N. crossbar restarts for every N.
+#          packets that reached the wrong call; relay latency from send stamps; late = packets
+#          that arrived more than 5 ms behind their 20 ms (gaps between arrivals on the
+#          generator's clock: the relay, the generator's pacing and its receiving together);
+#          memory = crossbar's VmRSS rise / N. crossbar restarts for every N. Run for each crossbar of SERVERS (crossbar, crossbar-base; the others
+#          are skipped), one after the other for each N. MEDIA_PRIORITY=rt runs crossbar and
+#          the generator under SCHED_RR (chrt --rr 10), out of reach of other processes.
 #
 # Everything talks to 127.0.0.1; ports: server 5360, SIPp UAC 5371 (RTP 6400), SIPp UAS
 # 5390 (RTP 6600), crossbar's relay 10000-31999 (5,500 calls: above SIPp's control ports,
@@ -98,10 +110,10 @@ printf 'SEQUENTIAL\nuas;[authentication username=uas password=pw-uas-2999]\n' >"
 
 # crossbar's configuration: user0001..user1000 (users.csv), and the SIPp UAS as extension
 # 2999, user "uas", which every call dials.
-write_config() { # LOG_LEVEL [outbound|failover]
-  python3 - "$work/crossbar.toml" "$port" "$1" "${2:-internal}" "$uas_port" "$fail_port" <<'PY'
+write_config() { # LOG_LEVEL [outbound|failover|inbound]
+  python3 - "$work/crossbar.toml" "$port" "$1" "${2:-internal}" "$uas_port" "$fail_port" "$uac_port" <<'PY'
 import sys
-path, port, level, kind, uas_port, fail_port = sys.argv[1:7]
+path, port, level, kind, uas_port, fail_port, uac_port = sys.argv[1:8]
 lines = ['[sip]', f'listen_udp = ["127.0.0.1:{port}"]', 'listen_tcp = []',
          '[auth]', 'algorithms = ["MD5"]', 'min_secret_length = 6',
          '[media]', 'address = "127.0.0.1"', 'port_min = 10000', 'port_max = 31999',
@@ -110,9 +122,23 @@ lines = ['[sip]', f'listen_udp = ["127.0.0.1:{port}"]', 'listen_tcp = []',
          '[[extension]]', 'number = "2999"', 'username = "uas"', 'secret = "pw-uas-2999"']
 for i in range(1, 1001):
     lines += ['[[extension]]', f'number = "{1000 + i}"', f'username = "user{i:04d}"', f'secret = "pw{i:04d}"']
-    if kind != 'internal':
+    if kind in ('outbound', 'failover'):
         lines += ['class = "national"']
-if kind != 'internal':
+if kind == 'inbound':
+    # The SIPp UAC is the carrier: its calls to the DID go through a time condition (open
+    # all week) to a hunt group whose first member is 2999, the SIPp UAS. skip_busy = false:
+    # 2999 has thousands of calls up at once.
+    lines += ['[site]', 'country = "GB"', 'timezone = "Europe/London"', 'currency = "GBP"',
+              '[[extension]]', 'number = "2998"', 'username = "spare"', 'secret = "pw-spare-2998"',
+              '[[trunk]]', 'name = "carrier"', f'address = "127.0.0.1:{uac_port}"',
+              'options_interval_secs = 0',
+              '[[inbound_route]]', 'name = "main"', 'trunks = ["carrier"]',
+              'dids = ["+442079460000"]', 'destination = "tc:hours"',
+              '[[time_condition]]', 'name = "hours"', 'open = ["mon-sun 00:00-24:00"]',
+              'when_open = "group:desk"', 'when_closed = "ext:2998"',
+              '[[ring_group]]', 'name = "desk"', 'strategy = "hunt"', 'members = ["2999", "2998"]',
+              'ring_secs = 15', 'skip_busy = false']
+if kind in ('outbound', 'failover'):
     # The SIPp UAS is the carrier: calls to UK numbers leave through it (least cost); for
     # failover, a carrier that refuses everything (503) is cheaper, so it is tried first.
     lines += ['[site]', 'country = "GB"', 'timezone = "Europe/London"', 'currency = "GBP"',
@@ -154,19 +180,29 @@ retransmissions() { # the -trace_stat CSV: last value of Retransmissions(C)
 }
 
 server_pid=
+server_wrap=()
 # What the UAC dials on each server: the registered UAS's user name, or a national number.
-service_of() { case "$1" in crossbar-out|crossbar-failover) echo 02079460000 ;; *) echo uas ;; esac; }
+service_of() {
+  case "$1" in
+    crossbar-out|crossbar-failover) echo 02079460000 ;;
+    crossbar-in) echo +442079460000 ;;
+    *) echo uas ;;
+  esac
+}
+# The UAC's scenario: a carrier is not challenged (it is known by its address).
+scenario_of() { case "$1" in crossbar-in) echo uac_basic ;; *) echo uac_basic_auth ;; esac; }
 start_server() { # crossbar|crossbar-out|crossbar-failover|crossbar-base|kamailio LOG_LEVEL [noreg]
   local binary="$repo/target/release/crossbar" kind=internal reg=${3:-}
   case "$1" in
     crossbar-base) binary=${CROSSBAR_BASE:?set CROSSBAR_BASE to the other build of crossbar} ;;
     crossbar-out) kind=outbound; reg=noreg ;;
     crossbar-failover) kind=failover; reg=noreg ;;
+    crossbar-in) kind=inbound ;;
   esac
   if [ "$1" != kamailio ]; then
     rm -f "$work"/crossbar.db*
     write_config "$2" "$kind"
-    (cd "$work" && exec "$binary" run --config crossbar.toml 2>>"$work/crossbar.log") &
+    (cd "$work" && exec "${server_wrap[@]}" "$binary" run --config crossbar.toml 2>>"$work/crossbar.log") &
     server_pid=$!
   else
     UAS="127.0.0.1:$uas_port" kamailio -f "$repo/bench/kamailio/proxy.cfg" -l "udp:127.0.0.1:$port" \
@@ -174,7 +210,13 @@ start_server() { # crossbar|crossbar-out|crossbar-failover|crossbar-base|kamaili
     server_pid=$!
   fi
   pids+=("$server_pid")
-  sleep 2
+  # Ready once its SIP socket is bound (opening the database first can take seconds on a
+  # busy machine).
+  local waited=0
+  while ! ss -Hlun "sport = :$port" | grep -q . && [ "$waited" -lt 300 ] && kill -0 "$server_pid" 2>/dev/null; do
+    sleep 0.1; waited=$((waited + 1))
+  done
+  sleep 0.5
   kill -0 "$server_pid" 2>/dev/null || { echo "bench: $1 did not start (see $work/$1.log)" >&2; exit 1; }
   if [ "$1" != kamailio ] && [ "$reg" != noreg ]; then
     # The UAS registers its contact sip:uas@127.0.0.1:5390 from its own port (digest REGISTER).
@@ -200,7 +242,9 @@ run_calls() { # SERVER RATE SECONDS [extra sipp args]
   local total=$((rate * secs))
   start_uas "$total"
   local start_us=${EPOCHREALTIME/./}
-  (cd "$work" && exec sipp "127.0.0.1:$port" -s "$(service_of "$name")" -sf "$sipp_dir/uac_basic_auth.xml" -inf users.csv \
+  local scenario
+  scenario=$(scenario_of "$name")
+  (cd "$work" && exec sipp "127.0.0.1:$port" -s "$(service_of "$name")" -sf "$sipp_dir/$scenario.xml" -inf users.csv \
       -i 127.0.0.1 -p "$uac_port" -mp "$uac_mp" -r "$rate" -m "$total" -l $((rate * 4 + 100)) \
       -d "$hold_ms" -recv_timeout 10000 -timeout $((secs * 3 + 30))s -nostdin \
       -trace_screen -trace_err -trace_stat -fd 1 "$@" >/dev/null 2>&1) &
@@ -223,8 +267,8 @@ run_calls() { # SERVER RATE SECONDS [extra sipp args]
   stop "$uas_pid"
   [ -n "$c1" ] || { c0="0 0 0"; c1="0 0 0"; t0=0; t1=1000000; }
   local screen stat ok failed retrans created
-  screen=$(ls -t "$work"/uac_basic_auth_*_screen.log | head -1)
-  stat=$(ls -t "$work"/uac_basic_auth_*_.csv | head -1)
+  screen=$(ls -t "$work"/"$scenario"_[0-9]*_screen.log | head -1)
+  stat=$(ls -t "$work"/"$scenario"_[0-9]*_.csv | head -1)
   ok=$(screen_field "$screen" "Successful call")
   failed=$(screen_field "$screen" "Failed call")
   retrans=$(retransmissions "$stat")
@@ -240,7 +284,7 @@ run_calls() { # SERVER RATE SECONDS [extra sipp args]
   last_clean=0
   [ "$failed" = 0 ] && [ "$ok" = "$total" ] && last_clean=1
   mkdir -p "$work/runs"
-  for f in "$work"/uac_basic_auth_*; do mv "$f" "$work/runs/${name}_${rate}_$(basename "$f")"; done
+  for f in "$work"/"$scenario"_[0-9]*; do mv "$f" "$work/runs/${name}_${rate}_$(basename "$f")"; done
   last_rtt=$(ls -t "$work"/runs/"${name}_${rate}"_*_rtt.csv 2>/dev/null | head -1 || true)
 }
 
@@ -267,6 +311,10 @@ fi
 if [[ " $parts " == *" rate "* ]] && [ -n "${best_of[crossbar]:-}" ] && [ -n "${best_of[crossbar-out]:-}" ]; then
   awk -v i="${best_of[crossbar]}" -v o="${best_of[crossbar-out]}" \
     'BEGIN { printf "outbound / internal calls/s in this run: %d / %d = %.2f\n", o, i, i ? o / i : 0 }'
+fi
+if [[ " $parts " == *" rate "* ]] && [ -n "${best_of[crossbar]:-}" ] && [ -n "${best_of[crossbar-in]:-}" ]; then
+  awk -v i="${best_of[crossbar]}" -v o="${best_of[crossbar-in]}" \
+    'BEGIN { printf "inbound / internal calls/s in this run: %d / %d = %.2f\n", o, i, i ? o / i : 0 }'
 fi
 
 if [[ " $parts " == *" failover "* ]]; then
@@ -380,26 +428,37 @@ if [[ " $parts " == *" media "* ]]; then
   echo "   loss% = (sent - received) / sent, both directions together, counted per packet by the generator;"
   echo "   lat = send -> receive through the relay (generator's clock); cpu = over the window all calls are up"
   echo "   lg-lag = how late the generator's packets left at worst (more than a few ms: it was short of CPU)"
-  printf "%6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s\n" calls ok failed \
-    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag
+  echo "   late = packets that arrived > 5 ms behind their 20 ms (generator's clock), both ways; max-gap = longest gap in a stream"
+  media_servers=()
+  for server in $servers; do
+    case "$server" in crossbar|crossbar-base) media_servers+=("$server") ;; esac
+  done
+  [ "${#media_servers[@]}" -gt 0 ] || media_servers=(crossbar)
+  [ "${MEDIA_PRIORITY:-}" = rt ] && server_wrap=(chrt --rr 10) &&
+    echo "   crossbar and the generator run under SCHED_RR"
+  printf "%-13s %6s %6s %6s %10s %10s %8s %7s %8s %8s %8s %8s %7s %6s %6s %8s %8s %8s\n" server calls ok failed \
+    sent received loss% crossed lat_p50 lat_p99 rss0_MB rss_MB KB/call cpu lg-cpu lg-lag late max-gap
   for n in "${media_calls[@]}"; do
+   for server in "${media_servers[@]}"; do
     : >"$work/crossbar.log"
-    start_server crossbar warn noreg
+    start_server "$server" warn noreg
     rss0=$(rss_kb "$server_pid")
-    "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
+    "${server_wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --users "$work/users.csv" \
       --dial 2999 --callee uas --callee-password pw-uas-2999 --calls "$n" --rate "$ramp_rate" \
       --hold "$media_secs" >"$work/loadgen_$n.out" 2>"$work/loadgen_$n.err" &
-    lg=$!; pids+=("$lg")
+    lg=$!; pids+=("$lg"); launched=$(date +%s)
     # While every call is up (from the end of the ramp to the first hang-up): peak RSS,
     # and CPU of crossbar and of the generator.
     ramp=$(( (n + ramp_rate - 1) / ramp_rate + 2 ))
     sleep "$ramp"
     s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
     peak=0
-    window=$((media_secs - 3))
-    for _ in $(seq "$window"); do
+    # Until the first hang-up (the first call's media ends MEDIA_SECS after its answer, its
+    # BYE a second later), by the clock: counting sleeps ran past it on a busy machine, even
+    # past the generator's exit.
+    while [ "$(date +%s)" -lt $((launched + media_secs)) ]; do
       r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
-      sleep 1
+      sleep 0.5
     done
     s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
     # Socket drops (receive buffer full): crossbar's relay ports, and the generator's (its
@@ -415,18 +474,22 @@ print(f"relay sockets {relay}, generator sockets {gen}")')
     stop "$server_pid"
     el=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
     result=$(grep '^result ' "$work/loadgen_$n.out" || echo "result calls=0")
-    awk -v line="$result" -v n="$n" -v rss0="$rss0" -v peak="$peak" -v cpu="$(pct $((s1 - s0)) "$el")" \
+    awk -v line="$result" -v server="$server" -v n="$n" -v rss0="$rss0" -v peak="$peak" -v cpu="$(pct $((s1 - s0)) "$el")" \
         -v gcpu="$(pct $((g1 - g0)) "$el")" 'BEGIN {
       split(line, kv, " "); for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
       sent = v["fwd_sent"] + v["back_sent"]; got = v["fwd_received"] + v["back_received"]
-      printf "%6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s %6.1fms\n", n,
+      gap = v["fwd_max_gap_user_us"] > v["back_max_gap_user_us"] ? v["fwd_max_gap_user_us"] : v["back_max_gap_user_us"]
+      printf "%-13s %6d %6d %6d %10d %10d %7.4f%% %7d %6.2fms %6.2fms %8.1f %8.1f %7.1f %6s %6s %6.1fms %8d %6.1fms\n", server, n,
         v["answered"], v["failed"], sent, got, sent ? (sent - got) / sent * 100 : 0, v["crossed"],
         v["latency_p50_us"] / 1000, v["latency_p99_us"] / 1000, rss0 / 1024, peak / 1024,
-        (peak - rss0) / n, cpu, gcpu, v["pacing_lag_max_us"] / 1000
+        (peak - rss0) / n, cpu, gcpu, v["pacing_lag_max_us"] / 1000,
+        v["fwd_late_user"] + v["back_late_user"], gap / 1000
     }'
     echo "       socket drops: $drops"
     mkdir -p "$work/runs"
-    mv "$work/loadgen_$n.out" "$work/loadgen_$n.err" "$work/runs/"
-    cp "$work/crossbar.log" "$work/runs/media_${n}_crossbar.log"
+    mv "$work/loadgen_$n.out" "$work/runs/${server}_loadgen_$n.out"
+    mv "$work/loadgen_$n.err" "$work/runs/${server}_loadgen_$n.err"
+    cp "$work/crossbar.log" "$work/runs/${server}_media_${n}_crossbar.log"
+   done
   done
 fi

@@ -2,6 +2,13 @@
 //! answering the server's 407 with the extension's credentials (RFC 3261 §22.3), ACKs the
 //! 200, runs the call's RTP for the hold time, then hangs up with BYE. Everything runs in
 //! one task over one UDP socket; the calls are a table keyed by Call-ID.
+//!
+//! Or it is a **carrier**: its socket is a trunk's address in the server's configuration, so
+//! its INVITEs are the trunk's (no digest: the server knows the trunk by its address), each
+//! from its own E.164 caller number to the number called (a DID). When the server answers
+//! the call itself — a menu — the caller listens to what it plays ([`crate::media`] times
+//! the stream), may speak (20 ms frames to the server) and may press a key at the end of the
+//! hold (RFC 4733); a key that ends the call there is heard when the server's BYE comes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -14,7 +21,7 @@ use crossbar_sip::{HeaderName, Message, Method, Request, Response};
 use tokio::net::UdpSocket;
 
 use crate::histogram::Histogram;
-use crate::media::{MediaPlane, PTIME, Side};
+use crate::media::{MediaPlane, PTIME, Side, Stream};
 use crate::signalling::{
     Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, contact_uri, media_destination, parse, sdp,
     to_tag, token,
@@ -38,6 +45,30 @@ pub struct Plan {
     pub hold: Duration,
     /// With media: how long after the last packet the BYE waits, for packets in flight.
     pub drain: Duration,
+    /// Who the callers are.
+    pub identity: Identity,
+    /// The server answers the calls itself (a menu): how the callers behave in it.
+    pub menu: Option<MenuCaller>,
+}
+
+/// Who places the calls.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// Extensions, with their credentials, used in turn (the server challenges each INVITE).
+    Extensions(Vec<Credentials>),
+    /// A carrier: callers `{prefix}{index:06}`, never challenged.
+    Carrier { prefix: String },
+}
+
+/// A caller in a menu crossbar answers.
+#[derive(Debug, Clone, Copy)]
+pub struct MenuCaller {
+    /// The caller sends 20 ms frames for the hold (as a phone does), or nothing.
+    pub audio: bool,
+    /// Pressed (RFC 4733) at the end of the hold.
+    pub key: Option<char>,
+    /// How long after the key the caller waits for the server's BYE before it hangs up.
+    pub key_wait: Duration,
 }
 
 /// Outcome counts, read by the progress line and the report.
@@ -55,6 +86,11 @@ pub struct Tally {
     pub failures: Mutex<BTreeMap<u16, u64>>,
     /// First INVITE sent → 200 received (the 407 round included), microseconds.
     pub setup: Histogram,
+    /// Keys pressed in a menu, and those the server's BYE followed (the key's option hangs up).
+    pub keys_sent: AtomicU64,
+    pub keys_heard: AtomicU64,
+    /// The key's first packet sent → the server's BYE received, microseconds.
+    pub key_to_bye: Histogram,
 }
 
 impl Tally {
@@ -101,7 +137,6 @@ pub struct Caller {
     local: SocketAddr,
     plan: Plan,
     request_uri: String,
-    users: Vec<Credentials>,
     calls: HashMap<String, Call>,
     tally: Arc<Tally>,
     media: Option<Arc<MediaPlane>>,
@@ -111,7 +146,6 @@ impl Caller {
     pub fn new(
         socket: UdpSocket,
         plan: Plan,
-        users: Vec<Credentials>,
         tally: Arc<Tally>,
         media: Option<Arc<MediaPlane>>,
     ) -> std::io::Result<Caller> {
@@ -121,7 +155,6 @@ impl Caller {
             socket,
             local,
             plan,
-            users,
             calls: HashMap::new(),
             tally,
             media,
@@ -165,7 +198,10 @@ impl Caller {
             // Signalling only: the discard port, where nothing is listening.
             None => (None, SocketAddr::new(self.local.ip(), 9)),
         };
-        let user = index as usize % self.users.len();
+        let user = match &self.plan.identity {
+            Identity::Extensions(users) => index as usize % users.len(),
+            Identity::Carrier { .. } => index as usize,
+        };
         let call_id = token("call");
         let offer = sdp(offer_at);
         let mut call = Call {
@@ -192,11 +228,20 @@ impl Caller {
         self.tally.launched.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The caller's user part: the extension's user name, or the carrier's caller number.
+    fn user(&self, call: &Call) -> String {
+        match &self.plan.identity {
+            Identity::Extensions(users) => users[call.user].username.clone(),
+            Identity::Carrier { prefix } => format!("{prefix}{:06}", call.user),
+        }
+    }
+
     fn from(&self, call: &Call) -> String {
-        format!(
-            "<sip:{}@{}>;tag={}",
-            self.users[call.user].username, self.plan.server, call.tag
-        )
+        let host = match self.plan.identity {
+            Identity::Extensions(_) => self.plan.server.to_string(),
+            Identity::Carrier { .. } => self.local.ip().to_string(),
+        };
+        format!("<sip:{}@{host}>;tag={}", self.user(call), call.tag)
     }
 
     async fn invite(
@@ -220,7 +265,7 @@ impl Caller {
             uri = self.request_uri,
             from = self.from(call),
             cseq = call.cseq,
-            user = self.users[call.user].username,
+            user = self.user(call),
             local = self.local,
             len = body.len(),
         )
@@ -252,9 +297,19 @@ impl Caller {
         self.send(&ok).await;
         if request.method == Method::Bye
             && let Some(call_id) = request.headers.call_id()
-            && self.calls.remove(call_id).is_some()
+            && let Some(call) = self.calls.remove(call_id)
         {
             self.tally.ended_by_server.fetch_add(1, Ordering::Relaxed);
+            // In a menu, a BYE after the key is the key heard (its option hangs up).
+            if let (Some(plane), Some(_)) = (&self.media, self.plan.menu.and_then(|m| m.key))
+                && let Some(pressed) = plane.key_sent(ssrc_of(call.index))
+            {
+                self.tally.keys_heard.fetch_add(1, Ordering::Relaxed);
+                let waited = Instant::now().saturating_duration_since(pressed);
+                self.tally
+                    .key_to_bye
+                    .record(u64::try_from(waited.as_micros()).unwrap_or(u64::MAX));
+            }
         }
     }
 
@@ -316,9 +371,14 @@ impl Caller {
                 self.answered(call_id, call, response, now).await;
                 true
             }
-            401 | 407 if !authenticated => {
+            401 | 407
+                if !authenticated && matches!(self.plan.identity, Identity::Extensions(_)) =>
+            {
                 self.ack_failure(call_id, call, response).await;
-                let user = &self.users[call.user];
+                let Identity::Extensions(users) = &self.plan.identity else {
+                    unreachable!("matched just above");
+                };
+                let user = &users[call.user];
                 let Some(credentials) = user.answer(response, "INVITE", &self.request_uri) else {
                     eprintln!("loadgen: a {} without a usable challenge", response.status);
                     self.fail(response.status);
@@ -362,15 +422,37 @@ impl Caller {
         if let (Some(plane), Some(socket)) = (&self.media, call.rtp_socket)
             && let Some(relay) = media_destination(&response.body)
         {
-            let ssrc = call.index.wrapping_mul(2);
-            plane.send(
-                Side::Caller,
-                socket,
-                relay,
-                ssrc,
-                packets_in(self.plan.hold),
-            );
-            hang_up_at += self.plan.drain;
+            let ssrc = ssrc_of(call.index);
+            match self.plan.menu {
+                Some(menu) => {
+                    plane.send_stream(
+                        Side::Caller,
+                        Stream {
+                            socket,
+                            to: relay,
+                            ssrc,
+                            packets: packets_in(self.plan.hold),
+                            audio: menu.audio,
+                            key: menu.key,
+                            control: false,
+                        },
+                    );
+                    if menu.key.is_some() {
+                        self.tally.keys_sent.fetch_add(1, Ordering::Relaxed);
+                        hang_up_at += menu.key_wait;
+                    }
+                }
+                None => {
+                    plane.send(
+                        Side::Caller,
+                        socket,
+                        relay,
+                        ssrc,
+                        packets_in(self.plan.hold),
+                    );
+                    hang_up_at += self.plan.drain;
+                }
+            }
         }
         call.phase = Phase::Answered { hang_up_at };
     }
@@ -477,6 +559,11 @@ impl Caller {
             .entry(status)
             .or_default() += 1;
     }
+}
+
+/// A caller's SSRC: even (callees' are odd).
+fn ssrc_of(index: u32) -> u32 {
+    index.wrapping_mul(2)
 }
 
 /// How many 20 ms packets fill `hold`.

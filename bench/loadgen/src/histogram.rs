@@ -31,6 +31,16 @@ impl Histogram {
         self.buckets[index(micros)].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds every value `other` holds.
+    pub fn add(&self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter().zip(other.buckets.iter()) {
+            let n = theirs.load(Ordering::Relaxed);
+            if n > 0 {
+                mine.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub fn count(&self) -> u64 {
         self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
     }

@@ -15,7 +15,22 @@
 //! crossbar-loadgen --server 127.0.0.1:5360 --users users.csv --dial 2999 \
 //!     --callee uas --callee-password pw-uas-2999 --calls 2000 --rate 200 --hold 30
 //! ```
+//!
+//! Or it is a **carrier** ([`CarrierLoad`], `--carrier-port`): its SIP socket is the address
+//! of one of the server's trunks, and it calls a number the server receives (a DID) from
+//! E.164 caller numbers, without digest. The DID may lead to the generator's own callee
+//! (`--callee`), or to a menu the server answers itself: then each caller listens to the
+//! prompt the server plays, and the report times those streams (loss by sequence gaps,
+//! packets late by more than 5 ms on their 20 ms, on the kernel's receive stamps and on the
+//! generator's clock), optionally presses a key at the end (RFC 4733) whose option hangs up,
+//! and compares with control streams that never leave the generator.
+//!
+//! ```text
+//! crossbar-loadgen --server 127.0.0.1:5360 --carrier-port 5380 --dial +442079460000 \
+//!     --calls 1000 --rate 100 --hold 30 --key 1 --control-streams 20
+//! ```
 
+mod arrivals;
 mod callee;
 mod caller;
 mod histogram;
@@ -31,19 +46,25 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+pub use crate::arrivals::ArrivalTotals;
 use crate::callee::Callee;
-use crate::caller::{Caller, Plan, packets_in};
+pub use crate::caller::MenuCaller;
+use crate::caller::{Caller, Identity, Plan, packets_in};
 use crate::histogram::Histogram;
 use crate::media::MediaPlane;
 pub use crate::media::Packets;
 pub use crate::signalling::Credentials;
 
-/// A non-blocking UDP socket on `ip` (port chosen by the kernel) with `buffer` bytes of
-/// receive and send buffer, or whatever net.core.{r,w}mem_max grants: the generator's SIP
-/// and RTP sockets carry bursts of thousands of datagrams.
-pub(crate) fn udp_socket(ip: IpAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
+/// A non-blocking UDP socket on `ip` and `port` (0: chosen by the kernel) with `buffer`
+/// bytes of receive and send buffer, or whatever net.core.{r,w}mem_max grants: the
+/// generator's SIP and RTP sockets carry bursts of thousands of datagrams.
+pub(crate) fn udp_socket(
+    ip: IpAddr,
+    port: u16,
+    buffer: usize,
+) -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let address = SocketAddr::new(ip, 0);
+    let address = SocketAddr::new(ip, port);
     let socket = Socket::new(
         Domain::for_address(address),
         Type::DGRAM,
@@ -82,32 +103,161 @@ pub struct Load {
     pub progress: bool,
 }
 
+/// Calls from a carrier: the generator is the far end of one of the server's trunks (its SIP
+/// socket is the trunk's address, so the server takes its INVITEs as the trunk's, without
+/// digest), calling a number the server receives.
+#[derive(Debug, Clone)]
+pub struct CarrierLoad {
+    /// The server's SIP address (UDP).
+    pub server: SocketAddr,
+    /// The address the generator's SIP and RTP sockets bind to.
+    pub bind: IpAddr,
+    /// The port of the generator's SIP socket: the trunk's address is `bind:sip_port`.
+    pub sip_port: u16,
+    /// Callers are this followed by the call's index in six digits (`+4477009` → `+4477009000042`).
+    pub caller_prefix: String,
+    /// The number called (a DID).
+    pub dial: String,
+    /// A phone answers: the extension the generator registers and answers as (the DID must
+    /// lead to it), with RTP both ways as in [`Load`]. `None`: the server answers itself (a
+    /// menu) and plays to the callers.
+    pub callee: Option<Credentials>,
+    /// How callers behave in the server's menu (without a callee).
+    pub menu: MenuCaller,
+    pub calls: u32,
+    /// New calls per second.
+    pub rate: f64,
+    /// How long each call stays up once answered.
+    pub hold: Duration,
+    /// RTP; without it the SDP offers the discard port and nothing is sent or timed.
+    pub media: bool,
+    /// Sockets per side that the calls' RTP shares.
+    pub rtp_sockets: usize,
+    /// Streams from the generator's sockets to its own, paced and timed as the calls' are,
+    /// for as long as the calls last: the generator's own lateness.
+    pub control_streams: u32,
+    /// Time arrivals on the kernel's receive stamps as well as on the generator's clock.
+    pub kernel_stamps: bool,
+    /// A progress line on stderr every second.
+    pub progress: bool,
+}
+
+/// Either kind of load, as one run carries it out.
+struct Scenario {
+    server: SocketAddr,
+    bind: IpAddr,
+    sip_port: u16,
+    identity: Identity,
+    dial: String,
+    callee: Option<Credentials>,
+    menu: Option<MenuCaller>,
+    calls: u32,
+    rate: f64,
+    hold: Duration,
+    media: bool,
+    rtp_sockets: usize,
+    control_streams: u32,
+    kernel_stamps: bool,
+    progress: bool,
+}
+
 /// Places the calls of `load` and reports on them once the last has ended. Runs on the
-/// caller's tokio runtime (multi-threaded, with time and IO).
+/// caller's tokio runtime (multi-threaded, with time and IO). Arrivals are timed on the
+/// generator's clock (see [`run_timed`]).
 pub async fn run(load: Load) -> anyhow::Result<Report> {
+    run_timed(load, false).await
+}
+
+/// [`run`], timing arrivals on the kernel's receive stamps too (`kernel_stamps`): `recvmsg`
+/// with `SO_TIMESTAMPNS` instead of `recvfrom`, which costs the generator more per packet.
+pub async fn run_timed(load: Load, kernel_stamps: bool) -> anyhow::Result<Report> {
     anyhow::ensure!(
-        load.calls > 0 && load.rate > 0.0 && !load.callers.is_empty(),
-        "a load needs calls, a positive rate and callers"
+        !load.callers.is_empty(),
+        "a load from extensions needs callers"
+    );
+    run_scenario(Scenario {
+        server: load.server,
+        bind: load.bind,
+        sip_port: 0,
+        identity: Identity::Extensions(load.callers),
+        dial: load.dial,
+        callee: Some(load.callee),
+        menu: None,
+        calls: load.calls,
+        rate: load.rate,
+        hold: load.hold,
+        media: load.media,
+        rtp_sockets: load.rtp_sockets,
+        control_streams: 0,
+        kernel_stamps,
+        progress: load.progress,
+    })
+    .await
+}
+
+/// Places the calls of a carrier's `load` and reports on them once the last has ended (see
+/// [`run`]).
+pub async fn run_carrier(load: CarrierLoad) -> anyhow::Result<Report> {
+    let menu = load.callee.is_none().then_some(load.menu);
+    run_scenario(Scenario {
+        server: load.server,
+        bind: load.bind,
+        sip_port: load.sip_port,
+        identity: Identity::Carrier {
+            prefix: load.caller_prefix,
+        },
+        dial: load.dial,
+        callee: load.callee,
+        menu,
+        calls: load.calls,
+        rate: load.rate,
+        hold: load.hold,
+        media: load.media,
+        rtp_sockets: load.rtp_sockets,
+        control_streams: load.control_streams,
+        kernel_stamps: load.kernel_stamps,
+        progress: load.progress,
+    })
+    .await
+}
+
+async fn run_scenario(load: Scenario) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        load.calls > 0 && load.rate > 0.0,
+        "a load needs calls and a positive rate"
     );
     let epoch = Instant::now();
     let media = if load.media {
-        Some(Arc::new(MediaPlane::start(load.bind, load.rtp_sockets)?))
+        // What comes back carries the generator's send stamps only when a phone of the
+        // generator's sends it; a menu's prompts are crossbar's.
+        let stamped = load.callee.is_some();
+        let plane = MediaPlane::start(load.bind, load.rtp_sockets, stamped, load.kernel_stamps)?;
+        if load.control_streams > 0 {
+            let lasts = Duration::from_secs_f64(f64::from(load.calls) / load.rate) + load.hold;
+            plane.start_control(load.control_streams, packets_in(lasts));
+        }
+        Some(Arc::new(plane))
     } else {
         None
     };
     let packets = packets_in(load.hold);
     let callee_tally = Arc::new(callee::Tally::default());
-    let callee = Callee::new(
-        tokio::net::UdpSocket::from_std(udp_socket(load.bind, 8 << 20)?)?,
-        load.server,
-        load.callee.clone(),
-        packets,
-        callee_tally.clone(),
-        media.clone(),
-    )?;
-    callee.register().await?;
     let (done, done_rx) = watch::channel(false);
-    let callee_task = tokio::spawn(callee.run(done_rx));
+    let callee_task = match &load.callee {
+        Some(user) => {
+            let callee = Callee::new(
+                tokio::net::UdpSocket::from_std(udp_socket(load.bind, 0, 8 << 20)?)?,
+                load.server,
+                user.clone(),
+                packets,
+                callee_tally.clone(),
+                media.clone(),
+            )?;
+            callee.register().await?;
+            Some(tokio::spawn(callee.run(done_rx)))
+        }
+        None => None,
+    };
 
     let tally = Arc::new(caller::Tally::default());
     let plan = Plan {
@@ -117,11 +267,19 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         rate: load.rate,
         hold: load.hold,
         drain: Duration::from_secs(1),
+        identity: load.identity.clone(),
+        menu: load.menu,
     };
+    let socket = udp_socket(load.bind, load.sip_port, 8 << 20).map_err(|error| {
+        anyhow::anyhow!(
+            "binding the callers' SIP socket on {}:{}: {error}",
+            load.bind,
+            load.sip_port
+        )
+    })?;
     let caller = Caller::new(
-        tokio::net::UdpSocket::from_std(udp_socket(load.bind, 8 << 20)?)?,
+        tokio::net::UdpSocket::from_std(socket)?,
         plan,
-        load.callers.clone(),
         tally.clone(),
         media.clone(),
     )?;
@@ -133,14 +291,21 @@ pub async fn run(load: Load) -> anyhow::Result<Report> {
         progress.abort();
     }
     let _ = done.send(true);
-    let callee_hung = tokio::time::timeout(Duration::from_secs(5), callee_task)
-        .await
-        .is_err();
+    let callee_hung = match callee_task {
+        Some(task) => tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_err(),
+        None => false,
+    };
     let totals = match media {
         Some(plane) => {
-            let latency = plane.latency.clone();
+            let histograms = [
+                plane.latency.clone(),
+                plane.gaps.clone(),
+                plane.control_gaps.clone(),
+            ];
             let totals = tokio::task::spawn_blocking(move || plane.finish()).await?;
-            Some((totals, Quantiles::of(&latency)))
+            Some((totals, histograms.map(|h| Quantiles::of(&h))))
         }
         None => None,
     };
@@ -219,6 +384,10 @@ impl Quantiles {
 pub struct Report {
     pub rate: f64,
     pub media: bool,
+    /// The calls came from a carrier (a trunk's address, no digest).
+    pub carrier: bool,
+    /// The server answered the calls itself (a menu): `backward` is what it played.
+    pub menu: bool,
     pub placed: u64,
     pub answered: u64,
     /// Hung up by the generator, BYE answered.
@@ -251,22 +420,38 @@ pub struct Report {
     pub max_pacing_lag: Duration,
     /// Send → receive through the relay, microseconds.
     pub latency: Quantiles,
+    /// The streams the callees and the callers received, timed (loss by sequence gaps,
+    /// late packets).
+    pub forward_arrivals: ArrivalTotals,
+    pub backward_arrivals: ArrivalTotals,
+    /// Gaps between consecutive packets of a received stream (kernel stamps), microseconds.
+    pub gaps: Quantiles,
+    /// The control streams: packets sent, what arrived, and their gaps.
+    pub control_sent: u64,
+    pub control: ArrivalTotals,
+    pub control_gaps: Quantiles,
+    /// In a menu: keys pressed, keys the server's BYE followed, and how soon.
+    pub keys_sent: u64,
+    pub keys_heard: u64,
+    pub key_to_bye: Quantiles,
     pub elapsed: Duration,
 }
 
 impl Report {
     fn of(
-        load: &Load,
+        load: &Scenario,
         tally: &caller::Tally,
         callee: &callee::Tally,
-        media: Option<(media::Totals, Quantiles)>,
+        media: Option<(media::Totals, [Quantiles; 3])>,
         callee_hung: bool,
         elapsed: Duration,
     ) -> Report {
-        let (totals, latency) = media.unwrap_or_default();
+        let (totals, [latency, gaps, control_gaps]) = media.unwrap_or_default();
         Report {
             rate: load.rate,
             media: load.media,
+            carrier: matches!(load.identity, Identity::Carrier { .. }),
+            menu: load.menu.is_some(),
             placed: tally.launched.load(Ordering::Relaxed),
             answered: tally.answered.load(Ordering::Relaxed),
             completed: tally.completed.load(Ordering::Relaxed),
@@ -285,6 +470,15 @@ impl Report {
             shared: totals.shared,
             max_pacing_lag: totals.max_pacing_lag,
             latency,
+            forward_arrivals: totals.forward_arrivals,
+            backward_arrivals: totals.backward_arrivals,
+            gaps,
+            control_sent: totals.control_sent,
+            control: totals.control,
+            control_gaps,
+            keys_sent: tally.keys_sent.load(Ordering::Relaxed),
+            keys_heard: tally.keys_heard.load(Ordering::Relaxed),
+            key_to_bye: Quantiles::of(&tally.key_to_bye),
             elapsed,
         }
     }
@@ -296,6 +490,47 @@ impl Report {
 
     /// One `key=value` line for scripts.
     pub fn result_line(&self) -> String {
+        let arrivals = |name: &str, a: &ArrivalTotals| {
+            format!(
+                " {name}_streams={} {name}_expected={} {name}_lost={} {name}_late={} \
+                 {name}_late_user={} {name}_late_streams={} {name}_jumps={} \
+                 {name}_max_gap_us={} {name}_max_gap_user_us={}",
+                a.streams,
+                a.expected,
+                a.lost,
+                a.late_kernel,
+                a.late_user,
+                a.late_streams,
+                a.jumps,
+                a.max_gap_kernel_us,
+                a.max_gap_user_us,
+            )
+        };
+        let mut line = self.calls_line();
+        line.push_str(&arrivals("fwd", &self.forward_arrivals));
+        line.push_str(&arrivals("back", &self.backward_arrivals));
+        line.push_str(&arrivals("control", &self.control));
+        line.push_str(&format!(
+            " control_sent={} gap_p50_us={} gap_p99_us={} gap_p999_us={} gap_max_us={} \
+             control_gap_p99_us={} control_gap_max_us={} keys_sent={} keys_heard={} \
+             key_to_bye_p50_us={} key_to_bye_p99_us={} key_to_bye_max_us={}",
+            self.control_sent,
+            self.gaps.p50,
+            self.gaps.p99,
+            self.gaps.p999,
+            self.gaps.max,
+            self.control_gaps.p99,
+            self.control_gaps.max,
+            self.keys_sent,
+            self.keys_heard,
+            self.key_to_bye.p50,
+            self.key_to_bye.p99,
+            self.key_to_bye.max,
+        ));
+        line
+    }
+
+    fn calls_line(&self) -> String {
         format!(
             "result calls={} answered={} failed={} ended_by_server={} setup_p50_us={} \
              setup_p99_us={} setup_max_us={} fwd_sent={} fwd_received={} back_sent={} \
@@ -359,14 +594,80 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "setup (first INVITE -> 200, 407 round included): {}",
+            "setup (first INVITE -> 200{}): {}",
+            if self.carrier {
+                ""
+            } else {
+                ", 407 round included"
+            },
             self.setup.show(1_000.0, "ms")
         )?;
-        if self.media {
-            for (name, p) in [
-                ("caller -> callee", self.forward),
-                ("callee -> caller", self.backward),
+        if self.media && self.menu {
+            let a = &self.backward_arrivals;
+            writeln!(
+                f,
+                "menu prompts heard: {} streams, {} packets of {} expected, {} lost ({:.4} %), \
+                 {} late by > 5 ms on the kernel's stamps ({} streams), {} on the generator's \
+                 clock; longest gap {:.1} ms (generator's clock {:.1} ms); {} schedule jumps",
+                a.streams,
+                a.received,
+                a.expected,
+                a.lost,
+                a.loss(),
+                a.late_kernel,
+                a.late_streams,
+                a.late_user,
+                a.max_gap_kernel_us as f64 / 1_000.0,
+                a.max_gap_user_us as f64 / 1_000.0,
+                a.jumps,
+            )?;
+            writeln!(
+                f,
+                "gaps between prompt packets (kernel stamps): {}",
+                self.gaps.show(1.0, "us")
+            )?;
+            writeln!(
+                f,
+                "callers: {} frames sent to the server; keys: {} pressed, {} followed by the \
+                 server's BYE; key -> BYE: {}",
+                self.forward.sent,
+                self.keys_sent,
+                self.keys_heard,
+                self.key_to_bye.show(1_000.0, "ms"),
+            )?;
+        }
+        if self.media && self.control.streams > 0 {
+            let c = &self.control;
+            writeln!(
+                f,
+                "control streams (generator to itself): {} streams, {} sent, {} received, {} \
+                 lost, {} late on the kernel's stamps, {} on the generator's clock; longest gap \
+                 {:.1} ms (generator's clock {:.1} ms); gaps p99 {:.1} ms",
+                c.streams,
+                self.control_sent,
+                c.received,
+                c.lost,
+                c.late_kernel,
+                c.late_user,
+                c.max_gap_kernel_us as f64 / 1_000.0,
+                c.max_gap_user_us as f64 / 1_000.0,
+                self.control_gaps.p99 as f64 / 1_000.0,
+            )?;
+        }
+        if self.media && !self.menu {
+            for (name, p, a) in [
+                ("caller -> callee", self.forward, &self.forward_arrivals),
+                ("callee -> caller", self.backward, &self.backward_arrivals),
             ] {
+                writeln!(
+                    f,
+                    "rtp {name} arrivals: {} late by > 5 ms on the kernel's stamps ({} streams), \
+                     {} on the generator's clock; longest gap {:.1} ms",
+                    a.late_kernel,
+                    a.late_streams,
+                    a.late_user,
+                    a.max_gap_kernel_us as f64 / 1_000.0,
+                )?;
                 writeln!(
                     f,
                     "rtp {name}: {} sent, {} received, {} lost ({:.4} %), {} from another call",

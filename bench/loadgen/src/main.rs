@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use crossbar_loadgen::{Credentials, Load};
+use crossbar_loadgen::{CarrierLoad, Credentials, Load, MenuCaller};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,18 +20,50 @@ struct Args {
     /// The address the load generator's SIP and RTP sockets bind to.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// The callers: a SIPp injection file whose lines carry `username=... password=...`.
-    #[arg(long)]
-    users: PathBuf,
-    /// The number every call dials: the callee extension's.
+    /// The callers: a SIPp injection file whose lines carry `username=... password=...`
+    /// (extensions; not with --carrier-port).
+    #[arg(long, required_unless_present = "carrier_port")]
+    users: Option<PathBuf>,
+    /// The number every call dials: the callee extension's, or the DID a carrier calls.
     #[arg(long)]
     dial: String,
-    /// The callee's SIP user name.
-    #[arg(long)]
-    callee: String,
+    /// The callee's SIP user name: the generator registers it and answers its calls. Without
+    /// it (carrier only) the server answers the calls itself: a menu.
+    #[arg(
+        long,
+        required_unless_present = "carrier_port",
+        requires = "callee_password"
+    )]
+    callee: Option<String>,
     /// The callee's password.
+    #[arg(long, requires = "callee")]
+    callee_password: Option<String>,
+    /// Be a carrier: the callers' SIP socket binds this port, the address of a trunk in the
+    /// server's configuration; calls come from E.164 numbers, without digest.
     #[arg(long)]
-    callee_password: String,
+    carrier_port: Option<u16>,
+    /// A carrier's callers: this prefix and the call's index in six digits.
+    #[arg(long, default_value = "+4477009")]
+    caller_prefix: String,
+    /// In a menu: the callers send no audio (only the key, if any).
+    #[arg(long)]
+    silent: bool,
+    /// In a menu: the key each caller presses at the end of the hold (RFC 4733); its option
+    /// should hang up, and the server's BYE is then counted as the key heard.
+    #[arg(long)]
+    key: Option<char>,
+    /// In a menu: seconds to wait for the server's BYE after the key before hanging up.
+    #[arg(long, default_value_t = 5.0)]
+    key_wait: f64,
+    /// Control streams: 20 ms streams from the generator's sockets to its own, for as long
+    /// as the calls last, timed as the calls' are (the generator's own lateness).
+    #[arg(long, default_value_t = 0)]
+    control_streams: u32,
+    /// What arrivals are timed on: "kernel" (the kernel's receive stamps, `recvmsg`, and the
+    /// generator's clock) or "generator" (the generator's clock alone, `recvfrom`: cheaper).
+    /// Default: kernel for a carrier's calls, generator for extensions' (relayed calls).
+    #[arg(long, value_parser = ["kernel", "generator"])]
+    arrival_stamps: Option<String>,
     /// How many calls to place.
     #[arg(long, default_value_t = 100)]
     calls: u32,
@@ -57,36 +89,69 @@ fn main() -> anyhow::Result<()> {
     if !(args.hold >= 0.0 && args.hold.is_finite()) {
         bail!("--hold must be a number of seconds, not negative");
     }
-    let text = std::fs::read_to_string(&args.users)
-        .with_context(|| format!("reading {}", args.users.display()))?;
-    let callers = Credentials::from_sipp_csv(&text);
-    if callers.is_empty() {
-        bail!(
-            "{}: no `username=... password=...` lines",
-            args.users.display()
-        );
+    if !(args.key_wait >= 0.0 && args.key_wait.is_finite()) {
+        bail!("--key-wait must be a number of seconds, not negative");
     }
-    let load = Load {
-        server: args.server,
-        bind: args.bind,
-        callers,
-        dial: args.dial,
-        callee: Credentials {
-            username: args.callee,
-            password: args.callee_password,
-        },
-        calls: args.calls,
-        rate: args.rate,
-        hold: Duration::from_secs_f64(args.hold),
-        media: !args.no_media,
-        rtp_sockets: args.rtp_sockets,
-        progress: true,
+    if let Some(key) = args.key
+        && !matches!(key, '0'..='9' | '*' | '#' | 'A'..='D')
+    {
+        bail!("--key {key}: a key is 0-9, *, #, or A-D");
+    }
+    let callee = match (args.callee, args.callee_password) {
+        (Some(username), Some(password)) => Some(Credentials { username, password }),
+        _ => None,
     };
-    let report = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
         .enable_all()
-        .build()?
-        .block_on(crossbar_loadgen::run(load))?;
+        .build()?;
+    let report = if let Some(sip_port) = args.carrier_port {
+        let load = CarrierLoad {
+            server: args.server,
+            bind: args.bind,
+            sip_port,
+            caller_prefix: args.caller_prefix,
+            dial: args.dial,
+            callee,
+            menu: MenuCaller {
+                audio: !args.silent,
+                key: args.key,
+                key_wait: Duration::from_secs_f64(args.key_wait),
+            },
+            calls: args.calls,
+            rate: args.rate,
+            hold: Duration::from_secs_f64(args.hold),
+            media: !args.no_media,
+            rtp_sockets: args.rtp_sockets,
+            control_streams: args.control_streams,
+            kernel_stamps: args.arrival_stamps.as_deref() != Some("generator"),
+            progress: true,
+        };
+        runtime.block_on(crossbar_loadgen::run_carrier(load))?
+    } else {
+        let users = args.users.context("--users: the callers")?;
+        let text = std::fs::read_to_string(&users)
+            .with_context(|| format!("reading {}", users.display()))?;
+        let callers = Credentials::from_sipp_csv(&text);
+        if callers.is_empty() {
+            bail!("{}: no `username=... password=...` lines", users.display());
+        }
+        let load = Load {
+            server: args.server,
+            bind: args.bind,
+            callers,
+            dial: args.dial,
+            callee: callee.context("--callee and --callee-password: the answering extension")?,
+            calls: args.calls,
+            rate: args.rate,
+            hold: Duration::from_secs_f64(args.hold),
+            media: !args.no_media,
+            rtp_sockets: args.rtp_sockets,
+            progress: true,
+        };
+        let kernel_stamps = args.arrival_stamps.as_deref() == Some("kernel");
+        runtime.block_on(crossbar_loadgen::run_timed(load, kernel_stamps))?
+    };
     println!("{report}");
     Ok(())
 }
