@@ -37,7 +37,8 @@
 #          MEDIA_SECS s (default 30), on CROSSBAR_BASE (default /work/baseline/crossbar-7a77944:
 #          the relay code before the prompt player and key detector moved into the relay
 #          tasks) and on this checkout's build, one after the other, same generator
-#          (MENU_PRIORITY=rt: under SCHED_RR as well).
+#          (MENU_PRIORITY=rt: under SCHED_RR as well; RELAY_ORDER="crossbar crossbar-base"
+#          runs this checkout's build first).
 #   rate   inbound calls/s vs internal calls/s in the same run (bench/calls.sh PARTS=rate
 #          SERVERS="crossbar crossbar-in"): SIPp calls through crossbar to the SIPp UAS
 #          (extension 2999), as an extension (digest) and as the carrier through the DID, a
@@ -210,7 +211,7 @@ if [[ " $parts " == *" relay "* ]]; then
   base=${CROSSBAR_BASE:-/work/baseline/crossbar-7a77944}
   if [ -x "$base" ]; then
     echo "== relayed calls before ($base) and after (this checkout) the media layer's change"
-    PARTS=media SERVERS="crossbar-base crossbar" CROSSBAR_BASE="$base" CALLS="${RELAY_CALLS:-1500}" \
+    PARTS=media SERVERS="${RELAY_ORDER:-crossbar-base crossbar}" CROSSBAR_BASE="$base" CALLS="${RELAY_CALLS:-1500}" \
       MEDIA_PRIORITY="${MENU_PRIORITY:-}" \
       RESULTS="${RESULTS:+$work/relay}" bench/calls.sh | grep -v '^== machine\|^== load\|busy now'
   else
