@@ -8,9 +8,9 @@
 use crossbar_cdr::{Direction, EndReason, EventKind};
 use crossbar_config::DidSource;
 use crossbar_routing::InboundDecision;
-use crossbar_sip::{HeaderName, NameAddr, Request, Uri};
+use crossbar_sip::{HeaderName, NameAddr, Request};
 
-use crate::call::setup::{Target, dialled};
+use crate::call::setup::{Target, dialled, uri_user};
 
 /// The number a trunk's INVITE calls, from where the trunk puts it (`did_from`).
 pub(crate) fn did(request: &Request, source: &DidSource) -> String {
@@ -20,13 +20,13 @@ pub(crate) fn did(request: &Request, source: &DidSource) -> String {
             .headers
             .to()
             .ok()
-            .and_then(|to| user(&to.uri))
+            .and_then(|to| uri_user(&to.uri))
             .unwrap_or_default(),
         DidSource::Header(name) => request
             .headers
             .get(&HeaderName::from_wire(name))
             .and_then(|value| NameAddr::parse(value.split(',').next().unwrap_or(value)).ok())
-            .and_then(|address| user(&address.uri))
+            .and_then(|address| uri_user(&address.uri))
             .unwrap_or_else(|| dialled(request)),
     }
 }
@@ -40,7 +40,11 @@ pub(crate) fn caller(request: &Request) -> Option<String> {
         .get_all(&HeaderName::Privacy)
         .flat_map(|value| value.split(';'))
         .any(|token| matches!(token.trim().to_ascii_lowercase().as_str(), "id" | "header"));
-    let from = request.headers.from().ok().and_then(|from| user(&from.uri));
+    let from = request
+        .headers
+        .from()
+        .ok()
+        .and_then(|from| uri_user(&from.uri));
     if privacy
         || from
             .as_deref()
@@ -52,16 +56,8 @@ pub(crate) fn caller(request: &Request) -> Option<String> {
         .headers
         .get(&HeaderName::PAssertedIdentity)
         .and_then(|value| NameAddr::parse(value.split(',').next().unwrap_or(value)).ok())
-        .and_then(|address| user(&address.uri))
+        .and_then(|address| uri_user(&address.uri))
         .or(from)
-}
-
-fn user(uri: &Uri) -> Option<String> {
-    match uri {
-        Uri::Sip(uri) => uri.user.clone(),
-        Uri::Tel(tel) => Some(tel.number.clone()),
-        Uri::Other { .. } => None,
-    }
 }
 
 /// What the call does with `decision`.
@@ -107,11 +103,7 @@ fn refuse(
         vip: false,
         language: None,
     }];
-    events.extend(steps.into_iter().map(|step| EventKind::Step {
-        kind: step.kind,
-        name: step.name,
-        result: step.result,
-    }));
+    events.extend(steps.into_iter().map(EventKind::from));
     Target::Refuse {
         direction: Direction::Inbound,
         events,

@@ -78,10 +78,15 @@ impl Routed {
 
 /// The number dialled: the Request-URI's user (or a `tel:` number).
 pub(crate) fn dialled(request: &Request) -> String {
-    match &request.uri {
-        Uri::Sip(uri) => uri.user.clone().unwrap_or_default(),
-        Uri::Tel(tel) => tel.number.clone(),
-        Uri::Other { .. } => String::new(),
+    uri_user(&request.uri).unwrap_or_default()
+}
+
+/// The user (number) a URI names: a SIP URI's user part, or a `tel:` number.
+pub(crate) fn uri_user(uri: &Uri) -> Option<String> {
+    match uri {
+        Uri::Sip(uri) => uri.user.clone(),
+        Uri::Tel(tel) => Some(tel.number.clone()),
+        Uri::Other { .. } => None,
     }
 }
 
@@ -112,11 +117,7 @@ pub(crate) fn start(
             .headers
             .from()
             .ok()
-            .and_then(|from| match from.uri {
-                Uri::Sip(uri) => uri.user,
-                Uri::Tel(tel) => Some(tel.number),
-                Uri::Other { .. } => None,
-            })
+            .and_then(|from| uri_user(&from.uri))
             .unwrap_or_default(),
     };
     let (seq, id) = core.new_call(wall);
@@ -415,11 +416,7 @@ fn inbound_events(routed: &crossbar_routing::RoutedCall) -> Vec<EventKind> {
         vip: routed.vip,
         language: Some(routed.language.clone()),
     }];
-    events.extend(routed.steps.iter().map(|step| EventKind::Step {
-        kind: step.kind,
-        name: step.name.clone(),
-        result: step.result.clone(),
-    }));
+    events.extend(routed.steps.iter().cloned().map(EventKind::from));
     events
 }
 

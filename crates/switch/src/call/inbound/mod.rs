@@ -290,12 +290,5 @@ fn at(ctx: &Ctx<'_>) -> jiff::Timestamp {
 
 /// A step of the route path onto the record.
 pub(crate) fn emit_step(ctx: &mut Ctx<'_>, call: &crossbar_cdr::CallId, step: Step) {
-    ctx.emit(
-        call,
-        EventKind::Step {
-            kind: step.kind,
-            name: step.name,
-            result: step.result,
-        },
-    );
+    ctx.emit(call, step.into());
 }
