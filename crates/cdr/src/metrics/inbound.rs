@@ -540,7 +540,7 @@ mod tests {
     use crate::event::{
         CallEvent, CallId, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
     };
-    use crate::record::{Recorder, RecorderOutput};
+    use crate::metrics::record_of;
 
     /// 2026-11-21T00:00:00Z (GMT in London), and the day from there.
     const DAY_START: i64 = 1_795_219_200_000;
@@ -1091,14 +1091,7 @@ mod tests {
                 },
             ),
         ];
-        let mut recorder = Recorder::default();
-        events
-            .into_iter()
-            .find_map(|e| match recorder.record(e) {
-                Some(RecorderOutput::Finished(r)) => Some(*r),
-                _ => None,
-            })
-            .expect("the call ends")
+        record_of(events)
     }
 
     #[test]

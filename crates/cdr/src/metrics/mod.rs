@@ -47,6 +47,21 @@ fn mean(sum: i64, count: u64) -> Option<f64> {
     (count > 0).then(|| sum as f64 / count as f64)
 }
 
+/// The record `events` fold into (test fixtures of the reports).
+#[cfg(test)]
+pub(crate) fn record_of(
+    events: impl IntoIterator<Item = crate::event::CallEvent>,
+) -> crate::record::CallRecord {
+    let mut recorder = crate::record::Recorder::default();
+    events
+        .into_iter()
+        .find_map(|e| match recorder.record(e) {
+            Some(crate::record::RecorderOutput::Finished(r)) => Some(*r),
+            _ => None,
+        })
+        .expect("the call ends")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

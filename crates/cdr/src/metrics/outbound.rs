@@ -399,7 +399,7 @@ pub fn outbound_report<'a>(
 mod tests {
     use super::*;
     use crate::event::{CallEvent, CallId, EndReason, EventKind, HangupSide, LegId, Party};
-    use crate::record::{Recorder, RecorderOutput};
+    use crate::metrics::record_of;
     use crate::tariff::{Increment, Rate};
 
     /// 2026-11-21T00:00:00Z, and the day from there.
@@ -800,14 +800,7 @@ mod tests {
                 },
             ),
         ];
-        let mut recorder = Recorder::default();
-        events
-            .into_iter()
-            .find_map(|e| match recorder.record(e) {
-                Some(RecorderOutput::Finished(r)) => Some(*r),
-                _ => None,
-            })
-            .expect("the call ends")
+        record_of(events)
     }
 
     #[test]
