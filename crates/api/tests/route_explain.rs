@@ -366,6 +366,7 @@ async fn the_live_state_counts_today_from_local_midnight_and_knows_unreported_tr
             inbound: None,
             path: Vec::new(),
             abandoned_stage: None,
+            queues: Vec::new(),
             legs: Vec::new(),
             timeline: Vec::new(),
         }

@@ -231,6 +231,30 @@ pub enum EventKind {
     Stage {
         stage: Stage,
     },
+    /// The caller entered a queue's line at `position` (1: next to be served). Comes with
+    /// `Stage { stage: Queue }`; hanging up from here on, before an agent answers, is
+    /// `abandoned` with stage `queue`.
+    QueueJoined {
+        queue: String,
+        position: u32,
+    },
+    /// An agent of the queue was offered the caller: its phone rings (the agent's leg follows
+    /// as `LegCreated`). One per offer, so an agent offered twice appears twice.
+    QueueOffered {
+        queue: String,
+        agent: String,
+    },
+    /// The caller left the queue's line: answered by `agent`, or not (`outcome`). A caller
+    /// turned away at the door (`full`, `empty`) leaves without having joined.
+    QueueLeft {
+        queue: String,
+        outcome: QueueOutcome,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        agent: Option<String>,
+    },
     /// An outbound call was routed: the number as dialled, normalised to E.164 and
     /// classified, the outbound route that matched and the caller ID it presents. Comes
     /// before the call's trunk legs, or before its `Ended` when the call is denied.
@@ -330,6 +354,69 @@ impl StepKind {
             StepKind::Escalation => "escalation",
             StepKind::Blocklist => "blocklist",
         }
+    }
+}
+
+/// How a caller left a queue (see [`EventKind::QueueLeft`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum QueueOutcome {
+    /// An agent answered.
+    Answered,
+    /// The caller hung up while waiting.
+    Abandoned,
+    /// `max_wait_secs` ran out: on to `on_timeout`.
+    Timeout,
+    /// `max_callers` were waiting: on to `on_full` without joining.
+    Full,
+    /// No agent logged in: on to `on_empty` (at the door, or when the last agent left).
+    Empty,
+    /// The caller pressed a breakout key.
+    Breakout,
+    /// The caller took "press 1 to be called back": the call ends, the place is kept.
+    Callback,
+}
+
+impl QueueOutcome {
+    pub const ALL: [QueueOutcome; 7] = [
+        QueueOutcome::Answered,
+        QueueOutcome::Abandoned,
+        QueueOutcome::Timeout,
+        QueueOutcome::Full,
+        QueueOutcome::Empty,
+        QueueOutcome::Breakout,
+        QueueOutcome::Callback,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueOutcome::Answered => "answered",
+            QueueOutcome::Abandoned => "abandoned",
+            QueueOutcome::Timeout => "timeout",
+            QueueOutcome::Full => "full",
+            QueueOutcome::Empty => "empty",
+            QueueOutcome::Breakout => "breakout",
+            QueueOutcome::Callback => "callback",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<QueueOutcome> {
+        QueueOutcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// The caller went to another destination (timeout, full, empty, breakout).
+    pub fn is_overflow(self) -> bool {
+        matches!(
+            self,
+            QueueOutcome::Timeout
+                | QueueOutcome::Full
+                | QueueOutcome::Empty
+                | QueueOutcome::Breakout
+        )
     }
 }
 

@@ -14,10 +14,11 @@ pub mod record;
 pub mod tariff;
 
 pub use event::{
-    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party, Stage,
-    StepKind,
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+    QueueOutcome, Stage, StepKind,
 };
 pub use record::{
-    CallRecord, Disposition, Inbound, LegRecord, PathStep, Recorder, RecorderOutput, Timings,
+    CallRecord, Disposition, Inbound, LegRecord, PathStep, QueueVisit, Recorder, RecorderOutput,
+    Timings,
 };
 pub use tariff::{DestinationClass, Increment, Money, Rate};

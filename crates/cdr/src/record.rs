@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use crate::event::{
-    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party, Stage,
-    StepKind,
+    CallEvent, CallId, Direction, EndReason, EventKind, HangupSide, LegId, LegRole, Party,
+    QueueOutcome, Stage, StepKind,
 };
 use crate::tariff::{DestinationClass, Money, Rate};
 
@@ -196,6 +196,13 @@ pub struct CallRecord {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub abandoned_stage: Option<Stage>,
+    /// Each queue the caller entered (or was turned away from), in order: an overflow from one
+    /// queue to another makes two.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub queues: Vec<QueueVisit>,
     /// Every leg, in the order they were created (the caller's leg first).
     pub legs: Vec<LegRecord>,
     /// Every event of the call, in the order received.
@@ -213,6 +220,26 @@ pub struct Inbound {
     pub route: Option<String>,
     pub vip: bool,
     pub language: Option<String>,
+}
+
+/// A caller's time in one queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct QueueVisit {
+    pub queue: String,
+    /// When the caller joined, or was turned away.
+    pub joined_at_ms: i64,
+    /// The position on entry (1: next to be served); `None` when turned away (`full`, `empty`).
+    pub position: Option<u32>,
+    /// Joined → left (the end of the call if it ended in the queue).
+    pub wait_ms: i64,
+    /// The agents offered the caller, in order, one entry per offer.
+    pub offered: Vec<String>,
+    /// How the caller left; `abandoned` also when the call ended in the queue for another
+    /// reason (crossbar stopped: the record says `interrupted`).
+    pub outcome: QueueOutcome,
+    /// The agent who answered.
+    pub agent: Option<String>,
 }
 
 /// One step of a call's route path.
@@ -334,6 +361,7 @@ impl Recorder {
                 routed: None,
                 inbound: None,
                 path: Vec::new(),
+                queues: Vec::new(),
                 stage: None,
                 timeline: vec![event.clone()],
             };
@@ -374,6 +402,55 @@ impl Recorder {
             }
             EventKind::Stage { stage } => {
                 state.stage = Some(*stage);
+                None
+            }
+            EventKind::QueueJoined { queue, position } => {
+                state.queues.push(OpenVisit {
+                    visit: QueueVisit {
+                        queue: queue.clone(),
+                        joined_at_ms: at,
+                        position: Some(*position),
+                        wait_ms: 0,
+                        offered: Vec::new(),
+                        outcome: QueueOutcome::Abandoned,
+                        agent: None,
+                    },
+                    left: false,
+                });
+                None
+            }
+            EventKind::QueueOffered { queue, agent } => {
+                if let Some(open) = state.open_visit(queue) {
+                    open.visit.offered.push(agent.clone());
+                }
+                None
+            }
+            EventKind::QueueLeft {
+                queue,
+                outcome,
+                agent,
+            } => {
+                match state.open_visit(queue) {
+                    Some(open) => {
+                        open.visit.wait_ms = (at - open.visit.joined_at_ms).max(0);
+                        open.visit.outcome = *outcome;
+                        open.visit.agent.clone_from(agent);
+                        open.left = true;
+                    }
+                    // Turned away at the door: a visit of no time.
+                    None => state.queues.push(OpenVisit {
+                        visit: QueueVisit {
+                            queue: queue.clone(),
+                            joined_at_ms: at,
+                            position: None,
+                            wait_ms: 0,
+                            offered: Vec::new(),
+                            outcome: *outcome,
+                            agent: agent.clone(),
+                        },
+                        left: true,
+                    }),
+                }
                 None
             }
             EventKind::Routed {
@@ -540,9 +617,17 @@ struct CallState {
     routed: Option<Routed>,
     inbound: Option<Inbound>,
     path: Vec<PathStep>,
+    queues: Vec<OpenVisit>,
     /// Where the caller waits now.
     stage: Option<Stage>,
     timeline: Vec<CallEvent>,
+}
+
+/// A queue visit while the call runs: `left_at_ms` and `outcome` are set when it ends.
+#[derive(Debug)]
+struct OpenVisit {
+    visit: QueueVisit,
+    left: bool,
 }
 
 /// What a `Routed` event said.
@@ -556,6 +641,14 @@ struct Routed {
 }
 
 impl CallState {
+    /// The visit to `queue` the caller is still in.
+    fn open_visit(&mut self, queue: &str) -> Option<&mut OpenVisit> {
+        self.queues
+            .iter_mut()
+            .rev()
+            .find(|open| !open.left && open.visit.queue == queue)
+    }
+
     /// The leg `id`, created on first mention (a leg the switch did not announce with
     /// `LegCreated` is still recorded: leg 0 as the caller's, others as callee legs).
     fn leg(&mut self, id: LegId, at: i64) -> &mut LegRecord {
@@ -672,13 +765,25 @@ impl CallState {
                 };
             }
         }
+        // A visit still open at the end ended there: the caller hung up waiting (abandoned,
+        // the outcome it was opened with) or crossbar stopped.
+        let queues: Vec<QueueVisit> = std::mem::take(&mut self.queues)
+            .into_iter()
+            .map(|mut open| {
+                if !open.left {
+                    open.visit.wait_ms = (ended_at_ms - open.visit.joined_at_ms).max(0);
+                }
+                open.visit
+            })
+            .collect();
+        let queue_wait_ms: i64 = queues.iter().map(|v| v.wait_ms).sum();
         let ring_until = answered_at_ms.unwrap_or(ended_at_ms);
         let timings = Timings {
             wait_secs: answered_at_ms.map(|at| secs(at - self.started_at_ms)),
             ring_secs: self.first_ring_ms.map_or(0, |rang| secs(ring_until - rang)),
             talk_secs: answered_at_ms.map_or(0, |at| secs(ended_at_ms - at)),
             hold_secs: secs(self.hold_ms),
-            queue_wait_secs: 0,
+            queue_wait_secs: secs(queue_wait_ms),
         };
         let outbound = self.outbound(Some(ended_at_ms));
         CallRecord {
@@ -701,6 +806,7 @@ impl CallState {
             inbound: self.inbound,
             path: self.path,
             abandoned_stage,
+            queues,
             legs: self.legs,
             timeline: self.timeline,
         }
@@ -1343,6 +1449,111 @@ mod tests {
         let r = s.record();
         assert_eq!(r.disposition, Disposition::Cancelled);
         assert_eq!(r.abandoned_stage, None);
+    }
+
+    #[test]
+    fn a_queued_call_keeps_its_position_offers_wait_and_who_answered() {
+        let queue = |name: &str| name.to_string();
+        let mut s = Script::new("c1");
+        s.at(
+            5,
+            EventKind::Stage {
+                stage: Stage::Queue,
+            },
+        );
+        s.at(
+            5,
+            EventKind::QueueJoined {
+                queue: queue("support"),
+                position: 3,
+            },
+        );
+        s.at(
+            20_000,
+            EventKind::QueueOffered {
+                queue: queue("support"),
+                agent: "201".into(),
+            },
+        );
+        s.leg(20_001, 1, "201").ringing(20_050, 1);
+        s.failed(35_000, 1, 480);
+        s.at(
+            40_000,
+            EventKind::QueueOffered {
+                queue: queue("support"),
+                agent: "202".into(),
+            },
+        );
+        s.leg(40_001, 2, "202").ringing(40_050, 2);
+        s.at(
+            42_005,
+            EventKind::QueueLeft {
+                queue: queue("support"),
+                outcome: QueueOutcome::Answered,
+                agent: Some("202".into()),
+            },
+        );
+        s.answered(42_005, 2);
+        s.ended(100_000, EndReason::Hangup, HangupSide::Callee, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.answered_by.as_deref(), Some("202"));
+        assert_eq!(r.timings.queue_wait_secs, 42);
+        assert_eq!(
+            r.queues,
+            vec![QueueVisit {
+                queue: queue("support"),
+                joined_at_ms: T0 + 5,
+                position: Some(3),
+                wait_ms: 42_000,
+                offered: vec!["201".into(), "202".into()],
+                outcome: QueueOutcome::Answered,
+                agent: Some("202".into()),
+            }]
+        );
+    }
+
+    #[test]
+    fn hanging_up_in_a_queue_is_abandoned_there_and_a_turned_away_caller_has_a_visit_of_no_time() {
+        let mut s = Script::new("c1");
+        s.at(
+            10,
+            EventKind::QueueLeft {
+                queue: "sales".into(),
+                outcome: QueueOutcome::Full,
+                agent: None,
+            },
+        );
+        s.at(
+            10,
+            EventKind::Stage {
+                stage: Stage::Queue,
+            },
+        );
+        s.at(
+            10,
+            EventKind::QueueJoined {
+                queue: "support".into(),
+                position: 1,
+            },
+        );
+        s.ended(4_010, EndReason::Hangup, HangupSide::Caller, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Abandoned);
+        assert_eq!(r.abandoned_stage, Some(Stage::Queue));
+        assert_eq!(r.timings.queue_wait_secs, 4);
+        let outcomes: Vec<(&str, Option<u32>, i64, QueueOutcome)> = r
+            .queues
+            .iter()
+            .map(|v| (v.queue.as_str(), v.position, v.wait_ms, v.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("sales", None, 0, QueueOutcome::Full),
+                ("support", Some(1), 4_000, QueueOutcome::Abandoned),
+            ]
+        );
     }
 
     #[test]

@@ -773,6 +773,9 @@ impl CallRow {
             inbound,
             path,
             abandoned_stage,
+            // No call joins a queue yet: the queue visits get their own table with the switch's
+            // queue wiring.
+            queues: Vec::new(),
             legs,
             timeline,
         })

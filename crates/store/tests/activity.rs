@@ -72,6 +72,7 @@ fn record(
         inbound: None,
         path: Vec::new(),
         abandoned_stage: None,
+        queues: Vec::new(),
         legs: Vec::new(),
         timeline: Vec::new(),
     }
