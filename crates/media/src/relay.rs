@@ -376,6 +376,13 @@ impl Relay {
     /// send it, unchanged, out of the other side's port of the same kind; `None` drops it
     /// (malformed, an unexpected source, the far side's address is not known yet, or it is
     /// for crossbar's endpoint: see [`Relay::route`]).
+    ///
+    /// This is the packet path of every relayed call: while crossbar's endpoint is not in
+    /// place it costs one test of a flag more than relaying did before the endpoint existed.
+    /// `now` only dates the packet (latching, statistics, inactivity), so an IO loop may read
+    /// the clock once for a batch of packets read back to back and pass the same `now` for
+    /// each.
+    #[inline]
     pub fn on_packet(
         &mut self,
         now: Instant,
@@ -384,15 +391,18 @@ impl Relay {
         from: SocketAddr,
         packet: &[u8],
     ) -> Option<SocketAddr> {
-        match self.route(now, side, rtcp, from, packet) {
-            Route::Forward(to) => Some(to),
-            Route::Endpoint | Route::Drop => None,
+        if self.endpoint {
+            // Nothing is forwarded while the endpoint is in place.
+            self.for_endpoint(now, side, rtcp, from, packet);
+            return None;
         }
+        self.relayed(now, side, rtcp, from, packet)
     }
 
     /// [`Relay::on_packet`], telling apart a packet dropped from one accepted for crossbar's
     /// own endpoint (only while [`Relay::set_endpoint`] is on: a valid RTP packet from the
-    /// caller's accepted source, for the key detector).
+    /// caller's accepted source, for the key detector). The IO loop that serves the endpoint
+    /// calls this one; plain relaying calls [`Relay::on_packet`].
     pub fn route(
         &mut self,
         now: Instant,
@@ -401,6 +411,25 @@ impl Relay {
         from: SocketAddr,
         packet: &[u8],
     ) -> Route {
+        if self.endpoint {
+            return self.for_endpoint(now, side, rtcp, from, packet);
+        }
+        match self.relayed(now, side, rtcp, from, packet) {
+            Some(to) => Route::Forward(to),
+            None => Route::Drop,
+        }
+    }
+
+    /// A packet while A and B are relayed to each other.
+    #[inline]
+    fn relayed(
+        &mut self,
+        now: Instant,
+        side: Side,
+        rtcp: bool,
+        from: SocketAddr,
+        packet: &[u8],
+    ) -> Option<SocketAddr> {
         let here = side.index();
         let there = side.other().index();
         if rtcp || rtp::is_muxed_rtcp(packet) {
@@ -410,22 +439,17 @@ impl Relay {
                 } else {
                     self.remotes[here].accept_muxed_rtcp(from)
                 };
-            let destination = match (accepted && !self.endpoint, rtcp) {
+            let destination = match (accepted, rtcp) {
                 (false, _) => None,
                 (true, true) => self.remotes[there].rtcp_destination(),
                 (true, false) => self.remotes[there].rtp_destination(),
             };
             let stats = &mut self.flows[here].stats;
-            return match destination {
-                Some(to) => {
-                    stats.rtcp_packets += 1;
-                    Route::Forward(to)
-                }
-                None => {
-                    stats.dropped += 1;
-                    Route::Drop
-                }
-            };
+            match destination {
+                Some(_) => stats.rtcp_packets += 1,
+                None => stats.dropped += 1,
+            }
+            return destination;
         }
 
         let accepted = match RtpPacket::parse(packet) {
@@ -435,29 +459,70 @@ impl Relay {
             }
             _ => false,
         };
-        let route = match (accepted, self.endpoint, side) {
-            (false, _, _) => Route::Drop,
-            (true, false, _) => match self.remotes[there].rtp_destination() {
-                Some(to) => Route::Forward(to),
-                None => Route::Drop,
-            },
-            (true, true, Side::A) => Route::Endpoint,
-            // Muted: side B is not in the call while the endpoint is.
-            (true, true, Side::B) => Route::Drop,
-        };
-        if accepted && !(self.endpoint && side == Side::B) {
+        let destination = if accepted {
             self.last_activity = now;
             self.inactive_reported = None;
-        }
+            self.remotes[there].rtp_destination()
+        } else {
+            None
+        };
         let stats = &mut self.flows[here].stats;
-        match route {
-            Route::Forward(_) | Route::Endpoint => {
+        match destination {
+            Some(_) => {
                 stats.packets += 1;
                 stats.bytes += packet.len() as u64;
             }
-            Route::Drop => stats.dropped += 1,
+            None => stats.dropped += 1,
         }
-        route
+        destination
+    }
+
+    /// A packet while crossbar's endpoint is in place of side B: latched and counted, never
+    /// forwarded (see [`Relay::set_endpoint`]).
+    fn for_endpoint(
+        &mut self,
+        now: Instant,
+        side: Side,
+        rtcp: bool,
+        from: SocketAddr,
+        packet: &[u8],
+    ) -> Route {
+        let here = side.index();
+        if rtcp || rtp::is_muxed_rtcp(packet) {
+            // Latched as usual (the endpoint may be taken away again), sent nowhere.
+            if RtcpHeader::parse(packet).is_ok() {
+                if rtcp {
+                    self.remotes[here].accept_rtcp(from);
+                } else {
+                    self.remotes[here].accept_muxed_rtcp(from);
+                }
+            }
+            self.flows[here].stats.dropped += 1;
+            return Route::Drop;
+        }
+        let accepted = match RtpPacket::parse(packet) {
+            Ok(parsed) if self.remotes[here].accept_rtp(now, from, &parsed) => {
+                self.flows[here].observe(now, &parsed, self.event_payload_type);
+                true
+            }
+            _ => false,
+        };
+        let stats = &mut self.flows[here].stats;
+        match (accepted, side) {
+            (true, Side::A) => {
+                self.last_activity = now;
+                self.inactive_reported = None;
+                stats.packets += 1;
+                stats.bytes += packet.len() as u64;
+                Route::Endpoint
+            }
+            // Muted: side B is not in the call while the endpoint is, and nobody listens to
+            // it, so its packets are no activity either.
+            (true, Side::B) | (false, _) => {
+                stats.dropped += 1;
+                Route::Drop
+            }
+        }
     }
 
     /// Puts crossbar's own media endpoint in place of side B (`true`), or takes it away

@@ -626,3 +626,49 @@ fn the_endpoint_takes_the_callers_packets_mutes_side_b_and_bridging_restores_rel
     relay.on_played(t0 + ms(1500));
     assert_eq!(relay.poll_timeout(), Some(t0 + ms(2000)));
 }
+
+#[test]
+fn on_packet_and_route_decide_alike_with_and_without_the_endpoint() {
+    // The plain relaying path (`on_packet`) and the endpoint's (`route`) are two entries to
+    // one set of rules: fed the same packets, two relays end up in the same state.
+    let t0 = Instant::now();
+    let fresh = || Relay::new(plan(Some(PHONE_A_SDP), Some(PHONE_B)), t0);
+    let (mut plain, mut routed) = (fresh(), fresh());
+    let (a_rtcp, b_rtcp) = (addr("203.0.113.7:61001"), addr("198.51.100.20:5001"));
+    let key = event(2, 320, 5, true, 480);
+    let packets: Vec<(Side, bool, SocketAddr, Vec<u8>)> = vec![
+        (Side::A, false, addr(PHONE_A_NAT), pcmu(1, 0xa)),
+        (Side::B, false, addr(PHONE_B), pcmu(1, 0xc)),
+        (Side::A, false, addr("192.0.2.99:1"), pcmu(9, 0xb)),
+        (Side::A, true, a_rtcp, receiver_report(0xa)),
+        (Side::B, true, b_rtcp, receiver_report(0xc)),
+        (Side::A, false, addr(PHONE_A_NAT), vec![0x80, 0]),
+        (Side::A, false, addr(PHONE_A_NAT), key),
+    ];
+    for (round, endpoint) in [false, true, false].into_iter().enumerate() {
+        let now = t0 + ms(100 * round as u64);
+        plain.set_endpoint(now, endpoint);
+        routed.set_endpoint(now, endpoint);
+        for (n, (side, rtcp, from, packet)) in packets.iter().enumerate() {
+            let at = now + ms(n as u64);
+            let to = plain.on_packet(at, *side, *rtcp, *from, packet);
+            let route = routed.route(at, *side, *rtcp, *from, packet);
+            match route {
+                Route::Forward(expected) => assert_eq!(to, Some(expected)),
+                Route::Endpoint | Route::Drop => assert_eq!(to, None),
+            }
+            if endpoint {
+                assert_eq!(to, None, "nothing forwarded while the endpoint is in");
+            }
+        }
+        assert_eq!(plain.stats(), routed.stats(), "round {round}");
+        assert_eq!(plain.poll_timeout(), routed.poll_timeout());
+        for side in [Side::A, Side::B] {
+            assert_eq!(plain.rtp_destination(side), routed.rtp_destination(side));
+            assert_eq!(plain.rtcp_destination(side), routed.rtcp_destination(side));
+        }
+    }
+    // Relayed in the first and last rounds: A's audio and event, B's audio, both RTCP.
+    assert_eq!(plain.stats().a_to_b.packets, 2 + 2 + 2);
+    assert_eq!(plain.stats().a_to_b.rtcp_packets, 2);
+}
