@@ -2,6 +2,25 @@
 //! and, while crossbar's own endpoint plays to the caller, the player's next frame; moves
 //! packets with one reusable buffer.
 //!
+//! # Two loops: relaying, and serving the endpoint
+//!
+//! Most relays never meet crossbar's endpoint: a call between two phones is relayed from its
+//! first packet to its last. So the task runs one of two loops, and the plain one is as lean
+//! as relaying was before the endpoint existed:
+//! - **relaying** ([`Task::relaying`]) waits on the control channel, the inactivity timer
+//!   and the four sockets — no frame timer, no key detector. Per packet it does
+//!   `try_recv_from` → [`Relay::on_packet`] (which tests one flag before the relaying rules)
+//!   → `try_send_to`; the clock is read once per batch of datagrams read back to back from
+//!   one socket (up to [`BATCH`], microseconds apart), not once per packet;
+//! - **serving the endpoint** ([`Task::serving`]) adds the player's frame timer and hands
+//!   each of the caller's packets to the key detector ([`Relay::route`]).
+//!
+//! A relay starts relaying; the first command that needs the endpoint (`Play`, `Listen`)
+//! moves it to serving, and `Bridge`, which takes the endpoint away, moves it back. The
+//! relay's state, the player (its stream runs on across plays) and the inactivity timer are
+//! the task's and carry over; the switch happens between two waits, so no packet, command
+//! or deadline is missed.
+//!
 //! # Crossbar's own endpoint
 //!
 //! For a menu the switch puts crossbar's endpoint in place of side B ([`Control::Play`]) and
@@ -41,15 +60,15 @@
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbar_media::{
-    KeyDetector, MediaEvent, Player, PlayerEvent, Prompt, Relay, RelayId, Route, Side,
-};
+use crossbar_media::{KeyDetector, MediaEvent, Player, PlayerEvent, Prompt, Relay, Route, Side};
 use rand::RngExt;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::time::Sleep;
 
 /// Receive buffer size. Voice RTP is a few hundred octets and video stays under the path MTU;
 /// a datagram that fills the whole buffer may have been cut, and is dropped rather than
@@ -91,8 +110,9 @@ struct PendingPlay {
 /// Crossbar's own media endpoint in one relay (see the module documentation).
 #[derive(Default)]
 struct Endpoint {
-    /// Created by the first `Play`, kept for the relay's life so its stream runs on.
-    player: Option<Player>,
+    /// Created by the first `Play`, kept for the relay's life so its stream runs on. Boxed:
+    /// most relays never play, and carry one pointer for it.
+    player: Option<Box<Player>>,
     pending: Option<PendingPlay>,
     detector: Option<KeyDetector>,
 }
@@ -102,13 +122,22 @@ impl Endpoint {
         self.player.get_or_insert_with(|| {
             // RFC 3550 §5.1: SSRC, first sequence number and timestamp are random.
             let mut rng = rand::rng();
-            Player::new(rng.random(), rng.random(), rng.random())
+            Box::new(Player::new(rng.random(), rng.random(), rng.random()))
         })
     }
 
     /// When the player's next frame is due.
     fn poll_timeout(&self) -> Option<Instant> {
-        self.player.as_ref().and_then(Player::poll_timeout)
+        self.player
+            .as_ref()
+            .and_then(|player| player.poll_timeout())
+    }
+
+    /// Whether the relay needs the serving loop: the endpoint is in place of side B (it
+    /// plays, or may play, to the caller), or a detector listens for keys. The player only
+    /// sounds while the endpoint is in place (`Play` puts it there, `Bridge` stops it).
+    fn in_use(&self, relay: &Relay) -> bool {
+        relay.has_endpoint() || self.detector.is_some()
     }
 
     /// Starts a waiting play once side A's address is known.
@@ -147,79 +176,65 @@ impl Sockets {
     }
 }
 
+/// Which loop a relay's task runs (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Relaying,
+    Serving,
+    Closed,
+}
+
+/// Everything a relay's task owns, whichever loop it runs.
+struct Task {
+    relay: Relay,
+    sockets: Sockets,
+    control: mpsc::UnboundedReceiver<Control>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    buf: Vec<u8>,
+    endpoint: Endpoint,
+    /// Where the inactivity timer is armed; `None` while on hold.
+    deadline: Option<Instant>,
+}
+
 /// Runs the relay until it is closed (or its engine goes away), then drops the sockets and
 /// reports [`MediaEvent::Closed`] — in that order, so the switch may reuse the ports at once.
 pub(super) async fn run(
-    mut relay: Relay,
+    relay: Relay,
     sockets: Sockets,
-    mut control: mpsc::UnboundedReceiver<Control>,
+    control: mpsc::UnboundedReceiver<Control>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
-    let mut buf = vec![0u8; MAX_PACKET];
     // The inactivity timer is armed at the relay's deadline and only moved when it fires or
     // a command changes the relay: packets push the deadline later, and re-arming a timer
     // per packet would cost a timer-wheel update (and its lock) each time. Firing early is
     // harmless: `handle_timeout` reports only real silence, and the timer is re-armed.
-    let mut deadline = relay.poll_timeout();
+    let deadline = relay.poll_timeout();
     let inactivity = tokio::time::sleep_until(deadline.unwrap_or_else(now).into());
     tokio::pin!(inactivity);
-    let mut endpoint = Endpoint::default();
-    // The player's timer: armed at its next frame while it plays.
-    let mut frame_due: Option<Instant> = None;
-    let frame = tokio::time::sleep_until(now().into());
-    tokio::pin!(frame);
-    loop {
-        let ready = tokio::select! {
-            command = control.recv() => match command {
-                Some(Control::Close) | None => break,
-                Some(command) => {
-                    apply(&mut relay, &mut endpoint, command, &events);
-                    rearm(&relay, &mut deadline, inactivity.as_mut());
-                    rearm_player(&endpoint, &mut frame_due, frame.as_mut());
-                    continue;
-                }
-            },
-            () = frame.as_mut(), if frame_due.is_some() => {
-                play(&mut relay, &mut endpoint, &sockets.a_rtp, &events);
-                rearm_player(&endpoint, &mut frame_due, frame.as_mut());
-                continue;
-            }
-            () = inactivity.as_mut(), if deadline.is_some() => {
-                if let Some(idle) = relay.handle_timeout(now()) {
-                    tracing::info!(idle_secs = idle.as_secs(), "no RTP either way");
-                    let _ = events.send(MediaEvent::Inactive {
-                        id: relay.id(),
-                        idle_secs: idle.as_secs(),
-                    });
-                }
-                rearm(&relay, &mut deadline, inactivity.as_mut());
-                continue;
-            }
-            ready = sockets.a_rtp.readable() => (Side::A, false, ready),
-            ready = sockets.a_rtcp.readable() => (Side::A, true, ready),
-            ready = sockets.b_rtp.readable() => (Side::B, false, ready),
-            ready = sockets.b_rtcp.readable() => (Side::B, true, ready),
+    let mut task = Task {
+        relay,
+        sockets,
+        control,
+        events,
+        buf: vec![0u8; MAX_PACKET],
+        endpoint: Endpoint::default(),
+        deadline,
+    };
+    let mut mode = Mode::Relaying;
+    while mode != Mode::Closed {
+        mode = match mode {
+            Mode::Relaying => task.relaying(inactivity.as_mut()).await,
+            Mode::Serving => task.serving(inactivity.as_mut()).await,
+            Mode::Closed => Mode::Closed,
         };
-        let (side, rtcp, ready) = ready;
-        if let Err(error) = ready {
-            // Readiness only fails if the socket's reactor is gone: the runtime is stopping.
-            tracing::warn!(%error, "media socket failed; closing the relay");
-            break;
-        }
-        forward(
-            &mut relay,
-            &mut endpoint,
-            &sockets,
-            side,
-            rtcp,
-            &mut buf,
-            &events,
-        );
-        if endpoint.pending.is_some() && side == Side::A {
-            endpoint.start_pending(&relay, now());
-            rearm_player(&endpoint, &mut frame_due, frame.as_mut());
-        }
+        tracing::trace!(?mode, "relay task loop");
     }
+    let Task {
+        relay,
+        sockets,
+        events,
+        ..
+    } = task;
     let stats = relay.stats();
     drop(sockets);
     tracing::debug!(?stats, "relay closed");
@@ -229,180 +244,303 @@ pub(super) async fn run(
     });
 }
 
-/// Points the inactivity timer at the relay's current deadline (none while on hold).
-fn rearm(
-    relay: &Relay,
-    deadline: &mut Option<Instant>,
-    timer: std::pin::Pin<&mut tokio::time::Sleep>,
-) {
-    *deadline = relay.poll_timeout();
-    if let Some(at) = *deadline {
-        timer.reset(at.into());
-    }
-}
-
-/// Points the player's timer at its next frame (disarmed when it does not play).
-fn rearm_player(
-    endpoint: &Endpoint,
-    due: &mut Option<Instant>,
-    timer: std::pin::Pin<&mut tokio::time::Sleep>,
-) {
-    *due = endpoint.poll_timeout();
-    if let Some(at) = *due {
-        timer.reset(at.into());
-    }
-}
-
-fn apply(
-    relay: &mut Relay,
-    endpoint: &mut Endpoint,
-    command: Control,
-    events: &mpsc::UnboundedSender<MediaEvent>,
-) {
-    let now = now();
-    match command {
-        Control::SetRemote { side, rtp, rtcp } => {
-            tracing::debug!(?side, ?rtp, ?rtcp, "remote address");
-            relay.set_remote(now, side, rtp, rtcp);
-            endpoint.start_pending(relay, now);
+impl Task {
+    /// Relays A and B to each other until a command needs the endpoint (`Mode::Serving`) or
+    /// the relay closes: sockets, commands and inactivity, nothing else.
+    async fn relaying(&mut self, mut inactivity: Pin<&mut Sleep>) -> Mode {
+        loop {
+            let ready = tokio::select! {
+                command = self.control.recv() => match command {
+                    Some(Control::Close) | None => return Mode::Closed,
+                    Some(command) => {
+                        self.apply(command);
+                        self.rearm(inactivity.as_mut());
+                        if self.endpoint.in_use(&self.relay) {
+                            return Mode::Serving;
+                        }
+                        continue;
+                    }
+                },
+                () = inactivity.as_mut(), if self.deadline.is_some() => {
+                    self.inactivity_fired(inactivity.as_mut());
+                    continue;
+                }
+                ready = self.sockets.a_rtp.readable() => (Side::A, false, ready),
+                ready = self.sockets.a_rtcp.readable() => (Side::A, true, ready),
+                ready = self.sockets.b_rtp.readable() => (Side::B, false, ready),
+                ready = self.sockets.b_rtcp.readable() => (Side::B, true, ready),
+            };
+            let (side, rtcp, ready) = ready;
+            if let Err(error) = ready {
+                // Readiness only fails if the socket's reactor is gone: the runtime is
+                // stopping.
+                tracing::warn!(%error, "media socket failed; closing the relay");
+                return Mode::Closed;
+            }
+            forward(&mut self.relay, &self.sockets, side, rtcp, &mut self.buf);
         }
-        Control::SetHold(on_hold) => {
-            tracing::debug!(on_hold, "hold");
-            relay.set_hold(now, on_hold);
+    }
+
+    /// Serves crossbar's endpoint — the player's frames, the key detector — besides relaying,
+    /// until `Bridge` takes it away (`Mode::Relaying`) or the relay closes.
+    async fn serving(&mut self, mut inactivity: Pin<&mut Sleep>) -> Mode {
+        // The player's timer, and its next frame while it plays. (Made here, so a relay that
+        // only relays does not carry it.)
+        let frame = tokio::time::sleep_until(now().into());
+        tokio::pin!(frame);
+        let mut frame_due = None;
+        self.rearm_player(&mut frame_due, frame.as_mut());
+        loop {
+            let ready = tokio::select! {
+                command = self.control.recv() => match command {
+                    Some(Control::Close) | None => return Mode::Closed,
+                    Some(command) => {
+                        self.apply(command);
+                        self.rearm(inactivity.as_mut());
+                        self.rearm_player(&mut frame_due, frame.as_mut());
+                        if !self.endpoint.in_use(&self.relay) {
+                            return Mode::Relaying;
+                        }
+                        continue;
+                    }
+                },
+                () = frame.as_mut(), if frame_due.is_some() => {
+                    self.play();
+                    self.rearm_player(&mut frame_due, frame.as_mut());
+                    continue;
+                }
+                () = inactivity.as_mut(), if self.deadline.is_some() => {
+                    self.inactivity_fired(inactivity.as_mut());
+                    continue;
+                }
+                ready = self.sockets.a_rtp.readable() => (Side::A, false, ready),
+                ready = self.sockets.a_rtcp.readable() => (Side::A, true, ready),
+                ready = self.sockets.b_rtp.readable() => (Side::B, false, ready),
+                ready = self.sockets.b_rtcp.readable() => (Side::B, true, ready),
+            };
+            let (side, rtcp, ready) = ready;
+            if let Err(error) = ready {
+                tracing::warn!(%error, "media socket failed; closing the relay");
+                return Mode::Closed;
+            }
+            self.hear(side, rtcp);
+            if self.endpoint.pending.is_some() && side == Side::A {
+                self.endpoint.start_pending(&self.relay, now());
+                self.rearm_player(&mut frame_due, frame.as_mut());
+            }
         }
-        Control::SetEventPayloadType(payload_type) => relay.set_event_payload_type(payload_type),
-        Control::Play {
-            prompts,
-            repeat,
-            payload_type,
-        } => {
-            let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
-            tracing::debug!(?names, repeat, payload_type, "play");
-            relay.set_endpoint(now, true);
-            endpoint.pending = Some(PendingPlay {
+    }
+
+    /// Points the inactivity timer at the relay's current deadline (none while on hold).
+    fn rearm(&mut self, timer: Pin<&mut Sleep>) {
+        self.deadline = self.relay.poll_timeout();
+        if let Some(at) = self.deadline {
+            timer.reset(at.into());
+        }
+    }
+
+    /// The inactivity timer fired: reports real silence, and re-arms.
+    fn inactivity_fired(&mut self, timer: Pin<&mut Sleep>) {
+        if let Some(idle) = self.relay.handle_timeout(now()) {
+            tracing::info!(idle_secs = idle.as_secs(), "no RTP either way");
+            let _ = self.events.send(MediaEvent::Inactive {
+                id: self.relay.id(),
+                idle_secs: idle.as_secs(),
+            });
+        }
+        self.rearm(timer);
+    }
+
+    /// Points the player's timer at its next frame (disarmed when it does not play).
+    fn rearm_player(&self, due: &mut Option<Instant>, timer: Pin<&mut Sleep>) {
+        *due = self.endpoint.poll_timeout();
+        if let Some(at) = *due {
+            timer.reset(at.into());
+        }
+    }
+
+    fn apply(&mut self, command: Control) {
+        let now = now();
+        let (relay, endpoint) = (&mut self.relay, &mut self.endpoint);
+        match command {
+            Control::SetRemote { side, rtp, rtcp } => {
+                tracing::debug!(?side, ?rtp, ?rtcp, "remote address");
+                relay.set_remote(now, side, rtp, rtcp);
+                endpoint.start_pending(relay, now);
+            }
+            Control::SetHold(on_hold) => {
+                tracing::debug!(on_hold, "hold");
+                relay.set_hold(now, on_hold);
+            }
+            Control::SetEventPayloadType(payload_type) => {
+                relay.set_event_payload_type(payload_type);
+            }
+            Control::Play {
                 prompts,
                 repeat,
                 payload_type,
-            });
-            if relay.rtp_destination(Side::A).is_some() {
-                endpoint.start_pending(relay, now);
-            } else {
-                // Whatever played before stops: the new play replaces it.
+            } => {
+                let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+                tracing::debug!(?names, repeat, payload_type, "play");
+                relay.set_endpoint(now, true);
+                endpoint.pending = Some(PendingPlay {
+                    prompts,
+                    repeat,
+                    payload_type,
+                });
+                if relay.rtp_destination(Side::A).is_some() {
+                    endpoint.start_pending(relay, now);
+                } else {
+                    // Whatever played before stops: the new play replaces it.
+                    if let Some(player) = endpoint.player.as_mut() {
+                        player.stop();
+                    }
+                    tracing::debug!("side A's address is not known yet: the play waits for it");
+                }
+                self.report_finished();
+            }
+            Control::StopPlaying => {
+                tracing::debug!("stop playing");
+                endpoint.pending = None;
                 if let Some(player) = endpoint.player.as_mut() {
                     player.stop();
                 }
-                tracing::debug!("side A's address is not known yet: the play waits for it");
             }
-            report_finished(relay.id(), endpoint, events);
+            Control::Listen(payload_type) => {
+                tracing::debug!(payload_type, "listening for keys");
+                endpoint.detector = Some(KeyDetector::new(payload_type));
+            }
+            Control::Bridge => {
+                tracing::debug!("bridged: relaying both ways again");
+                relay.set_endpoint(now, false);
+                endpoint.pending = None;
+                endpoint.detector = None;
+                if let Some(player) = endpoint.player.as_mut() {
+                    player.stop();
+                }
+            }
+            Control::Close => {}
         }
-        Control::StopPlaying => {
-            tracing::debug!("stop playing");
-            endpoint.pending = None;
-            if let Some(player) = endpoint.player.as_mut() {
-                player.stop();
+    }
+
+    /// Sends the frames that are due out of side A's RTP socket to side A's address.
+    fn play(&mut self) {
+        let Some(player) = self.endpoint.player.as_mut() else {
+            return;
+        };
+        let now = now();
+        let to = self.relay.rtp_destination(Side::A);
+        while let Some(packet) = player.poll_transmit(now) {
+            // The schedule runs on even if side A's address was taken away (a re-INVITE
+            // without one, before the caller sent anything): those frames are lost, as on
+            // the network, and are not activity.
+            let Some(to) = to else { continue };
+            self.relay.on_played(now);
+            if let Err(error) = self.sockets.a_rtp.try_send_to(packet, to) {
+                tracing::trace!(%error, %to, "prompt packet not sent");
             }
         }
-        Control::Listen(payload_type) => {
-            tracing::debug!(payload_type, "listening for keys");
-            endpoint.detector = Some(KeyDetector::new(payload_type));
+        self.report_finished();
+    }
+
+    fn report_finished(&mut self) {
+        if let Some(PlayerEvent::Finished) = self
+            .endpoint
+            .player
+            .as_mut()
+            .and_then(|player| player.poll_event())
+        {
+            tracing::debug!("play finished");
+            let _ = self.events.send(MediaEvent::PlayFinished {
+                id: self.relay.id(),
+            });
         }
-        Control::Bridge => {
-            tracing::debug!("bridged: relaying both ways again");
-            relay.set_endpoint(now, false);
-            endpoint.pending = None;
-            endpoint.detector = None;
-            if let Some(player) = endpoint.player.as_mut() {
-                player.stop();
+    }
+
+    /// [`forward`] for the serving loop: the same, and the caller's RTP goes through the key
+    /// detector while one listens.
+    fn hear(&mut self, side: Side, rtcp: bool) {
+        let socket = self.sockets.get(side, rtcp);
+        let out = self.sockets.get(side.other(), rtcp);
+        let listening = side == Side::A && !rtcp;
+        let now = now();
+        for _ in 0..BATCH {
+            let (len, from) = match receive(socket, &mut self.buf) {
+                Received::Datagram(len, from) => (len, from),
+                Received::Skipped => continue,
+                Received::Empty => return,
+            };
+            let packet = &self.buf[..len];
+            let route = self.relay.route(now, side, rtcp, from, packet);
+            if let Route::Forward(to) = route
+                && let Err(error) = out.try_send_to(packet, to)
+            {
+                tracing::trace!(%error, %to, "media packet not sent");
+            }
+            if listening
+                && route != Route::Drop
+                && let Some(detector) = self.endpoint.detector.as_mut()
+                && let Some(digit) = detector.on_rtp(packet)
+            {
+                tracing::debug!(%digit, "key");
+                let _ = self.events.send(MediaEvent::Digit {
+                    id: self.relay.id(),
+                    digit,
+                });
             }
         }
-        Control::Close => {}
     }
 }
 
-/// Sends the frames that are due out of side A's RTP socket to side A's address.
-fn play(
-    relay: &mut Relay,
-    endpoint: &mut Endpoint,
-    socket: &UdpSocket,
-    events: &mpsc::UnboundedSender<MediaEvent>,
-) {
-    let Some(player) = endpoint.player.as_mut() else {
-        return;
-    };
-    let now = now();
-    let to = relay.rtp_destination(Side::A);
-    while let Some(packet) = player.poll_transmit(now) {
-        // The schedule runs on even if side A's address was taken away (a re-INVITE without
-        // one, before the caller sent anything): those frames are lost, as on the network,
-        // and are not activity.
-        let Some(to) = to else { continue };
-        relay.on_played(now);
-        if let Err(error) = socket.try_send_to(packet, to) {
-            tracing::trace!(%error, %to, "prompt packet not sent");
-        }
-    }
-    report_finished(relay.id(), endpoint, events);
+/// What one read from a socket gave.
+enum Received {
+    /// A datagram of this length is in the buffer, from this source.
+    Datagram(usize, SocketAddr),
+    /// Nothing usable: a receive error (an ICMP error from an earlier send — port
+    /// unreachable — can surface here; it says nothing about this socket), or a datagram
+    /// that filled the whole buffer (it may have been cut, and is not forwarded mangled).
+    Skipped,
+    /// Nothing waiting.
+    Empty,
 }
 
-fn report_finished(
-    id: RelayId,
-    endpoint: &mut Endpoint,
-    events: &mpsc::UnboundedSender<MediaEvent>,
-) {
-    if let Some(PlayerEvent::Finished) = endpoint.player.as_mut().and_then(Player::poll_event) {
-        tracing::debug!("play finished");
-        let _ = events.send(MediaEvent::PlayFinished { id });
+#[inline]
+fn receive(socket: &UdpSocket, buf: &mut [u8]) -> Received {
+    match socket.try_recv_from(buf) {
+        Ok((len, from)) if len == buf.len() => {
+            tracing::trace!(%from, "oversized datagram dropped");
+            Received::Skipped
+        }
+        Ok((len, from)) => Received::Datagram(len, from),
+        Err(error) if error.kind() == ErrorKind::WouldBlock => Received::Empty,
+        Err(error) => {
+            tracing::trace!(%error, "media receive error");
+            Received::Skipped
+        }
     }
 }
 
 /// Reads what is waiting on one socket (up to [`BATCH`] datagrams) and sends each packet the
 /// relay accepts out of the other side's socket of the same kind. A full send buffer drops
-/// the packet, as the network would: the relay never waits on one phone. The caller's RTP
-/// goes through the key detector while one listens.
-fn forward(
-    relay: &mut Relay,
-    endpoint: &mut Endpoint,
-    sockets: &Sockets,
-    side: Side,
-    rtcp: bool,
-    buf: &mut [u8],
-    events: &mpsc::UnboundedSender<MediaEvent>,
-) {
+/// the packet, as the network would: the relay never waits on one phone. The clock is read
+/// once for the batch: its datagrams are read back to back, microseconds apart, and `now`
+/// only dates them for latching, statistics and inactivity.
+fn forward(relay: &mut Relay, sockets: &Sockets, side: Side, rtcp: bool, buf: &mut [u8]) {
     let socket = sockets.get(side, rtcp);
     let out = sockets.get(side.other(), rtcp);
+    let now = now();
     for _ in 0..BATCH {
-        let (len, from) = match socket.try_recv_from(buf) {
-            Ok(received) => received,
-            Err(error) if error.kind() == ErrorKind::WouldBlock => return,
-            Err(error) => {
-                // An ICMP error from an earlier send (port unreachable) can surface here; it
-                // says nothing about this socket.
-                tracing::trace!(%error, "media receive error");
-                continue;
-            }
+        let (len, from) = match receive(socket, buf) {
+            Received::Datagram(len, from) => (len, from),
+            Received::Skipped => continue,
+            Received::Empty => return,
         };
-        if len == buf.len() {
-            tracing::trace!(%from, "oversized datagram dropped");
-            continue;
-        }
         let packet = &buf[..len];
-        let route = relay.route(now(), side, rtcp, from, packet);
-        if let Route::Forward(to) = route
-            && let Err(error) = out.try_send_to(packet, to)
-        {
+        let Some(to) = relay.on_packet(now, side, rtcp, from, packet) else {
+            continue;
+        };
+        if let Err(error) = out.try_send_to(packet, to) {
             tracing::trace!(%error, %to, "media packet not sent");
-        }
-        if side == Side::A
-            && !rtcp
-            && route != Route::Drop
-            && let Some(detector) = endpoint.detector.as_mut()
-            && let Some(digit) = detector.on_rtp(packet)
-        {
-            tracing::debug!(%digit, "key");
-            let _ = events.send(MediaEvent::Digit {
-                id: relay.id(),
-                digit,
-            });
         }
     }
 }

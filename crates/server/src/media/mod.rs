@@ -7,11 +7,12 @@
 //! taken by another process with [`MediaEvent::OpenFailed`]; the other commands go to that
 //! task over its control channel (queued there until the sockets are up). Each task owns
 //! its `Relay`, its sockets and one receive buffer: the packet path is `try_recv_from` →
-//! `Relay::route` → `try_send_to`, with no allocation, no lock and no channel per packet.
+//! `Relay::on_packet` → `try_send_to`, with no allocation, no lock and no channel per packet.
 //! What the tasks have to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`], and from
 //! crossbar's own media endpoint [`MediaEvent::Digit`] and [`MediaEvent::PlayFinished`])
 //! goes back on the events channel. The endpoint (prompt player, key detector:
-//! `forward.rs`) lives in the relay's task too, in place of side B.
+//! `forward.rs`) lives in the relay's task too, in place of side B; a relay that never
+//! needs it runs a loop without it.
 
 mod forward;
 #[cfg(test)]

@@ -683,3 +683,64 @@ async fn a_play_waits_for_the_callers_address_keeps_the_call_alive_and_stops_on_
         }
     ));
 }
+
+#[tokio::test]
+async fn listening_without_a_play_hears_keys_while_relaying_and_bridge_ends_it() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_b) = (phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(14),
+        side(Some(phone_a.local_addr().unwrap()), None),
+        side(Some(phone_b.local_addr().unwrap()), None),
+    )
+    .await;
+    let (relay_a, relay_b) = (local(plan.a.local_rtp_port), local(plan.b.local_rtp_port));
+    // Plain relaying first.
+    let audio = rtp(0, 1, 160, 0xa, &[0xff; 160]);
+    phone_a.send_to(&audio, relay_a).await.unwrap();
+    assert_eq!(receive(&phone_b).await, (audio, relay_b));
+
+    // A switch listening for feature codes on a bridged call: the keys are heard and still
+    // relayed, and the callee still reaches the caller.
+    media.handle(MediaCommand::Listen {
+        id: RelayId(14),
+        payload_type: 101,
+    });
+    // Let the task take the command (nothing in the stream shows it has).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let press = key_press(7, 2, 1600);
+    for packet in &press {
+        phone_a.send_to(packet, relay_a).await.unwrap();
+    }
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::Digit {
+            id: RelayId(14),
+            digit: '7'
+        }
+    );
+    assert_eq!(drain(&phone_b, Duration::from_millis(100)).await, press);
+    let from_b = rtp(0, 2, 320, 0xb, &[0xd5; 160]);
+    phone_b.send_to(&from_b, relay_b).await.unwrap();
+    assert_eq!(receive(&phone_a).await, (from_b, relay_a));
+
+    // `Bridge` takes the detector away; relaying goes on.
+    media.handle(MediaCommand::Bridge { id: RelayId(14) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let press = key_press(3, 7, 3200);
+    for packet in &press {
+        phone_a.send_to(packet, relay_a).await.unwrap();
+    }
+    assert_eq!(drain(&phone_b, Duration::from_millis(100)).await, press);
+    assert!(events.try_recv().is_err(), "no key heard after Bridge");
+    media.handle(MediaCommand::Close { id: RelayId(14) });
+    let MediaEvent::Closed { id, stats } = next_event(&mut events).await else {
+        panic!("expected Closed");
+    };
+    assert_eq!(id, RelayId(14));
+    assert_eq!(stats.a_to_b.packets, 11);
+    assert_eq!(stats.b_to_a.packets, 1);
+}
