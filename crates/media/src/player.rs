@@ -1,16 +1,30 @@
 //! The prompt player of crossbar's own media endpoint, sans-IO: turns a list of [`Prompt`]s
-//! into RTP packets (RFC 3550 §5.1) paced every 20 ms.
+//! into RTP packets (RFC 3550 §5.1) paced every 20 ms, over background music if there is
+//! some.
 //!
 //! # The stream
 //!
 //! One player is one RTP source for the whole life of a relay: its SSRC never changes, its
 //! sequence numbers go up by one per packet and its timestamps by 160 per 20 ms frame
-//! (8 kHz, RFC 3551 §4.5.14), across the prompts of a play and across plays. Between plays
-//! (after [`Player::stop`], or a play that ended) the timestamp advances by the time that
-//! passed, so the receiver's clock stays right; the first packet of each play has the marker
-//! bit set (RFC 3551 §4.1: the first packet after a silence, where a receiver may resize its
-//! jitter buffer). A new play starts at once, but never sooner than 20 ms after the last
-//! packet, so packets on the wire are never closer than one frame.
+//! (8 kHz, RFC 3551 §4.5.14), across the prompts of a play, across plays and across the
+//! music. Between plays (after [`Player::stop`], or a play that ended with no music to go
+//! back to) the timestamp advances by the time that passed, so the receiver's clock stays
+//! right; the first packet of each play, and of the music each time it starts or resumes,
+//! has the marker bit set (RFC 3551 §4.1: where a receiver may resize its jitter buffer). A
+//! new play starts at once, but never sooner than 20 ms after the last packet, so packets on
+//! the wire are never closer than one frame.
+//!
+//! # Music
+//!
+//! [`Player::set_music`] gives the player one track of background music (music on hold). It
+//! sounds, looped, whenever no play does: at once if nothing plays, else when the play ends.
+//! A play interrupts it and the music remembers where it was: when a non-repeating play has
+//! finished (reported as always), the music goes on from the frame after the last one heard,
+//! on the play's schedule — no gap, no jump in the timestamps — rather than from its start.
+//! So a queue's position announcements come and go over one piece of music that never
+//! restarts. Setting the same track again (the same `Arc`) keeps its place; another track
+//! starts from its beginning; `None` removes it. [`Player::stop`] stops both the play and the
+//! music, and forgets the music.
 //!
 //! # Pacing
 //!
@@ -18,10 +32,10 @@
 //! the previous packet went out, so the stream does not drift when the caller of
 //! [`Player::poll_transmit`] wakes up late. A caller that wakes up late gets the overdue
 //! frames back to back, up to [`MAX_LATE_FRAMES`] of them (60 ms, which a receiver's jitter
-//! buffer absorbs). If it is further behind (its task stalled), the schedule moves: the
-//! overdue frame goes out now and the rest follow 20 ms apart from there, with the timestamp
-//! advanced by the stall as across a pause — audio is not skipped, and a burst never floods
-//! the phone.
+//! buffer absorbs). If it is further behind (its task stalled, or it held the player back
+//! while the phone's address was unknown), the schedule moves: the overdue frame goes out now
+//! and the rest follow 20 ms apart from there, with the timestamp advanced by the stall as
+//! across a pause — audio is not skipped, and a burst never floods the phone.
 //!
 //! Building a packet copies 160 octets into a buffer the player owns: no allocation per
 //! packet.
@@ -55,14 +69,9 @@ struct Play {
     prompts: Vec<Arc<Prompt>>,
     repeat: bool,
     payload_type: u8,
-    /// When the next frame is due, and its RTP timestamp.
-    due: Instant,
-    timestamp: u32,
     /// Which frame of which prompt is next.
     prompt: usize,
     frame: usize,
-    /// The next packet is the play's first: it carries the marker bit.
-    first: bool,
 }
 
 impl Play {
@@ -72,6 +81,26 @@ impl Play {
     }
 }
 
+/// The background music (see the module documentation).
+#[derive(Debug, Clone)]
+struct Music {
+    /// At least one frame long.
+    track: Arc<Prompt>,
+    payload_type: u8,
+    /// The next frame of the track: where it goes on after a play.
+    frame: usize,
+}
+
+/// When the stream's next frame is due, while it sounds.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    due: Instant,
+    /// The next packet's RTP timestamp.
+    timestamp: u32,
+    /// The next packet starts a play or the music: it carries the marker bit.
+    first: bool,
+}
+
 /// The last packet sent: when it was due and its timestamp.
 #[derive(Debug, Clone, Copy)]
 struct Sent {
@@ -79,7 +108,7 @@ struct Sent {
     timestamp: u32,
 }
 
-/// Plays prompts as one RTP stream. See the module documentation.
+/// Plays prompts, over looping music, as one RTP stream. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct Player {
     ssrc: u32,
@@ -88,7 +117,10 @@ pub struct Player {
     /// Timestamp of the first packet ever, until there is one.
     first_timestamp: u32,
     last: Option<Sent>,
+    /// `Some` exactly while a play or the music sounds.
+    schedule: Option<Schedule>,
     play: Option<Play>,
+    music: Option<Music>,
     finished: bool,
     packet: [u8; PACKET_LEN],
 }
@@ -102,7 +134,9 @@ impl Player {
             sequence,
             first_timestamp: timestamp,
             last: None,
+            schedule: None,
             play: None,
+            music: None,
             finished: false,
             packet: [0; PACKET_LEN],
         }
@@ -112,18 +146,9 @@ impl Player {
         self.ssrc
     }
 
-    /// Plays `prompts` one after the other (from the first again while `repeat`) as RTP of
-    /// `payload_type` (0 PCMU, 8 PCMA), replacing what is playing. The first frame is due at
-    /// `now` (or 20 ms after the last packet sent, if that is later). A play with no audio
-    /// at all ends at once: reported [`PlayerEvent::Finished`] unless it repeats, in which
-    /// case it is the same as [`Player::stop`].
-    pub fn play(
-        &mut self,
-        prompts: Vec<Arc<Prompt>>,
-        repeat: bool,
-        payload_type: u8,
-        now: Instant,
-    ) {
+    /// A new start of the stream at `now`: the first frame is due then, or 20 ms after the
+    /// last packet sent if that is later, with the timestamp advanced by the time between.
+    fn start(&self, now: Instant) -> Schedule {
         let (due, timestamp) = match self.last {
             None => (now, self.first_timestamp),
             Some(last) => {
@@ -131,96 +156,183 @@ impl Player {
                 (due, last.timestamp.wrapping_add(samples(due - last.due)))
             }
         };
+        Schedule {
+            due,
+            timestamp,
+            first: true,
+        }
+    }
+
+    /// Plays `prompts` one after the other (from the first again while `repeat`) as RTP of
+    /// `payload_type` (0 PCMU, 8 PCMA), replacing what is playing and interrupting the music,
+    /// which keeps its place (see the module documentation). The first frame is due at `now`
+    /// (or 20 ms after the last packet sent, if that is later). A play with no audio at all
+    /// ends at once: reported [`PlayerEvent::Finished`] unless it repeats; the music, if
+    /// any, sounds on.
+    pub fn play(
+        &mut self,
+        prompts: Vec<Arc<Prompt>>,
+        repeat: bool,
+        payload_type: u8,
+        now: Instant,
+    ) {
         let mut play = Play {
             prompts,
             repeat,
             payload_type: payload_type & 0x7f,
-            due,
-            timestamp,
             prompt: 0,
             frame: 0,
-            first: true,
         };
         self.finished = false;
         match play.audible_from(0) {
             Some(prompt) => {
                 play.prompt = prompt;
                 self.play = Some(play);
+                self.schedule = Some(self.start(now));
             }
             None => {
-                self.play = None;
                 self.finished = !repeat;
+                if self.play.take().is_some() {
+                    self.after_play();
+                }
             }
         }
     }
 
-    /// Stops playing; nothing is reported. The next play starts with the marker bit.
+    /// Sets the background music: `track`, looped, as RTP of `payload_type`, whenever no
+    /// play sounds (see the module documentation). `None`, or a track without audio, removes
+    /// it. The same track again keeps its place; another starts from its first frame — at
+    /// `now` (or 20 ms after the last packet) if nothing sounded, else on the running
+    /// schedule.
+    pub fn set_music(&mut self, track: Option<Arc<Prompt>>, payload_type: u8, now: Instant) {
+        let payload_type = payload_type & 0x7f;
+        let Some(track) = track.filter(|track| track.frames() > 0) else {
+            self.music = None;
+            if self.play.is_none() {
+                self.schedule = None;
+            }
+            return;
+        };
+        if let Some(music) = self.music.as_mut()
+            && Arc::ptr_eq(&music.track, &track)
+        {
+            music.payload_type = payload_type;
+            return;
+        }
+        self.music = Some(Music {
+            track,
+            payload_type,
+            frame: 0,
+        });
+        if self.play.is_none() {
+            match self.schedule.as_mut() {
+                // Another track in place of the one sounding.
+                Some(schedule) => schedule.first = true,
+                None => self.schedule = Some(self.start(now)),
+            }
+        }
+    }
+
+    /// A play ended or was taken away: the music goes on where it was, on the same schedule,
+    /// or the stream falls silent.
+    fn after_play(&mut self) {
+        match (self.music.is_some(), self.schedule.as_mut()) {
+            (true, Some(schedule)) => schedule.first = true,
+            (true, None) => {}
+            (false, _) => self.schedule = None,
+        }
+    }
+
+    /// Stops playing and the music, and forgets the music; nothing is reported. The next
+    /// play starts with the marker bit.
     pub fn stop(&mut self) {
         self.play = None;
+        self.music = None;
+        self.schedule = None;
         self.finished = false;
     }
 
+    /// Whether a play (prompts, not the music) is in progress.
     pub fn is_playing(&self) -> bool {
         self.play.is_some()
     }
 
-    /// When the next frame is due; `None` when not playing.
+    /// Whether background music is set (sounding now, or waiting for a play to end).
+    pub fn has_music(&self) -> bool {
+        self.music.is_some()
+    }
+
+    /// When the next frame is due; `None` when neither a play nor the music sounds.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.play.as_ref().map(|play| play.due)
+        self.schedule.map(|schedule| schedule.due)
     }
 
     /// The next RTP packet, if a frame is due at `now`; call again until `None`. The bytes
     /// are valid until the next call.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<&[u8]> {
-        let play = self.play.as_mut()?;
-        if play.due > now {
+        let schedule = self.schedule.as_mut()?;
+        if schedule.due > now {
             return None;
         }
-        let late = now - play.due;
+        let late = now - schedule.due;
         if late > FRAME * MAX_LATE_FRAMES {
             // Stalled: this frame goes now, the timestamp counts the stall as a pause.
-            play.timestamp = play.timestamp.wrapping_add(samples(late));
-            play.due = now;
+            schedule.timestamp = schedule.timestamp.wrapping_add(samples(late));
+            schedule.due = now;
         }
-        let prompt = &play.prompts[play.prompt];
-        let offset = play.frame * FRAME_SAMPLES;
-        let audio = &prompt.encoded(play.payload_type)[offset..offset + FRAME_SAMPLES];
+        let mut play_ended = false;
+        let (audio, payload_type) = if let Some(play) = self.play.as_mut() {
+            let prompt = &play.prompts[play.prompt];
+            let offset = play.frame * FRAME_SAMPLES;
+            let audio = &prompt.encoded(play.payload_type)[offset..offset + FRAME_SAMPLES];
+            play.frame += 1;
+            if play.frame == prompt.frames() {
+                play.frame = 0;
+                match play.audible_from(play.prompt + 1) {
+                    Some(next) => play.prompt = next,
+                    None if play.repeat => {
+                        play.prompt = play.audible_from(0).expect(
+                            "a play only starts with an audible prompt, and prompts do not \
+                             change",
+                        );
+                    }
+                    None => play_ended = true,
+                }
+            }
+            (audio, play.payload_type)
+        } else {
+            let music = self
+                .music
+                .as_mut()
+                .expect("the stream sounds only while a play or the music is set");
+            let offset = music.frame * FRAME_SAMPLES;
+            let audio = &music.track.encoded(music.payload_type)[offset..offset + FRAME_SAMPLES];
+            music.frame = (music.frame + 1) % music.track.frames();
+            (audio, music.payload_type)
+        };
 
         // RFC 3550 §5.1: V=2, no padding, extension or CSRC; marker, payload type,
         // sequence number, timestamp, SSRC.
         let packet = &mut self.packet;
         packet[0] = 0x80;
-        packet[1] = (u8::from(play.first) << 7) | play.payload_type;
+        packet[1] = (u8::from(schedule.first) << 7) | payload_type;
         packet[2..4].copy_from_slice(&self.sequence.to_be_bytes());
-        packet[4..8].copy_from_slice(&play.timestamp.to_be_bytes());
+        packet[4..8].copy_from_slice(&schedule.timestamp.to_be_bytes());
         packet[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         packet[RTP_HEADER_LEN..].copy_from_slice(audio);
 
         self.last = Some(Sent {
-            due: play.due,
-            timestamp: play.timestamp,
+            due: schedule.due,
+            timestamp: schedule.timestamp,
         });
         self.sequence = self.sequence.wrapping_add(1);
-        play.first = false;
-        play.due += FRAME;
-        play.timestamp = play.timestamp.wrapping_add(FRAME_SAMPLES as u32);
-        play.frame += 1;
-        let mut ended = false;
-        if play.frame == prompt.frames() {
-            play.frame = 0;
-            match play.audible_from(play.prompt + 1) {
-                Some(next) => play.prompt = next,
-                None if play.repeat => {
-                    play.prompt = play.audible_from(0).expect(
-                        "a play only starts with an audible prompt, and prompts do not change",
-                    );
-                }
-                None => ended = true,
-            }
-        }
-        if ended {
+        schedule.first = false;
+        schedule.due += FRAME;
+        schedule.timestamp = schedule.timestamp.wrapping_add(FRAME_SAMPLES as u32);
+        if play_ended {
             self.play = None;
             self.finished = true;
+            self.after_play();
         }
         Some(&self.packet)
     }

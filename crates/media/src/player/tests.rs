@@ -284,3 +284,231 @@ fn stopping_reports_nothing_and_the_next_play_starts_with_the_marker() {
     // 80 ms after the last frame (due at 20 ms): 640 samples later.
     assert_eq!(again[0].timestamp, 160 + 640);
 }
+
+// Music on hold.
+
+/// The frames of `track` in `law` (0 PCMU, 8 PCMA), in order.
+fn frames_of(track: &Prompt, law: u8) -> Vec<Vec<u8>> {
+    track
+        .encoded(law)
+        .chunks(FRAME_SAMPLES)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Every packet follows the one before by one sequence number, 160 timestamp units and
+/// 20 ms: one stream with no gap.
+fn assert_gapless(packets: &[Sent]) {
+    assert_continuous(packets);
+    for pair in packets.windows(2) {
+        assert_eq!(pair[1].timestamp, pair[0].timestamp.wrapping_add(160));
+        assert_eq!(pair[1].at, pair[0].at + FRAME);
+    }
+}
+
+#[test]
+fn music_loops_whenever_nothing_plays_as_one_stream() {
+    let t0 = Instant::now();
+    let music = prompt("moh", 3, 4);
+    let mut player = Player::new(SSRC, 10, 1000);
+    player.set_music(Some(music.clone()), 0, t0);
+    assert!(player.has_music() && !player.is_playing());
+    assert_eq!(player.poll_timeout(), Some(t0));
+
+    let (packets, finished) = run(&mut player, t0 + ms(20 * 7));
+    assert!(!finished, "music never finishes");
+    assert_eq!(packets.len(), 8);
+    assert_gapless(&packets);
+    assert_eq!(packets[0].at, t0);
+    assert_eq!(packets[0].timestamp, 1000);
+    let frames = frames_of(&music, 0);
+    for (n, packet) in packets.iter().enumerate() {
+        assert_eq!(packet.payload, frames[n % 3], "frame {n}: looped");
+        assert_eq!(packet.marker, n == 0);
+    }
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(160)));
+}
+
+#[test]
+fn a_prompt_interrupts_the_music_which_then_resumes_where_it_stopped() {
+    let t0 = Instant::now();
+    let music = prompt("moh", 5, 4);
+    let announcement = prompt("position", 2, 5);
+    let mut player = Player::new(SSRC, 0, 0);
+    // Music in PCMA, the announcement in PCMU: each packet says which.
+    player.set_music(Some(music.clone()), 8, t0);
+    let (before, _) = run(&mut player, t0 + ms(20 * 6));
+    assert_eq!(before.len(), 7, "music frames 0-4, then 0 and 1 again");
+
+    // The announcement, 10 ms after the last music frame went out.
+    player.play(vec![announcement.clone()], false, 0, t0 + ms(130));
+    assert!(player.is_playing() && player.has_music());
+    assert_eq!(
+        player.poll_timeout(),
+        Some(t0 + ms(140)),
+        "on the music's schedule"
+    );
+    let mut after = Vec::new();
+    let mut finished_after = None;
+    while let Some(due) = player.poll_timeout() {
+        if due > t0 + ms(240) {
+            break;
+        }
+        while let Some(bytes) = player.poll_transmit(due) {
+            after.push(read(due, bytes));
+        }
+        if player.poll_event() == Some(PlayerEvent::Finished) {
+            finished_after = Some(after.len());
+        }
+    }
+    assert_eq!(
+        finished_after,
+        Some(2),
+        "finished once, after the announcement's frames"
+    );
+    assert!(!player.is_playing());
+
+    let stream: Vec<Sent> = before.iter().chain(&after).cloned().collect();
+    assert_gapless(&stream);
+    let music_frames = frames_of(&music, 8);
+    let announced = frames_of(&announcement, 0);
+    let heard: Vec<(u8, Vec<u8>)> = after
+        .iter()
+        .map(|p| (p.payload_type, p.payload.clone()))
+        .collect();
+    assert_eq!(
+        heard,
+        [
+            (0, announced[0].clone()),
+            (0, announced[1].clone()),
+            // Music frame 2: the one after the last heard, not the start.
+            (8, music_frames[2].clone()),
+            (8, music_frames[3].clone()),
+            (8, music_frames[4].clone()),
+            (8, music_frames[0].clone()),
+        ]
+    );
+    let markers: Vec<bool> = stream.iter().map(|p| p.marker).collect();
+    let mut expected = vec![false; stream.len()];
+    // The music's start, the announcement's, the music's return.
+    for at in [0, 7, 9] {
+        expected[at] = true;
+    }
+    assert_eq!(markers, expected);
+}
+
+#[test]
+fn music_set_during_a_play_waits_for_its_end_and_a_repeating_play_keeps_it_waiting() {
+    let t0 = Instant::now();
+    let (music, greeting, tone) = (prompt("moh", 4, 4), prompt("g", 2, 5), prompt("t", 1, 6));
+    let mut player = Player::new(SSRC, 0, 0);
+    player.play(vec![greeting.clone()], false, 0, t0);
+    player.poll_transmit(t0).unwrap();
+    player.set_music(Some(music.clone()), 0, t0 + ms(5));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(20)), "the play goes on");
+    let (packets, finished) = run(&mut player, t0 + ms(60));
+    assert!(finished);
+    let payloads: Vec<Vec<u8>> = packets.iter().map(|p| p.payload.clone()).collect();
+    let music_frames = frames_of(&music, 0);
+    assert_eq!(
+        payloads,
+        [
+            frames_of(&greeting, 0)[1].clone(),
+            music_frames[0].clone(),
+            music_frames[1].clone()
+        ]
+    );
+    assert!(packets[1].marker);
+
+    // A repeating play sounds until something else is asked for; the music waits.
+    player.play(vec![tone.clone()], true, 0, t0 + ms(65));
+    let (looped, finished) = run(&mut player, t0 + ms(400));
+    assert!(!finished);
+    assert!(looped.iter().all(|p| p.payload == tone.ulaw));
+    assert!(player.has_music());
+    player.stop();
+    assert!(!player.has_music() && !player.is_playing());
+    assert_eq!(player.poll_timeout(), None);
+}
+
+#[test]
+fn the_same_track_keeps_its_place_another_starts_from_the_top_and_none_silences() {
+    let t0 = Instant::now();
+    let (first, second) = (prompt("moh/a", 5, 4), prompt("moh/b", 5, 7));
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_music(Some(first.clone()), 0, t0);
+    let (mut packets, _) = run(&mut player, t0 + ms(40));
+    assert_eq!(packets.len(), 3);
+    // The same track again (a queue re-sending its music): nothing changes.
+    player.set_music(Some(first.clone()), 0, t0 + ms(50));
+    packets.extend(run(&mut player, t0 + ms(60)).0);
+    // Another track: from its first frame, with the marker, on the running schedule.
+    player.set_music(Some(second.clone()), 0, t0 + ms(70));
+    packets.extend(run(&mut player, t0 + ms(100)).0);
+    assert_gapless(&packets);
+    let payloads: Vec<Vec<u8>> = packets.iter().map(|p| p.payload.clone()).collect();
+    let (a, b) = (frames_of(&first, 0), frames_of(&second, 0));
+    assert_eq!(
+        payloads,
+        [
+            a[0].clone(),
+            a[1].clone(),
+            a[2].clone(),
+            a[3].clone(),
+            b[0].clone(),
+            b[1].clone()
+        ]
+    );
+    let markers: Vec<bool> = packets.iter().map(|p| p.marker).collect();
+    assert_eq!(markers, [true, false, false, false, true, false]);
+
+    // No music: silence, and a later track starts after the pause, from its top.
+    player.set_music(None, 0, t0 + ms(110));
+    assert_eq!(player.poll_timeout(), None);
+    player.set_music(Some(second.clone()), 0, t0 + ms(1100));
+    let (again, _) = run(&mut player, t0 + ms(1100));
+    assert_eq!(again.len(), 1);
+    assert!(again[0].marker);
+    assert_eq!(again[0].payload, b[0]);
+    assert_eq!(again[0].sequence, packets[5].sequence.wrapping_add(1));
+    // 1000 ms after the last frame was due (100 ms): 8000 samples.
+    assert_eq!(again[0].timestamp, packets[5].timestamp.wrapping_add(8000));
+    // A track without audio is no music.
+    player.set_music(Some(Arc::new(Prompt::silence(0))), 0, t0 + ms(1110));
+    assert!(!player.has_music());
+    assert_eq!(player.poll_timeout(), None);
+}
+
+#[test]
+fn a_play_without_audio_finishes_at_once_and_the_music_sounds_on() {
+    let t0 = Instant::now();
+    let music = prompt("moh", 4, 4);
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_music(Some(music.clone()), 0, t0);
+    let (mut packets, _) = run(&mut player, t0 + ms(20));
+    player.play(vec![], false, 0, t0 + ms(30));
+    assert_eq!(player.poll_event(), Some(PlayerEvent::Finished));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(40)));
+    packets.extend(run(&mut player, t0 + ms(40)).0);
+    assert_gapless(&packets);
+    assert_eq!(packets[2].payload, frames_of(&music, 0)[2]);
+    assert!(!packets[2].marker, "the music was never interrupted");
+}
+
+#[test]
+fn stop_silences_the_play_and_the_music_and_forgets_the_music() {
+    let t0 = Instant::now();
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_music(Some(prompt("moh", 4, 4)), 0, t0);
+    player.play(vec![prompt("p", 3, 5)], false, 0, t0);
+    run(&mut player, t0 + ms(20));
+    player.stop();
+    assert_eq!(player.poll_timeout(), None);
+    assert_eq!(player.poll_event(), None);
+    // A later play ends in silence: no music comes back.
+    player.play(vec![prompt("q", 1, 6)], false, 0, t0 + ms(100));
+    let (packets, finished) = run(&mut player, t0 + ms(1000));
+    assert!(finished);
+    assert_eq!(packets.len(), 1);
+    assert_eq!(player.poll_timeout(), None);
+}
