@@ -17,8 +17,9 @@
 //! - [`rtp`] holds the allocation-free packet views;
 //! - crossbar's own media endpoint, which takes side B's place for menus
 //!   ([`Relay::set_endpoint`]): [`Player`] sends [`Prompt`]s to the caller as paced RTP,
-//!   [`KeyDetector`] hears the caller's keys (RFC 4733), [`dtmf::key_from_info`] reads them
-//!   from SIP INFO bodies.
+//!   over looping background music ([`MediaCommand::Music`], music on hold, resumed where
+//!   it stopped after each prompt), [`KeyDetector`] hears the caller's keys (RFC 4733),
+//!   [`dtmf::key_from_info`] reads them from SIP INFO bodies.
 
 pub mod dtmf;
 pub mod player;
@@ -129,20 +130,40 @@ pub enum MediaCommand {
     /// `payload_type` (0 PCMU, 8 PCMA) paced every 20 ms, with one SSRC and sequence numbers
     /// and timestamps that run on across prompts and across later `Play`s; nothing from side
     /// B reaches the caller meanwhile. Answered by [`MediaEvent::PlayFinished`] when the last
-    /// prompt of a non-repeating play has gone out. A new `Play` replaces the current one.
+    /// prompt of a non-repeating play has gone out. A new `Play` replaces the current one; a
+    /// play interrupts the music, if any, which resumes after it (see `Music`).
     Play {
         id: RelayId,
         prompts: Vec<Arc<Prompt>>,
         repeat: bool,
         payload_type: u8,
     },
-    /// Stop playing (the caller hears nothing; the endpoint stays in place of side B).
+    /// Set the caller's background music (music on hold): crossbar's endpoint takes side B's
+    /// place, as for `Play`, and the caller hears `music`, looped, as RTP of `payload_type`,
+    /// whenever no `Play` sounds — at once if nothing plays, else when the play ends. A
+    /// `Play` interrupts the music; when a non-repeating play has finished
+    /// ([`MediaEvent::PlayFinished`] as always), the music goes on from the frame after the
+    /// last one the caller heard, not from its start, with the same SSRC and sequence numbers
+    /// and timestamps that run on without a gap (so a queue's announcements come and go over
+    /// one piece of music). A repeating `Play` keeps the music waiting until a later
+    /// non-repeating play ends. The same track again (the same `Arc`) keeps its place;
+    /// another starts from its beginning; `None` removes the music (silence once the current
+    /// play, if any, ends; the endpoint stays in place). `StopPlaying` and `Bridge` remove it
+    /// too. See [`Player`] for the stream's rules.
+    Music {
+        id: RelayId,
+        music: Option<Arc<Prompt>>,
+        payload_type: u8,
+    },
+    /// Stop playing and remove the music (the caller hears nothing; the endpoint stays in
+    /// place of side B).
     StopPlaying { id: RelayId },
     /// Detect the caller's keys: RFC 4733 telephone-events of `payload_type` arriving on side
     /// A, each reported once ([`MediaEvent::Digit`]) however many packets carry it.
     Listen { id: RelayId, payload_type: u8 },
     /// Take crossbar's endpoint away: relay sides A and B to each other again (a menu put the
-    /// caller through to a phone). The caller is not re-INVITEd: only the far side changes.
+    /// caller through to a phone). The play, the music and the key detector go with it. The
+    /// caller is not re-INVITEd: only the far side changes.
     Bridge { id: RelayId },
     /// Stop relaying and release the sockets; answered by [`MediaEvent::Closed`].
     Close { id: RelayId },

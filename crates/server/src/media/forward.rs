@@ -15,33 +15,40 @@
 //! - **serving the endpoint** ([`Task::serving`]) adds the player's frame timer and hands
 //!   each of the caller's packets to the key detector ([`Relay::route`]).
 //!
-//! A relay starts relaying; the first command that needs the endpoint (`Play`, `Listen`)
-//! moves it to serving, and `Bridge`, which takes the endpoint away, moves it back. The
+//! A relay starts relaying; the first command that needs the endpoint (`Play`, `Music`,
+//! `Listen`) moves it to serving, and `Bridge`, which takes the endpoint away, moves it back. The
 //! relay's state, the player (its stream runs on across plays) and the inactivity timer are
 //! the task's and carry over; the switch happens between two waits, so no packet, command
 //! or deadline is missed.
 //!
 //! # Crossbar's own endpoint
 //!
-//! For a menu the switch puts crossbar's endpoint in place of side B ([`Control::Play`]) and
-//! has it hear the caller's keys ([`Control::Listen`]); all of it lives in this task, so the
-//! packet path stays free of locks and allocation:
-//! - **mute**: from the first `Play` on, nothing from side B reaches the caller, and the
-//!   caller's packets are not forwarded to B either (nobody there is meant to hear the menu's
-//!   caller; dropping is simplest) — [`Relay::set_endpoint`];
+//! For a menu or a queue the switch puts crossbar's endpoint in place of side B
+//! ([`Control::Play`], [`Control::Music`]) and has it hear the caller's keys
+//! ([`Control::Listen`]); all of it lives in this task, so the packet path stays free of
+//! locks and allocation:
+//! - **mute**: from the first `Play` or `Music` on, nothing from side B reaches the caller,
+//!   and the caller's packets are not forwarded to B either (nobody there is meant to hear
+//!   the menu's caller; dropping is simplest) — [`Relay::set_endpoint`];
 //! - **player**: one [`Player`] per relay (one SSRC, sequence numbers and timestamps running
-//!   on across plays) sends its frames out of side A's RTP socket to side A's latched (or
-//!   else signalled) address, woken by a timer at the player's `poll_timeout` — one timer
-//!   reset per 20 ms frame, no busy loop, no thread of its own. If side A's address is not
-//!   known yet (no SDP address, no packet yet), the play waits and starts when A's first
-//!   packet arrives or an address is set. What the player sends counts as activity for the
-//!   RTP timeout in the B direction ([`Relay::on_played`]), so a caller listening in silence
-//!   is not cut off; a caller who is gone is ended by the menu's own timeouts;
+//!   on across plays and the music) sends its frames out of side A's RTP socket to side A's
+//!   latched (or else signalled) address, woken by a timer at the player's `poll_timeout` —
+//!   one timer reset per 20 ms frame, no busy loop, no thread of its own. `Music` sets its
+//!   background track, which prompts interrupt and which resumes where it stopped after each
+//!   (see [`Player`]). While side A's address is not known (no SDP address and no packet
+//!   yet, or a re-INVITE took the SDP address away before the caller sent anything), the
+//!   player is held: its timer is not armed, so nothing is sent into the void and nothing is
+//!   skipped; when A's first packet arrives or an address is set, it goes on from where it
+//!   was (a play that was waiting starts from its first frame), its schedule moved as after
+//!   a stall. What the player sends counts as activity for the RTP timeout in the B
+//!   direction ([`Relay::on_played`]), so a caller listening in silence is not cut off; a
+//!   caller who is gone is ended by the menu's own timeouts;
 //! - **key detector**: after `Listen`, every valid RTP packet from the caller goes through a
 //!   [`KeyDetector`]; each key is one [`MediaEvent::Digit`]. It listens while bridged too (a
 //!   switch may want feature codes), until `Bridge`;
-//! - **`StopPlaying`** stops the player (side B stays muted); **`Bridge`** takes the endpoint
-//!   away: the player stops, the detector goes, and A and B are relayed both ways again.
+//! - **`StopPlaying`** stops the play and the music (side B stays muted); **`Bridge`** takes
+//!   the endpoint away: the player stops, the music and the detector go, and A and B are
+//!   relayed both ways again.
 //!
 //! # Pacing on tokio's clock
 //!
@@ -94,26 +101,22 @@ pub(super) enum Control {
         repeat: bool,
         payload_type: u8,
     },
+    Music {
+        music: Option<Arc<Prompt>>,
+        payload_type: u8,
+    },
     StopPlaying,
     Listen(u8),
     Bridge,
     Close,
 }
 
-/// A play waiting for side A's address.
-struct PendingPlay {
-    prompts: Vec<Arc<Prompt>>,
-    repeat: bool,
-    payload_type: u8,
-}
-
 /// Crossbar's own media endpoint in one relay (see the module documentation).
 #[derive(Default)]
 struct Endpoint {
-    /// Created by the first `Play`, kept for the relay's life so its stream runs on. Boxed:
+    /// Created by the first `Play` or `Music`, kept for the relay's life so its stream runs on. Boxed:
     /// most relays never play, and carry one pointer for it.
     player: Option<Box<Player>>,
-    pending: Option<PendingPlay>,
     detector: Option<KeyDetector>,
 }
 
@@ -135,19 +138,10 @@ impl Endpoint {
 
     /// Whether the relay needs the serving loop: the endpoint is in place of side B (it
     /// plays, or may play, to the caller), or a detector listens for keys. The player only
-    /// sounds while the endpoint is in place (`Play` puts it there, `Bridge` stops it).
+    /// sounds while the endpoint is in place (`Play` and `Music` put it there, `Bridge` stops
+    /// it).
     fn in_use(&self, relay: &Relay) -> bool {
         relay.has_endpoint() || self.detector.is_some()
-    }
-
-    /// Starts a waiting play once side A's address is known.
-    fn start_pending(&mut self, relay: &Relay, now: Instant) {
-        if self.pending.is_some() && relay.rtp_destination(Side::A).is_some() {
-            let play = self.pending.take().expect("checked just above");
-            tracing::debug!("side A's address is known: playing");
-            self.player()
-                .play(play.prompts, play.repeat, play.payload_type, now);
-        }
     }
 }
 
@@ -324,8 +318,8 @@ impl Task {
                 return Mode::Closed;
             }
             self.hear(side, rtcp);
-            if self.endpoint.pending.is_some() && side == Side::A {
-                self.endpoint.start_pending(&self.relay, now());
+            if frame_due.is_none() && side == Side::A && !rtcp {
+                // The caller's first packet may have told where it is: the player goes on.
                 self.rearm_player(&mut frame_due, frame.as_mut());
             }
         }
@@ -351,9 +345,13 @@ impl Task {
         self.rearm(timer);
     }
 
-    /// Points the player's timer at its next frame (disarmed when it does not play).
+    /// Points the player's timer at its next frame (disarmed when it does not play, and
+    /// while side A's address is not known: the player is held).
     fn rearm_player(&self, due: &mut Option<Instant>, timer: Pin<&mut Sleep>) {
-        *due = self.endpoint.poll_timeout();
+        *due = self
+            .relay
+            .rtp_destination(Side::A)
+            .and(self.endpoint.poll_timeout());
         if let Some(at) = *due {
             timer.reset(at.into());
         }
@@ -366,7 +364,6 @@ impl Task {
             Control::SetRemote { side, rtp, rtcp } => {
                 tracing::debug!(?side, ?rtp, ?rtcp, "remote address");
                 relay.set_remote(now, side, rtp, rtcp);
-                endpoint.start_pending(relay, now);
             }
             Control::SetHold(on_hold) => {
                 tracing::debug!(on_hold, "hold");
@@ -383,25 +380,27 @@ impl Task {
                 let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
                 tracing::debug!(?names, repeat, payload_type, "play");
                 relay.set_endpoint(now, true);
-                endpoint.pending = Some(PendingPlay {
-                    prompts,
-                    repeat,
-                    payload_type,
-                });
-                if relay.rtp_destination(Side::A).is_some() {
-                    endpoint.start_pending(relay, now);
-                } else {
-                    // Whatever played before stops: the new play replaces it.
-                    if let Some(player) = endpoint.player.as_mut() {
-                        player.stop();
-                    }
+                endpoint.player().play(prompts, repeat, payload_type, now);
+                if relay.rtp_destination(Side::A).is_none() {
                     tracing::debug!("side A's address is not known yet: the play waits for it");
                 }
                 self.report_finished();
             }
+            Control::Music {
+                music,
+                payload_type,
+            } => {
+                let name = music.as_ref().map(|track| track.name.as_str());
+                tracing::debug!(?name, payload_type, "music");
+                if music.is_some() {
+                    relay.set_endpoint(now, true);
+                    endpoint.player().set_music(music, payload_type, now);
+                } else if let Some(player) = endpoint.player.as_mut() {
+                    player.set_music(None, payload_type, now);
+                }
+            }
             Control::StopPlaying => {
                 tracing::debug!("stop playing");
-                endpoint.pending = None;
                 if let Some(player) = endpoint.player.as_mut() {
                     player.stop();
                 }
@@ -413,7 +412,6 @@ impl Task {
             Control::Bridge => {
                 tracing::debug!("bridged: relaying both ways again");
                 relay.set_endpoint(now, false);
-                endpoint.pending = None;
                 endpoint.detector = None;
                 if let Some(player) = endpoint.player.as_mut() {
                     player.stop();
@@ -428,13 +426,12 @@ impl Task {
         let Some(player) = self.endpoint.player.as_mut() else {
             return;
         };
+        // Held while side A's address is unknown (the timer is not armed then either).
+        let Some(to) = self.relay.rtp_destination(Side::A) else {
+            return;
+        };
         let now = now();
-        let to = self.relay.rtp_destination(Side::A);
         while let Some(packet) = player.poll_transmit(now) {
-            // The schedule runs on even if side A's address was taken away (a re-INVITE
-            // without one, before the caller sent anything): those frames are lost, as on
-            // the network, and are not activity.
-            let Some(to) = to else { continue };
             self.relay.on_played(now);
             if let Err(error) = self.sockets.a_rtp.try_send_to(packet, to) {
                 tracing::trace!(%error, %to, "prompt packet not sent");

@@ -10,7 +10,7 @@
 //! `Relay::on_packet` → `try_send_to`, with no allocation, no lock and no channel per packet.
 //! What the tasks have to say ([`MediaEvent::Inactive`], [`MediaEvent::Closed`], and from
 //! crossbar's own media endpoint [`MediaEvent::Digit`] and [`MediaEvent::PlayFinished`])
-//! goes back on the events channel. The endpoint (prompt player, key detector:
+//! goes back on the events channel. The endpoint (prompt player with its music, key detector:
 //! `forward.rs`) lives in the relay's task too, in place of side B; a relay that never
 //! needs it runs a loop without it.
 
@@ -85,6 +85,17 @@ impl MediaEngine {
                 Control::Play {
                     prompts,
                     repeat,
+                    payload_type,
+                },
+            ),
+            MediaCommand::Music {
+                id,
+                music,
+                payload_type,
+            } => self.control(
+                id,
+                Control::Music {
+                    music,
                     payload_type,
                 },
             ),

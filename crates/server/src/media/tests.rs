@@ -744,3 +744,191 @@ async fn listening_without_a_play_hears_keys_while_relaying_and_bridge_ends_it()
     assert_eq!(stats.a_to_b.packets, 11);
     assert_eq!(stats.b_to_a.packets, 1);
 }
+
+/// A music track of `frames` frames, none equal to another or to a frame of `test_prompt`.
+fn test_music(frames: usize) -> Arc<Prompt> {
+    let samples: Vec<i16> = (0..frames * FRAME_SAMPLES)
+        .map(|i| ((i * 53 % 24_000) as i32 - 12_000) as i16)
+        .collect();
+    Arc::new(Prompt::from_samples("test/music", &samples))
+}
+
+fn frames(prompt: &Prompt) -> Vec<&[u8]> {
+    prompt.ulaw.chunks(FRAME_SAMPLES).collect()
+}
+
+#[tokio::test]
+async fn music_resumes_where_a_prompt_interrupted_it_and_stop_and_bridge_end_it() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let (phone_a, phone_b) = (phone().await, phone().await);
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(15),
+        side(Some(phone_a.local_addr().unwrap()), None),
+        side(Some(phone_b.local_addr().unwrap()), None),
+    )
+    .await;
+    let (relay_a, relay_b) = (local(plan.a.local_rtp_port), local(plan.b.local_rtp_port));
+    let (music, announcement) = (test_music(10), test_prompt(3));
+    let (music_frames, announced) = (frames(&music), frames(&announcement));
+    let mut all = music_frames.clone();
+    all.extend(&announced);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 13, "every frame tells where it comes from");
+
+    media.handle(MediaCommand::Music {
+        id: RelayId(15),
+        music: Some(music.clone()),
+        payload_type: 0,
+    });
+    // Looped: twelve frames of a ten-frame track.
+    let mut stream = Vec::new();
+    for _ in 0..12 {
+        let (packet, from) = receive(&phone_a).await;
+        assert_eq!(from, relay_a);
+        stream.push(packet);
+    }
+    // An announcement interrupts it; the music goes on afterwards.
+    media.handle(MediaCommand::Play {
+        id: RelayId(15),
+        prompts: vec![announcement.clone()],
+        repeat: false,
+        payload_type: 0,
+    });
+    let mut after_announcement = None;
+    while after_announcement.is_none_or(|start| stream.len() < start + 4) {
+        let (packet, _) = receive(&phone_a).await;
+        let payload = RtpPacket::parse(&packet).unwrap().payload.to_vec();
+        stream.push(packet);
+        if payload == announced[2] {
+            after_announcement = Some(stream.len());
+        }
+    }
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlayFinished { id: RelayId(15) }
+    );
+
+    let parsed: Vec<_> = stream
+        .iter()
+        .map(|p| RtpPacket::parse(p).unwrap())
+        .collect();
+    // Music frames 0..m (looped), the announcement, then the music from frame m on.
+    let m = after_announcement.unwrap() - 3;
+    assert!(m >= 12, "the music played until the announcement");
+    let mut expected: Vec<&[u8]> = (0..m).map(|n| music_frames[n % 10]).collect();
+    expected.extend(&announced);
+    expected.extend((m..m + 4).map(|n| music_frames[n % 10]));
+    let heard: Vec<&[u8]> = parsed.iter().map(|p| p.payload).collect();
+    assert_eq!(heard, expected);
+    for (n, p) in parsed.iter().enumerate() {
+        assert_eq!(p.ssrc, parsed[0].ssrc, "one stream");
+        assert_eq!(p.sequence, parsed[0].sequence.wrapping_add(n as u16));
+        assert_eq!(
+            p.timestamp,
+            parsed[0].timestamp.wrapping_add(160 * n as u32),
+            "no gap between the music and the announcement"
+        );
+        assert_eq!(
+            p.marker,
+            n == 0 || n == m || n == m + 3,
+            "the marker where the music starts, the announcement starts, the music resumes"
+        );
+    }
+
+    // StopPlaying silences the music too, and nothing is reported.
+    media.handle(MediaCommand::StopPlaying { id: RelayId(15) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drain(&phone_a, Duration::from_millis(1)).await;
+    assert!(drain(&phone_a, Duration::from_millis(100)).await.is_empty());
+    assert!(events.try_recv().is_err());
+    // It forgot the music: set again, it starts from its top.
+    media.handle(MediaCommand::Music {
+        id: RelayId(15),
+        music: Some(music.clone()),
+        payload_type: 0,
+    });
+    let (packet, _) = receive(&phone_a).await;
+    let first = RtpPacket::parse(&packet).unwrap();
+    assert!(first.marker);
+    assert_eq!(first.payload, music_frames[0]);
+    assert_eq!(first.ssrc, parsed[0].ssrc);
+
+    // Bridge takes the music away: the callee is heard, and only the callee.
+    media.handle(MediaCommand::Bridge { id: RelayId(15) });
+    let from_b = rtp(0, 1, 160, 0xb, &[0x22; 160]);
+    let mut heard = false;
+    for _ in 0..20 {
+        phone_b.send_to(&from_b, relay_b).await.unwrap();
+        if drain(&phone_a, Duration::from_millis(50))
+            .await
+            .contains(&from_b)
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "side B reaches the caller after Bridge");
+    assert!(drain(&phone_a, Duration::from_millis(100)).await.is_empty());
+    assert!(events.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn the_player_is_held_while_the_callers_address_is_unknown_and_goes_on_where_it_was() {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), tx);
+    let phone_a = phone().await;
+    let a = phone_a.local_addr().unwrap();
+    let plan = open(
+        &mut media,
+        &mut events,
+        RelayId(16),
+        side(Some(a), None),
+        side(None, None),
+    )
+    .await;
+    let relay_a = local(plan.a.local_rtp_port);
+    let music = test_music(10);
+    let music_frames = frames(&music);
+    media.handle(MediaCommand::Music {
+        id: RelayId(16),
+        music: Some(music.clone()),
+        payload_type: 0,
+    });
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(receive(&phone_a).await.0);
+    }
+    // A re-INVITE takes the caller's address away before the caller sent anything.
+    media.handle(MediaCommand::SetRemote {
+        id: RelayId(16),
+        side: Side::A,
+        rtp: None,
+        rtcp: None,
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    heard.extend(drain(&phone_a, Duration::from_millis(1)).await);
+    assert!(drain(&phone_a, Duration::from_millis(200)).await.is_empty());
+    // The address is back: the music goes on from the next frame, the pause in the
+    // timestamps.
+    media.handle(MediaCommand::SetRemote {
+        id: RelayId(16),
+        side: Side::A,
+        rtp: Some(a),
+        rtcp: None,
+    });
+    let (packet, from) = receive(&phone_a).await;
+    assert_eq!(from, relay_a);
+    let last = RtpPacket::parse(heard.last().unwrap()).unwrap();
+    let next = RtpPacket::parse(&packet).unwrap();
+    assert_eq!(next.payload, music_frames[heard.len() % 10]);
+    assert_eq!(next.sequence, last.sequence.wrapping_add(1));
+    let advanced = next.timestamp.wrapping_sub(last.timestamp);
+    assert!(
+        (1600..80_000).contains(&advanced),
+        "timestamp advanced by {advanced}: the 250 ms held"
+    );
+}
