@@ -324,3 +324,39 @@ fn silence_is_rounded_up_to_whole_frames() {
     assert_eq!(Prompt::silence(0).frames(), 0);
     assert_eq!(Prompt::silence(1000).frames(), 50);
 }
+
+#[test]
+fn music_recorded_at_44_1_khz_stereo_becomes_whole_frames_that_loop_without_a_gap() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use crate::player::{FRAME, Player};
+    use crate::rtp::RTP_HEADER_LEN;
+
+    // One second of a 440 Hz tone in both channels, as music from a CD comes: resampled to
+    // exactly 8000 samples, 50 frames, the last of them music and not silence padding.
+    let tone = sine(440.0, 44_100, 44_100, 12_000.0);
+    let stereo: Vec<i16> = tone.iter().flat_map(|&s| [s, s]).collect();
+    let track = Prompt::from_wav_bytes("moh", &wav(1, 2, 44_100, 16, &pcm16(&stereo))).unwrap();
+    assert_eq!(track.frames(), 50);
+    let samples = track.samples();
+    assert!(
+        rms(&samples[49 * FRAME_SAMPLES..]) > 6000.0,
+        "the last frame is music"
+    );
+
+    // As music it loops: frame 49, then frame 0 again, on the same 20 ms grid.
+    let track = Arc::new(track);
+    let mut player = Player::new(1, 0, 0);
+    let t0 = Instant::now();
+    player.set_music(Some(track.clone()), 0, t0);
+    let mut heard = Vec::new();
+    for n in 0..51 {
+        let packet = player
+            .poll_transmit(t0 + FRAME * n)
+            .expect("a frame every 20 ms");
+        heard.extend_from_slice(&packet[RTP_HEADER_LEN..]);
+    }
+    assert_eq!(heard[..50 * FRAME_SAMPLES], track.ulaw[..]);
+    assert_eq!(heard[50 * FRAME_SAMPLES..], track.ulaw[..FRAME_SAMPLES]);
+}
