@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-scripts/prompts.sh
+scripts/prompts.sh --check
 
 if [ ! -d ../shared/sipp ] || [ ! -d ../shared/torture ]; then
   echo "test: ../shared (SIPp scenarios, torture messages) must sit beside this checkout" >&2
