@@ -276,12 +276,12 @@ pub(crate) fn start(
             (Some(number), attempts, Vec::new())
         }
         Target::Inbound(routed) => {
-            received = Some((routed.language, routed.target));
+            received = Some((routed.language, routed.target, routed.vip));
             (None, Vec::new(), Vec::new())
         }
         Target::Menu { name } => {
             let language = ctx.core.plan.default_language().to_owned();
-            received = Some((language, crossbar_routing::Target::Ivr(name)));
+            received = Some((language, crossbar_routing::Target::Ivr(name), false));
             (None, Vec::new(), Vec::new())
         }
         Target::Trunks { attempts, .. } => {
@@ -341,10 +341,10 @@ pub(crate) fn start(
     ctx.core.index.add_invite(seq, key);
     ctx.core.index.add_relay(seq, media.relay);
     if !matches!(identity, Identity::Trunk(_)) {
-        ctx.core.load.add(&caller);
+        ctx.load_add(&caller);
     }
     if let Some(callee) = &callee {
-        ctx.core.load.add(callee);
+        ctx.load_add(callee);
     }
     tracing::info!(call = %id, %caller, callee = callee.as_deref().unwrap_or(&dialled), legs = first_attempts.len(), "call");
     let mut call = Call {
@@ -378,14 +378,15 @@ pub(crate) fn start(
         },
         late_ack: None,
         hold: [false, false],
-        receiving: received.as_ref().map(|(language, target)| {
+        receiving: received.as_ref().map(|(language, target, vip)| {
             Box::new(super::inbound::Receiving::new(
                 language.clone(),
                 target.clone(),
+                *vip,
             ))
         }),
     };
-    if let Some((_, target)) = received {
+    if let Some((_, target, _)) = received {
         call.go_to(&mut ctx, target);
         return Some((seq, call));
     }

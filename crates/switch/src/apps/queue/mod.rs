@@ -42,9 +42,6 @@
 //! and how offers end; [`agents`] the registry and the agents' own events; [`strategy`] the
 //! choice among free agents; [`line`] one queue's state.
 
-// The SIP side (`call::inbound`) drives this machine next; until then only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod agents;
 mod callers;
 mod line;
@@ -392,6 +389,31 @@ impl Queues {
     /// extension order, with its state, for the live view.
     pub(crate) fn agents(&self) -> impl Iterator<Item = (&str, &AgentState)> {
         self.agents.iter().map(|(e, a)| (e.as_str(), &a.state))
+    }
+
+    /// Whether `extension` is an agent of some queue (a static member, or logged in to one).
+    pub(crate) fn is_agent(&self, extension: &str) -> bool {
+        self.agents
+            .get(extension)
+            .is_some_and(|a| !a.memberships.is_empty())
+    }
+
+    /// The queues `agent` is logged in to, with its penalty in each, in queue order.
+    pub(crate) fn logged_in_to(&self, agent: &str) -> Vec<(&str, u32)> {
+        let Some(a) = self.agents.get(agent) else {
+            return Vec::new();
+        };
+        let mut queues: Vec<(usize, u32)> = a
+            .memberships
+            .iter()
+            .filter(|m| m.logged_in)
+            .map(|m| (m.queue, m.penalty))
+            .collect();
+        queues.sort_unstable();
+        queues
+            .into_iter()
+            .map(|(q, penalty)| (self.queues[q].plan.name.as_str(), penalty))
+            .collect()
     }
 
     /// Where `round_robin` starts in `queue` (a position in its member order), to keep
