@@ -1,7 +1,8 @@
 //! Queues on a virtual clock: a scripted carrier calls the support DID, crossbar answers the
 //! caller itself and plays the queue's music, the queue machine offers the caller to agents
 //! (their phones ring through the extensions' ringing code), the agent's answer re-points the
-//! caller's relay (no re-INVITE). Each test states what the carrier, the phones, the media commands, the call records and the
+//! caller's relay (no re-INVITE); agents log in and pause from their phones with feature codes.
+//! Each test states what the carrier, the phones, the media commands, the call records and the
 //! agent event log see.
 //!
 //! The clock's wall time starts on Friday 2027-01-15 at 08:00 UTC (08:00 in London).
@@ -648,6 +649,105 @@ fn a_breakout_key_takes_the_caller_to_its_destination() {
     assert_eq!(record.disposition, Disposition::Busy);
     assert_eq!(record.queues[0].outcome, QueueOutcome::Breakout);
     assert_eq!(record.timings.queue_wait_secs, 3);
+}
+
+/// `phone` dials `code`: crossbar answers (ACKed), says something and hangs up once it has
+/// been said; returns the prompt said.
+fn feature_code(lab: &mut Lab<Pbx>, phone: &mut Phone, code: &str) -> String {
+    phone.dial(lab, code, "");
+    lab.run_for(ms(10));
+    let ok = lab
+        .responses(phone.at)
+        .into_iter()
+        .rfind(|r| r.status >= 200)
+        .expect("a final response");
+    assert_eq!(ok.status, 200, "crossbar answers the feature code: {ok}");
+    let dialog = Dialog::from_answer(&ok);
+    phone.ack(lab, &dialog, None);
+    lab.run_for(ms(10));
+    let relay = *relays(lab).last().expect("the feature call's relay");
+    let said = plays(lab, relay);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(!said[0].1, "said once");
+    media_event(lab, MediaEvent::PlayFinished { id: relay });
+    let bye = lab.request(phone.at, Method::Bye);
+    assert_eq!(bye.method, Method::Bye, "crossbar hangs up once it is said");
+    phone.reply(lab, &bye, 200, None);
+    lab.run_for(ms(10));
+    said[0].0[0].clone()
+}
+
+#[test]
+fn agents_log_in_pause_with_a_reason_and_unpause_from_their_phones() {
+    let mut lab = lab();
+    let mut alice = phone(&mut lab, "201");
+    let mut carol = phone(&mut lab, "203");
+    assert_eq!(
+        feature_code(&mut lab, &mut carol, "*45"),
+        "agent-not-member"
+    );
+    assert_eq!(feature_code(&mut lab, &mut alice, "*45"), "agent-logged-in");
+    let record = lab
+        .machine
+        .records
+        .last()
+        .expect("the feature call's record");
+    assert_eq!(record.direction, Direction::Internal);
+    assert_eq!(record.disposition, Disposition::Answered);
+    assert_eq!(record.answered_by.as_deref(), Some("*45"));
+    assert!(matches!(
+        activities(&lab, "201")[0],
+        AgentActivity::LoggedIn
+    ));
+
+    assert_eq!(feature_code(&mut lab, &mut alice, "*472"), "agent-paused");
+    let paused = lab.machine.agents.last().expect("an agent event");
+    assert_eq!(
+        paused.activity,
+        AgentActivity::Paused(AgentPause::Reason("training".to_owned()))
+    );
+    assert_eq!(
+        paused.paused,
+        Some(AgentPause::Reason("training".to_owned()))
+    );
+    queued(&mut lab, SUPPORT, "+447700900001", 1);
+    lab.run_for(secs(5));
+    assert!(invites(&mut lab, &alice).is_empty(), "paused: no offer");
+
+    // The offer comes once 201 has hung up the unpause call.
+    alice.dial(&mut lab, "*48", "");
+    lab.run_for(ms(10));
+    let ok = lab
+        .responses(alice.at)
+        .into_iter()
+        .rfind(|r| r.status >= 200)
+        .expect("a final response");
+    let dialog = Dialog::from_answer(&ok);
+    alice.ack(&mut lab, &dialog, None);
+    lab.run_for(ms(10));
+    assert!(matches!(
+        lab.machine.agents.last().map(|e| &e.activity),
+        Some(AgentActivity::Unpaused)
+    ));
+    assert!(
+        invites(&mut lab, &alice).is_empty(),
+        "201's phone is on the feature call"
+    );
+    let relay = *relays(&lab).last().expect("the feature call's relay");
+    media_event(&mut lab, MediaEvent::PlayFinished { id: relay });
+    let invite = rings(&mut lab, &alice);
+    assert_eq!(caller_of(&invite), "+447700900001");
+
+    // route explain shows what the code does.
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    let decision = lab.machine.switch.route(
+        now,
+        wall,
+        &crossbar_routing::Identity::Extension("201".to_owned()),
+        "*471",
+    );
+    let explained = lab.machine.switch.dial_plan().explain(&decision);
+    assert_eq!(explained.agent_feature.as_deref(), Some("pause (lunch)"));
 }
 
 #[test]

@@ -41,6 +41,12 @@ pub(crate) enum Target {
     Inbound(Box<crossbar_routing::RoutedCall>),
     /// A phone dialled a menu's number: crossbar answers and runs the menu (internal).
     Menu { name: String },
+    /// A phone dialled a queue agent's feature code (`code`, as dialled): crossbar answers,
+    /// applies it and says so (internal).
+    AgentFeature {
+        code: String,
+        feature: crossbar_routing::AgentFeature,
+    },
     /// Refused before anything rings: `status` to the caller (with a `Reason` header text
     /// when policy said no), recorded with `reason` after `events` (an incoming call's
     /// trunk and route path).
@@ -124,7 +130,9 @@ pub(crate) fn start(
     let mut ctx = core.ctx(now, wall, seq);
     let dialled = dialled(&request);
     let direction = match &target {
-        Target::Extension { .. } | Target::Menu { .. } => Direction::Internal,
+        Target::Extension { .. } | Target::Menu { .. } | Target::AgentFeature { .. } => {
+            Direction::Internal
+        }
         Target::Trunks { .. } => Direction::Outbound,
         Target::Inbound(_) => Direction::Inbound,
         Target::Refuse { direction, .. } => *direction,
@@ -190,7 +198,10 @@ pub(crate) fn start(
     let routed = match &target {
         Target::Trunks { routed, .. } => Some(routed),
         Target::Refuse { routed, .. } => routed.as_ref(),
-        Target::Extension { .. } | Target::Inbound(_) | Target::Menu { .. } => None,
+        Target::Extension { .. }
+        | Target::Inbound(_)
+        | Target::Menu { .. }
+        | Target::AgentFeature { .. } => None,
     };
     if let Some(routed) = routed {
         ctx.emit(&id, routed.event(&dialled));
@@ -236,6 +247,7 @@ pub(crate) fn start(
         refuse(ctx, 403, reason, None);
     };
     let mut received = None;
+    let mut feature = None;
     let (callee, first_attempts, next_attempts) = match target {
         Target::Refuse {
             status,
@@ -282,6 +294,15 @@ pub(crate) fn start(
         Target::Menu { name } => {
             let language = ctx.core.plan.default_language().to_owned();
             received = Some((language, crossbar_routing::Target::Ivr(name), false));
+            (None, Vec::new(), Vec::new())
+        }
+        Target::AgentFeature {
+            code,
+            feature: asked,
+        } => {
+            let language = ctx.core.plan.default_language().to_owned();
+            received = Some((language, crossbar_routing::Target::Hangup, false));
+            feature = Some((code, asked));
             (None, Vec::new(), Vec::new())
         }
         Target::Trunks { attempts, .. } => {
@@ -386,6 +407,10 @@ pub(crate) fn start(
             ))
         }),
     };
+    if let Some((code, asked)) = feature {
+        call.agent_feature(&mut ctx, &code, asked);
+        return Some((seq, call));
+    }
     if let Some((_, target, _)) = received {
         call.go_to(&mut ctx, target);
         return Some((seq, call));

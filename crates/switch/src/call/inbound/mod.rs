@@ -15,7 +15,8 @@
 //! module carries their actions out: here, where the call goes and its escalation;
 //! [`ringing`], extensions and groups; [`serving`], crossbar answering the caller, menus and
 //! the re-pointing to the phone; [`queueing`], waiting in a queue with music and
-//! announcements, offered to agents, connected, or gone on.
+//! announcements, offered to agents, connected, or gone on; [`feature`], the queue agents'
+//! feature codes dialled from a phone.
 
 use crossbar_cdr::{EndReason, EventKind, HangupSide, StepKind};
 use crossbar_config::{Destination, Member};
@@ -86,6 +87,8 @@ pub(crate) enum App {
     Group(GroupRun),
     /// Waiting in a queue (the queue machine, shared by every call, decides).
     Queue(InQueue),
+    /// A queue agent's feature code: its confirmation plays, then crossbar hangs up.
+    Feature,
 }
 
 /// Why a ring attempt ended, read from the legs' final statuses.
@@ -97,6 +100,7 @@ fn unanswered_of(status: u16) -> Unanswered {
     }
 }
 
+mod feature;
 mod queueing;
 mod ringing;
 mod serving;
@@ -244,7 +248,7 @@ impl Call {
                 self.group_actions(ctx, actions);
             }
             // The queue machine's waits are the switch's (`TimerKey::Queues`).
-            App::Queue(_) | App::Idle => {}
+            App::Queue(_) | App::Feature | App::Idle => {}
         }
     }
 

@@ -218,7 +218,7 @@ impl Call {
                 self.menu_actions(ctx, actions);
             }
             App::Queue(_) => self.queue_key(ctx, key),
-            App::Group(_) | App::Idle => {}
+            App::Group(_) | App::Feature | App::Idle => {}
         }
     }
 
@@ -233,6 +233,7 @@ impl Call {
                 self.menu_actions(ctx, actions);
             }
             App::Queue(_) => self.queue_play_finished(ctx),
+            App::Feature => self.feature_said(ctx),
             App::Group(_) | App::Idle => {}
         }
     }
