@@ -23,10 +23,12 @@ use pbx::Pbx;
 const CARRIER: &str = "198.51.100.10:5060";
 const SUPPORT: &str = "+442079460600";
 const GOLD: &str = "+442079460601";
+const BILLING: &str = "+442079460700";
 
 /// Queue `support`: 201 then 202 (`linear`), 15 s per offer, 5 s before a retry, 10 s of
 /// wrap-up, position announced on joining and every minute, at most 120 s of waiting (then
-/// 203), 0 breaks out to 204. Callers to the gold DID are VIPs.
+/// 203), 0 breaks out to 204. Callers to the gold DID are VIPs. Queue `billing`: 201 and 202
+/// in turn (`round_robin`), a callback offered after 30 s.
 const SITE: &str = r#"
 [site]
 country = "GB"
@@ -75,6 +77,17 @@ max_wait_secs = 120
 on_timeout = "ext:203"
 breakout = { "0" = "ext:204" }
 announce_position_secs = 60
+
+[[inbound_route]]
+name = "billing"
+dids = ["+442079460700"]
+destination = "queue:billing"
+
+[[queue]]
+name = "billing"
+strategy = "round_robin"
+members = ["201", "202"]
+callback_offer_after_secs = 30
 
 [agents]
 pause_reasons = { "1" = "lunch", "2" = "training" }
@@ -405,12 +418,14 @@ fn a_caller_hears_music_and_its_position_and_is_put_through_to_the_agent_without
     assert!(matches!(&log[2], AgentActivity::Answered { queue, .. } if queue == "support"));
     assert!(matches!(&log[3], AgentActivity::WrapUp { .. }), "{log:#?}");
     assert!(matches!(log[4], AgentActivity::Available), "{log:#?}");
+    let queue = |name: &str| AgentQueue {
+        queue: name.to_owned(),
+        penalty: 0,
+    };
     assert_eq!(
         lab.machine.agents[0].logged_in,
-        [AgentQueue {
-            queue: "support".to_owned(),
-            penalty: 0
-        }]
+        [queue("support"), queue("billing")],
+        "logged in to every queue 201 is a member of"
     );
 }
 
@@ -806,4 +821,117 @@ fn an_agent_state_kept_before_a_restart_is_restored_silently() {
     assert!(invites(&mut lab, &alice).is_empty(), "paused at lunch");
     unpause(&mut lab, "201");
     assert_eq!(caller_of(&rings(&mut lab, &alice)), "+447700900001");
+}
+
+#[test]
+fn agents_log_out_from_their_phones_and_a_pause_needs_a_login() {
+    let mut lab = lab();
+    let mut alice = phone(&mut lab, "201");
+    log_in(&mut lab, "201");
+    assert_eq!(
+        feature_code(&mut lab, &mut alice, "*46"),
+        "agent-logged-out"
+    );
+    let event = lab.machine.agents.last().expect("an agent event");
+    assert_eq!(event.activity, AgentActivity::LoggedOut);
+    assert!(event.logged_in.is_empty());
+    assert_eq!(
+        feature_code(&mut lab, &mut alice, "*47"),
+        "agent-not-member",
+        "not logged in: nothing to pause"
+    );
+}
+
+#[test]
+fn a_round_robin_queue_starts_after_the_agent_offered_last_even_after_a_restart() {
+    let mut lab = lab();
+    let mut alice = phone(&mut lab, "201");
+    let mut bob = phone(&mut lab, "202");
+    log_in(&mut lab, "201");
+    log_in(&mut lab, "202");
+    queued(&mut lab, BILLING, "+447700900001", 1);
+    let first = rings(&mut lab, &alice);
+    assert!(invites(&mut lab, &bob).is_empty(), "one agent at a time");
+    assert_eq!(
+        lab.machine.queue_round_robin,
+        [("billing".to_owned(), 1)],
+        "kept for a restart"
+    );
+    let mut dialog = answers(&mut lab, &alice, &first, 40_000);
+    hangs_up(&mut lab, &mut alice, &mut dialog);
+    queued(&mut lab, BILLING, "+447700900002", 2);
+    let second = rings(&mut lab, &bob);
+    assert_eq!(caller_of(&second), "+447700900002", "202's turn");
+    let mut dialog = answers(&mut lab, &bob, &second, 40_002);
+    hangs_up(&mut lab, &mut bob, &mut dialog);
+
+    // A restarted crossbar is told where the queue stopped.
+    let mut lab = self::lab();
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    lab.machine
+        .switch
+        .restore_queue_round_robin(now, wall, "billing", 1);
+    let alice = phone(&mut lab, "201");
+    let bob = phone(&mut lab, "202");
+    log_in(&mut lab, "201");
+    log_in(&mut lab, "202");
+    queued(&mut lab, BILLING, "+447700900003", 3);
+    assert_eq!(caller_of(&rings(&mut lab, &bob)), "+447700900003");
+    assert!(invites(&mut lab, &alice).is_empty());
+}
+
+#[test]
+fn a_caller_who_takes_the_callback_offer_hears_it_confirmed_and_crossbar_hangs_up() {
+    let mut lab = lab();
+    let alice = phone(&mut lab, "201");
+    log_in(&mut lab, "201");
+    pause(&mut lab, "201");
+    queued(&mut lab, BILLING, "+447700900001", 1);
+    let relay = relays(&lab)[0];
+    assert_eq!(plays(&lab, relay), [(vec!["moh".to_owned()], true)]);
+    media_event(
+        &mut lab,
+        MediaEvent::Digit {
+            id: relay,
+            digit: '1',
+        },
+    );
+    assert_eq!(
+        plays(&lab, relay).len(),
+        1,
+        "1 means nothing before the offer"
+    );
+    lab.run_for(secs(30));
+    assert_eq!(
+        plays(&lab, relay).last(),
+        Some(&(vec!["callback-offer".to_owned(), "num-1".to_owned()], false)),
+        "after 30 s: press 1 to be called back"
+    );
+    media_event(
+        &mut lab,
+        MediaEvent::Digit {
+            id: relay,
+            digit: '1',
+        },
+    );
+    assert_eq!(
+        plays(&lab, relay).last(),
+        Some(&(vec!["callback-accepted".to_owned()], false))
+    );
+    media_event(&mut lab, MediaEvent::PlayFinished { id: relay });
+    let bye = lab.request(peer(CARRIER), Method::Bye);
+    assert_eq!(bye.method, Method::Bye, "crossbar hangs up once it is said");
+    let record = lab.machine.record();
+    assert_ne!(record.disposition, Disposition::Answered);
+    assert_eq!(record.queues[0].outcome, QueueOutcome::Callback);
+    assert_eq!(record.timings.queue_wait_secs, 30);
+
+    // Calling back is not built: when the caller's turn comes, the place is given up and the
+    // agent is not rung.
+    unpause(&mut lab, "201");
+    assert!(invites(&mut lab, &alice).is_empty());
+    assert!(matches!(
+        activities(&lab, "201").last(),
+        Some(AgentActivity::Available)
+    ));
 }
