@@ -142,7 +142,8 @@ pub struct Queue {
     pub on_empty: Option<Destination>,
     /// Keys a waiting caller may press to leave for another destination, in file order.
     pub breakout: Vec<(char, Destination)>,
-    /// Music on hold, looped (default: none, the caller hears the ringing tone).
+    /// Music on hold, looped (default: the prompt named `moh` of the call's language, one of
+    /// the system prompts a site with queues loads).
     pub moh: Option<PromptRef>,
     /// How often a caller hears their position, on joining and then every so many seconds
     /// (default: never).

@@ -15,6 +15,13 @@ pub enum Decision {
     /// The dialled string is a menu's `number`: crossbar answers and runs menu `name` (an
     /// internal call).
     Menu { name: String },
+    /// The dialled string is a queue agent's feature code (`[agents]`, on a site with
+    /// queues): crossbar answers, applies `feature` to the calling extension's agent state,
+    /// says so and hangs up (an internal call). `code` is the string as dialled, cleaned.
+    AgentFeature {
+        code: String,
+        feature: crate::agents::AgentFeature,
+    },
     /// An outbound call: try the attempts in order.
     Outbound(Outbound),
     /// Policy said no: the switch answers 403 with the reason in a `Reason` header

@@ -2,14 +2,14 @@
 //! `Display`, as JSON with serde) and `GET /api/route/explain` returns. Built from the very
 //! [`Decision`] a live call would get, plus the plan (for the currency).
 //!
-//! JSON keys: `dialled`, `decision` (`extension`, `outbound`, `denied`, `no_route`),
-//! `extension`, `normalized`, `class`, `region`, `route`, `emergency`, `withheld`, `allowed`,
-//! `status` (the SIP status of a refusal: 403, 404, 484), `reason` (text), `reason_code`,
-//! `trips_block`, `caller_id` (what the first usable attempt presents), `currency`,
-//! `cost_1min` and `cost_5min` (a 1- and a 5-minute call on the first usable attempt), and
-//! `attempts` (`trunk`, `number`, `per_minute`, `connection_fee`, `increment` as `"60/60"`,
-//! `caller_id`, `skipped` as `null` or `"down"`, `"over max_calls (30)"`, `"no rate"`).
-//! Amounts are decimal numbers in currency units.
+//! JSON keys: `dialled`, `decision` (`extension`, `menu`, `agent_feature`, `outbound`,
+//! `denied`, `no_route`), `extension`, `menu`, `agent_feature` (`pause (lunch)`), `normalized`,
+//! `class`, `region`, `route`, `emergency`, `withheld`, `allowed`, `status` (the SIP status of
+//! a refusal: 403, 404, 484), `reason` (text), `reason_code`, `trips_block`, `caller_id` (what
+//! the first usable attempt presents), `currency`, `cost_1min` and `cost_5min` (a 1- and a
+//! 5-minute call on the first usable attempt), and `attempts` (`trunk`, `number`, `per_minute`,
+//! `connection_fee`, `increment` as `"60/60"`, `caller_id`, `skipped` as `null` or `"down"`,
+//! `"over max_calls (30)"`, `"no rate"`). Amounts are decimal numbers in currency units.
 
 use std::fmt;
 
@@ -25,6 +25,7 @@ use crate::plan::DialPlan;
 pub enum DecisionKind {
     Extension,
     Menu,
+    AgentFeature,
     Outbound,
     Denied,
     NoRoute,
@@ -40,6 +41,10 @@ pub struct Explanation {
     /// The menu answering, for [`DecisionKind::Menu`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu: Option<String>,
+    /// What the agent feature code does (`login`, `logout`, `pause`, `pause (lunch)`,
+    /// `unpause`), for [`DecisionKind::AgentFeature`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_feature: Option<String>,
     /// E.164, the short code of an emergency call, or the extension number.
     pub normalized: Option<String>,
     pub class: Option<DestinationClass>,
@@ -96,6 +101,7 @@ impl Explanation {
             decision: DecisionKind::Outbound,
             extension: None,
             menu: None,
+            agent_feature: None,
             normalized: None,
             class: None,
             region: None,
@@ -126,6 +132,14 @@ impl Explanation {
             Decision::Menu { name } => Explanation {
                 decision: DecisionKind::Menu,
                 menu: Some(name.clone()),
+                class: Some(DestinationClass::Internal),
+                allowed: true,
+                ..explanation
+            },
+            Decision::AgentFeature { code, feature } => Explanation {
+                dialled: code.clone(),
+                decision: DecisionKind::AgentFeature,
+                agent_feature: Some(feature.to_string()),
                 class: Some(DestinationClass::Internal),
                 allowed: true,
                 ..explanation
@@ -220,6 +234,10 @@ impl fmt::Display for Explanation {
             (DecisionKind::Menu, _) => {
                 format!("menu {}", self.menu.as_deref().unwrap_or_default())
             }
+            (DecisionKind::AgentFeature, _) => format!(
+                "queue agent feature: {}",
+                self.agent_feature.as_deref().unwrap_or_default()
+            ),
             (DecisionKind::Outbound, _) if self.emergency => match &self.route {
                 Some(route) => format!("emergency call, route {route}"),
                 None => "emergency call".to_owned(),

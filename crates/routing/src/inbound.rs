@@ -705,6 +705,11 @@ impl DialPlan {
         self.inbound.queues.get(index)
     }
 
+    /// Every queue, in file order (what the switch's queue machine is built from).
+    pub fn queues(&self) -> impl Iterator<Item = &QueuePlan> {
+        self.inbound.queues.iter()
+    }
+
     /// The members of the group `name` in the order to ring them, passed-over ones marked
     /// ([`GroupPlan::ring_order`]); `seed` orders a random group. Empty for an unknown group.
     pub fn ring_order(&self, group: &str, live: &dyn Live, seed: u64) -> Vec<MemberPlan> {

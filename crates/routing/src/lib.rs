@@ -16,7 +16,8 @@
 //! ring group's members. Each returns the [`Step`]s of the call's route path in the call
 //! record's vocabulary. [`InboundExplanation`] walks the same functions with given keys.
 //! [`DialPlan::queue`] gives a queue's compiled settings ([`QueuePlan`]) to the switch's
-//! queue machine.
+//! queue machine ([`DialPlan::queues`]: all of them); [`Decision::AgentFeature`] is a queue
+//! agent's feature code dialled from its phone ([`agents`]).
 //!
 //! Modules follow the domain: [`numbering`] (normalise to E.164, classify, emergency
 //! numbers, the phone-number library behind it), [`rates`] (per-trunk rate decks, longest
@@ -26,6 +27,7 @@
 //! [`destination`] (resolve, escalate, targets and steps), [`menu`], [`group`], [`queue`] and
 //! [`inbound_explain`].
 
+pub mod agents;
 pub mod decision;
 pub mod destination;
 mod error;
@@ -42,6 +44,7 @@ pub mod queue;
 pub mod rates;
 mod time_condition;
 
+pub use agents::AgentFeature;
 pub use decision::{Decision, Denial, NoRoute, NoRouteReason, Outbound, Skip, TrunkAttempt};
 pub use destination::{MAX_TIME_CONDITIONS, Resolution, Step, Target, TargetError, Unanswered};
 pub use error::PlanError;

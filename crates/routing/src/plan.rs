@@ -5,7 +5,9 @@
 //! The decision, in order:
 //!
 //! 1. who is calling: a carrier (inbound routes are not configured yet: 404) or nobody known
-//!    (denied); then an extension's number or SIP user name dialled → [`Decision::Extension`];
+//!    (denied); then an extension's number or SIP user name dialled → [`Decision::Extension`],
+//!    a menu's number → [`Decision::Menu`], a queue agent's feature code →
+//!    [`Decision::AgentFeature`];
 //! 2. the privacy prefix is removed (the call is withheld), and the outside-line code when it
 //!    stands before an external number;
 //! 3. emergency numbers go out at once, whatever the caller's class, block or caps;
@@ -72,6 +74,8 @@ pub struct DialPlan {
     emergency_route: Option<usize>,
     /// Inbound routes, the blocklist, time conditions, menus and ring groups.
     pub(crate) inbound: InboundPlan,
+    /// The agents' feature codes, in force on a site with queues.
+    agents: Option<crossbar_config::Agents>,
 }
 
 #[derive(Debug)]
@@ -342,7 +346,14 @@ impl DialPlan {
             emergency_trunks,
             emergency_route,
             inbound,
+            agents: (!config.queues.is_empty()).then(|| config.agents.clone()),
         })
+    }
+
+    /// The queue agents' feature codes (`[agents]`); `None` on a site without queues, where
+    /// they are not in force.
+    pub fn agent_codes(&self) -> Option<&crossbar_config::Agents> {
+        self.agents.as_ref()
     }
 
     /// The emergency numbers in force: `[site] emergency_numbers`, else the country's.
@@ -394,6 +405,16 @@ impl DialPlan {
         if let Some(&index) = self.inbound.ivr_numbers.get(cleaned.as_str()) {
             return Decision::Menu {
                 name: self.inbound.ivrs[index].name.clone(),
+            };
+        }
+        if let Some(feature) = self
+            .agents
+            .as_ref()
+            .and_then(|agents| crate::agents::feature(agents, &cleaned))
+        {
+            return Decision::AgentFeature {
+                code: cleaned,
+                feature,
             };
         }
 

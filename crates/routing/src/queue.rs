@@ -40,7 +40,7 @@ pub struct QueuePlan {
     pub on_full: Option<Destination>,
     /// `None`: the call ends, unavailable.
     pub on_empty: Option<Destination>,
-    /// Music on hold (`None`: the ringing tone).
+    /// Music on hold (`None`: the prompt named `moh`).
     pub moh: Option<PromptRef>,
     /// The position is announced on joining and then this often.
     pub announce_position_secs: Option<u32>,

@@ -157,3 +157,77 @@ fn queues_are_found_by_name_among_several() {
     assert_eq!(members("sales"), ["201"]);
     assert_eq!(members("support"), ["202", "203"]);
 }
+
+/// What extension `from` dialling `dialled` gets, at noon with nothing busy.
+fn dial(plan: &DialPlan, from: &str, dialled: &str) -> crossbar_routing::Decision {
+    let caller = crossbar_routing::Identity::Extension(from.to_owned());
+    let at: jiff::Timestamp = "2026-06-10T12:00:00Z".parse().expect("a timestamp");
+    plan.route(
+        &crossbar_routing::Attempt {
+            caller: &caller,
+            dialled,
+        },
+        at,
+        &crossbar_routing::Idle,
+    )
+}
+
+#[test]
+fn agents_feature_codes_route_to_the_agent_feature_on_a_site_with_queues() {
+    use crossbar_routing::{AgentFeature, Decision};
+    let site = plan(
+        "[agents]\npause_reasons = { \"1\" = \"lunch\", \"2\" = \"training\" }\n\n\
+         [[queue]]\nname = \"support\"\nmembers = [\"201\"]\n",
+    );
+    let feature = |dialled: &str| match dial(&site, "201", dialled) {
+        Decision::AgentFeature { code, feature } => Some((code, feature)),
+        _ => None,
+    };
+    assert_eq!(
+        feature("*45"),
+        Some(("*45".to_owned(), AgentFeature::Login))
+    );
+    assert_eq!(
+        feature("*46"),
+        Some(("*46".to_owned(), AgentFeature::Logout))
+    );
+    assert_eq!(
+        feature("*47 2"),
+        Some((
+            "*472".to_owned(),
+            AgentFeature::Pause {
+                reason: Some("training".to_owned())
+            }
+        )),
+        "the reason digit after the pause code"
+    );
+    assert_eq!(
+        feature("*47"),
+        Some(("*47".to_owned(), AgentFeature::Pause { reason: None }))
+    );
+    assert_eq!(
+        feature("*48"),
+        Some(("*48".to_owned(), AgentFeature::Unpause))
+    );
+    assert_eq!(feature("*479"), None, "9 is not a pause reason");
+
+    let explanation = site.explain(&dial(&site, "201", "*472"));
+    let json = serde_json::to_value(&explanation).expect("serialises");
+    assert_eq!(json["decision"], "agent_feature");
+    assert_eq!(json["agent_feature"], "pause (training)");
+    assert_eq!(json["dialled"], "*472");
+    assert_eq!(json["allowed"], true);
+    let table = explanation.to_string();
+    assert!(
+        table.contains("decision    queue agent feature: pause (training)"),
+        "{table}"
+    );
+
+    // Without queues there are no agents: the codes are not in force.
+    let plain = plan("");
+    assert!(plain.agent_codes().is_none());
+    assert!(!matches!(
+        dial(&plain, "201", "*45"),
+        Decision::AgentFeature { .. }
+    ));
+}

@@ -253,6 +253,24 @@ impl Engine {
                         tracing::error!(notice = ?error.0, "notice writer is gone; ring group position not written");
                     }
                 }
+                // store: keep the queue's position (restored at start with
+                // `Switch::restore_queue_round_robin`) once the store has a table for it.
+                SwitchOutput::QueueRoundRobin { queue, next } => {
+                    tracing::info!(%queue, next, "queue round robin position");
+                }
+                // store: append the event to the agent event log and keep the agent's logins and
+                // pause (restored at start with `Switch::restore_agent`) once the store has the
+                // tables for them.
+                SwitchOutput::Agent(event) => {
+                    tracing::info!(
+                        agent = %event.agent,
+                        activity = ?event.activity,
+                        logged_in = ?event.logged_in,
+                        paused = ?event.paused,
+                        at_ms = event.at_ms,
+                        "queue agent"
+                    );
+                }
             }
         }
     }

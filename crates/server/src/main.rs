@@ -124,6 +124,20 @@ fn main() -> ExitCode {
 fn check(file: &std::path::Path) -> ExitCode {
     match crossbar_config::Config::load(file) {
         Ok(config) => {
+            // What `run` loads beside the prompts the file names: the queues' music on hold
+            // when a queue names none (`moh`) and the system prompts of queues and agents.
+            let unplayable: Vec<String> = crossbar_switch::PromptLibrary::files(&config)
+                .iter()
+                .filter_map(|path| crossbar_media::Prompt::from_wav(path).err())
+                .map(|error| error.to_string())
+                .collect();
+            if !unplayable.is_empty() {
+                for error in &unplayable {
+                    eprintln!("{}: prompts: {error}", file.display());
+                }
+                eprintln!("{}: {} error(s)", file.display(), unplayable.len());
+                return ExitCode::from(1);
+            }
             println!(
                 "{}: ok ({} extension(s))",
                 file.display(),

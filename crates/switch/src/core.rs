@@ -11,6 +11,7 @@ use crossbar_proto::endpoint::Endpoint;
 use crossbar_proto::transaction::{ClientKey, Peer, ServerKey};
 use crossbar_sip::{HeaderName, Message, Method, Request, Response};
 
+use crate::apps::queue::{QueueAction, Queues};
 use crate::call::{CallSeq, Side};
 use crate::dialog::Hop;
 use crate::timer::TimerQueue;
@@ -46,7 +47,13 @@ pub(crate) enum TimerKey {
     Call(CallSeq, CallTimer),
     /// The next deadline of a trunk's registration or health checks (by trunk index).
     Trunk(usize),
+    /// The queue machine's next deadline ([`Queues::deadline`]): an offer rings out, a
+    /// wrap-up ends, a caller times out or hears an announcement.
+    Queues,
 }
+
+/// Mixed into the switch's seed for the queue machine's `random` strategy.
+const QUEUE_SEED: u64 = 0x5155_4555_4553;
 
 /// A dialog as the index knows it: its Call-ID and crossbar's tag in it.
 pub(crate) type DialogKey = (String, String);
@@ -237,6 +244,14 @@ pub(crate) struct Core {
     /// Where each round robin group starts next.
     pub(crate) round_robin: HashMap<String, usize>,
     pub(crate) prompts: Option<crate::prompts::PromptLibrary>,
+    /// The one queue machine of the site: every queue, the callers waiting in them and the
+    /// agents they share. Built from the dial plan's queues on first use (it needs `now`).
+    queues: Option<Queues>,
+    /// The local date the queues' calls answered today are counted for (`fewest_calls`).
+    queue_day: Option<jiff::civil::Date>,
+    /// What the queue machine asked for that concerns another call than the one acting, or
+    /// no call (the agent event log): carried out by the switch once the acting call is done.
+    pub(crate) queue_actions: VecDeque<QueueAction>,
     next_call: CallSeq,
     /// Distinguishes this run's call ids from earlier runs'.
     run_id: u64,
@@ -267,6 +282,9 @@ impl Core {
             inbound: crate::live::InboundControl::default(),
             round_robin: HashMap::new(),
             prompts: None,
+            queues: None,
+            queue_day: None,
+            queue_actions: VecDeque::new(),
             next_call: 0,
             run_id,
         }
@@ -287,6 +305,64 @@ impl Core {
 
     pub(crate) fn run_id(&self) -> u64 {
         self.run_id
+    }
+
+    /// The queue machine, built at the first use from the dial plan's queues (its randomness
+    /// seeded from the switch's seed), every static agent told whether it is on a call; told
+    /// when a new local day (`[site] timezone`) starts.
+    pub(crate) fn queues(&mut self, now: Instant, wall: SystemTime) -> &mut Queues {
+        let today = jiff::Timestamp::try_from(wall).ok().map(|at| {
+            let zone = self
+                .plan
+                .time_zone()
+                .cloned()
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            at.to_zoned(zone).date()
+        });
+        if let (Some(queues), Some(day), Some(today)) =
+            (self.queues.as_mut(), self.queue_day, today)
+            && day != today
+        {
+            queues.new_day();
+        }
+        if today.is_some() {
+            self.queue_day = today;
+        }
+        if self.queues.is_none() {
+            let plans: Vec<_> = self.plan.queues().cloned().collect();
+            let mut queues = Queues::new(plans, self.run_id ^ QUEUE_SEED, now);
+            let busy: Vec<String> = queues
+                .agents()
+                .filter(|(agent, _)| self.load.calls_of(agent) > 0)
+                .map(|(agent, _)| agent.to_owned())
+                .collect();
+            for agent in busy {
+                // Nobody is logged in yet: nothing can follow.
+                let _ = queues.agent_busy(&agent, true, now);
+            }
+            self.queues = Some(queues);
+        }
+        self.queues
+            .as_mut()
+            .expect("invariant: the queue machine was built above")
+    }
+
+    /// The queue machine if it has been built (nothing waits in a queue before).
+    pub(crate) fn queues_built(&self) -> Option<&Queues> {
+        self.queues.as_ref()
+    }
+
+    /// Tells the queue machine whether `agent`'s phone is on a call (any call: its own, one
+    /// to it, one from a queue), as the load counts it; what that causes is queued.
+    pub(crate) fn sync_agent_busy(&mut self, agent: &str, now: Instant) {
+        let busy = self.load.calls_of(agent) > 0;
+        let Some(queues) = self.queues.as_mut() else {
+            return;
+        };
+        if queues.is_agent(agent) {
+            let actions = queues.agent_busy(agent, busy, now);
+            self.queue_actions.extend(actions);
+        }
     }
 
     /// A handle for the call `seq` (or the call about to be created with it).
@@ -416,6 +492,27 @@ impl Ctx<'_> {
 
     pub(crate) fn arm(&mut self, timer: CallTimer, at: Instant) {
         self.core.timers.arm(TimerKey::Call(self.seq, timer), at);
+    }
+
+    /// The queue machine (see [`Core::queues`]).
+    pub(crate) fn queues(&mut self) -> &mut Queues {
+        self.core.queues(self.now, self.wall)
+    }
+
+    /// `number` takes part in one more call; an agent is busy from its first.
+    pub(crate) fn load_add(&mut self, number: &str) {
+        self.core.load.add(number);
+        if self.core.load.calls_of(number) == 1 {
+            self.core.sync_agent_busy(number, self.now);
+        }
+    }
+
+    /// `number` takes part in one call less; an agent is free again after its last.
+    pub(crate) fn load_remove(&mut self, number: &str) {
+        self.core.load.remove(number);
+        if self.core.load.calls_of(number) == 0 {
+            self.core.sync_agent_busy(number, self.now);
+        }
     }
 
     pub(crate) fn media(&mut self, command: MediaCommand) {

@@ -8,7 +8,10 @@
 //! timers — are queued as [`SwitchOutput`]s.
 //!
 //! - [`call`]: a call's machine (setup, dialing with forking and failover, the answered
-//!   call, in-dialog relaying, ending);
+//!   call, in-dialog relaying, ending, and receiving incoming calls: menus, groups, queues);
+//! - `apps`: the pure call applications (menu, ring group, and the one queue machine of the
+//!   switch that every waiting call and every agent share); `agents`: what the switch says
+//!   and is told about queue agents ([`AgentEvent`], [`Switch::agent_login`], ...);
 //! - [`leg`]: a leg crossbar places (UAC), the same for contacts and trunks;
 //! - [`media`]: the call's relay and the SDP each side sees;
 //! - [`dialog`]: RFC 3261 §12 dialog state;
@@ -17,6 +20,7 @@
 //! Like the endpoint it takes `now` (timers) and the wall clock (records) as arguments
 //! and returns what to do through [`Switch::poll_output`].
 
+mod agents;
 mod apps;
 pub mod call;
 mod core;
@@ -31,6 +35,7 @@ mod timer;
 mod trunk;
 mod usage;
 
+pub use agents::{AgentActivity, AgentEvent, AgentPause, AgentQueue, QueueError};
 pub use live::InboundControl;
 pub use prompts::PromptLibrary;
 pub use trunk::TrunkStatus;
@@ -99,6 +104,12 @@ pub enum SwitchOutput {
     /// A round robin group rang a member: it starts at `next` (a position in its member list)
     /// next time; keep it (it must survive a restart, see [`Switch::restore_round_robin`]).
     RoundRobin { group: String, next: usize },
+    /// A `round_robin` queue offered a caller: it starts at `next` (a position in its member
+    /// order) next time; keep it (see [`Switch::restore_queue_round_robin`]).
+    QueueRoundRobin { queue: String, next: usize },
+    /// A queue agent's state changed, or it missed an offer: append it to the agent event log
+    /// and keep the agent's logins and pause (see [`Switch::restore_agent`]).
+    Agent(AgentEvent),
 }
 
 /// The ACK for the caller's 200 must arrive within 64·T1 (§13.3.1.4).
@@ -277,6 +288,11 @@ impl Switch {
                     });
                 }
                 TimerKey::Trunk(index) => self.poll_trunk(now, wall, index),
+                TimerKey::Queues => {
+                    let actions = self.core.queues(now, wall).timeout(now);
+                    self.core.queue_actions.extend(actions);
+                    self.run_queue_actions(now, wall);
+                }
             }
         }
         self.drain(now, wall);
@@ -381,21 +397,39 @@ impl Switch {
         Some(result)
     }
 
-    /// Moves the endpoint's outputs out, handing the events meant for calls to them.
+    /// Moves the endpoint's outputs out, handing the events meant for calls to them, and
+    /// carries out what the queue machine asked meanwhile; then re-arms the machine's
+    /// deadline.
     fn drain(&mut self, now: Instant, wall: SystemTime) {
-        self.core.endpoint.flush(now, wall);
-        while let Some(output) = self.core.endpoint.poll_output() {
-            match output {
-                EndpointOutput::Transmit(t) => {
-                    self.core.outputs.push_back(SwitchOutput::Transmit(t));
-                }
-                EndpointOutput::Persist { ticket, changes } => self
-                    .core
-                    .outputs
-                    .push_back(SwitchOutput::Persist { ticket, changes }),
-                EndpointOutput::Sip(event) => self.on_sip(now, wall, event),
-            }
+        loop {
             self.core.endpoint.flush(now, wall);
+            while let Some(output) = self.core.endpoint.poll_output() {
+                match output {
+                    EndpointOutput::Transmit(t) => {
+                        self.core.outputs.push_back(SwitchOutput::Transmit(t));
+                    }
+                    EndpointOutput::Persist { ticket, changes } => self
+                        .core
+                        .outputs
+                        .push_back(SwitchOutput::Persist { ticket, changes }),
+                    EndpointOutput::Sip(event) => self.on_sip(now, wall, event),
+                }
+                self.core.endpoint.flush(now, wall);
+            }
+            if self.core.queue_actions.is_empty() {
+                break;
+            }
+            self.run_queue_actions(now, wall);
+        }
+        self.rearm_queues();
+    }
+
+    /// Arms the queue machine's next deadline (or forgets it when it has none).
+    fn rearm_queues(&mut self) {
+        let deadline = self.core.queues_built().and_then(|q| q.deadline());
+        match deadline {
+            Some(at) => self.core.timers.arm(TimerKey::Queues, at),
+            None => self.core.timers.cancel(TimerKey::Queues),
         }
     }
 

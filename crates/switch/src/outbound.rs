@@ -38,6 +38,10 @@ pub(crate) fn target(decision: Decision, trunks: &Trunks) -> Routing {
             target: Target::Menu { name },
             block: None,
         },
+        Decision::AgentFeature { code, feature } => Routing {
+            target: Target::AgentFeature { code, feature },
+            block: None,
+        },
         Decision::Outbound(outbound) => Routing {
             target: outbound_target(outbound, trunks),
             block: None,

@@ -562,17 +562,20 @@ fn an_unknown_did_gets_404_and_a_failed_record() {
 }
 
 #[test]
-fn a_call_to_a_queue_ends_with_480_saying_queues_are_not_built_yet() {
+fn a_call_to_a_queue_nobody_is_logged_in_to_is_turned_away_unanswered() {
     let mut lab = lab();
     carrier_invite(&mut lab, "+442079460600", "+447700900123", 1);
-    assert_eq!(final_to_carrier(&mut lab).status, 480);
-    let record = lab.machine.record();
-    assert_eq!(record.disposition, Disposition::Failed);
     assert_eq!(
-        record.disposition_detail.as_deref(),
-        Some("queues are not built yet")
+        final_to_carrier(&mut lab).status,
+        480,
+        "no agent logged in, no on_empty: unavailable, and never answered"
     );
-    assert_eq!(record.sip_status, Some(480));
+    let record = lab.machine.record();
+    assert_ne!(record.disposition, Disposition::Answered);
+    assert_eq!(record.queues.len(), 1, "{record:#?}");
+    assert_eq!(record.queues[0].queue, "support");
+    assert_eq!(record.queues[0].outcome, crossbar_cdr::QueueOutcome::Empty);
+    assert_eq!(record.queues[0].position, None, "turned away at the door");
 }
 
 #[test]

@@ -184,6 +184,9 @@ impl Call {
             LegUpdate::Nothing | LegUpdate::Reissued => {}
             LegUpdate::AnsweredTooLate => {}
             LegUpdate::Provisional => self.relay_provisional(ctx, index, &response),
+            LegUpdate::Answered if self.in_queue() => {
+                self.queue_leg_answered(ctx, index, &response);
+            }
             LegUpdate::Answered => self.take_answer(ctx, index, &response),
             LegUpdate::Failed(status) => {
                 self.release_trunk(ctx, index);
@@ -245,7 +248,7 @@ impl Call {
 
     /// The first answer wins: the other legs are cancelled, and the caller gets the 200
     /// (with crossbar's SDP).
-    fn take_answer(&mut self, ctx: &mut Ctx<'_>, index: usize, response: &Response) {
+    pub(crate) fn take_answer(&mut self, ctx: &mut Ctx<'_>, index: usize, response: &Response) {
         let leg = &self.legs[index];
         let leg_id = leg.id;
         let Some(dialog) = leg.dialog.clone() else {

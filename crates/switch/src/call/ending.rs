@@ -138,6 +138,8 @@ impl Call {
             return;
         }
         self.phase = Phase::Ending;
+        // Before `Ended`: the record's queue visit ends with the call.
+        self.leave_queue_at_end(ctx);
         for index in 0..self.legs.len() {
             self.release_trunk(ctx, index);
         }
@@ -145,10 +147,11 @@ impl Call {
             let cost = self.cost(ctx.now);
             ctx.core.usage.ended(&number, cost, ctx.wall);
         }
-        ctx.core.load.remove(&self.caller);
+        ctx.load_remove(&self.caller);
         if let Some(callee) = &self.callee {
-            ctx.core.load.remove(callee);
+            ctx.load_remove(callee);
         }
+        self.end_agent_call(ctx);
         for timer in CallTimer::ALL {
             ctx.core.timers.cancel(TimerKey::Call(ctx.seq, timer));
         }

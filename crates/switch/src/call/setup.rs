@@ -41,6 +41,12 @@ pub(crate) enum Target {
     Inbound(Box<crossbar_routing::RoutedCall>),
     /// A phone dialled a menu's number: crossbar answers and runs the menu (internal).
     Menu { name: String },
+    /// A phone dialled a queue agent's feature code (`code`, as dialled): crossbar answers,
+    /// applies it and says so (internal).
+    AgentFeature {
+        code: String,
+        feature: crossbar_routing::AgentFeature,
+    },
     /// Refused before anything rings: `status` to the caller (with a `Reason` header text
     /// when policy said no), recorded with `reason` after `events` (an incoming call's
     /// trunk and route path).
@@ -124,7 +130,9 @@ pub(crate) fn start(
     let mut ctx = core.ctx(now, wall, seq);
     let dialled = dialled(&request);
     let direction = match &target {
-        Target::Extension { .. } | Target::Menu { .. } => Direction::Internal,
+        Target::Extension { .. } | Target::Menu { .. } | Target::AgentFeature { .. } => {
+            Direction::Internal
+        }
         Target::Trunks { .. } => Direction::Outbound,
         Target::Inbound(_) => Direction::Inbound,
         Target::Refuse { direction, .. } => *direction,
@@ -190,7 +198,10 @@ pub(crate) fn start(
     let routed = match &target {
         Target::Trunks { routed, .. } => Some(routed),
         Target::Refuse { routed, .. } => routed.as_ref(),
-        Target::Extension { .. } | Target::Inbound(_) | Target::Menu { .. } => None,
+        Target::Extension { .. }
+        | Target::Inbound(_)
+        | Target::Menu { .. }
+        | Target::AgentFeature { .. } => None,
     };
     if let Some(routed) = routed {
         ctx.emit(&id, routed.event(&dialled));
@@ -236,6 +247,7 @@ pub(crate) fn start(
         refuse(ctx, 403, reason, None);
     };
     let mut received = None;
+    let mut feature = None;
     let (callee, first_attempts, next_attempts) = match target {
         Target::Refuse {
             status,
@@ -276,12 +288,21 @@ pub(crate) fn start(
             (Some(number), attempts, Vec::new())
         }
         Target::Inbound(routed) => {
-            received = Some((routed.language, routed.target));
+            received = Some((routed.language, routed.target, routed.vip));
             (None, Vec::new(), Vec::new())
         }
         Target::Menu { name } => {
             let language = ctx.core.plan.default_language().to_owned();
-            received = Some((language, crossbar_routing::Target::Ivr(name)));
+            received = Some((language, crossbar_routing::Target::Ivr(name), false));
+            (None, Vec::new(), Vec::new())
+        }
+        Target::AgentFeature {
+            code,
+            feature: asked,
+        } => {
+            let language = ctx.core.plan.default_language().to_owned();
+            received = Some((language, crossbar_routing::Target::Hangup, false));
+            feature = Some((code, asked));
             (None, Vec::new(), Vec::new())
         }
         Target::Trunks { attempts, .. } => {
@@ -341,10 +362,10 @@ pub(crate) fn start(
     ctx.core.index.add_invite(seq, key);
     ctx.core.index.add_relay(seq, media.relay);
     if !matches!(identity, Identity::Trunk(_)) {
-        ctx.core.load.add(&caller);
+        ctx.load_add(&caller);
     }
     if let Some(callee) = &callee {
-        ctx.core.load.add(callee);
+        ctx.load_add(callee);
     }
     tracing::info!(call = %id, %caller, callee = callee.as_deref().unwrap_or(&dialled), legs = first_attempts.len(), "call");
     let mut call = Call {
@@ -378,14 +399,19 @@ pub(crate) fn start(
         },
         late_ack: None,
         hold: [false, false],
-        receiving: received.as_ref().map(|(language, target)| {
+        receiving: received.as_ref().map(|(language, target, vip)| {
             Box::new(super::inbound::Receiving::new(
                 language.clone(),
                 target.clone(),
+                *vip,
             ))
         }),
     };
-    if let Some((_, target)) = received {
+    if let Some((code, asked)) = feature {
+        call.agent_feature(&mut ctx, &code, asked);
+        return Some((seq, call));
+    }
+    if let Some((_, target, _)) = received {
         call.go_to(&mut ctx, target);
         return Some((seq, call));
     }

@@ -16,7 +16,9 @@ use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings};
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::{Peer, Timers, TransactionKey, Transmit};
 use crossbar_routing::DialPlan;
-use crossbar_switch::{PromptLibrary, Switch, SwitchOutput, SwitchSettings, TrunkStatus};
+use crossbar_switch::{
+    AgentEvent, PromptLibrary, Switch, SwitchOutput, SwitchSettings, TrunkStatus,
+};
 use crossbar_testkit::{Clock, Lab, Machine, peer};
 
 pub const RING: Duration = Duration::from_secs(20);
@@ -50,6 +52,10 @@ pub struct Pbx {
     pub sent_from: Vec<(Peer, Option<std::net::SocketAddr>)>,
     /// Round robin positions the switch asked to keep.
     pub round_robin: Vec<(String, usize)>,
+    /// Round robin positions of queues the switch asked to keep.
+    pub queue_round_robin: Vec<(String, usize)>,
+    /// The agent event log.
+    pub agents: Vec<AgentEvent>,
 }
 
 impl Machine for Pbx {
@@ -99,6 +105,10 @@ impl Machine for Pbx {
                     extension, reason, ..
                 } => self.blocks.push((extension, reason)),
                 SwitchOutput::RoundRobin { group, next } => self.round_robin.push((group, next)),
+                SwitchOutput::QueueRoundRobin { queue, next } => {
+                    self.queue_round_robin.push((queue, next));
+                }
+                SwitchOutput::Agent(event) => self.agents.push(event),
             }
         }
         out
@@ -153,9 +163,18 @@ impl Pbx {
         };
         let plan = DialPlan::compile(&config).expect("test dial plan");
         let mut switch = Switch::new(endpoint, settings, plan, &config.trunks, 5);
-        // The menus' prompts (tests/prompts holds short tones), and a ringback tone.
-        let mut prompts = PromptLibrary::load(&config, |path| Prompt::from_wav(path))
-            .unwrap_or_else(|(path, error)| panic!("test prompt {}: {error}", path.display()));
+        // The menus' prompts (tests/prompts holds short tones); the queues' music and system
+        // prompts are synthesised (half a second of silence named after the file); a ringback
+        // tone.
+        let mut prompts = PromptLibrary::load(&config, |path| {
+            if path.exists() {
+                Prompt::from_wav(path)
+            } else {
+                let name = path.with_extension("").display().to_string();
+                Ok(Prompt::from_samples(name, &[0; 4000]))
+            }
+        })
+        .unwrap_or_else(|(path, error)| panic!("test prompt {}: {error}", path.display()));
         prompts.set_ringback(Prompt::ringback_gb());
         switch.set_prompts(prompts);
         Pbx {
@@ -168,6 +187,8 @@ impl Pbx {
             blocks: Vec::new(),
             sent_from: Vec::new(),
             round_robin: Vec::new(),
+            queue_round_robin: Vec::new(),
+            agents: Vec::new(),
         }
     }
 

@@ -416,10 +416,11 @@ impl Queues {
         if a.state == state {
             return;
         }
-        a.state = state.clone();
+        let previous = std::mem::replace(&mut a.state, state.clone());
         actions.push(QueueAction::AgentStateChanged {
             agent: agent.to_owned(),
             state,
+            previous,
             at: now,
         });
     }

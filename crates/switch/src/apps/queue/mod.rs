@@ -42,9 +42,6 @@
 //! and how offers end; [`agents`] the registry and the agents' own events; [`strategy`] the
 //! choice among free agents; [`line`] one queue's state.
 
-// The SIP side (`call::inbound`) drives this machine next; until then only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod agents;
 mod callers;
 mod line;
@@ -173,10 +170,20 @@ pub(crate) enum QueueAction {
     /// place (`position`) is kept: an [`QueueAction::Offer`] with `callback` comes when
     /// their turn does.
     CallbackAccepted { caller: CallSeq, position: usize },
-    /// `agent` is now in `state` (the agent event log: login, talk, wrap-up and pause times).
+    /// The offer of `caller` (of `queue`) to `agent` ended unanswered by the agent (busy, no
+    /// answer, rejected, unreachable, rung out): a missed offer in the agent event log. Comes
+    /// before the agent's state change it causes.
+    Missed {
+        caller: CallSeq,
+        agent: String,
+        queue: String,
+    },
+    /// `agent` is now in `state`, after `previous` (the agent event log: login, talk, wrap-up
+    /// and pause times).
     AgentStateChanged {
         agent: String,
         state: AgentState,
+        previous: AgentState,
         at: Instant,
     },
     /// Call [`Queues::timeout`] at this instant (replaces the wait asked for before).
@@ -184,6 +191,8 @@ pub(crate) enum QueueAction {
 }
 
 /// A waiting caller as the live view shows it.
+// The live view (`GET /api/queues`) is not served yet: only the tests read it.
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CallerView<'a> {
     pub(crate) caller: CallSeq,
@@ -200,7 +209,7 @@ pub(crate) struct CallerView<'a> {
 
 /// A request the queues cannot follow: for the API, CLI or feature code to report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum QueueError {
+pub enum QueueError {
     #[error("there is no queue named `{0}`")]
     NoSuchQueue(String),
     #[error("call {0} is already waiting in a queue")]
@@ -340,17 +349,20 @@ impl Queues {
     // ---- views ----
 
     /// `caller`'s position in its queue (1: next to be served).
+    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
     pub(crate) fn position(&self, caller: CallSeq) -> Option<usize> {
         self.find(caller).map(|(_, index)| index + 1)
     }
 
     /// The callers of `queue` in the order they are served.
+    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
     pub(crate) fn line(&self, queue: &str) -> Option<Vec<CallSeq>> {
         let q = *self.names.get(queue)?;
         Some(self.queues[q].line.iter().map(|w| w.caller).collect())
     }
 
     /// The callers of `queue` in the order they are served, for the live view.
+    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
     pub(crate) fn callers(&self, queue: &str) -> Option<Vec<CallerView<'_>>> {
         let q = *self.names.get(queue)?;
         let line = &self.queues[q].line;
@@ -377,6 +389,31 @@ impl Queues {
     /// extension order, with its state, for the live view.
     pub(crate) fn agents(&self) -> impl Iterator<Item = (&str, &AgentState)> {
         self.agents.iter().map(|(e, a)| (e.as_str(), &a.state))
+    }
+
+    /// Whether `extension` is an agent of some queue (a static member, or logged in to one).
+    pub(crate) fn is_agent(&self, extension: &str) -> bool {
+        self.agents
+            .get(extension)
+            .is_some_and(|a| !a.memberships.is_empty())
+    }
+
+    /// The queues `agent` is logged in to, with its penalty in each, in queue order.
+    pub(crate) fn logged_in_to(&self, agent: &str) -> Vec<(&str, u32)> {
+        let Some(a) = self.agents.get(agent) else {
+            return Vec::new();
+        };
+        let mut queues: Vec<(usize, u32)> = a
+            .memberships
+            .iter()
+            .filter(|m| m.logged_in)
+            .map(|m| (m.queue, m.penalty))
+            .collect();
+        queues.sort_unstable();
+        queues
+            .into_iter()
+            .map(|(q, penalty)| (self.queues[q].plan.name.as_str(), penalty))
+            .collect()
     }
 
     /// Where `round_robin` starts in `queue` (a position in its member order), to keep

@@ -188,12 +188,14 @@ impl Queues {
                 queue: name.clone(),
                 until,
             };
-            if let Some(a) = self.agents.get_mut(&agent) {
-                a.state = state.clone();
-            }
+            let Some(a) = self.agents.get_mut(&agent) else {
+                continue;
+            };
+            let previous = std::mem::replace(&mut a.state, state.clone());
             actions.push(QueueAction::AgentStateChanged {
                 agent,
                 state,
+                previous,
                 at: now,
             });
         }
@@ -213,7 +215,13 @@ impl Queues {
         let queue = &mut self.queues[q];
         let retry = secs(queue.plan.retry_secs);
         let auto_pause_after = queue.plan.auto_pause_after;
+        let name = queue.plan.name.clone();
         let waiting = &mut queue.line[index];
+        actions.push(QueueAction::Missed {
+            caller: waiting.caller,
+            agent: agent.to_owned(),
+            queue: name,
+        });
         waiting.ringing.retain(|a| a != agent);
         if !waiting.tried.iter().any(|a| a == agent) {
             waiting.tried.push(agent.to_owned());

@@ -75,14 +75,16 @@ fn offer(caller: CallSeq, agent: &str) -> (CallSeq, String) {
     (caller, agent.to_owned())
 }
 
-/// The actions without the agent event log and the deadline.
+/// The actions without the agent event log (state changes, missed offers) and the deadline.
 fn calls(actions: Vec<QueueAction>) -> Vec<QueueAction> {
     actions
         .into_iter()
         .filter(|a| {
             !matches!(
                 a,
-                QueueAction::AgentStateChanged { .. } | QueueAction::WaitUntil(_)
+                QueueAction::AgentStateChanged { .. }
+                    | QueueAction::Missed { .. }
+                    | QueueAction::WaitUntil(_)
             )
         })
         .collect()

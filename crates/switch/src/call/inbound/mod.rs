@@ -9,11 +9,14 @@
 //! answer re-points the relay to it ([`crossbar_media::MediaCommand::Bridge`]) — the caller is
 //! not re-INVITEd, and it is then that the call counts as answered.
 //!
-//! The deciding is done by pure machines — the menu ([`Menu`]) and the ring group
-//! ([`GroupRun`]) — and by the dial plan (`resolve`, `escalate`, `ring_order`), the same code
-//! `crossbar route explain` runs; this module carries their actions out: here, where the call
-//! goes and its escalation; [`ringing`], extensions and groups; [`serving`], crossbar
-//! answering the caller, menus and the re-pointing to the phone.
+//! The deciding is done by pure machines — the menu ([`Menu`]), the ring group ([`GroupRun`])
+//! and the queues (`crate::apps::queue::Queues`, one for every call) — and by the dial plan
+//! (`resolve`, `escalate`, `ring_order`), the same code `crossbar route explain` runs; this
+//! module carries their actions out: here, where the call goes and its escalation;
+//! [`ringing`], extensions and groups; [`serving`], crossbar answering the caller, menus and
+//! the re-pointing to the phone; [`queueing`], waiting in a queue with music and
+//! announcements, offered to agents, connected, or gone on; [`feature`], the queue agents'
+//! feature codes dialled from a phone.
 
 use crossbar_cdr::{EndReason, EventKind, HangupSide, StepKind};
 use crossbar_config::{Destination, Member};
@@ -51,10 +54,14 @@ pub(crate) struct Receiving {
     pub(crate) followed: u32,
     /// Ringback is playing to the caller.
     pub(crate) ringback: bool,
+    /// The inbound route marked the caller VIP: served first in queues.
+    pub(crate) vip: bool,
+    /// The queue agent who answered the call (its wrap-up starts when the call ends).
+    pub(crate) agent: Option<String>,
 }
 
 impl Receiving {
-    pub(crate) fn new(language: String, target: Target) -> Receiving {
+    pub(crate) fn new(language: String, target: Target, vip: bool) -> Receiving {
         Receiving {
             language,
             target,
@@ -65,6 +72,8 @@ impl Receiving {
             members: Vec::new(),
             followed: 0,
             ringback: false,
+            vip,
+            agent: None,
         }
     }
 }
@@ -76,6 +85,10 @@ pub(crate) enum App {
     Idle,
     Menu(Menu),
     Group(GroupRun),
+    /// Waiting in a queue (the queue machine, shared by every call, decides).
+    Queue(InQueue),
+    /// A queue agent's feature code: its confirmation plays, then crossbar hangs up.
+    Feature,
 }
 
 /// Why a ring attempt ended, read from the legs' final statuses.
@@ -87,8 +100,12 @@ fn unanswered_of(status: u16) -> Unanswered {
     }
 }
 
+mod feature;
+mod queueing;
 mod ringing;
 mod serving;
+
+pub(crate) use queueing::{InQueue, caller_of};
 
 impl Call {
     fn receiving(&mut self) -> &mut Receiving {
@@ -133,19 +150,7 @@ impl Call {
             Target::Extension(number) => self.ring_extension(ctx, &number),
             Target::Group(name) => self.ring_group(ctx, &name),
             Target::Ivr(name) => self.enter_menu(ctx, &name),
-            // Queues are configured and checked, but not served yet (issue 9): rather than
-            // pretend, the call ends here with 480 and the record says why.
-            Target::Queue(name) => {
-                tracing::warn!(call = %self.id, queue = %name, "queues are not built yet");
-                self.end_unreceived(
-                    ctx,
-                    480,
-                    EndReason::Error {
-                        status: Some(480),
-                        detail: "queues are not built yet".into(),
-                    },
-                );
-            }
+            Target::Queue(name) => self.enter_queue(ctx, &name),
             Target::Hangup => {
                 tracing::info!(call = %self.id, "destination hangup");
                 self.end_unreceived(
@@ -242,7 +247,8 @@ impl Call {
                 let actions = run.timeout(ctx.now);
                 self.group_actions(ctx, actions);
             }
-            App::Idle => {}
+            // The queue machine's waits are the switch's (`TimerKey::Queues`).
+            App::Queue(_) | App::Feature | App::Idle => {}
         }
     }
 
@@ -277,7 +283,7 @@ impl Call {
         if let Some(LegTarget::Contact { number, .. }) = self.legs.get(index).map(|l| &l.target)
             && self.callee.is_none()
         {
-            ctx.core.load.add(number);
+            ctx.load_add(number);
             self.callee = Some(number.clone());
         }
     }

@@ -257,6 +257,10 @@ impl Call {
         if !was_live || index < self.receiving().first_leg {
             return;
         }
+        if self.in_queue() {
+            self.queue_leg_failed(ctx, index, status);
+            return;
+        }
         if !self.next_attempts.is_empty()
             && crate::call::dialing::fails_over(status, retry_after)
             && self.pending_live_legs() == 0

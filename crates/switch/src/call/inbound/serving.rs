@@ -33,7 +33,8 @@ impl Call {
             return;
         }
         let receiving = self.receiving();
-        if receiving.ringback {
+        if receiving.ringback || matches!(receiving.app, App::Queue(_)) {
+            // A caller waiting in a queue hears its music while agents ring.
             return;
         }
         let payload_type = receiving.settled.map_or(0, |s| s.payload_type);
@@ -89,7 +90,7 @@ impl Call {
     /// crossbar answers the caller itself: 200 with its own SDP (one G.711 codec and
     /// telephone-events), the caller's dialog set up, the call serving. `false` when the
     /// caller's offer has no G.711 audio.
-    pub(super) fn answer_caller(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    pub(crate) fn answer_caller(&mut self, ctx: &mut Ctx<'_>) -> bool {
         match self.phase {
             Phase::Serving => return true,
             Phase::Ringing => {}
@@ -210,10 +211,14 @@ impl Call {
         let Some(receiving) = self.receiving.as_deref_mut() else {
             return;
         };
-        if let App::Menu(menu) = &mut receiving.app {
-            tracing::debug!(call = %self.id, %key, "key");
-            let actions = menu.key(ctx.now, key);
-            self.menu_actions(ctx, actions);
+        match &mut receiving.app {
+            App::Menu(menu) => {
+                tracing::debug!(call = %self.id, %key, "key");
+                let actions = menu.key(ctx.now, key);
+                self.menu_actions(ctx, actions);
+            }
+            App::Queue(_) => self.queue_key(ctx, key),
+            App::Group(_) | App::Feature | App::Idle => {}
         }
     }
 
@@ -222,9 +227,14 @@ impl Call {
         let Some(receiving) = self.receiving.as_deref_mut() else {
             return;
         };
-        if let App::Menu(menu) = &mut receiving.app {
-            let actions = menu.prompt_finished(ctx.now);
-            self.menu_actions(ctx, actions);
+        match &mut receiving.app {
+            App::Menu(menu) => {
+                let actions = menu.prompt_finished(ctx.now);
+                self.menu_actions(ctx, actions);
+            }
+            App::Queue(_) => self.queue_play_finished(ctx),
+            App::Feature => self.feature_said(ctx),
+            App::Group(_) | App::Idle => {}
         }
     }
 
