@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crossbar_cdr::record::{CallRecord, Disposition};
 use crossbar_cdr::{Direction, EventKind, QueueOutcome, Stage};
-use crossbar_media::{MediaCommand, MediaEvent, RelayId};
+use crossbar_media::{MediaCommand, MediaEvent, Prompt, RelayId};
 use crossbar_sip::{Method, Request, Response, Uri};
 use crossbar_switch::{AgentActivity, AgentPause, AgentQueue};
 use crossbar_testkit::sdp::sdp;
@@ -216,8 +216,22 @@ fn relays(lab: &Lab<Pbx>) -> Vec<RelayId> {
         .collect()
 }
 
-/// The plays on `relay` so far: prompt names (the file without its directory, `ringback`),
-/// repeat.
+/// A prompt's name as the tests write it: the file without its directory, `ringback`.
+fn prompt_name(prompt: &Prompt) -> String {
+    if prompt.name.starts_with("ringback/") {
+        "ringback".to_owned()
+    } else {
+        prompt
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// What `relay` was told to play so far: prompt names and repeat for each play; the
+/// background music as `music:NAME` (repeat: it loops) and `music off` when taken away.
 fn plays(lab: &Lab<Pbx>, relay: RelayId) -> Vec<(Vec<String>, bool)> {
     lab.machine
         .media
@@ -228,19 +242,11 @@ fn plays(lab: &Lab<Pbx>, relay: RelayId) -> Vec<(Vec<String>, bool)> {
                 prompts,
                 repeat,
                 ..
-            } if *id == relay => Some((
-                prompts
-                    .iter()
-                    .map(|p| {
-                        if p.name.starts_with("ringback/") {
-                            "ringback".to_owned()
-                        } else {
-                            p.name.rsplit('/').next().unwrap_or_default().to_owned()
-                        }
-                    })
-                    .collect(),
-                *repeat,
-            )),
+            } if *id == relay => Some((prompts.iter().map(|p| prompt_name(p)).collect(), *repeat)),
+            MediaCommand::Music { id, music, .. } if *id == relay => Some(match music {
+                Some(music) => (vec![format!("music:{}", prompt_name(music))], true),
+                None => (vec!["music off".to_owned()], false),
+            }),
             _ => None,
         })
         .collect()
@@ -339,7 +345,7 @@ fn a_caller_hears_music_and_its_position_and_is_put_through_to_the_agent_without
     assert_eq!(
         played,
         [
-            (vec!["moh".to_owned()], true),
+            (vec!["music:moh".to_owned()], true),
             (vec!["queue-position".to_owned(), "num-1".to_owned()], false)
         ],
         "the music loops, the position is said over it"
@@ -362,11 +368,12 @@ fn a_caller_hears_music_and_its_position_and_is_put_through_to_the_agent_without
         lab.statuses(peer(CARRIER)).is_empty(),
         "the caller has crossbar's 200: no 180 relayed"
     );
+    let before = plays(&lab, relay).len();
     media_event(&mut lab, MediaEvent::PlayFinished { id: relay });
     assert_eq!(
-        plays(&lab, relay).last(),
-        Some(&(vec!["moh".to_owned()], true)),
-        "the music again after the announcement, not ringback"
+        plays(&lab, relay).len(),
+        before,
+        "the relay resumes the music by itself after the announcement: no new command, no ringback"
     );
 
     lab.run_for(secs(4));
@@ -620,6 +627,10 @@ fn after_the_longest_wait_the_caller_goes_to_the_queues_timeout_destination() {
             .is_some_and(|(names, repeat)| *repeat && names == &["ringback"]),
         "ringback while 203 rings: {:?}",
         plays(&lab, relay)
+    );
+    assert!(
+        plays(&lab, relay).contains(&(vec!["music off".to_owned()], false)),
+        "leaving the queue takes the music away: it must not come back between later prompts"
     );
     let mut dialog = answers(&mut lab, &carol, &invite, 40_000);
     hangs_up(&mut lab, &mut carol, &mut dialog);
@@ -888,7 +899,7 @@ fn a_caller_who_takes_the_callback_offer_hears_it_confirmed_and_crossbar_hangs_u
     pause(&mut lab, "201");
     queued(&mut lab, BILLING, "+447700900001", 1);
     let relay = relays(&lab)[0];
-    assert_eq!(plays(&lab, relay), [(vec!["moh".to_owned()], true)]);
+    assert_eq!(plays(&lab, relay), [(vec!["music:moh".to_owned()], true)]);
     media_event(
         &mut lab,
         MediaEvent::Digit {

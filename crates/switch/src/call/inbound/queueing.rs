@@ -266,6 +266,8 @@ impl Call {
                 let prompt = ctx.core.prompts.as_ref().and_then(|library| {
                     library.named(&language, crate::prompts::CALLBACK_ACCEPTED)
                 });
+                // No music after the confirmation: the call ends when it has played.
+                self.set_music(ctx, None);
                 match prompt {
                     Some(prompt) => self.play(ctx, vec![prompt], false),
                     None => self.end_answered(ctx, None, EndReason::CallerGaveUp),
@@ -320,9 +322,8 @@ impl Call {
     }
 
     /// The queue's music on hold, looping (its `moh`, else the prompt `moh`; the ringing tone
-    /// when neither is loaded).
-    // When the media side can resume a prompt where it left off, the music continues there
-    // after an announcement instead of starting again.
+    /// when neither is loaded), as the relay's background music ([`MediaCommand::Music`]):
+    /// announcements interrupt it and it resumes where it stopped, by itself, after each.
     fn play_music(&mut self, ctx: &mut Ctx<'_>) {
         let Some(queue) = self.queue_mut() else {
             return;
@@ -337,11 +338,25 @@ impl Call {
                 .or_else(|| library.ringback())
         });
         match music {
-            Some(music) => self.play(ctx, vec![music], true),
+            Some(music) => self.set_music(ctx, Some(music)),
             None => ctx.media(MediaCommand::StopPlaying {
                 id: self.media.relay,
             }),
         }
+    }
+
+    /// Sets (or with `None` takes away) the music the caller hears whenever nothing plays.
+    fn set_music(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        music: Option<std::sync::Arc<crossbar_media::Prompt>>,
+    ) {
+        let payload_type = self.receiving().settled.map_or(0, |s| s.payload_type);
+        ctx.media(MediaCommand::Music {
+            id: self.media.relay,
+            music,
+            payload_type,
+        });
     }
 
     /// Plays `prompts` to the caller (replacing what plays).
@@ -471,6 +486,11 @@ impl Call {
             },
         );
         self.cancel_offers(ctx);
+        // On to another destination: the music must not come back between its prompts (an
+        // agent's answer bridges, which takes it away anyway).
+        if outcome != QueueOutcome::Answered && self.queue_mut().is_some_and(|q| q.joined) {
+            self.set_music(ctx, None);
+        }
         self.receiving().app = App::Idle;
     }
 
@@ -586,7 +606,8 @@ impl Call {
             return;
         };
         match queue.hearing {
-            Hearing::Announcement => self.play_music(ctx),
+            // The relay resumes the music by itself where the announcement cut it.
+            Hearing::Announcement => queue.hearing = Hearing::Music,
             Hearing::CallbackAccepted => {
                 self.end_answered(ctx, None, EndReason::CallerGaveUp);
             }
