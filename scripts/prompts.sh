@@ -55,6 +55,9 @@ prompts=(
   "minute|en|en-gb|minute"
   "less-than-a-minute|en|en-gb|less than a minute"
   "callback-offer|en|en-gb|To keep your place in the queue and be called back, press"
+  # A callback key that is not a digit: "... press" + "star" / "hash".
+  "key-star|en|en-gb|star"
+  "key-pound|en|en-gb|hash"
   "callback-accepted|en|en-gb|Thank you. We will call you back as soon as an agent is free. Goodbye."
   "queue-announcement|en|en-gb|Thank you for waiting. Your call is important to us."
   "agent-logged-in|en|en-gb|You are now logged in."
@@ -110,7 +113,7 @@ for entry in "${prompts[@]}"; do
   # keep 60 ms of espeak-ng's 0.4 s of trailing silence, so the words run on as speech does.
   ending=()
   case "$name" in
-    num-* | minute | minutes | less-than-a-minute | queue-position | queue-wait | callback-offer)
+    num-* | key-* | minute | minutes | less-than-a-minute | queue-position | queue-wait | callback-offer)
       ending=(reverse silence 1 0.005 0.1% reverse pad 0 0.06)
       ;;
   esac
