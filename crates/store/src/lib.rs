@@ -1,7 +1,8 @@
 //! crossbar-store: the SQL storage layer — SQLite by default, PostgreSQL by URL, one code path.
 //!
 //! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3), a small key/value for
-//! server secrets ([`secrets`]), call records with the calls in progress ([`calls`]),
+//! server secrets ([`secrets`]), call records with their queue visits and the calls in progress
+//! ([`calls`]),
 //! extension blocks set by fraud caps ([`blocks`]), alerts for administrators
 //! ([`alerts`]), the status of SIP trunks with their change log ([`trunks`]), the
 //! outbound activity routing limits are checked against ([`activity`]), and what steers
