@@ -88,6 +88,7 @@ macro_rules! begin_write {
 }
 
 pub mod activity;
+pub mod agents;
 pub mod alerts;
 pub mod bindings;
 pub mod blocklist;
@@ -102,6 +103,7 @@ pub mod time_conditions;
 pub mod trunks;
 
 pub use activity::{ActivityWindow, ExtensionActivity, OutboundActivity, TrunkActivity};
+pub use agents::{AgentChange, AgentPause, AgentStates, AgentUpdate, QueueMember, QueuePosition};
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
 pub use blocklist::BlockedCaller;
