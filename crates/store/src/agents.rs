@@ -1,5 +1,5 @@
 //! Queue agents (issue 9): their state that must survive a restart — each agent's place in
-//! each queue ([`QueueMember`]: static or dynamic, penalty, logged in) and its pause
+//! each queue ([`AgentMembership`]: static or dynamic, penalty, logged in) and its pause
 //! ([`AgentPause`]) — the agent event log the reports read ([`AgentEvent`], the vocabulary of
 //! `crossbar_cdr::agent`), and where each `round_robin` queue starts next.
 //!
@@ -20,7 +20,7 @@ use crate::{Store, StoreError};
 
 /// An agent's place in one queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueMember {
+pub struct AgentMembership {
     /// The agent's extension number.
     pub agent: String,
     pub queue: String,
@@ -48,7 +48,7 @@ pub struct AgentPause {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentChange {
     /// The agent's place in a queue is now this (inserted, or replacing the row).
-    Member(QueueMember),
+    Member(AgentMembership),
     /// A dynamic member left the queue: its row is removed.
     Left { agent: String, queue: String },
     /// The agent is paused (a new pause, or a new reason for the pause it is in).
@@ -68,7 +68,7 @@ pub struct AgentUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentStates {
     /// Every agent's place in every queue, by agent then queue.
-    pub members: Vec<QueueMember>,
+    pub members: Vec<AgentMembership>,
     /// The agents paused, by agent.
     pub pauses: Vec<AgentPause>,
 }
@@ -254,7 +254,7 @@ impl Store {
                         row.penalty, row.agent, row.queue
                     ),
                 })?;
-                Ok(QueueMember {
+                Ok(AgentMembership {
                     agent: row.agent,
                     queue: row.queue,
                     static_member: row.static_member,

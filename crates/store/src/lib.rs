@@ -103,7 +103,9 @@ pub mod time_conditions;
 pub mod trunks;
 
 pub use activity::{ActivityWindow, ExtensionActivity, OutboundActivity, TrunkActivity};
-pub use agents::{AgentChange, AgentPause, AgentStates, AgentUpdate, QueueMember, QueuePosition};
+pub use agents::{
+    AgentChange, AgentMembership, AgentPause, AgentStates, AgentUpdate, QueuePosition,
+};
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
 pub use blocklist::BlockedCaller;

@@ -8,7 +8,7 @@ use common::TestDb;
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::{AgentEvent, AgentEventKind, CallId};
 use crossbar_store::{
-    AgentChange, AgentPause, AgentStates, AgentUpdate, QueueMember, QueuePosition, StoreError,
+    AgentChange, AgentMembership, AgentPause, AgentStates, AgentUpdate, QueuePosition, StoreError,
 };
 
 on_both_backends!(
@@ -41,8 +41,8 @@ fn member(
     penalty: u32,
     logged_in: bool,
     since_ms: i64,
-) -> QueueMember {
-    QueueMember {
+) -> AgentMembership {
+    AgentMembership {
         agent: agent.into(),
         queue: queue.into(),
         static_member,
