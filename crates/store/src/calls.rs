@@ -9,7 +9,9 @@
 //!    every call in progress is still up, in one single-row table (`active_calls_seen`), so
 //!    the refresh costs the same with 2 calls up or 2,000;
 //! 4. [`Store::call_finished`] inserts the record and deletes the active row in one
-//!    transaction.
+//!    transaction — which also applies the callback rules to the record the first time it is
+//!    stored (`crate::callbacks`: a missed outside caller opens or adds to a callback task, an
+//!    answered call with the number completes it).
 //!
 //! Steps 1, 2 and 4 of many calls can also be written together, as [`CallChange`]s, by
 //! [`Store::apply_call_changes`]: one transaction for the lot, which is what keeps a busy
@@ -1266,12 +1268,16 @@ impl Store {
     pub async fn call_finished(&self, record: &CallRecord) -> Result<(), StoreError> {
         let row = RecordRow::new(record, FINISHED_OP)?;
         begin_write!(self, tx => {
-            insert_records!(&[&row])
-                .build()
-                .execute(&mut *tx)
+            let inserted: Vec<String> = insert_records!(&[&row])
+                .push(" RETURNING id")
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db(FINISHED_OP))?;
             write_visits!(tx, &[&row], FINISHED_OP);
+            if !inserted.is_empty() {
+                apply_callback_rules!(tx, &[record], &self.callbacks, FINISHED_OP);
+            }
             sqlx::query(DELETE_ACTIVE)
                 .bind(&record.id.0)
                 .execute(&mut *tx)
@@ -1304,6 +1310,8 @@ impl Store {
             .map(Write::new)
             .collect::<Result<Vec<_>, _>>()?;
         begin_write!(self, tx => {
+            // The records this batch stores first, for the callback rules.
+            let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
             for wave in waves(&writes) {
                 for calls in wave.started.chunks(ROWS_PER_STATEMENT) {
                     insert_actives!(calls)
@@ -1320,11 +1328,13 @@ impl Store {
                         .map_err(db(ANSWERED_OP))?;
                 }
                 for rows in wave.finished.chunks(ROWS_PER_STATEMENT) {
-                    insert_records!(rows)
-                        .build()
-                        .execute(&mut *tx)
+                    let ids: Vec<String> = insert_records!(rows)
+                        .push(" RETURNING id")
+                        .build_query_scalar()
+                        .fetch_all(&mut *tx)
                         .await
                         .map_err(db(FINISHED_OP))?;
+                    inserted.extend(ids);
                     write_visits!(tx, rows, FINISHED_OP);
                     delete_actives!(rows)
                         .build()
@@ -1333,6 +1343,15 @@ impl Store {
                         .map_err(db(FINISHED_OP))?;
                 }
             }
+            // In the order the calls ended: a miss before the call that completes it.
+            let first_stored: Vec<&CallRecord> = writes
+                .iter()
+                .filter_map(|write| match write {
+                    Write::Finished(row) if inserted.contains(&row.record.id.0) => Some(row.record),
+                    _ => None,
+                })
+                .collect();
+            apply_callback_rules!(tx, &first_stored, &self.callbacks, FINISHED_OP);
             tx.commit().await.map_err(db("commit call changes"))?;
         });
         Ok(())
@@ -1363,11 +1382,15 @@ impl Store {
             for row in rows {
                 let record = row.into_active(OP)?.into_interrupted_record(now_ms);
                 let stored = RecordRow::new(&record, OP)?;
-                insert_records!(&[&stored])
-                    .build()
-                    .execute(&mut *tx)
+                let inserted: Vec<String> = insert_records!(&[&stored])
+                    .push(" RETURNING id")
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db(OP))?;
+                if !inserted.is_empty() {
+                    apply_callback_rules!(tx, &[&record], &self.callbacks, OP);
+                }
                 sqlx::query(DELETE_ACTIVE)
                     .bind(&record.id.0)
                     .execute(&mut *tx)
