@@ -17,6 +17,7 @@
 
 use crossbar_cdr::callbacks::{NextAttempt, RetrySchedule, TaskState};
 use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::queues::CallbackFacts;
 use crossbar_cdr::{CallId, Disposition};
 
 use crate::calls::Page;
@@ -147,16 +148,6 @@ pub enum TaskEdit {
     NotFound,
     /// The task is no longer open: nothing was changed (the task as it is).
     NotOpen(CallbackTask),
-}
-
-/// What the queue report reads of a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackFacts {
-    pub queue: Option<String>,
-    pub state: TaskState,
-    pub opened_at_ms: i64,
-    /// For a completed task, when it was completed.
-    pub completed_at_ms: Option<i64>,
 }
 
 const TASK_COLUMNS: &str = "id, number, did, queue, state, opened_at_ms, last_miss_at_ms, \
@@ -625,8 +616,8 @@ impl Store {
         rows.into_iter().map(|r| r.into_task(OP)).collect()
     }
 
-    /// The tasks opened in `period` (by first miss), oldest first, as the queue report reads
-    /// them.
+    /// The tasks opened in `period` (by first miss), oldest first, as the queue report
+    /// (`crossbar_cdr::metrics::queues`) reads them.
     pub async fn callbacks_opened(&self, period: Period) -> Result<Vec<CallbackFacts>, StoreError> {
         const OP: &str = "read callback tasks for a report";
         let rows: Vec<(Option<String>, String, i64, Option<i64>)> = on_pool!(self, pool => {

@@ -45,6 +45,7 @@
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::metrics::inbound::{InboundCall, reached_group};
 use crossbar_cdr::metrics::outbound::{OutboundCall, TrunkLeg};
+use crossbar_cdr::metrics::queues::QueueCall;
 use crossbar_cdr::record::Outbound;
 use crossbar_cdr::{
     CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
@@ -925,6 +926,42 @@ impl VisitStored {
     }
 }
 
+/// What [`Store::queue_calls`] reads of a `call_queues` row and its call.
+#[derive(sqlx::FromRow)]
+struct QueueCallRow {
+    queue: String,
+    joined_at_ms: i64,
+    position: Option<i64>,
+    wait_ms: i64,
+    outcome: String,
+    agent: Option<String>,
+    talk_secs: i64,
+}
+
+impl QueueCallRow {
+    fn into_call(self, op: &'static str) -> Result<QueueCall, StoreError> {
+        let (queue, at) = (&self.queue, self.joined_at_ms);
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for the visit to {queue:?} at {at} ms"),
+        };
+        Ok(QueueCall {
+            position: self
+                .position
+                .map(|p| u32::try_from(p).map_err(|_| bad("position", &p)))
+                .transpose()?,
+            outcome: QueueOutcome::parse(&self.outcome)
+                .ok_or_else(|| bad("outcome", &self.outcome))?,
+            talk_secs: u32::try_from(self.talk_secs)
+                .map_err(|_| bad("talk_secs", &self.talk_secs))?,
+            queue: self.queue,
+            joined_at_ms: self.joined_at_ms,
+            wait_ms: self.wait_ms,
+            agent: self.agent,
+        })
+    }
+}
+
 /// What [`Store::outbound_calls`] reads of a `calls` row.
 #[derive(sqlx::FromRow)]
 struct OutboundRow {
@@ -1549,6 +1586,40 @@ impl Store {
                 qb.push(" AND started_at_ms < ").push_bind(until);
             }
             qb.push(" ORDER BY started_at_ms");
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_call(OP)).collect()
+    }
+
+    /// The queue visits that began in `period` (by the time the caller joined, or was turned
+    /// away), of every queue or of `queue`, oldest first, as the queue report reads them
+    /// (`crossbar_cdr::metrics::queues`): each with its call's talk time if it is the visit an
+    /// agent answered. Read from the `(queue, joined_at_ms)` or `(joined_at_ms)` index.
+    pub async fn queue_calls(
+        &self,
+        period: Period,
+        queue: Option<&str>,
+    ) -> Result<Vec<QueueCall>, StoreError> {
+        const OP: &str = "read queue calls";
+        let rows: Vec<QueueCallRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT q.queue, q.joined_at_ms, q.position, q.wait_ms, q.outcome, q.agent, \
+                 CASE WHEN q.outcome = 'answered' THEN c.talk_secs ELSE 0 END AS talk_secs \
+                 FROM call_queues q JOIN calls c ON c.id = q.call_id WHERE 1 = 1",
+            );
+            if let Some(queue) = queue {
+                qb.push(" AND q.queue = ").push_bind(queue);
+            }
+            if let Some(since) = period.since_ms {
+                qb.push(" AND q.joined_at_ms >= ").push_bind(since);
+            }
+            if let Some(until) = period.until_ms {
+                qb.push(" AND q.joined_at_ms < ").push_bind(until);
+            }
+            qb.push(" ORDER BY q.joined_at_ms, q.call_id, q.ord");
             qb.build_query_as()
                 .fetch_all(pool)
                 .await

@@ -114,8 +114,8 @@ pub use bindings::{Binding, BindingChange};
 pub use blocklist::BlockedCaller;
 pub use blocks::Block;
 pub use callbacks::{
-    Assignee, CallbackAttempt, CallbackFacts, CallbackFilter, CallbackMiss, CallbackSettings,
-    CallbackTask, CallbackTaskDetail, TaskEdit,
+    Assignee, CallbackAttempt, CallbackFilter, CallbackMiss, CallbackSettings, CallbackTask,
+    CallbackTaskDetail, TaskEdit,
 };
 pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;

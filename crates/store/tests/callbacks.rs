@@ -9,10 +9,11 @@ use common::TestDb;
 use common::script::{DID, Script, started, store_records};
 use crossbar_cdr::callbacks::{RetrySchedule, TaskState};
 use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::queues::CallbackFacts;
 use crossbar_cdr::{CallId, CallRecord, Disposition, EndReason, HangupSide, QueueOutcome};
 use crossbar_store::{
-    Assignee, CallChange, CallbackAttempt, CallbackFacts, CallbackFilter, CallbackMiss,
-    CallbackSettings, CallbackTask, Page, Store, TaskEdit,
+    Assignee, CallChange, CallbackAttempt, CallbackFilter, CallbackMiss, CallbackSettings,
+    CallbackTask, Page, Store, TaskEdit,
 };
 
 on_both_backends!(

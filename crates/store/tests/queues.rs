@@ -6,6 +6,8 @@ mod common;
 
 use common::TestDb;
 use common::script::{Script, started, store_records};
+use crossbar_cdr::metrics::Period;
+use crossbar_cdr::metrics::queues::QueueCall;
 use crossbar_cdr::{CallId, CallRecord, Disposition, QueueOutcome, QueueVisit, Stage};
 use crossbar_store::{CallChange, CallFilter, Page, StoreError};
 
@@ -14,6 +16,7 @@ on_both_backends!(
     visits_are_written_once_however_often_the_record_is,
     a_call_finished_alone_keeps_its_visits_and_a_listing_reads_them,
     a_visit_the_database_refuses_rolls_back_its_record,
+    the_queue_calls_of_a_period_are_read_as_the_report_needs_them,
 );
 
 /// 2026-11-21T09:00:00Z.
@@ -136,4 +139,40 @@ async fn a_visit_the_database_refuses_rolls_back_its_record(db: TestDb) {
     assert!(matches!(error, StoreError::Rejected { .. }), "{error:?}");
     assert_eq!(store.call(&CallId("c1".into())).await.unwrap(), None);
     assert!(store.interrupted_calls().await.unwrap().is_empty());
+}
+
+async fn the_queue_calls_of_a_period_are_read_as_the_report_needs_them(db: TestDb) {
+    let store = db.open().await;
+    let before = overflowed_and_answered("before", NINE - 10 * MIN);
+    let answered = overflowed_and_answered("c1", NINE);
+    let mut s = Script::inbound("c2", CALLER, NINE + 10 * MIN);
+    s.joins(0, "sales", 1);
+    let abandoned = s.caller_hangs_up(4 * SEC);
+    let after = overflowed_and_answered("after", NINE + 60 * MIN);
+    store_records(
+        &store,
+        &[before, answered.clone(), abandoned.clone(), after],
+    )
+    .await;
+    let period = Period {
+        since_ms: Some(NINE),
+        until_ms: Some(NINE + 60 * MIN),
+    };
+    let mut expected = QueueCall::from_record(&answered);
+    expected.extend(QueueCall::from_record(&abandoned));
+    assert_eq!(
+        expected[1].talk_secs, 253,
+        "answered after 47 s, ended at 5 min"
+    );
+    assert_eq!(store.queue_calls(period, None).await.unwrap(), expected);
+    let support: Vec<QueueCall> = expected
+        .iter()
+        .filter(|c| c.queue == "support")
+        .cloned()
+        .collect();
+    assert_eq!(
+        store.queue_calls(period, Some("support")).await.unwrap(),
+        support
+    );
+    assert_eq!(store.queue_calls(Period::ALL, None).await.unwrap().len(), 7);
 }
