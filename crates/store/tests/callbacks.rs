@@ -27,6 +27,7 @@ on_both_backends!(
     unanswered_attempts_follow_the_retry_schedule_until_the_task_is_unreached,
     an_answered_attempt_completes_the_task,
     the_report_reads_the_tasks_opened_in_its_period,
+    a_callback_cut_off_by_a_crash_still_completes_the_task,
 );
 
 /// 2026-11-21T09:00:00Z.
@@ -573,4 +574,31 @@ async fn the_report_reads_the_tasks_opened_in_its_period(db: TestDb) {
         ]
     );
     assert_eq!(store.callbacks_opened(Period::ALL).await.unwrap().len(), 3);
+}
+
+async fn a_callback_cut_off_by_a_crash_still_completes_the_task(db: TestDb) {
+    let store = db.open().await;
+    store_records(&store, &[abandoned("m1", CUSTOMER, NINE)]).await;
+    // The customer calls again, 202 answers, and crossbar is killed during the call.
+    let record = answered_inbound("c2", CUSTOMER, NINE + HOUR);
+    store.call_started(&active(&record)).await.unwrap();
+    store
+        .call_answered(&crossbar_store::Answer::by(
+            record.id.clone(),
+            NINE + HOUR + 5 * SEC,
+            Some("202".into()),
+        ))
+        .await
+        .unwrap();
+    let records = store.finish_interrupted(NINE + 2 * HOUR).await.unwrap();
+    assert_eq!(records[0].disposition, Disposition::Answered);
+    let task = only_task(&store).await;
+    assert_eq!(
+        (task.state, task.completed_by_call, task.closed_at_ms),
+        (
+            TaskState::Completed,
+            Some(CallId("c2".into())),
+            Some(NINE + HOUR + 5 * SEC)
+        )
+    );
 }
