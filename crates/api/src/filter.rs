@@ -2,14 +2,18 @@
 //! command line — checked and turned into a [`CallFilter`] and a [`Page`] (calls), a time and
 //! a limit (alerts), or a [`Period`] and a grouping (reports). One parser for all of them, so
 //! `crossbar calls` and `GET /api/calls`, `crossbar alerts` and `GET /api/alerts`,
-//! `crossbar report outbound` and `GET /api/reports/outbound`, and `crossbar report inbound`
-//! and `GET /api/reports/inbound` accept exactly the same values with the same errors.
+//! `crossbar report outbound` and `GET /api/reports/outbound`, `crossbar report inbound`
+//! and `GET /api/reports/inbound`, `crossbar report queues` and `GET /api/reports/queues`, and
+//! `crossbar callbacks list` and `GET /api/callbacks` accept exactly the same values with the
+//! same errors.
 
+use crossbar_cdr::callbacks::TaskState;
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::metrics::inbound::{self, InboundOptions};
 use crossbar_cdr::metrics::outbound::GroupBy;
+use crossbar_cdr::metrics::queues::QueueOptions;
 use crossbar_cdr::{DestinationClass, Direction, Disposition};
-use crossbar_store::{CallFilter, Page};
+use crossbar_store::{CallFilter, CallbackFilter, Page};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -146,6 +150,91 @@ impl InboundReportQuery {
     }
 }
 
+/// The parameters of a queue report, as text (absent or empty means the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueReportQuery {
+    /// Queue visits that began at or after this time (the forms of [`CallQuery::since`]).
+    pub since: Option<String>,
+    /// Queue visits that began before this time (the forms of [`CallQuery::until`]).
+    pub until: Option<String>,
+    /// Only this queue (its calls, its agents' time, its callback tasks).
+    pub queue: Option<String>,
+    /// The longest short abandon, whole seconds from joining the queue (default 5).
+    pub short_abandon_secs: Option<String>,
+}
+
+impl QueueReportQuery {
+    /// The period and options these values ask for, each queue's service-level threshold
+    /// taken from `queues` (`[[queue]] service_level_secs`); dates and local times are read
+    /// in `tz`.
+    pub fn to_report(
+        &self,
+        tz: &TimeZone,
+        queues: &[crossbar_config::Queue],
+    ) -> Result<(Period, QueueOptions), FilterError> {
+        let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
+        let defaults = QueueOptions::default();
+        let options = QueueOptions {
+            queue: given(&self.queue).map(str::to_owned),
+            short_abandon_secs: threshold(
+                &self.short_abandon_secs,
+                "short_abandon_secs",
+                defaults.short_abandon_secs,
+            )?,
+            service_level_secs: queues
+                .iter()
+                .map(|q| (q.name.clone(), q.service_level_secs))
+                .collect(),
+        };
+        Ok((Period { since_ms, until_ms }, options))
+    }
+}
+
+/// The filters of a callback task listing, as text (absent or empty means the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackQuery {
+    /// `open` (the default), `completed`, `cancelled`, `unreached` or `all`.
+    pub state: Option<String>,
+    /// Tasks assigned to this agent.
+    pub agent: Option<String>,
+    /// Tasks assigned to this queue.
+    pub queue: Option<String>,
+    /// Tasks for this number.
+    pub number: Option<String>,
+    /// Tasks per page, 0..=1000 (default 50).
+    pub limit: Option<String>,
+    /// Tasks to skip (default 0).
+    pub offset: Option<String>,
+}
+
+impl CallbackQuery {
+    /// The filter and page these values ask for.
+    pub fn to_filter(&self) -> Result<(CallbackFilter, Page), FilterError> {
+        let state = match given(&self.state) {
+            None => Some(TaskState::Open),
+            Some("all") => None,
+            Some(text) => Some(TaskState::parse(text).ok_or_else(|| {
+                FilterError(format!(
+                    "state: `{text}` is not one of open, completed, cancelled, unreached, all"
+                ))
+            })?),
+        };
+        let filter = CallbackFilter {
+            state,
+            agent: given(&self.agent).map(str::to_owned),
+            queue: given(&self.queue).map(str::to_owned),
+            number: given(&self.number).map(str::to_owned),
+        };
+        let page = Page {
+            limit: parse_limit(&self.limit)?,
+            offset: parse_offset(&self.offset)?,
+        };
+        Ok((filter, page))
+    }
+}
+
 /// A threshold in whole seconds up to [`MAX_THRESHOLD_SECS`], `default` if absent or blank.
 fn threshold(value: &Option<String>, name: &str, default: u32) -> Result<u32, FilterError> {
     match given(value) {
@@ -226,18 +315,7 @@ impl CallQuery {
             .transpose()?;
         let (since_ms, until_ms) = time_range(&self.since, &self.until, tz)?;
         let limit = parse_limit(&self.limit)?;
-        let offset = match given(&self.offset) {
-            None => 0,
-            Some(text) => text
-                .parse::<u64>()
-                .ok()
-                .filter(|o| i64::try_from(*o).is_ok())
-                .ok_or_else(|| {
-                    FilterError(format!(
-                        "offset: `{text}` is not a whole number of at least 0"
-                    ))
-                })?,
-        };
+        let offset = parse_offset(&self.offset)?;
         let filter = CallFilter {
             extension: given(&self.extension).map(str::to_owned),
             received_by: given(&self.received_by).map(str::to_owned),
@@ -263,6 +341,22 @@ pub(crate) fn parse_limit(limit: &Option<String>) -> Result<u32, FilterError> {
                 "limit: `{text}` is not a whole number from 0 to {MAX_LIMIT}"
             ))),
         },
+    }
+}
+
+/// `offset`: 0 if absent or blank, else a whole number (that fits the database's integers).
+fn parse_offset(offset: &Option<String>) -> Result<u64, FilterError> {
+    match given(offset) {
+        None => Ok(0),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|o| i64::try_from(*o).is_ok())
+            .ok_or_else(|| {
+                FilterError(format!(
+                    "offset: `{text}` is not a whole number of at least 0"
+                ))
+            }),
     }
 }
 
@@ -567,6 +661,107 @@ mod tests {
                 Err(FilterError(message.into()))
             );
         }
+    }
+
+    #[test]
+    fn a_queue_report_query_takes_each_queues_threshold_from_the_configuration() {
+        let config = crossbar_config::Config::parse(
+            r#"
+[[extension]]
+number = "201"
+secret = "correct-horse-battery"
+
+[[queue]]
+name = "support"
+members = ["201"]
+service_level_secs = 30
+
+[[queue]]
+name = "sales"
+members = ["201"]
+"#,
+            std::path::Path::new("crossbar.toml"),
+        )
+        .expect("a valid configuration");
+        let query = QueueReportQuery {
+            since: Some("2026-11-21".into()),
+            until: None,
+            queue: Some(" support ".into()),
+            short_abandon_secs: Some("10".into()),
+        };
+        let (period, options) = query.to_report(&TimeZone::UTC, &config.queues).unwrap();
+        assert_eq!(
+            period,
+            Period {
+                since_ms: Some(1_795_219_200_000),
+                until_ms: None
+            }
+        );
+        assert_eq!(options.queue.as_deref(), Some("support"));
+        assert_eq!(options.short_abandon_secs, 10);
+        assert_eq!(options.service_level_secs("support"), 30);
+        assert_eq!(options.service_level_secs("sales"), 20);
+        let (_, defaults) = QueueReportQuery::default()
+            .to_report(&TimeZone::UTC, &[])
+            .unwrap();
+        assert_eq!((defaults.queue, defaults.short_abandon_secs), (None, 5));
+        assert_eq!(
+            QueueReportQuery {
+                short_abandon_secs: Some("soon".into()),
+                ..QueueReportQuery::default()
+            }
+            .to_report(&TimeZone::UTC, &[]),
+            Err(FilterError(
+                "short_abandon_secs: `soon` is not a whole number of seconds from 0 to 86400"
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_callback_query_lists_the_open_tasks_unless_told_otherwise() {
+        let (filter, page) = CallbackQuery::default().to_filter().unwrap();
+        assert_eq!(
+            filter,
+            CallbackFilter {
+                state: Some(TaskState::Open),
+                ..CallbackFilter::default()
+            }
+        );
+        assert_eq!(page, Page::first(DEFAULT_LIMIT));
+        let query = CallbackQuery {
+            state: Some("all".into()),
+            agent: Some("201".into()),
+            queue: Some("support".into()),
+            number: Some("+447700900123".into()),
+            limit: Some("10".into()),
+            offset: Some("5".into()),
+        };
+        assert_eq!(
+            query.to_filter(),
+            Ok((
+                CallbackFilter {
+                    state: None,
+                    agent: Some("201".into()),
+                    queue: Some("support".into()),
+                    number: Some("+447700900123".into()),
+                },
+                Page {
+                    limit: 10,
+                    offset: 5
+                }
+            ))
+        );
+        assert_eq!(
+            CallbackQuery {
+                state: Some("done".into()),
+                ..CallbackQuery::default()
+            }
+            .to_filter(),
+            Err(FilterError(
+                "state: `done` is not one of open, completed, cancelled, unreached, all".into()
+            ))
+        );
     }
 
     #[test]

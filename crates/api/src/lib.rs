@@ -17,6 +17,12 @@
 //! | `GET /api/alerts?since=&limit=` | alerts, newest first ([`control`]) |
 //! | `GET /api/reports/outbound?since=&until=&by=extension\|trunk\|class` | the outbound report of the period |
 //! | `GET /api/reports/inbound?since=&until=&by=did\|route\|group&received=&service_level_secs=&short_abandon_secs=` | the inbound report of the period ([`reports`]) |
+//! | `GET /api/reports/queues?since=&until=&queue=&short_abandon_secs=` | the queue report of the period: per queue, per agent, callbacks ([`queues`]) |
+//! | `GET /api/callbacks?state=&agent=&queue=&number=&limit=&offset=` | callback tasks, newest first; the open ones by default ([`queues`]) |
+//! | `GET /api/callbacks/{id}` | one callback task with its missed calls and attempts ([`queues`]) |
+//! | `POST /api/callbacks/{id}/assign` | `{"agent"}` or `{"queue"}` or `{}`: assigns an open task ([`queues`]; bearer token) |
+//! | `POST /api/callbacks/{id}/cancel` | cancels an open task ([`queues`]; bearer token) |
+//! | `GET /api/agents` | every queue agent's membership, login and pause ([`queues`]) |
 //! | `GET /api/time-conditions` | every configured time condition with its override ([`time_conditions`]) |
 //! | `PUT /api/time-conditions/{name}/override` | `{"mode": "open"\|"closed"\|"schedule"}`: forces it or clears the override ([`time_conditions`]; bearer token) |
 //! | `GET /api/blocklist` | the caller blocklist: the configuration's and the database's patterns ([`blocklist`]) |
@@ -58,13 +64,15 @@
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter or a body that cannot be used (an
 //! unknown one included, so a typo is not silently ignored), 401 for a change without a
 //! valid bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown
-//! call, extension, trunk, route or time condition, 415 for a body that is not
+//! call, extension, trunk, route, time condition or callback task, 409 for a change to a
+//! callback task that is no longer open, 415 for a body that is not
 //! `application/json`, 500 only when the database fails.
 
 pub mod bearer;
 pub mod blocklist;
 pub mod control;
 pub mod filter;
+pub mod queues;
 pub mod reports;
 pub mod route;
 pub mod time_conditions;
@@ -83,7 +91,7 @@ use axum::{Json, Router, middleware};
 use crossbar_cdr::metrics::outbound::{GroupBy, OutboundReport, outbound_report};
 use crossbar_cdr::{CallId, CallRecord};
 pub use crossbar_config::ApiToken;
-use crossbar_config::{NumberPattern, Trunk};
+use crossbar_config::{NumberPattern, Queue, Trunk};
 use crossbar_routing::DialPlan;
 use crossbar_store::{CallFilter, Page, Store, StoreError, TrunkLegs};
 use jiff::tz::TimeZone;
@@ -140,7 +148,11 @@ pub struct ApiConfig {
     /// The configuration's `[inbound] blocklist`, shown by `GET /api/blocklist` beside the
     /// database's patterns.
     pub blocklist: Vec<NumberPattern>,
-    /// When changes happen, and "now" for the route simulator.
+    /// The configured queues (`[[queue]]`): their service-level thresholds for the queue
+    /// report, their static members for `GET /api/agents`, and the queues a callback task may
+    /// be assigned to.
+    pub queues: Vec<Queue>,
+    /// When changes happen, and "now" for the route simulator and the queue report.
     pub clock: WallClock,
 }
 
@@ -156,8 +168,10 @@ impl ApiConfig {
             dial_plan: None,
             time_conditions: Vec::new(),
             blocklist: Vec::new(),
+            queues: Vec::new(),
             // No change gets as far as asking the time without a token, and there is no
-            // trunk to count calls of nor dial plan to route with.
+            // trunk to count calls of nor dial plan to route with. (The queue report counts
+            // agents' time up to "now": give an API that serves it a clock.)
             clock: WallClock::fixed(0),
         }
     }
@@ -186,6 +200,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         dial_plan: config.dial_plan,
         time_conditions: config.time_conditions.into(),
         blocklist: config.blocklist.into(),
+        queues: config.queues.into(),
         clock: config.clock,
     };
     Router::new()
@@ -199,6 +214,12 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/alerts", get(control::alerts))
         .route("/api/reports/outbound", get(outbound))
         .route("/api/reports/inbound", get(reports::inbound_route))
+        .route("/api/reports/queues", get(queues::report))
+        .route("/api/callbacks", get(queues::list))
+        .route("/api/callbacks/{id}", get(queues::one))
+        .route("/api/callbacks/{id}/assign", post(queues::assign))
+        .route("/api/callbacks/{id}/cancel", post(queues::cancel))
+        .route("/api/agents", get(queues::agents))
         .route("/api/time-conditions", get(time_conditions::list))
         .route(
             "/api/time-conditions/{name}/override",
@@ -238,6 +259,7 @@ struct Api {
     dial_plan: Option<Arc<DialPlan>>,
     time_conditions: Arc<[String]>,
     blocklist: Arc<[NumberPattern]>,
+    queues: Arc<[Queue]>,
     clock: WallClock,
 }
 

@@ -116,6 +116,7 @@ fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> 
             .map(|condition| condition.name.clone())
             .collect(),
         blocklist: config.inbound.blocklist.clone(),
+        queues: config.queues.clone(),
         clock: WallClock::new(crate::unix_ms_now),
     })
 }

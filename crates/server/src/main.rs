@@ -15,6 +15,9 @@
 //! crossbar report inbound --config F --by group  # inbound figures
 //! crossbar tc override office-hours closed --config F   # force a time condition closed
 //! crossbar blocklist add "+441632960999" --config F       # refuse a caller
+//! crossbar report queues --config F --queue support       # queue, agent and callback figures
+//! crossbar callbacks list --config F                      # missed callers to call back
+//! crossbar agent list --config F                          # queue agents and their state
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
@@ -81,6 +84,12 @@ enum Command {
     /// The caller blocklist: list it, add or remove patterns.
     #[command(subcommand)]
     Blocklist(cli::blocklist::BlocklistCommand),
+    /// Callback tasks of missed callers: list them, assign or cancel one.
+    #[command(subcommand)]
+    Callbacks(cli::callbacks::CallbacksCommand),
+    /// Queue agents: list them with their stored state.
+    #[command(subcommand)]
+    Agent(cli::agent::AgentCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +105,8 @@ fn main() -> ExitCode {
         Command::Report(report) => cli::report::run(report),
         Command::Tc(command) => cli::tc::run(command),
         Command::Blocklist(command) => cli::blocklist::run(command),
+        Command::Callbacks(command) => cli::callbacks::run(command),
+        Command::Agent(command) => cli::agent::run(command),
         Command::Run { config } => {
             let config = match crossbar_config::Config::load(&config) {
                 Ok(config) => config,

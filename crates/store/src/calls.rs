@@ -9,7 +9,9 @@
 //!    every call in progress is still up, in one single-row table (`active_calls_seen`), so
 //!    the refresh costs the same with 2 calls up or 2,000;
 //! 4. [`Store::call_finished`] inserts the record and deletes the active row in one
-//!    transaction.
+//!    transaction — which also applies the callback rules to the record the first time it is
+//!    stored (`crate::callbacks`: a missed outside caller opens or adds to a callback task, an
+//!    answered call with the number completes it).
 //!
 //! Steps 1, 2 and 4 of many calls can also be written together, as [`CallChange`]s, by
 //! [`Store::apply_call_changes`]: one transaction for the lot, which is what keeps a busy
@@ -31,6 +33,10 @@
 //! it reached last (`reached_group`, the last `group` step of the path: what the reports
 //! group by, indexed like the DID and the route).
 //!
+//! A record's queue visits (`CallRecord::queues`: each queue the caller entered or was turned
+//! away from, in order) are rows of `call_queues`, written in the transaction that writes the
+//! record and read back with it; the queue report reads them by queue and time.
+//!
 //! Records are filtered on indexed columns (start time, direction, disposition, caller and
 //! callee number, the extension that answered, trunk, destination class) and listed newest
 //! first. Legs, the timeline and the route path are stored as JSON text in the record's
@@ -39,11 +45,12 @@
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::metrics::inbound::{InboundCall, reached_group};
 use crossbar_cdr::metrics::outbound::{OutboundCall, TrunkLeg};
+use crossbar_cdr::metrics::queues::QueueCall;
 use crossbar_cdr::record::Outbound;
 use crossbar_cdr::{
     CallEvent, CallId, CallRecord, DestinationClass, Direction, Disposition, EndReason, EventKind,
-    HangupSide, Inbound, Increment, LegId, LegRecord, LegRole, Money, Party, PathStep, Rate,
-    Recorder, RecorderOutput, Stage, Timings,
+    HangupSide, Inbound, Increment, LegId, LegRecord, LegRole, Money, Party, PathStep,
+    QueueOutcome, QueueVisit, Rate, Recorder, RecorderOutput, Stage, Timings,
 };
 
 use crate::error::db;
@@ -266,6 +273,15 @@ const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction
      trunk_attempts, pdd_ms, cost_micros, inbound_trunk, did, inbound_route, vip, language, \
      abandoned_stage, path, reached_group) ";
 const INSERT_MANY_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
+/// The queue visits of records: a multi-row statement like the records'. A record already
+/// stored has its visits stored too (same transaction), so they are skipped with it.
+const INSERT_VISITS_HEAD: &str = "INSERT INTO call_queues (call_id, ord, queue, joined_at_ms, \
+     position, wait_ms, offered, outcome, agent) ";
+const INSERT_VISITS_TAIL: &str = " ON CONFLICT (call_id, ord) DO NOTHING";
+const VISIT_COLUMNS: &str = "call_id, ord, queue, joined_at_ms, position, wait_ms, offered, \
+     outcome, agent";
+/// Queue visits per multi-row statement (9 parameters each).
+const VISITS_PER_STATEMENT: usize = 500;
 /// The answers are a `VALUES` table (`column1`, `column2`, ... are the default column names
 /// of `VALUES` on both backends): the call, the time, who answered, then the outbound part
 /// and the answering leg's trunk and rate in the order of [`ActiveOutbound::columns`].
@@ -293,6 +309,17 @@ struct RecordRow<'a> {
     outbound: OutboundColumns<'a>,
     /// The ring group the call reached last (`calls.reached_group`).
     reached_group: Option<&'a str>,
+    /// Its queue visits, each with its offers as JSON.
+    visits: Vec<VisitRow<'a>>,
+}
+
+/// One queue visit of a record, ready to bind (`call_queues`).
+struct VisitRow<'a> {
+    call: &'a CallId,
+    ord: i64,
+    visit: &'a QueueVisit,
+    /// `visit.offered` as a JSON array.
+    offered: String,
 }
 
 /// The outbound columns of `calls` (and, but for the cost, of `active_calls`): all `None` for
@@ -382,8 +409,22 @@ impl<'a> RecordRow<'a> {
                 ),
             })
         };
+        let visits = record
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(ord, visit)| {
+                Ok(VisitRow {
+                    call: &record.id,
+                    ord: i64::try_from(ord).expect("a record's visits are far fewer than i64::MAX"),
+                    visit,
+                    offered: json("queue offers", serde_json::to_string(&visit.offered))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(RecordRow {
             record,
+            visits,
             legs: json("legs", serde_json::to_string(&record.legs))?,
             timeline: json("timeline", serde_json::to_string(&record.timeline))?,
             path: json("path", serde_json::to_string(&record.path))?,
@@ -576,6 +617,73 @@ macro_rules! delete_actives {
         }
         delete.push(DELETE_ACTIVES_TAIL);
         delete
+    }};
+}
+
+/// Builds the insert of the queue visits `$visits` (a `&[&VisitRow]`, at most
+/// [`VISITS_PER_STATEMENT`]) into `call_queues`, skipping those already stored: a
+/// `sqlx::QueryBuilder` with the arguments bound (per backend).
+macro_rules! insert_visits {
+    ($visits:expr) => {{
+        let visits: &[&VisitRow<'_>] = $visits;
+        let mut insert = sqlx::QueryBuilder::new(INSERT_VISITS_HEAD);
+        insert.push_values(visits, |mut bind, row| {
+            let v = row.visit;
+            bind.push_bind(&row.call.0)
+                .push_bind(row.ord)
+                .push_bind(&v.queue)
+                .push_bind(v.joined_at_ms)
+                .push_bind(v.position.map(i64::from))
+                .push_bind(v.wait_ms.max(0))
+                .push_bind(&row.offered)
+                .push_bind(v.outcome.as_str())
+                .push_bind(v.agent.as_deref());
+        });
+        insert.push(INSERT_VISITS_TAIL);
+        insert
+    }};
+}
+
+/// Inserts the queue visits of the records `$rows` (a `&[&RecordRow]`) on the transaction
+/// `$tx`, in statements of at most [`VISITS_PER_STATEMENT`] visits; `?`s a [`StoreError`]
+/// for `$op`.
+macro_rules! write_visits {
+    ($tx:ident, $rows:expr, $op:expr) => {{
+        let rows: &[&RecordRow<'_>] = $rows;
+        let visits: Vec<&VisitRow<'_>> = rows.iter().flat_map(|r| r.visits.iter()).collect();
+        for chunk in visits.chunks(VISITS_PER_STATEMENT) {
+            insert_visits!(chunk)
+                .build()
+                .execute(&mut *$tx)
+                .await
+                .map_err(db($op))?;
+        }
+    }};
+}
+
+/// Reads the queue visits of the calls `$ids` (a `&[&str]`, at most [`Page::MAX_LIMIT`])
+/// from `$executor`, by call and in order; `?`s a [`StoreError`] for `$op`.
+macro_rules! select_visits {
+    ($executor:expr, $ids:expr, $op:expr) => {{
+        let ids: &[&str] = $ids;
+        if ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut select = sqlx::QueryBuilder::new(format!(
+                "SELECT {VISIT_COLUMNS} FROM call_queues WHERE call_id IN ("
+            ));
+            let mut list = select.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            select.push(") ORDER BY call_id, ord");
+            let rows: Vec<VisitStored> = select
+                .build_query_as()
+                .fetch_all($executor)
+                .await
+                .map_err(db($op))?;
+            rows
+        }
     }};
 }
 
@@ -773,11 +881,83 @@ impl CallRow {
             inbound,
             path,
             abandoned_stage,
-            // No call joins a queue yet: the queue visits get their own table with the switch's
-            // queue wiring.
+            // Read from `call_queues` by the caller of `into_record`.
             queues: Vec::new(),
             legs,
             timeline,
+        })
+    }
+}
+
+/// A `call_queues` row as stored.
+#[derive(sqlx::FromRow)]
+struct VisitStored {
+    call_id: String,
+    ord: i64,
+    queue: String,
+    joined_at_ms: i64,
+    position: Option<i64>,
+    wait_ms: i64,
+    offered: String,
+    outcome: String,
+    agent: Option<String>,
+}
+
+impl VisitStored {
+    fn into_visit(self, op: &'static str) -> Result<QueueVisit, StoreError> {
+        let (call, ord) = (&self.call_id, self.ord);
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for queue visit {ord} of call {call:?}"),
+        };
+        Ok(QueueVisit {
+            position: self
+                .position
+                .map(|p| u32::try_from(p).map_err(|_| bad("position", &p)))
+                .transpose()?,
+            offered: serde_json::from_str(&self.offered).map_err(|e| bad("offered", &e))?,
+            outcome: QueueOutcome::parse(&self.outcome)
+                .ok_or_else(|| bad("outcome", &self.outcome))?,
+            queue: self.queue,
+            joined_at_ms: self.joined_at_ms,
+            wait_ms: self.wait_ms,
+            agent: self.agent,
+        })
+    }
+}
+
+/// What [`Store::queue_calls`] reads of a `call_queues` row and its call.
+#[derive(sqlx::FromRow)]
+struct QueueCallRow {
+    queue: String,
+    joined_at_ms: i64,
+    position: Option<i64>,
+    wait_ms: i64,
+    outcome: String,
+    agent: Option<String>,
+    talk_secs: i64,
+}
+
+impl QueueCallRow {
+    fn into_call(self, op: &'static str) -> Result<QueueCall, StoreError> {
+        let (queue, at) = (&self.queue, self.joined_at_ms);
+        let bad = |what: &str, value: &dyn std::fmt::Display| StoreError::OutOfRange {
+            op,
+            detail: format!("{what} = {value} for the visit to {queue:?} at {at} ms"),
+        };
+        Ok(QueueCall {
+            position: self
+                .position
+                .map(|p| u32::try_from(p).map_err(|_| bad("position", &p)))
+                .transpose()?,
+            outcome: QueueOutcome::parse(&self.outcome)
+                .ok_or_else(|| bad("outcome", &self.outcome))?,
+            talk_secs: u32::try_from(self.talk_secs)
+                .map_err(|_| bad("talk_secs", &self.talk_secs))?,
+            queue: self.queue,
+            joined_at_ms: self.joined_at_ms,
+            wait_ms: self.wait_ms,
+            agent: self.agent,
         })
     }
 }
@@ -1125,11 +1305,16 @@ impl Store {
     pub async fn call_finished(&self, record: &CallRecord) -> Result<(), StoreError> {
         let row = RecordRow::new(record, FINISHED_OP)?;
         begin_write!(self, tx => {
-            insert_records!(&[&row])
-                .build()
-                .execute(&mut *tx)
+            let inserted: Vec<String> = insert_records!(&[&row])
+                .push(" RETURNING id")
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db(FINISHED_OP))?;
+            write_visits!(tx, &[&row], FINISHED_OP);
+            if !inserted.is_empty() {
+                apply_callback_rules!(tx, &[record], &self.callbacks, FINISHED_OP);
+            }
             sqlx::query(DELETE_ACTIVE)
                 .bind(&record.id.0)
                 .execute(&mut *tx)
@@ -1162,6 +1347,8 @@ impl Store {
             .map(Write::new)
             .collect::<Result<Vec<_>, _>>()?;
         begin_write!(self, tx => {
+            // The records this batch stores first, for the callback rules.
+            let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
             for wave in waves(&writes) {
                 for calls in wave.started.chunks(ROWS_PER_STATEMENT) {
                     insert_actives!(calls)
@@ -1178,11 +1365,14 @@ impl Store {
                         .map_err(db(ANSWERED_OP))?;
                 }
                 for rows in wave.finished.chunks(ROWS_PER_STATEMENT) {
-                    insert_records!(rows)
-                        .build()
-                        .execute(&mut *tx)
+                    let ids: Vec<String> = insert_records!(rows)
+                        .push(" RETURNING id")
+                        .build_query_scalar()
+                        .fetch_all(&mut *tx)
                         .await
                         .map_err(db(FINISHED_OP))?;
+                    inserted.extend(ids);
+                    write_visits!(tx, rows, FINISHED_OP);
                     delete_actives!(rows)
                         .build()
                         .execute(&mut *tx)
@@ -1190,6 +1380,15 @@ impl Store {
                         .map_err(db(FINISHED_OP))?;
                 }
             }
+            // In the order the calls ended: a miss before the call that completes it.
+            let first_stored: Vec<&CallRecord> = writes
+                .iter()
+                .filter_map(|write| match write {
+                    Write::Finished(row) if inserted.contains(&row.record.id.0) => Some(row.record),
+                    _ => None,
+                })
+                .collect();
+            apply_callback_rules!(tx, &first_stored, &self.callbacks, FINISHED_OP);
             tx.commit().await.map_err(db("commit call changes"))?;
         });
         Ok(())
@@ -1220,11 +1419,15 @@ impl Store {
             for row in rows {
                 let record = row.into_active(OP)?.into_interrupted_record(now_ms);
                 let stored = RecordRow::new(&record, OP)?;
-                insert_records!(&[&stored])
-                    .build()
-                    .execute(&mut *tx)
+                let inserted: Vec<String> = insert_records!(&[&stored])
+                    .push(" RETURNING id")
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db(OP))?;
+                if !inserted.is_empty() {
+                    apply_callback_rules!(tx, &[&record], &self.callbacks, OP);
+                }
                 sqlx::query(DELETE_ACTIVE)
                     .bind(&record.id.0)
                     .execute(&mut *tx)
@@ -1242,12 +1445,27 @@ impl Store {
     pub async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
         const OP: &str = "read call record";
         let sql = format!("SELECT {RECORD_COLUMNS} FROM calls WHERE id = $1");
-        let row: Option<CallRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&id.0)
-            .fetch_optional(pool)
-            .await
-            .map_err(db(OP))?);
-        row.map(|r| r.into_record(OP)).transpose()
+        let (row, visits): (Option<CallRow>, Vec<VisitStored>) = on_pool!(self, pool => {
+            let row: Option<CallRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&id.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(OP))?;
+            let visits = match &row {
+                Some(row) => select_visits!(pool, &[row.id.as_str()], OP),
+                None => Vec::new(),
+            };
+            (row, visits)
+        });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut record = row.into_record(OP)?;
+        record.queues = visits
+            .into_iter()
+            .map(|v| v.into_visit(OP))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(record))
     }
 
     /// The records `filter` selects, newest first (by start time, then id descending), one
@@ -1260,19 +1478,39 @@ impl Store {
         const OP: &str = "list call records";
         let limit = i64::from(page.limit.min(Page::MAX_LIMIT));
         let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-        let rows: Vec<CallRow> = on_pool!(self, pool => {
+        let (rows, visits): (Vec<CallRow>, Vec<VisitStored>) = on_pool!(self, pool => {
             let mut qb = sqlx::QueryBuilder::new(format!("SELECT {RECORD_COLUMNS} FROM calls"));
             push_filter!(qb, filter);
             qb.push(" ORDER BY started_at_ms DESC, id DESC LIMIT ")
                 .push_bind(limit)
                 .push(" OFFSET ")
                 .push_bind(offset);
-            qb.build_query_as()
+            let rows: Vec<CallRow> = qb
+                .build_query_as()
                 .fetch_all(pool)
                 .await
-                .map_err(db(OP))?
+                .map_err(db(OP))?;
+            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            let visits = select_visits!(pool, &ids, OP);
+            (rows, visits)
         });
-        rows.into_iter().map(|r| r.into_record(OP)).collect()
+        let mut by_call: std::collections::HashMap<String, Vec<QueueVisit>> =
+            std::collections::HashMap::new();
+        for stored in visits {
+            let call = stored.call_id.clone();
+            by_call
+                .entry(call)
+                .or_default()
+                .push(stored.into_visit(OP)?);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let queues = by_call.remove(&r.id).unwrap_or_default();
+                let mut record = r.into_record(OP)?;
+                record.queues = queues;
+                Ok(record)
+            })
+            .collect()
     }
 
     /// The outbound calls that started in `period` (calls placed out, and calls of any
@@ -1348,6 +1586,40 @@ impl Store {
                 qb.push(" AND started_at_ms < ").push_bind(until);
             }
             qb.push(" ORDER BY started_at_ms");
+            qb.build_query_as()
+                .fetch_all(pool)
+                .await
+                .map_err(db(OP))?
+        });
+        rows.into_iter().map(|r| r.into_call(OP)).collect()
+    }
+
+    /// The queue visits that began in `period` (by the time the caller joined, or was turned
+    /// away), of every queue or of `queue`, oldest first, as the queue report reads them
+    /// (`crossbar_cdr::metrics::queues`): each with its call's talk time if it is the visit an
+    /// agent answered. Read from the `(queue, joined_at_ms)` or `(joined_at_ms)` index.
+    pub async fn queue_calls(
+        &self,
+        period: Period,
+        queue: Option<&str>,
+    ) -> Result<Vec<QueueCall>, StoreError> {
+        const OP: &str = "read queue calls";
+        let rows: Vec<QueueCallRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT q.queue, q.joined_at_ms, q.position, q.wait_ms, q.outcome, q.agent, \
+                 CASE WHEN q.outcome = 'answered' THEN c.talk_secs ELSE 0 END AS talk_secs \
+                 FROM call_queues q JOIN calls c ON c.id = q.call_id WHERE 1 = 1",
+            );
+            if let Some(queue) = queue {
+                qb.push(" AND q.queue = ").push_bind(queue);
+            }
+            if let Some(since) = period.since_ms {
+                qb.push(" AND q.joined_at_ms >= ").push_bind(since);
+            }
+            if let Some(until) = period.until_ms {
+                qb.push(" AND q.joined_at_ms < ").push_bind(until);
+            }
+            qb.push(" ORDER BY q.joined_at_ms, q.call_id, q.ord");
             qb.build_query_as()
                 .fetch_all(pool)
                 .await

@@ -1,13 +1,15 @@
 //! crossbar-store: the SQL storage layer — SQLite by default, PostgreSQL by URL, one code path.
 //!
 //! Today it holds registrar bindings ([`bindings`], RFC 3261 §10.3), a small key/value for
-//! server secrets ([`secrets`]), call records with the calls in progress ([`calls`]),
-//! extension blocks set by fraud caps ([`blocks`]), alerts for administrators
-//! ([`alerts`]), the status of SIP trunks with their change log ([`trunks`]), the
-//! outbound activity routing limits are checked against ([`activity`]), and what steers
-//! incoming calls while crossbar runs: time-condition overrides ([`time_conditions`]), the
-//! caller blocklist ([`blocklist`]) and where round-robin ring groups start
-//! ([`ring_groups`]); each later domain gets its own module on the same [`Store`].
+//! server secrets ([`secrets`]), call records with their queue visits and the calls in
+//! progress ([`calls`]), the callback tasks the records open and complete ([`callbacks`]),
+//! queue agents' state and event log ([`agents`]), extension blocks set by fraud caps
+//! ([`blocks`]), alerts for administrators ([`alerts`]), the status of SIP trunks with their
+//! change log ([`trunks`]), the outbound activity routing limits are checked against
+//! ([`activity`]), and what steers incoming calls while crossbar runs: time-condition
+//! overrides ([`time_conditions`]), the caller blocklist ([`blocklist`]) and where round-robin
+//! ring groups start ([`ring_groups`]); each later domain gets its own module on the same
+//! [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
 //! either commits or returns a [`StoreError`]; nothing is dropped silently, so the caller
@@ -87,10 +89,13 @@ macro_rules! begin_write {
 }
 
 pub mod activity;
+pub mod agents;
 pub mod alerts;
 pub mod bindings;
 pub mod blocklist;
 pub mod blocks;
+#[macro_use]
+pub mod callbacks;
 pub mod calls;
 mod error;
 pub mod ring_groups;
@@ -101,10 +106,17 @@ pub mod time_conditions;
 pub mod trunks;
 
 pub use activity::{ActivityWindow, ExtensionActivity, OutboundActivity, TrunkActivity};
+pub use agents::{
+    AgentChange, AgentMembership, AgentPause, AgentStates, AgentUpdate, QueuePosition,
+};
 pub use alerts::{Alert, AlertKind};
 pub use bindings::{Binding, BindingChange};
 pub use blocklist::BlockedCaller;
 pub use blocks::Block;
+pub use callbacks::{
+    Assignee, CallbackAttempt, CallbackFilter, CallbackMiss, CallbackSettings, CallbackTask,
+    CallbackTaskDetail, TaskEdit,
+};
 pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
 pub use ring_groups::RoundRobinPosition;
@@ -148,6 +160,8 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// How finished calls open and complete callback tasks ([`Store::with_callbacks`]).
+    callbacks: std::sync::Arc<CallbackSettings>,
 }
 
 impl Store {
@@ -172,7 +186,10 @@ impl Store {
                 });
             }
         };
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            callbacks: std::sync::Arc::new(CallbackSettings::default()),
+        };
         store.migrate().await?;
         tracing::debug!(backend = %store.backend(), "store opened");
         Ok(store)

@@ -10,9 +10,13 @@
 //! - [`outbound`]: outgoing calls — attempts, connected, ASR, ACD, PDD, minutes, cost by
 //!   destination class, failovers, failures, denied attempts by reason; in all, or per
 //!   extension, trunk or destination class.
+//! - [`queues`]: queue calls — offered, answered, abandoned (short ones apart), ASA, queue
+//!   wait, service level per queue, overflows, callbacks taken; each agent's offers, talk,
+//!   wrap-up, login and pause time, occupancy; callback completion and time to callback.
 
 pub mod inbound;
 pub mod outbound;
+pub mod queues;
 
 /// A span of time calls are counted in, by the time they started: from `since_ms`
 /// (inclusive) to `until_ms` (exclusive), unix milliseconds; an open end is unbounded.

@@ -13,6 +13,12 @@
 //!     [--format table|csv|json]                                   # outbound figures
 //! crossbar report inbound --config F [--since T] [--until T] [--by did|route|group]
 //!     [--received] [--format table|csv|json]                      # inbound figures
+//! crossbar report queues --config F [--since T] [--until T] [--queue NAME]
+//!     [--format table|csv|json]                                   # queue, agent, callback figures
+//! crossbar callbacks list --config F [--state open|completed|all] [--format table|csv|json]
+//! crossbar callbacks assign ID --agent 201|--queue NAME|--nobody --config F
+//! crossbar callbacks cancel ID --config F                         # close a task by hand
+//! crossbar agent list --config F [--format table|json]            # queue agents and their state
 //! crossbar tc list --config F [--format table|json]               # time conditions, overrides
 //! crossbar tc override NAME open|closed|schedule --config F       # force one, or clear it
 //! crossbar blocklist list --config F [--format table|json]        # the caller blocklist
@@ -24,10 +30,13 @@
 //! `[site] timezone` (UTC if unset). Exit status: 0 done, 2 for a configuration or an argument
 //! that cannot be used, 1 when the database cannot be read or written, or there is nothing to
 //! do (`unblock` of an extension that is not blocked, `blocklist add` of a pattern already
-//! there, `blocklist remove` of one that is not).
+//! there, `blocklist remove` of one that is not, `callbacks assign` or `cancel` of a task that
+//! is not open).
 
+pub mod agent;
 pub mod alerts;
 pub mod blocklist;
+pub mod callbacks;
 pub mod calls;
 pub mod extension;
 pub mod report;

@@ -8,6 +8,18 @@
 //! `crossbar_cdr::metrics::inbound`'s, the report is made as `GET /api/reports/inbound` makes
 //! it (`crossbar_api::reports::inbound`), and the JSON is its answer.
 //!
+//! `crossbar report queues` gives each queue's figures over a period — offered, answered,
+//! abandoned (short abandons apart: given up within `--short-abandon-secs` of joining the
+//! queue), ASA, average and max queue wait, service level against the queue's own
+//! `service_level_secs`, overflows by reason, callbacks taken — each agent's (offers,
+//! answered, missed, talk, wrap-up, login and pause time by reason, occupancy), and the
+//! callbacks' (opened, completed, completion rate, mean and 90th percentile time to
+//! callback); for every queue or `--queue NAME`. The figures are
+//! `crossbar_cdr::metrics::queues`' (defined there), the report is made as
+//! `GET /api/reports/queues` makes it (`crossbar_api::queues::queue_report`), and the JSON is
+//! its answer. The CSV holds three tables — queues, agents, callbacks — each with its header
+//! row, separated by an empty line.
+//!
 //! `crossbar report outbound` gives the outbound figures of a period — attempts, connected,
 //! ASR, ACD, PDD, minutes, cost (by destination class), failovers, failures, unrouted and
 //! denied calls (by reason) — in all, or per extension, trunk or destination class. The
@@ -21,7 +33,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use crossbar_api::filter::{InboundReportQuery, ReportQuery};
+use crossbar_api::filter::{InboundReportQuery, QueueReportQuery, ReportQuery};
 use crossbar_cdr::DestinationClass;
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::metrics::inbound::{
@@ -30,6 +42,7 @@ use crossbar_cdr::metrics::inbound::{
 use crossbar_cdr::metrics::outbound::{
     GroupBy, OutboundFigures, OutboundGroup, OutboundReport, outbound_report,
 };
+use crossbar_cdr::metrics::queues::{AgentFigures, QueueFigures, QueueReport};
 use crossbar_store::TrunkLegs;
 use jiff::tz::TimeZone;
 
@@ -48,6 +61,35 @@ pub enum ReportCommand {
     /// Outgoing calls: attempts, connected, ASR, ACD, PDD, minutes, cost, failovers,
     /// failures and denied calls, in all or by extension, trunk or destination class.
     Outbound(OutboundArgs),
+    /// Queues: offered, answered, abandoned, ASA, queue wait, service level and overflows per
+    /// queue; offers, talk, wrap-up, login and pause time and occupancy per agent; callback
+    /// completion and time to callback.
+    Queues(QueuesArgs),
+}
+
+/// `crossbar report queues` options.
+#[derive(Debug, Args)]
+pub struct QueuesArgs {
+    /// The TOML configuration file (its [database] is read, its [[queue]] thresholds used).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Queue calls that began at or after TIME: 2026-11-21T09:00:00Z, 2026-11-21T09:00
+    /// (site time) or 2026-11-21 (from the start of that day).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Queue calls that began before TIME (same forms; a date includes that whole day).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only this queue: its calls, its agents' time and its callback tasks.
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
+    /// Given up within SECS of joining the queue is a short abandon, left out of the service
+    /// level.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SHORT_ABANDON_SECS)]
+    pub short_abandon_secs: u32,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `crossbar report outbound` options.
@@ -109,7 +151,7 @@ pub enum Format {
     Table,
     /// One row per group and one for the total, with a header row.
     Csv,
-    /// The report as `GET /api/reports/inbound` or `/outbound` gives it.
+    /// The report as `GET /api/reports/inbound`, `/outbound` or `/queues` gives it.
     Json,
 }
 
@@ -119,7 +161,277 @@ pub fn run(command: ReportCommand) -> ExitCode {
     match command {
         ReportCommand::Inbound(args) => inbound(args),
         ReportCommand::Outbound(args) => outbound(args),
+        ReportCommand::Queues(args) => queues(args),
     }
+}
+
+fn queues(args: QueuesArgs) -> ExitCode {
+    const COMMAND: &str = "crossbar report queues";
+    let config = match load_config(COMMAND, &args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let timezone = site_timezone(COMMAND, &config);
+    let query = QueueReportQuery {
+        since: args.since.clone(),
+        until: args.until.clone(),
+        queue: args.queue.clone(),
+        short_abandon_secs: Some(args.short_abandon_secs.to_string()),
+    };
+    let (period, options) = match query.to_report(&timezone, &config.queues) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("{COMMAND}: --{}", option_error(&error.0));
+            return ExitCode::from(2);
+        }
+    };
+    let now_ms = crate::unix_ms_now();
+    let report = with_store(&config, async |store| {
+        Ok(crossbar_api::queues::queue_report(&store, period, &options, now_ms).await?)
+    });
+    let text = report.and_then(|report| {
+        render_queues(&report, args.format, &timezone).context("formatting the report")
+    });
+    print_or_fail(COMMAND, text)
+}
+
+fn render_queues(report: &QueueReport, format: Format, tz: &TimeZone) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Table => queues_table(report, tz),
+        Format::Csv => queues_csv(report),
+        Format::Json => with_newline(serde_json::to_string_pretty(report)?),
+    })
+}
+
+/// Whole seconds as `m:ss` or `h:mm:ss`.
+fn secs_duration(secs: u64) -> String {
+    duration(u32::try_from(secs).unwrap_or(u32::MAX))
+}
+
+fn queues_table(report: &QueueReport, tz: &TimeZone) -> String {
+    const HEADER: [&str; 12] = [
+        "QUEUE",
+        "OFFERED",
+        "ANSWERED",
+        "ABANDONED",
+        "SHORT",
+        "ASA",
+        "AVG WAIT",
+        "MAX WAIT",
+        "T",
+        "SERVICE LEVEL",
+        "OVERFLOWED",
+        "CALLBACKS",
+    ];
+    const RIGHT: [bool; 12] = [
+        false, true, true, true, true, true, true, true, true, true, true, true,
+    ];
+    let mut out = format!("Queue calls {}", period_text(&report.period, tz));
+    if let Some(queue) = &report.queue {
+        write!(out, ", queue {queue}").expect("writing to a String");
+    }
+    out.push('\n');
+    let row = |label: String, threshold: String, f: &QueueFigures| -> Vec<String> {
+        vec![
+            label,
+            f.offered.to_string(),
+            f.answered.to_string(),
+            f.abandoned.to_string(),
+            f.short_abandons.to_string(),
+            mean_secs(f.asa_secs),
+            mean_secs(f.avg_wait_secs),
+            mean_secs(f.max_wait_secs),
+            threshold,
+            percent(f.service_level),
+            f.overflowed_total.to_string(),
+            f.callbacks_taken.to_string(),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = report
+        .queues
+        .iter()
+        .map(|q| {
+            row(
+                q.queue.clone(),
+                format!("{}s", q.service_level_secs),
+                &q.figures,
+            )
+        })
+        .collect();
+    rows.push(row("total".to_owned(), String::new(), &report.total));
+    out.push_str(&super::table(&HEADER, &RIGHT, &rows));
+    let o = &report.total.overflowed;
+    writeln!(
+        out,
+        "overflowed: timeout {}, full {}, empty {}, breakout {}",
+        o.timeout, o.full, o.empty, o.breakout
+    )
+    .expect("writing to a String");
+
+    out.push('\n');
+    if report.agents.is_empty() {
+        out.push_str("no agent activity\n");
+    } else {
+        const AGENT_HEADER: [&str; 9] = [
+            "AGENT",
+            "OFFERS",
+            "ANSWERED",
+            "MISSED",
+            "TALK",
+            "WRAP-UP",
+            "LOGIN",
+            "PAUSE",
+            "OCCUPANCY",
+        ];
+        const AGENT_RIGHT: [bool; 9] = [false, true, true, true, true, true, true, true, true];
+        let rows: Vec<Vec<String>> = report.agents.iter().map(agent_row).collect();
+        out.push_str(&super::table(&AGENT_HEADER, &AGENT_RIGHT, &rows));
+        let pauses: Vec<String> = report
+            .agents
+            .iter()
+            .filter(|a| !a.pause_secs_by_reason.is_empty())
+            .map(|a| {
+                let reasons: Vec<String> = a
+                    .pause_secs_by_reason
+                    .iter()
+                    .map(|(reason, secs)| format!("{reason} {}", secs_duration(*secs)))
+                    .collect();
+                format!("{} ({})", a.agent, reasons.join(", "))
+            })
+            .collect();
+        if !pauses.is_empty() {
+            writeln!(out, "pause by reason: {}", pauses.join("; ")).expect("writing to a String");
+        }
+    }
+
+    let c = &report.callbacks;
+    let time = |secs: Option<f64>| {
+        secs.map_or_else(
+            || "-".to_owned(),
+            |s| duration(s.round().clamp(0.0, f64::from(u32::MAX)) as u32),
+        )
+    };
+    out.push('\n');
+    writeln!(
+        out,
+        "callbacks: opened {}, completed {} ({}), open {}, cancelled {}, unreached {}; \
+         time to callback: mean {}, 90th percentile {}",
+        c.opened,
+        c.completed,
+        percent(c.completion_rate),
+        c.open,
+        c.cancelled,
+        c.unreached,
+        time(c.mean_secs_to_callback),
+        time(c.p90_secs_to_callback),
+    )
+    .expect("writing to a String");
+    writeln!(
+        out,
+        "service level: answered within the queue's T of the calls offered less short abandons \
+         (given up within {} s of joining); occupancy: talk / (login - pause)",
+        report.short_abandon_secs
+    )
+    .expect("writing to a String");
+    out
+}
+
+fn agent_row(a: &AgentFigures) -> Vec<String> {
+    vec![
+        a.agent.clone(),
+        a.offers.to_string(),
+        a.answered.to_string(),
+        a.missed.to_string(),
+        secs_duration(a.talk_secs),
+        secs_duration(a.wrap_up_secs),
+        secs_duration(a.login_secs),
+        secs_duration(a.pause_secs),
+        percent(a.occupancy),
+    ]
+}
+
+fn queues_csv(report: &QueueReport) -> String {
+    let opt =
+        |v: Option<f64>, decimals: usize| v.map_or_else(String::new, |v| format!("{v:.decimals$}"));
+    let mut out = String::from(
+        "queue,service_level_secs,offered,answered,abandoned,short_abandons,asa_secs,joined,\
+         avg_wait_secs,max_wait_secs,answered_within,service_level,overflowed_timeout,\
+         overflowed_full,overflowed_empty,overflowed_breakout,callbacks_taken\n",
+    );
+    let mut line = |key: &str, threshold: Option<u32>, f: &QueueFigures| {
+        let cells = [
+            key.to_owned(),
+            threshold.map(|t| t.to_string()).unwrap_or_default(),
+            f.offered.to_string(),
+            f.answered.to_string(),
+            f.abandoned.to_string(),
+            f.short_abandons.to_string(),
+            opt(f.asa_secs, 1),
+            f.joined.to_string(),
+            opt(f.avg_wait_secs, 1),
+            opt(f.max_wait_secs, 1),
+            f.answered_within.to_string(),
+            opt(f.service_level, 4),
+            f.overflowed.timeout.to_string(),
+            f.overflowed.full.to_string(),
+            f.overflowed.empty.to_string(),
+            f.overflowed.breakout.to_string(),
+            f.callbacks_taken.to_string(),
+        ];
+        let fields: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    };
+    for q in &report.queues {
+        line(&q.queue, Some(q.service_level_secs), &q.figures);
+    }
+    line("total", None, &report.total);
+
+    out.push_str(
+        "\nagent,offers,answered,missed,talk_secs,wrap_up_secs,login_secs,pause_secs,\
+         occupancy,pause_by_reason\n",
+    );
+    for a in &report.agents {
+        let reasons: Vec<String> = a
+            .pause_secs_by_reason
+            .iter()
+            .map(|(reason, secs)| format!("{reason}: {secs}"))
+            .collect();
+        let cells = [
+            a.agent.clone(),
+            a.offers.to_string(),
+            a.answered.to_string(),
+            a.missed.to_string(),
+            a.talk_secs.to_string(),
+            a.wrap_up_secs.to_string(),
+            a.login_secs.to_string(),
+            a.pause_secs.to_string(),
+            opt(a.occupancy, 4),
+            reasons.join("; "),
+        ];
+        let fields: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+
+    let c = &report.callbacks;
+    out.push_str(
+        "\nopened,completed,open,cancelled,unreached,completion_rate,mean_secs_to_callback,\
+         p90_secs_to_callback\n",
+    );
+    let cells = [
+        c.opened.to_string(),
+        c.completed.to_string(),
+        c.open.to_string(),
+        c.cancelled.to_string(),
+        c.unreached.to_string(),
+        opt(c.completion_rate, 4),
+        opt(c.mean_secs_to_callback, 1),
+        opt(c.p90_secs_to_callback, 1),
+    ];
+    out.push_str(&cells.join(","));
+    out.push('\n');
+    out
 }
 
 fn outbound(args: OutboundArgs) -> ExitCode {

@@ -1,6 +1,8 @@
 //! What the store's test files share: a database per test on either backend, and the
 //! macro that runs a test once per backend.
 
+pub mod script;
+
 use crossbar_store::testing::{SqliteFile, postgres_database};
 use crossbar_store::{Backend, Store};
 
