@@ -341,6 +341,9 @@ pub enum StepKind {
     Escalation,
     /// The call was refused by the blocklist.
     Blocklist,
+    /// A queue took the caller (the simulator: its strategy and agents; a live call: the
+    /// position on joining).
+    Queue,
 }
 
 impl StepKind {
@@ -353,6 +356,7 @@ impl StepKind {
             StepKind::Group => "group",
             StepKind::Escalation => "escalation",
             StepKind::Blocklist => "blocklist",
+            StepKind::Queue => "queue",
         }
     }
 }

@@ -862,7 +862,7 @@ fn the_example_file_takes_its_did_to_a_menu_in_office_hours_and_alice_outside_th
         menu.options,
         [
             ('1', Destination::Group("sales".to_owned())),
-            ('2', Destination::Extension("203".to_owned())),
+            ('2', Destination::Queue("support".to_owned())),
             ('0', alice),
         ]
     );

@@ -14,7 +14,7 @@
 //! JSON keys: `trunk`, `did`, `caller`, `decision` (`route`, `blocked`, `no_route`), `route`,
 //! `status` (403/486/603 blocked, 404 no route; `null` when the call goes on), `vip`,
 //! `language`, `digits`, `steps` (`{kind, name, result}`, `kind` one of `route`,
-//! `time_condition`, `ivr`, `digit`, `group`, `escalation`, `blocklist`), `destination` (`ext:201`,
+//! `time_condition`, `ivr`, `digit`, `group`, `escalation`, `blocklist`, `queue`), `destination` (`ext:201`,
 //! `ivr:main`, `group:sales`, `queue:support`, `hangup`; `null` when refused), `waiting` (the caller waits in
 //! the menu `destination` for a key), `members` (for a group: `{member, position, class,
 //! skipped}` in ringing order, `member` as `ext:201` or the outside number).
@@ -190,13 +190,16 @@ impl DialPlan {
                     break;
                 }
                 Target::Queue(name) => {
-                    // Said here so that the simulator agrees with the live call, which the
-                    // switch ends with 480 until queues are served.
-                    explanation.steps.push(Step::new(
-                        StepKind::Route,
-                        name.as_str(),
-                        "queues are not built yet: a live call ends here with 480",
-                    ));
+                    // Who answers depends on who is logged in, free and idle when the call
+                    // comes: the simulator says how the queue chooses and among whom, and
+                    // where the caller goes when nobody answers.
+                    if let Some(queue) = self.queue(name) {
+                        explanation.steps.push(Step::new(
+                            StepKind::Queue,
+                            name.as_str(),
+                            queue_words(queue),
+                        ));
+                    }
                     break;
                 }
                 Target::Extension(_) | Target::Hangup => break,
@@ -319,6 +322,45 @@ fn strategy_words(strategy: crossbar_config::RingStrategy) -> &'static str {
         crossbar_config::RingStrategy::RoundRobin => "round robin:",
         crossbar_config::RingStrategy::Random => "random:",
     }
+}
+
+/// What the simulator says of a queue: `waits for an agent (longest idle) of 202, 203
+/// (penalty 1: 204), at most 300 s, then ext:201`.
+fn queue_words(queue: &crate::QueuePlan) -> String {
+    let mut tiers: Vec<u32> = queue.members.iter().map(|m| m.penalty).collect();
+    tiers.sort_unstable();
+    tiers.dedup();
+    let tier = |penalty: u32| {
+        queue
+            .members
+            .iter()
+            .filter(|m| m.penalty == penalty)
+            .map(|m| m.extension.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut words = format!(
+        "waits for an agent ({})",
+        queue.strategy.as_str().replace('_', " ")
+    );
+    match tiers.split_first() {
+        None => words.push_str(", agents log in at run time"),
+        Some((first, rest)) => {
+            words.push_str(&format!(" of {}", tier(*first)));
+            for penalty in rest {
+                words.push_str(&format!(" (penalty {penalty}: {})", tier(*penalty)));
+            }
+        }
+    }
+    match (&queue.max_wait_secs, &queue.on_timeout) {
+        (Some(secs), Some(next)) => words.push_str(&format!(", at most {secs} s, then {next}")),
+        (Some(secs), None) => words.push_str(&format!(", at most {secs} s")),
+        (None, _) => {}
+    }
+    if let Some(empty) = &queue.on_empty {
+        words.push_str(&format!("; nobody logged in: {empty}"));
+    }
+    words
 }
 
 /// A few aligned lines for `crossbar route explain` (table output).

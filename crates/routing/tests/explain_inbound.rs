@@ -3,6 +3,7 @@
 
 mod fixture;
 
+use crossbar_cdr::StepKind;
 use crossbar_config::{Config, Holiday, RingStrategy};
 use crossbar_routing::{DialPlan, InboundExplanation, Live};
 use fixture::{
@@ -294,10 +295,11 @@ fn a_queue_is_the_destination_and_the_path_says_live_calls_end_there_for_now() {
     assert_eq!(value["destination"], "queue:support");
     let last = explanation.steps.last().expect("steps");
     assert_eq!(
-        (last.name.as_str(), last.result.as_str()),
+        (last.kind, last.name.as_str(), last.result.as_str()),
         (
+            StepKind::Queue,
             "support",
-            "queues are not built yet: a live call ends here with 480"
+            "waits for an agent (longest idle), agents log in at run time"
         )
     );
     assert!(!explanation.waiting);

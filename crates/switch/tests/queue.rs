@@ -12,7 +12,7 @@ mod pbx;
 use std::time::Duration;
 
 use crossbar_cdr::record::{CallRecord, Disposition};
-use crossbar_cdr::{Direction, EventKind, QueueOutcome, Stage};
+use crossbar_cdr::{Direction, EventKind, QueueOutcome, Stage, StepKind};
 use crossbar_media::{MediaCommand, MediaEvent, Prompt, RelayId};
 use crossbar_sip::{Method, Request, Response, Uri};
 use crossbar_switch::{AgentActivity, AgentPause, AgentQueue};
@@ -411,6 +411,17 @@ fn a_caller_hears_music_and_its_position_and_is_put_through_to_the_agent_without
     assert_eq!(visit.queue, "support");
     assert_eq!(visit.position, Some(1));
     assert_eq!(visit.offered, ["201"]);
+    let queue_steps: Vec<&str> = record
+        .path
+        .iter()
+        .filter(|step| step.kind == StepKind::Queue)
+        .map(|step| step.result.as_str())
+        .collect();
+    assert_eq!(
+        queue_steps,
+        ["joined at position 1", "answered by 201"],
+        "the route path shows the queue"
+    );
     assert_eq!(visit.outcome, QueueOutcome::Answered);
     assert_eq!(visit.agent.as_deref(), Some("201"));
 

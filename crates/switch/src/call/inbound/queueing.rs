@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use crossbar_cdr::{EndReason, EventKind, QueueOutcome, Stage};
+use crossbar_cdr::{EndReason, EventKind, QueueOutcome, Stage, StepKind};
 use crossbar_media::MediaCommand;
 use crossbar_routing::{Target, Unanswered};
 use crossbar_sip::Response;
@@ -250,14 +250,7 @@ impl Call {
                 // The caller keeps their place; calling them back (origination) is not built
                 // here: see `Offer` with `callback`. The call ends after the confirmation.
                 tracing::info!(call = %self.id, queue = %name, position, "callback offer taken");
-                ctx.emit(
-                    &self.id,
-                    EventKind::QueueLeft {
-                        queue: name,
-                        outcome: QueueOutcome::Callback,
-                        agent: None,
-                    },
-                );
+                self.record_left(ctx, &name, QueueOutcome::Callback, None);
                 self.cancel_offers(ctx);
                 if let Some(queue) = self.queue_mut() {
                     queue.hearing = Hearing::CallbackAccepted;
@@ -308,6 +301,14 @@ impl Call {
             &self.id,
             EventKind::Stage {
                 stage: Stage::Queue,
+            },
+        );
+        ctx.emit(
+            &self.id,
+            EventKind::Step {
+                kind: StepKind::Queue,
+                name: name.to_owned(),
+                result: format!("joined at position {position}"),
             },
         );
         ctx.emit(
@@ -468,6 +469,36 @@ impl Call {
         }
     }
 
+    /// The record hears the caller left `name` (`outcome`, answered by `agent`): a step of the
+    /// route path and the queue visit's end.
+    fn record_left(
+        &self,
+        ctx: &mut Ctx<'_>,
+        name: &str,
+        outcome: QueueOutcome,
+        agent: Option<String>,
+    ) {
+        ctx.emit(
+            &self.id,
+            EventKind::Step {
+                kind: StepKind::Queue,
+                name: name.to_owned(),
+                result: match &agent {
+                    Some(agent) => format!("answered by {agent}"),
+                    None => outcome.as_str().to_owned(),
+                },
+            },
+        );
+        ctx.emit(
+            &self.id,
+            EventKind::QueueLeft {
+                queue: name.to_owned(),
+                outcome,
+                agent,
+            },
+        );
+    }
+
     /// The caller has left the queue (`outcome`): the record says so, the call is no longer
     /// in it.
     fn left_queue(
@@ -477,14 +508,7 @@ impl Call {
         outcome: QueueOutcome,
         agent: Option<String>,
     ) {
-        ctx.emit(
-            &self.id,
-            EventKind::QueueLeft {
-                queue: name.to_owned(),
-                outcome,
-                agent,
-            },
-        );
+        self.record_left(ctx, name, outcome, agent);
         self.cancel_offers(ctx);
         // On to another destination: the music must not come back between its prompts (an
         // agent's answer bridges, which takes it away anyway).
@@ -533,14 +557,7 @@ impl Call {
                 if let Some(queue) = self.queue_mut() {
                     queue.offers.clear();
                 }
-                ctx.emit(
-                    &self.id,
-                    EventKind::QueueLeft {
-                        queue: name,
-                        outcome: QueueOutcome::Answered,
-                        agent: Some(agent.clone()),
-                    },
-                );
+                self.record_left(ctx, &name, QueueOutcome::Answered, Some(agent.clone()));
                 let receiving = self.receiving();
                 receiving.app = App::Idle;
                 receiving.agent = Some(agent);
