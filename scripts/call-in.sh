@@ -3,7 +3,7 @@
 # from 127.0.0.2 (carrier-a's `inbound_addresses` in examples/crossbar.toml) to crossbar on
 # 127.0.0.1:5060. In office hours the menu answers; after 4 s of the greeting the caller
 # presses DIGIT (SIP INFO) and the chosen phone rings: 1 → the sales hunt group (201, then
-# 202), 2 → 203, 0 → 201. Closed (nights, weekends, holidays) the call rings 201 at once.
+# 202), 2 → the support queue (202, 203), 0 → 201. Closed (nights, weekends, holidays) the call rings 201 at once.
 #
 #   scripts/call-in.sh [DIGIT] [DID] [CALLER]     # defaults: 1 +442079460000 +447700900123
 #
