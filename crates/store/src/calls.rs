@@ -776,6 +776,7 @@ impl CallRow {
             // No call joins a queue yet: the queue visits get their own table with the switch's
             // queue wiring.
             queues: Vec::new(),
+            callback_task: None,
             legs,
             timeline,
         })
