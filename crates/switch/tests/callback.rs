@@ -814,3 +814,33 @@ fn an_agent_who_misses_a_callback_offer_counts_it_and_the_caller_is_offered_agai
         "+447400123001"
     );
 }
+
+#[test]
+fn an_agent_busy_for_a_callback_offer_is_a_missed_offer_and_the_caller_waits_for_the_next() {
+    let mut lab = lab([Script::answer()], []);
+    let alice = paused_agent(&mut lab);
+    takes_the_callback(&mut lab, "+447400123001");
+    unpause(&mut lab);
+    let invite = invites(&mut lab, &alice).remove(0);
+    alice.reply(&mut lab, &invite, 486, None);
+    lab.run_for(ms(10));
+    assert!(carrier_invites(&lab, CARRIER_A).is_empty());
+    let log = activities(&lab, "201");
+    let missed = log
+        .iter()
+        .position(|a| matches!(a, AgentActivity::Missed { queue, .. } if queue == "support"))
+        .unwrap_or_else(|| panic!("a missed offer: {log:#?}"));
+    assert!(
+        matches!(log[missed + 1], AgentActivity::Available),
+        "{log:#?}"
+    );
+    let busy = record_between(&lab, "201", "+447400123001");
+    assert_eq!(busy.disposition, Disposition::Busy);
+
+    lab.run_for(secs(5));
+    let again = rings(&mut lab, &alice);
+    assert_eq!(
+        user(&again.headers.from().expect("From").uri),
+        "+447400123001"
+    );
+}
