@@ -367,6 +367,7 @@ async fn the_live_state_counts_today_from_local_midnight_and_knows_unreported_tr
             path: Vec::new(),
             abandoned_stage: None,
             queues: Vec::new(),
+            callback_task: None,
             legs: Vec::new(),
             timeline: Vec::new(),
         }

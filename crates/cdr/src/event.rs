@@ -74,7 +74,8 @@ impl fmt::Display for Direction {
     serde(rename_all = "snake_case")
 )]
 pub enum LegRole {
-    /// The caller's leg (crossbar is the UAS).
+    /// The caller's leg: crossbar is the UAS — or, for a call crossbar originated (a
+    /// callback), the UAC of the legs ringing the agent who calls.
     Caller,
     /// A leg crossbar placed toward a target (crossbar is the UAC).
     Callee,
@@ -266,6 +267,29 @@ pub enum EventKind {
         /// The caller ID presented to the carrier; `None` when withheld.
         caller_id: Option<String>,
     },
+    /// crossbar originated the call to return a missed call (issue 9, callback tasks): it
+    /// rang the agent (the caller, on legs of role `caller` that crossbar placed), then dialled
+    /// the customer (the callee). Comes right after `Started`. `task`: the callback task the
+    /// call works (a dial from the API or the CLI); `None` for a queue's virtual hold, whose
+    /// task the switch does not know — `returns` then names the call that took "press 1 to be
+    /// called back". `queue`: the queue the callback is for, if any.
+    Callback {
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        task: Option<i64>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        queue: Option<String>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        returns: Option<CallId>,
+    },
     /// A leg exists: the caller's (id 0) or one crossbar placed to `target`
     /// (an extension's registered contact, or a number through a trunk).
     LegCreated {
@@ -293,7 +317,9 @@ pub enum EventKind {
         leg: LegId,
         early_media: bool,
     },
-    /// A callee leg answered (200 to the INVITE, ACKed); the call is answered once.
+    /// A callee leg answered (200 to the INVITE, ACKed); the call is answered once. A leg of
+    /// role `caller` that crossbar placed (an originated call's agent) answering is that leg's
+    /// answer only: the call is answered when its callee does.
     Answered {
         leg: LegId,
     },

@@ -203,6 +203,14 @@ pub struct CallRecord {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub queues: Vec<QueueVisit>,
+    /// The callback task a call crossbar originated works (from its `Callback` event); `None`
+    /// for every other call, and for a queue's virtual hold callback (see
+    /// [`EventKind::Callback`]).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub callback_task: Option<i64>,
     /// Every leg, in the order they were created (the caller's leg first).
     pub legs: Vec<LegRecord>,
     /// Every event of the call, in the order received.
@@ -363,6 +371,7 @@ impl Recorder {
                 path: Vec::new(),
                 queues: Vec::new(),
                 stage: None,
+                callback_task: None,
                 timeline: vec![event.clone()],
             };
             self.calls.insert(event.call, state);
@@ -402,6 +411,10 @@ impl Recorder {
             }
             EventKind::Stage { stage } => {
                 state.stage = Some(*stage);
+                None
+            }
+            EventKind::Callback { task, .. } => {
+                state.callback_task = *task;
                 None
             }
             EventKind::QueueJoined { queue, position } => {
@@ -497,9 +510,12 @@ impl Recorder {
                 let record = state.leg(*leg, at);
                 record.answered_at_ms.get_or_insert(at);
                 record.final_status = Some(200);
+                // The agent of an originated call picking up (a caller leg) is not the
+                // call's answer: its callee's is.
+                let callee = record.role == LegRole::Callee;
                 let target = record.target.clone();
                 let (trunk, rate) = (record.trunk.clone(), record.rate);
-                if state.answered.is_none() {
+                if callee && state.answered.is_none() {
                     state.answered = Some((at, *leg));
                     Some(RecorderOutput::Answered {
                         call: event.call.clone(),
@@ -620,6 +636,7 @@ struct CallState {
     queues: Vec<OpenVisit>,
     /// Where the caller waits now.
     stage: Option<Stage>,
+    callback_task: Option<i64>,
     timeline: Vec<CallEvent>,
 }
 
@@ -807,6 +824,7 @@ impl CallState {
             path: self.path,
             abandoned_stage,
             queues,
+            callback_task: self.callback_task,
             legs: self.legs,
             timeline: self.timeline,
         }
@@ -1327,6 +1345,88 @@ mod tests {
         assert_eq!(r.legs[1].trunk.as_deref(), Some("carrier-a"));
     }
 
+    /// A callback crossbar originated for task 7: the agent 201 (leg 0, a caller leg crossbar
+    /// placed) rings from 100 ms and answers at 4 s; the customer's trunk leg is placed at
+    /// 4.01 s, rings at 5 s and answers at 12 s.
+    fn callback_script() -> Script {
+        let mut s = Script::new("cb");
+        s.at(
+            0,
+            EventKind::Callback {
+                task: Some(7),
+                queue: None,
+                returns: None,
+            },
+        );
+        s.ringing(100, 0).answered(4_000, 0);
+        routed(&mut s, 4_005);
+        trunk_leg(&mut s, 4_010, 1, "carrier-a", "0.01");
+        s.ringing(5_000, 1);
+        s
+    }
+
+    #[test]
+    fn an_originated_call_is_answered_when_its_callee_answers_not_when_its_agent_does() {
+        let mut s = callback_script();
+        let mut recorder = Recorder::default();
+        let early: Vec<RecorderOutput> = s
+            .events
+            .clone()
+            .into_iter()
+            .filter_map(|e| recorder.record(e))
+            .collect();
+        assert!(
+            !early
+                .iter()
+                .any(|o| matches!(o, RecorderOutput::Answered { .. })),
+            "the agent picking up is not the call's answer: {early:?}"
+        );
+        s.answered(12_000, 1);
+        s.ended(72_000, EndReason::Hangup, HangupSide::Callee, None);
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Answered);
+        assert_eq!(r.callback_task, Some(7));
+        assert_eq!(r.answered_at_ms, Some(T0 + 12_000));
+        assert_eq!(r.answered_by.as_deref(), Some("+441632960001"));
+        assert_eq!(r.timings.wait_secs, Some(12));
+        assert_eq!(
+            r.timings.ring_secs, 7,
+            "the customer's ringing, not the agent's"
+        );
+        assert_eq!(r.timings.talk_secs, 60);
+        let agent = &r.legs[0];
+        assert_eq!(agent.role, LegRole::Caller);
+        assert_eq!(agent.answered_at_ms, Some(T0 + 4_000));
+        assert_eq!(agent.final_status, Some(200));
+        let out = r.outbound.expect("routed out");
+        assert_eq!((out.attempts, out.pdd_ms), (1, Some(990)));
+    }
+
+    #[test]
+    fn a_callback_whose_agent_is_busy_is_busy_with_no_trunk_attempt() {
+        let mut s = Script::new("cb");
+        s.at(
+            0,
+            EventKind::Callback {
+                task: Some(7),
+                queue: None,
+                returns: None,
+            },
+        );
+        routed(&mut s, 0);
+        s.failed(300, 0, 486);
+        s.ended(
+            300,
+            EndReason::TargetsFailed { status: 486 },
+            HangupSide::Caller,
+            Some(486),
+        );
+        let r = s.record();
+        assert_eq!(r.disposition, Disposition::Busy);
+        assert_eq!(r.callback_task, Some(7));
+        assert_eq!(r.outbound.map(|o| o.attempts), Some(0));
+    }
+
     #[test]
     fn the_answer_of_an_outbound_call_carries_its_trunk_rate_and_routing() {
         let mut s = Script::new("c1");
@@ -1816,6 +1916,18 @@ mod tests {
         assert_eq!(json["direction"], "internal");
         assert_eq!(json["timeline"][0]["type"], "started");
         assert_eq!(json["timeline"][0]["call"], "c1");
+        assert!(json.get("callback_task").is_none(), "absent when none");
+        let back: CallRecord = serde_json::from_value(json).expect("and deserialises");
+        assert_eq!(back, record);
+
+        let mut s = callback_script();
+        s.answered(12_000, 1);
+        s.ended(72_000, EndReason::Hangup, HangupSide::Callee, None);
+        let record = s.record();
+        let json = serde_json::to_value(&record).expect("a record serialises");
+        assert_eq!(json["callback_task"], 7);
+        assert_eq!(json["timeline"][2]["type"], "callback");
+        assert_eq!(json["timeline"][2]["task"], 7);
         let back: CallRecord = serde_json::from_value(json).expect("and deserialises");
         assert_eq!(back, record);
     }

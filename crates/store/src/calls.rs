@@ -883,6 +883,7 @@ impl CallRow {
             abandoned_stage,
             // Read from `call_queues` by the caller of `into_record`.
             queues: Vec::new(),
+            callback_task: None,
             legs,
             timeline,
         })

@@ -73,6 +73,7 @@ fn record(
         path: Vec::new(),
         abandoned_stage: None,
         queues: Vec::new(),
+        callback_task: None,
         legs: Vec::new(),
         timeline: Vec::new(),
     }

@@ -250,9 +250,38 @@ impl Switch {
     }
 
     /// Carries out what the queue machine asked that the acting call did not: actions about
-    /// other calls (each handed to its call), and the agent event log.
+    /// other calls (each handed to its call), callbacks of callers on virtual hold (the call
+    /// crossbar originates for an offer, see `crate::origination`), and the agent event log.
     pub(crate) fn run_queue_actions(&mut self, now: Instant, wall: SystemTime) {
         while let Some(action) = self.core.queue_actions.pop_front() {
+            // A callback's offer: the switch calls the held caller back (and a call it placed
+            // for an offer the queue ends stops ringing).
+            match action {
+                QueueAction::Offer {
+                    caller,
+                    agent,
+                    until,
+                    callback: true,
+                } => {
+                    self.call_back_held(now, wall, caller, agent, until);
+                    continue;
+                }
+                QueueAction::CancelOffer { caller, ref agent }
+                    if self.core.held.contains_key(&caller) =>
+                {
+                    let calls: Vec<u64> = self.core.held[&caller]
+                        .originations
+                        .iter()
+                        .filter(|(offered, _)| offered == agent)
+                        .map(|(_, seq)| *seq)
+                        .collect();
+                    for seq in calls {
+                        self.with_call(now, wall, seq, |call, ctx| call.offer_called_off(ctx));
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             match caller_of(&action) {
                 Some(caller) => {
                     let handled = self.with_call(now, wall, caller, |call, ctx| {
@@ -276,16 +305,7 @@ impl Switch {
         caller: u64,
         action: QueueAction,
     ) {
-        if let QueueAction::Offer {
-            agent, callback, ..
-        } = action
-        {
-            if callback {
-                // Callback origination would start here: ring `agent`, then dial the customer
-                // through the outgoing routes (issue 9, callbacks). Not built: the kept place
-                // is given up.
-                tracing::info!(%agent, "a callback's turn came; calling back is not built: the place is given up");
-            }
+        if let QueueAction::Offer { .. } = action {
             let actions = self.core.queues(now, wall).caller_left(caller, now);
             self.core.queue_actions.extend(actions);
         }
@@ -293,8 +313,14 @@ impl Switch {
 
     /// The agent event log: a state change or a missed offer as a [`SwitchOutput::Agent`].
     fn agent_output(&mut self, wall: SystemTime, action: QueueAction) {
-        let call_of =
-            |switch: &Switch, caller: u64| switch.calls.get(&caller).map(|c| c.id.clone());
+        // A caller waiting for a callback is known by the call that took the offer.
+        let call_of = |switch: &Switch, caller: u64| {
+            switch
+                .calls
+                .get(&caller)
+                .map(|c| c.id.clone())
+                .or_else(|| switch.core.held.get(&caller).map(|held| held.call.clone()))
+        };
         let (agent, activity) = match action {
             QueueAction::Missed {
                 caller,

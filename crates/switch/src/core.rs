@@ -252,6 +252,9 @@ pub(crate) struct Core {
     /// What the queue machine asked for that concerns another call than the one acting, or
     /// no call (the agent event log): carried out by the switch once the acting call is done.
     pub(crate) queue_actions: VecDeque<QueueAction>,
+    /// Queue callers waiting for a callback (virtual hold), by the queue machine's key (their
+    /// ended call's): whom to call back, and the calls crossbar placed for the queue's offers.
+    pub(crate) held: HashMap<CallSeq, crate::origination::Held>,
     next_call: CallSeq,
     /// Distinguishes this run's call ids from earlier runs'.
     run_id: u64,
@@ -285,6 +288,7 @@ impl Core {
             queues: None,
             queue_day: None,
             queue_actions: VecDeque::new(),
+            held: HashMap::new(),
             next_call: 0,
             run_id,
         }
@@ -362,6 +366,33 @@ impl Core {
         if queues.is_agent(agent) {
             let actions = queues.agent_busy(agent, busy, now);
             self.queue_actions.extend(actions);
+        }
+    }
+
+    /// The call `seq` crossbar placed for a queue's offer of held caller `caller` has ended;
+    /// the caller is forgotten once the queue machine no longer has them and no call for
+    /// them is running.
+    pub(crate) fn origination_ended(&mut self, caller: CallSeq, seq: CallSeq) {
+        let Some(held) = self.held.get_mut(&caller) else {
+            return;
+        };
+        held.originations.retain(|(_, call)| *call != seq);
+        self.forget_held_if_done(caller);
+    }
+
+    /// Forgets held caller `caller` once nothing refers to it any more.
+    pub(crate) fn forget_held_if_done(&mut self, caller: CallSeq) {
+        let waiting = self
+            .queues
+            .as_ref()
+            .is_some_and(|q| q.position(caller).is_some());
+        if !waiting
+            && self
+                .held
+                .get(&caller)
+                .is_some_and(|held| held.originations.is_empty())
+        {
+            self.held.remove(&caller);
         }
     }
 

@@ -12,6 +12,8 @@
 //! - `apps`: the pure call applications (menu, ring group, and the one queue machine of the
 //!   switch that every waiting call and every agent share); `agents`: what the switch says
 //!   and is told about queue agents ([`AgentEvent`], [`Switch::agent_login`], ...);
+//! - `origination`: calls crossbar places itself — callbacks of missed callers, from the API
+//!   ([`Switch::originate_callback`]) or a queue's virtual hold;
 //! - [`leg`]: a leg crossbar places (UAC), the same for contacts and trunks;
 //! - [`media`]: the call's relay and the SDP each side sees;
 //! - [`dialog`]: RFC 3261 §12 dialog state;
@@ -29,6 +31,7 @@ mod inbound;
 mod leg;
 mod live;
 mod media;
+mod origination;
 mod outbound;
 mod prompts;
 mod timer;
@@ -37,6 +40,7 @@ mod usage;
 
 pub use agents::{AgentActivity, AgentEvent, AgentPause, AgentQueue, QueueError};
 pub use live::InboundControl;
+pub use origination::{CallbackRequest, OriginateError};
 pub use prompts::PromptLibrary;
 pub use trunk::TrunkStatus;
 
@@ -314,9 +318,12 @@ impl Switch {
             }
             MediaEvent::Inactive { id, idle_secs } => {
                 if let Some(seq) = self.core.index.call_of_relay(&id) {
-                    tracing::info!(idle_secs, "no RTP; ending the call");
                     self.with_call(now, wall, seq, |call, ctx| {
-                        call.end_answered(ctx, None, EndReason::MediaTimeout);
+                        // Nothing flows before the agent of a call crossbar originated answers.
+                        if !call.awaits_agent() {
+                            tracing::info!(idle_secs, "no RTP; ending the call");
+                            call.end_answered(ctx, None, EndReason::MediaTimeout);
+                        }
                     });
                 }
             }
@@ -453,15 +460,8 @@ impl Switch {
                         outbound::target(decision, &self.core.trunks)
                     }
                 };
-                if let (Some(reason), Identity::Extension(number)) = (routing.block, identity)
-                    && self.core.usage.block(&number, now)
-                {
-                    tracing::warn!(extension = %number, %reason, "fraud cap tripped: extension blocked for outbound calls");
-                    self.core.outputs.push_back(SwitchOutput::Block {
-                        extension: number,
-                        reason,
-                        at_ms: wall_ms(wall),
-                    });
+                if let (Some(reason), Identity::Extension(number)) = (routing.block, identity) {
+                    self.block(now, wall, &number, reason);
                 }
                 let invite = Admitted {
                     key,
@@ -624,7 +624,8 @@ impl Switch {
         ) else {
             return;
         };
-        let Some((seq, Side::Callee)) = self.core.index.call_of_dialog(call_id, &tag) else {
+        // Callee legs, and the agent's leg of a call crossbar originated (the caller's side).
+        let Some((seq, _)) = self.core.index.call_of_dialog(call_id, &tag) else {
             return;
         };
         self.with_call(now, wall, seq, |call, ctx| {

@@ -948,12 +948,18 @@ fn a_caller_who_takes_the_callback_offer_hears_it_confirmed_and_crossbar_hangs_u
     assert_eq!(record.queues[0].outcome, QueueOutcome::Callback);
     assert_eq!(record.timings.queue_wait_secs, 30);
 
-    // Calling back is not built: when the caller's turn comes, the place is given up and the
-    // agent is not rung.
+    // This site has no outgoing route (tests/callback.rs calls back through one): when the
+    // caller's turn comes they cannot be called back, so the place is given up — recorded as
+    // a failed call of the agent — and the agent is not rung.
     unpause(&mut lab, "201");
     assert!(invites(&mut lab, &alice).is_empty());
     assert!(matches!(
         activities(&lab, "201").last(),
         Some(AgentActivity::Available)
     ));
+    let refused = lab.machine.records.last().expect("the callback's record");
+    assert_eq!(refused.direction, Direction::Outbound);
+    assert_eq!(refused.caller.number, "201");
+    assert_eq!(refused.callee.number, "+447700900001");
+    assert_eq!(refused.disposition, Disposition::Failed);
 }

@@ -36,10 +36,19 @@ impl Attempt {
         number: &str,
         wall: SystemTime,
     ) -> Vec<Attempt> {
-        let host = ctx.settings().sip_address;
+        Attempt::to_contacts_of(ctx.core, caller, number, wall)
+    }
+
+    /// [`Attempt::to_contacts`] before there is a call (a call crossbar originates).
+    pub(crate) fn to_contacts_of(
+        core: &crate::core::Core,
+        caller: &str,
+        number: &str,
+        wall: SystemTime,
+    ) -> Vec<Attempt> {
+        let host = core.settings.sip_address;
         let unix = crossbar_proto::endpoint::unix_seconds(wall);
-        ctx.core
-            .endpoint
+        core.endpoint
             .registrar()
             .contacts(number, unix)
             .into_iter()
@@ -82,8 +91,21 @@ pub(crate) fn fails_over(status: u16, retry_after: bool) -> bool {
 }
 
 impl Call {
-    /// Sends the INVITE of a new leg.
+    /// Sends the INVITE of a new leg toward a callee, with the call's offer for the B side.
     pub(crate) fn place(&mut self, ctx: &mut Ctx<'_>, attempt: Attempt) {
+        let offer = self.b_offer.clone();
+        self.place_as(ctx, attempt, LegRole::Callee, offer);
+    }
+
+    /// Sends the INVITE of a new leg in `role` (a caller leg: the agent of a call crossbar
+    /// originated), with `offer` as its SDP.
+    pub(crate) fn place_as(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        attempt: Attempt,
+        role: LegRole,
+        offer: Option<crossbar_sip::Bytes>,
+    ) {
         let leg_id = LegId(u32::try_from(self.legs.len() + 1).unwrap_or(u32::MAX));
         let host = ctx.settings().sip_address;
         let Attempt {
@@ -129,11 +151,11 @@ impl Call {
         for (name, value) in self.session.headers.iter().chain(&headers) {
             request.headers.push(name.clone(), value.clone());
         }
-        if let Some(body) = &self.b_offer {
+        if let Some(body) = offer {
             request
                 .headers
                 .push(HeaderName::ContentType, "application/sdp");
-            request.body = body.clone();
+            request.body = body;
         }
         let (contact, trunk, rate) = match &target {
             LegTarget::Contact { contact, .. } => (Some(contact.clone()), None, None),
@@ -160,7 +182,7 @@ impl Call {
             &self.id,
             EventKind::LegCreated {
                 leg: leg_id,
-                role: LegRole::Callee,
+                role,
                 target: name,
                 contact,
                 trunk,
@@ -171,6 +193,10 @@ impl Call {
 
     /// A response on the INVITE of leg `index`.
     pub(crate) fn on_leg_response(&mut self, ctx: &mut Ctx<'_>, index: usize, response: Response) {
+        if self.is_agent_leg(index) {
+            self.on_agent_leg_response(ctx, index, &response);
+            return;
+        }
         let wanted =
             matches!(self.phase, Phase::Ringing | Phase::Serving) && self.answered.is_none();
         // Serving, crossbar made the legs' offer itself.
@@ -200,13 +226,18 @@ impl Call {
                 let retry_after = response.headers.contains(&HeaderName::RetryAfter);
                 if self.receiving.is_some() {
                     self.received_leg_failed(ctx, index, status, retry_after, was_live);
+                } else if self.origin.is_some() {
+                    self.customer_leg_failed(ctx, status, retry_after);
                 } else {
                     self.after_leg_failure_with(ctx, status, retry_after);
                 }
             }
         }
+        // An originated call dials the customer while crossbar serves the agent.
+        let dialling =
+            self.phase == Phase::Ringing || (self.phase == Phase::Serving && self.origin.is_some());
         if matches!(response.status, 100..=199)
-            && self.phase == Phase::Ringing
+            && dialling
             && self.receiving.is_none()
             && self.legs.get(index).is_some_and(|leg| leg.state.is_live())
             && self.legs[index].target.trunk().is_some()
@@ -239,7 +270,9 @@ impl Call {
         }
         let mut provisional = self.response_for_caller(ctx, response.status, response);
         provisional.reason = response.reason.clone();
-        ctx.respond(self.a.invite_key, provisional);
+        if let Some(key) = self.a.invite_key {
+            ctx.respond(key, provisional);
+        }
         if matches!(response.status, 180 | 183) {
             let leg = self.legs[index].id;
             ctx.emit(&self.id, EventKind::Ringing { leg, early_media });
@@ -316,7 +349,9 @@ impl Call {
             .as_deref()
             .and_then(|v| v.split(';').next())
             .and_then(|v| v.trim().parse().ok());
-        ctx.respond(self.a.invite_key, ok);
+        if let Some(key) = self.a.invite_key {
+            ctx.respond(key, ok);
+        }
         ctx.arm(CallTimer::RetransmitOk, ctx.now + self.a.ok_interval);
         ctx.core
             .timers
@@ -466,6 +501,10 @@ impl Call {
 
     /// The ring timeout passed with nobody answering.
     pub(crate) fn ring_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        if self.origin.is_some() {
+            self.originated_ring_timeout(ctx);
+            return;
+        }
         if self.receiving.is_some() {
             self.received_ring_timeout(ctx);
             return;

@@ -78,8 +78,10 @@ impl Call {
         self.next_attempts.clear();
         if !self.a.final_sent {
             self.a.final_sent = true;
-            let response = tagged(&self.a.invite, status, &self.a.local_tag);
-            ctx.respond(self.a.invite_key, response);
+            if let Some(key) = self.a.invite_key {
+                let response = tagged(&self.a.invite, status, &self.a.local_tag);
+                ctx.respond(key, response);
+            }
         }
         self.finish(ctx, reason, hangup_by, Some(status));
     }
@@ -127,7 +129,7 @@ impl Call {
     }
 
     /// The call is over: close the relay, emit `Ended`, stop its timers and counts.
-    fn finish(
+    pub(crate) fn finish(
         &mut self,
         ctx: &mut Ctx<'_>,
         reason: EndReason,
@@ -152,6 +154,7 @@ impl Call {
             ctx.load_remove(callee);
         }
         self.end_agent_call(ctx);
+        self.origination_ended(ctx);
         for timer in CallTimer::ALL {
             ctx.core.timers.cancel(TimerKey::Call(ctx.seq, timer));
         }

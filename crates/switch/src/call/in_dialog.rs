@@ -188,7 +188,7 @@ impl Call {
         let was = std::mem::replace(&mut self.hold[from_side.index()], holding);
         let any_hold = self.hold.iter().any(|h| *h);
         let leg = match from_side {
-            Side::Caller => LegId(0),
+            Side::Caller => self.caller_leg_id(),
             Side::Callee => self
                 .answered
                 .and_then(|i| self.legs.get(i))

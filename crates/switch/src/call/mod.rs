@@ -9,13 +9,16 @@
 //!   escalation, menus with crossbar answering the caller itself;
 //! - [`answered`]: the caller's ACK, the 200's retransmission, the session timer;
 //! - [`in_dialog`]: requests inside the answered call, relayed to the other side;
-//! - [`ending`]: every way a call ends.
+//! - [`ending`]: every way a call ends;
+//! - [`originated`]: calls crossbar places itself — a callback rings the agent first, then
+//!   dials the customer.
 
 mod answered;
 mod dialing;
 mod ending;
 mod in_dialog;
 pub(crate) mod inbound;
+pub(crate) mod originated;
 pub(crate) mod setup;
 
 use std::collections::VecDeque;
@@ -65,15 +68,19 @@ pub(crate) struct Call {
     pub(crate) hold: [bool; 2],
     /// An incoming call from a trunk: where it is and what serves it.
     pub(crate) receiving: Option<Box<inbound::Receiving>>,
+    /// A call crossbar originated (a callback): its agent, customer and progress.
+    pub(crate) origin: Option<Box<originated::Origination>>,
 }
 
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// B legs are being tried; the caller has no final response yet.
+    /// B legs are being tried; the caller has no final response yet. In a call crossbar
+    /// originated: the agent's phones ring.
     Ringing,
     /// crossbar answered the caller itself (a menu; ringback while a phone rings after it):
-    /// no person has answered yet.
+    /// no person has answered yet. In a call crossbar originated: the agent answered and
+    /// hears ringback while the customer is dialled.
     Serving,
     /// A callee answered; the caller has the 200.
     Answered,
@@ -81,10 +88,16 @@ pub(crate) enum Phase {
     Ending,
 }
 
-/// The caller's leg: crossbar is the UAS.
+/// The caller's leg: crossbar is the UAS — except in a call crossbar originated
+/// ([`originated`]), where the caller is the agent crossbar rang (as the UAC, on legs of its
+/// own): then there is no INVITE to answer, and the agent's dialog becomes this leg's once the
+/// agent answers.
 #[derive(Debug)]
 pub(crate) struct CallerLeg {
-    pub(crate) invite_key: ServerKey,
+    /// The caller's INVITE transaction; `None` in a call crossbar originated.
+    pub(crate) invite_key: Option<ServerKey>,
+    /// The INVITE that set up this side: the caller's, or the first one crossbar sent to the
+    /// agent of a call it originated.
     pub(crate) invite: Request,
     pub(crate) source: Peer,
     /// The `To` tag crossbar answers the caller with.

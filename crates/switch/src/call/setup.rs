@@ -71,7 +71,7 @@ pub(crate) struct Routed {
 }
 
 impl Routed {
-    fn event(&self, dialled: &str) -> EventKind {
+    pub(crate) fn event(&self, dialled: &str) -> EventKind {
         EventKind::Routed {
             dialled: dialled.to_owned(),
             normalized: self.normalized.clone(),
@@ -247,6 +247,8 @@ pub(crate) fn start(
         refuse(ctx, 403, reason, None);
     };
     let mut received = None;
+    // The number an incoming call came to, for calling the caller back from it.
+    let mut did = None;
     let mut feature = None;
     let (callee, first_attempts, next_attempts) = match target {
         Target::Refuse {
@@ -288,6 +290,7 @@ pub(crate) fn start(
             (Some(number), attempts, Vec::new())
         }
         Target::Inbound(routed) => {
+            did = Some(routed.did.clone());
             received = Some((routed.language, routed.target, routed.vip));
             (None, Vec::new(), Vec::new())
         }
@@ -373,7 +376,7 @@ pub(crate) fn start(
         caller,
         callee,
         a: CallerLeg {
-            invite_key: key,
+            invite_key: Some(key),
             invite: request,
             source,
             local_tag,
@@ -400,12 +403,12 @@ pub(crate) fn start(
         late_ack: None,
         hold: [false, false],
         receiving: received.as_ref().map(|(language, target, vip)| {
-            Box::new(super::inbound::Receiving::new(
-                language.clone(),
-                target.clone(),
-                *vip,
-            ))
+            let mut receiving =
+                super::inbound::Receiving::new(language.clone(), target.clone(), *vip);
+            receiving.did = did;
+            Box::new(receiving)
         }),
+        origin: None,
     };
     if let Some((code, asked)) = feature {
         call.agent_feature(&mut ctx, &code, asked);

@@ -349,7 +349,6 @@ impl Queues {
     // ---- views ----
 
     /// `caller`'s position in its queue (1: next to be served).
-    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
     pub(crate) fn position(&self, caller: CallSeq) -> Option<usize> {
         self.find(caller).map(|(_, index)| index + 1)
     }

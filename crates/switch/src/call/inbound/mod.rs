@@ -58,6 +58,8 @@ pub(crate) struct Receiving {
     pub(crate) vip: bool,
     /// The queue agent who answered the call (its wrap-up starts when the call ends).
     pub(crate) agent: Option<String>,
+    /// The number the call came to (from a trunk): the caller is called back from it.
+    pub(crate) did: Option<String>,
 }
 
 impl Receiving {
@@ -74,6 +76,7 @@ impl Receiving {
             ringback: false,
             vip,
             agent: None,
+            did: None,
         }
     }
 }
@@ -105,7 +108,7 @@ mod queueing;
 mod ringing;
 mod serving;
 
-pub(crate) use queueing::{InQueue, caller_of};
+pub(crate) use queueing::{InQueue, caller_of, offer_failure};
 
 impl Call {
     fn receiving(&mut self) -> &mut Receiving {

@@ -14,7 +14,9 @@
 //! - **leaving**: a breakout key, the timeout or an empty queue send the caller on to the
 //!   destination through the dial plan (or end the call as the machine says: no answer, busy,
 //!   unavailable); hanging up while waiting is abandoned (the machine is told before the
-//!   record's end); the callback offer taken ends the call politely;
+//!   record's end); the callback offer taken ends the call politely, and the caller keeps their
+//!   place: when their turn comes, the machine's offer (`Offer` with `callback`) is the
+//!   switch's, which calls them back (`crate::origination`);
 //! - after a connected call ends (either side), the agent's wrap-up starts.
 //!
 //! What the machine asks about other calls, or about agents (the agent event log), is queued
@@ -89,7 +91,7 @@ pub(crate) fn caller_of(action: &QueueAction) -> Option<CallSeq> {
 }
 
 /// How an offer's leg failing with `status` counts for the agent.
-fn offer_failure(status: u16) -> OfferFailure {
+pub(crate) fn offer_failure(status: u16) -> OfferFailure {
     match status {
         486 | 600 => OfferFailure::Busy,
         603 => OfferFailure::Rejected,
@@ -155,7 +157,14 @@ impl Call {
     pub(crate) fn on_queue(&mut self, ctx: &mut Ctx<'_>, actions: Vec<QueueAction>) {
         let mut work: VecDeque<QueueAction> = actions.into();
         while let Some(action) = work.pop_front() {
-            if caller_of(&action) == Some(ctx.seq) {
+            // A callback's offer (and its end) is the switch's: it originates the callback
+            // (`crate::origination`), even while this call says its confirmation.
+            let held = match &action {
+                QueueAction::Offer { callback, .. } => *callback,
+                QueueAction::CancelOffer { caller, .. } => ctx.core.held.contains_key(caller),
+                _ => false,
+            };
+            if caller_of(&action) == Some(ctx.seq) && !held {
                 work.extend(self.queue_action(ctx, action));
             } else {
                 ctx.core.queue_actions.push_back(action);
@@ -197,17 +206,7 @@ impl Call {
                 self.play(ctx, prompts, false);
                 Vec::new()
             }
-            QueueAction::Offer {
-                agent, callback, ..
-            } => {
-                if callback {
-                    // Callback origination would start here (ring the agent, then dial the
-                    // customer who took the offer; issue 9, callbacks). It is not built: the
-                    // place kept is given up when the turn comes, and the agent is free again.
-                    tracing::info!(call = %self.id, %agent, "a callback's turn came; calling back is not built: the place is given up");
-                    let (seq, now) = (ctx.seq, ctx.now);
-                    return ctx.queues().caller_left(seq, now);
-                }
+            QueueAction::Offer { agent, .. } => {
                 if !queue.joined {
                     // Not answered into the queue (it could not be): not offered either.
                     let (seq, now) = (ctx.seq, ctx.now);
@@ -247,9 +246,21 @@ impl Call {
                 Vec::new()
             }
             QueueAction::CallbackAccepted { position, .. } => {
-                // The caller keeps their place; calling them back (origination) is not built
-                // here: see `Offer` with `callback`. The call ends after the confirmation.
+                // The caller keeps their place: when their turn comes, the queue's offer to an
+                // agent (`Offer` with `callback`) has the switch call them back, from the
+                // number they called. The call ends after the confirmation.
                 tracing::info!(call = %self.id, queue = %name, position, "callback offer taken");
+                let did = self.receiving().did.clone();
+                ctx.core.held.insert(
+                    ctx.seq,
+                    crate::origination::Held {
+                        customer: self.caller.clone(),
+                        did,
+                        queue: name.clone(),
+                        call: self.id.clone(),
+                        originations: Vec::new(),
+                    },
+                );
                 self.record_left(ctx, &name, QueueOutcome::Callback, None);
                 self.cancel_offers(ctx);
                 if let Some(queue) = self.queue_mut() {

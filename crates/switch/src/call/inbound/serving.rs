@@ -32,7 +32,10 @@ impl Call {
         if self.phase != Phase::Serving {
             return;
         }
-        let receiving = self.receiving();
+        // A call crossbar originated plays ringback to its agent from the agent's answer on.
+        let Some(receiving) = self.receiving.as_deref_mut() else {
+            return;
+        };
         if receiving.ringback || matches!(receiving.app, App::Queue(_)) {
             // A caller waiting in a queue hears its music while agents ring.
             return;
@@ -127,7 +130,9 @@ impl Call {
         }
         self.a.ok = Some(ok.clone());
         self.a.ok_deadline = Some(ctx.now + crate::ACK_WAIT);
-        ctx.respond(self.a.invite_key, ok);
+        if let Some(key) = self.a.invite_key {
+            ctx.respond(key, ok);
+        }
         ctx.arm(CallTimer::RetransmitOk, ctx.now + self.a.ok_interval);
         self.b_offer = Some(self.media.offer_callee(address, settled));
         if let Some(payload_type) = settled.telephone_event {
@@ -191,7 +196,11 @@ impl Call {
             Method::Invite | Method::Update => {
                 let mut ok = request.response(200);
                 ok.headers.push(HeaderName::Contact, ctx.contact_value());
-                if let Some(sdp) = self.receiving().answer_sdp.clone()
+                let sdp = match self.receiving.as_deref() {
+                    Some(receiving) => receiving.answer_sdp.clone(),
+                    None => self.originated_sdp(),
+                };
+                if let Some(sdp) = sdp
                     && !request.body.is_empty()
                 {
                     ok.headers.push(HeaderName::ContentType, "application/sdp");
