@@ -15,7 +15,7 @@
 //! `[callbacks] retry_schedule_secs`, and after `max_attempts` unanswered ones the task is
 //! `unreached`), and the tasks due for an automatic attempt.
 
-use crossbar_cdr::callbacks::{NextAttempt, RetrySchedule, TaskState};
+use crossbar_cdr::callbacks::{RetrySchedule, TaskState};
 use crossbar_cdr::metrics::Period;
 use crossbar_cdr::metrics::queues::CallbackFacts;
 use crossbar_cdr::{CallId, Disposition};
@@ -251,6 +251,82 @@ macro_rules! apply_callback_rules {
                     }
                     TaskChange::Nothing => {}
                 }
+            }
+        }
+        // A call placed for a task (a callback from the API, CLI or the retry schedule) is an
+        // attempt on it, whatever became of it: counted, and the next try scheduled.
+        for record in records {
+            if let Some(task) = record.callback_task {
+                let attempt = $crate::callbacks::CallbackAttempt {
+                    call: record.id.clone(),
+                    at_ms: record.answered_at_ms.unwrap_or(record.ended_at_ms),
+                    agent: Some(record.caller.number.clone()),
+                    result: record.disposition,
+                };
+                record_attempt!($tx, task, attempt, &settings.retry, $op);
+            }
+        }
+    }};
+}
+
+/// Records callback attempt `$attempt` (a [`CallbackAttempt`]) on task `$id` inside
+/// transaction `$tx` ([`Store::record_callback_attempt`] says what it does); a task that does
+/// not exist is left alone.
+macro_rules! record_attempt {
+    ($tx:ident, $id:expr, $attempt:expr, $schedule:expr, $op:expr) => {{
+        let before: Option<(i64, String)> =
+            sqlx::query_as("SELECT attempts, state FROM callback_tasks WHERE id = $1")
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::error::db($op))?;
+        if let Some((attempts_before, state_before)) = before {
+            let inserted = sqlx::query(
+                "INSERT INTO callback_attempts (task_id, call_id, at_ms, agent, result) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id, call_id) DO NOTHING",
+            )
+            .bind($id)
+            .bind(&$attempt.call.0)
+            .bind($attempt.at_ms)
+            .bind($attempt.agent.as_deref())
+            .bind($attempt.result.as_str())
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::error::db($op))?
+            .rows_affected()
+                > 0;
+            if inserted {
+                let attempts = attempts_before.saturating_add(1);
+                let open = state_before == crossbar_cdr::callbacks::TaskState::Open.as_str();
+                let mut qb = sqlx::QueryBuilder::new("UPDATE callback_tasks SET attempts = ");
+                qb.push_bind(attempts);
+                if open && $attempt.result == crossbar_cdr::Disposition::Answered {
+                    qb.push(", state = 'completed', next_attempt_at_ms = NULL, closed_at_ms = ")
+                        .push_bind($attempt.at_ms)
+                        .push(", completed_by_call = ")
+                        .push_bind($attempt.call.0.as_str());
+                } else if open {
+                    let attempt_number = u32::try_from(attempts).unwrap_or(u32::MAX);
+                    match $schedule.after_unanswered(attempt_number, $attempt.at_ms) {
+                        crossbar_cdr::callbacks::NextAttempt::At(at_ms) => {
+                            qb.push(", next_attempt_at_ms = ").push_bind(at_ms);
+                        }
+                        crossbar_cdr::callbacks::NextAttempt::ByHand => {
+                            qb.push(", next_attempt_at_ms = NULL");
+                        }
+                        crossbar_cdr::callbacks::NextAttempt::GiveUp => {
+                            qb.push(
+                                ", state = 'unreached', next_attempt_at_ms = NULL, closed_at_ms = ",
+                            )
+                            .push_bind($attempt.at_ms);
+                        }
+                    }
+                }
+                qb.push(" WHERE id = ").push_bind($id);
+                qb.build()
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::error::db($op))?;
             }
         }
     }};
@@ -538,52 +614,7 @@ impl Store {
         const OP: &str = "record callback attempt";
         let schedule = &self.callbacks.retry;
         let row = begin_write!(self, tx => {
-            let before = select_task!(&mut *tx, id, OP);
-            let Some(before) = before else {
-                return Ok(TaskEdit::NotFound);
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO callback_attempts (task_id, call_id, at_ms, agent, result) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id, call_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(&attempt.call.0)
-            .bind(attempt.at_ms)
-            .bind(attempt.agent.as_deref())
-            .bind(attempt.result.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db(OP))?
-            .rows_affected()
-                > 0;
-            if inserted {
-                let attempts = before.attempts.saturating_add(1);
-                let open = before.state == TaskState::Open.as_str();
-                let mut qb = sqlx::QueryBuilder::new("UPDATE callback_tasks SET attempts = ");
-                qb.push_bind(attempts);
-                if open && attempt.result == Disposition::Answered {
-                    qb.push(", state = 'completed', next_attempt_at_ms = NULL, closed_at_ms = ")
-                        .push_bind(attempt.at_ms)
-                        .push(", completed_by_call = ")
-                        .push_bind(attempt.call.0.as_str());
-                } else if open {
-                    let attempt_number = u32::try_from(attempts).unwrap_or(u32::MAX);
-                    match schedule.after_unanswered(attempt_number, attempt.at_ms) {
-                        NextAttempt::At(at_ms) => {
-                            qb.push(", next_attempt_at_ms = ").push_bind(at_ms);
-                        }
-                        NextAttempt::ByHand => {
-                            qb.push(", next_attempt_at_ms = NULL");
-                        }
-                        NextAttempt::GiveUp => {
-                            qb.push(", state = 'unreached', next_attempt_at_ms = NULL, closed_at_ms = ")
-                                .push_bind(attempt.at_ms);
-                        }
-                    }
-                }
-                qb.push(" WHERE id = ").push_bind(id);
-                qb.build().execute(&mut *tx).await.map_err(db(OP))?;
-            }
+            record_attempt!(tx, id, attempt, schedule, OP);
             let after = select_task!(&mut *tx, id, OP);
             tx.commit().await.map_err(db("commit callback attempt"))?;
             after

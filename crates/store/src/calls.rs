@@ -240,7 +240,7 @@ const RECORD_COLUMNS: &str = "id, sip_call_id, direction, caller_number, caller_
      disposition_detail, sip_status, hangup_by, answered_by, wait_secs, ring_secs, talk_secs, \
      hold_secs, queue_wait_secs, interrupted, legs, timeline, dialled, normalized_number, \
      destination_class, outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, cost_micros, \
-     inbound_trunk, did, inbound_route, vip, language, abandoned_stage, path";
+     inbound_trunk, did, inbound_route, vip, language, abandoned_stage, path, callback_task";
 /// An `active_calls` row, its `last_seen_at_ms` moved up to the last time every call in
 /// progress was known to be up (`active_calls_seen`): `FROM active_calls a` with that joined.
 const ACTIVE_SELECT: &str = "SELECT a.id, a.sip_call_id, a.direction, a.caller_number, \
@@ -271,7 +271,7 @@ const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction
      wait_secs, ring_secs, talk_secs, hold_secs, queue_wait_secs, interrupted, legs, \
      timeline, dialled, normalized_number, destination_class, outbound_route, caller_id, trunk, \
      trunk_attempts, pdd_ms, cost_micros, inbound_trunk, did, inbound_route, vip, language, \
-     abandoned_stage, path, reached_group) ";
+     abandoned_stage, path, reached_group, callback_task) ";
 const INSERT_MANY_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
 /// The queue visits of records: a multi-row statement like the records'. A record already
 /// stored has its visits stored too (same transaction), so they are skipped with it.
@@ -546,7 +546,8 @@ macro_rules! insert_records {
                 .push_bind(i.and_then(|i| i.language.as_deref()))
                 .push_bind(r.abandoned_stage.map(Stage::as_str))
                 .push_bind(&row.path)
-                .push_bind(row.reached_group);
+                .push_bind(row.reached_group)
+                .push_bind(r.callback_task);
         });
         insert.push(INSERT_MANY_TAIL);
         insert
@@ -785,6 +786,7 @@ struct CallRow {
     language: Option<String>,
     abandoned_stage: Option<String>,
     path: String,
+    callback_task: Option<i64>,
 }
 
 impl CallRow {
@@ -883,7 +885,7 @@ impl CallRow {
             abandoned_stage,
             // Read from `call_queues` by the caller of `into_record`.
             queues: Vec::new(),
-            callback_task: None,
+            callback_task: self.callback_task,
             legs,
             timeline,
         })

@@ -28,6 +28,7 @@ on_both_backends!(
     an_answered_attempt_completes_the_task,
     the_report_reads_the_tasks_opened_in_its_period,
     a_callback_cut_off_by_a_crash_still_completes_the_task,
+    a_call_placed_for_a_task_is_stored_with_it_and_counted_as_its_attempt,
 );
 
 /// 2026-11-21T09:00:00Z.
@@ -600,5 +601,44 @@ async fn a_callback_cut_off_by_a_crash_still_completes_the_task(db: TestDb) {
             Some(CallId("c2".into())),
             Some(NINE + HOUR + 5 * SEC)
         )
+    );
+}
+
+async fn a_call_placed_for_a_task_is_stored_with_it_and_counted_as_its_attempt(db: TestDb) {
+    let store = db.open().await;
+    store_records(&store, &[abandoned("m1", CUSTOMER, NINE)]).await;
+    let id = only_task(&store).await.id;
+
+    // A callback nobody answered: an attempt, the task still open.
+    let mut missed = callback("cb1", CUSTOMER, NINE + HOUR, false);
+    missed.callback_task = Some(id);
+    store_records(&store, &[missed]).await;
+    let detail = store.callback_task(id).await.unwrap().expect("the task");
+    assert_eq!(
+        (detail.task.state, detail.task.attempts),
+        (TaskState::Open, 1)
+    );
+    assert_eq!(detail.attempts[0].call, CallId("cb1".into()));
+    assert_eq!(detail.attempts[0].agent.as_deref(), Some("201"));
+    assert_eq!(detail.attempts[0].result, Disposition::NoAnswer);
+    let stored = store
+        .call(&CallId("cb1".into()))
+        .await
+        .unwrap()
+        .expect("the record");
+    assert_eq!(stored.callback_task, Some(id), "the record keeps its task");
+
+    // The next one answered: a second attempt, which completes the task.
+    let mut reached = callback("cb2", CUSTOMER, NINE + 2 * HOUR, true);
+    reached.callback_task = Some(id);
+    store_records(&store, &[reached]).await;
+    let detail = store.callback_task(id).await.unwrap().expect("the task");
+    assert_eq!(
+        (
+            detail.task.state,
+            detail.task.attempts,
+            detail.task.completed_by_call
+        ),
+        (TaskState::Completed, 2, Some(CallId("cb2".into())))
     );
 }
