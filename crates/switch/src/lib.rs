@@ -31,6 +31,7 @@ mod live;
 mod media;
 mod outbound;
 mod prompts;
+mod queue_view;
 mod timer;
 mod trunk;
 mod usage;
@@ -38,6 +39,7 @@ mod usage;
 pub use agents::{AgentActivity, AgentEvent, AgentPause, AgentQueue, QueueError};
 pub use live::InboundControl;
 pub use prompts::PromptLibrary;
+pub use queue_view::{AgentNow, AgentSnapshot, QueueLine, QueueSnapshot, WaitingCaller};
 pub use trunk::TrunkStatus;
 
 use std::collections::{HashMap, HashSet};
