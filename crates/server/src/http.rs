@@ -117,6 +117,14 @@ fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> 
             .collect(),
         blocklist: config.inbound.blocklist.clone(),
         queues: config.queues.clone(),
+        pause_reasons: config
+            .agents
+            .pause_reasons
+            .iter()
+            .map(|(_, reason)| reason.clone())
+            .collect(),
+        engine: None,
+        request_wait: crossbar_api::requests::REQUEST_WAIT,
         clock: WallClock::new(crate::unix_ms_now),
     })
 }
