@@ -50,7 +50,7 @@ pub struct EngineLink {
 }
 
 /// The live view of every queue and agent.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveQueues {
     /// When the engine took the view (unix milliseconds).
     pub at_ms: i64,
@@ -61,7 +61,7 @@ pub struct LiveQueues {
 }
 
 /// One queue now.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveQueue {
     pub queue: String,
     /// Callers in line (`callers.len()`).
@@ -75,7 +75,7 @@ pub struct LiveQueue {
 }
 
 /// A caller in line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveCaller {
     /// 1: next to be served.
     pub position: usize,
@@ -94,7 +94,7 @@ pub struct LiveCaller {
 }
 
 /// What an agent does now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LiveState {
     LoggedOut,
@@ -106,7 +106,7 @@ pub enum LiveState {
 }
 
 /// An agent now.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveAgent {
     pub agent: String,
     pub state: LiveState,
@@ -126,7 +126,7 @@ pub struct LiveAgent {
 }
 
 /// A queue an agent is logged in to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveMembership {
     pub queue: String,
     pub penalty: u32,
