@@ -293,6 +293,8 @@ const ONE: &str = "SELECT id, kind, arguments, requested_at_ms, requested_by, ex
      taken_at_ms, taken_by, done_at_ms, outcome, result, error FROM switch_requests WHERE id = $1";
 const SUBMIT: &str = "INSERT INTO switch_requests (kind, arguments, requested_at_ms, \
      requested_by, expires_at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id";
+/// Whether anything is pending: a read on the partial index, so an idle poll writes nothing.
+const ANY_PENDING: &str = "SELECT id FROM switch_requests WHERE taken_at_ms IS NULL LIMIT 1";
 const EXPIRE: &str = "UPDATE switch_requests SET taken_at_ms = $1, taken_by = $2, \
      done_at_ms = $1, outcome = 'expired', \
      error = 'no running crossbar took the request before it expired' \
@@ -338,7 +340,8 @@ impl Store {
 
     /// Takes up to `limit` pending requests for the engine `node` at `now_ms`, oldest first:
     /// they are marked taken, so no other engine takes them. Pending requests past their
-    /// `expires_at_ms` are finished [`RequestOutcome::Expired`] first, not taken.
+    /// `expires_at_ms` are finished [`RequestOutcome::Expired`] first, not taken. With
+    /// nothing pending, it only reads (the engine polls it several times a second).
     pub async fn take_switch_requests(
         &self,
         node: &str,
@@ -347,6 +350,13 @@ impl Store {
     ) -> Result<Vec<StoredRequest>, StoreError> {
         const OP: &str = "take switch requests";
         let rows: Vec<RequestRow> = on_pool!(self, pool => {
+            let pending: Option<i64> = sqlx::query_scalar(ANY_PENDING)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(OP))?;
+            if pending.is_none() {
+                return Ok(Vec::new());
+            }
             let expired = sqlx::query(EXPIRE)
                 .bind(now_ms)
                 .bind(node)
