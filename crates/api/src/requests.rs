@@ -200,8 +200,9 @@ pub async fn wait_for(
     }
 }
 
-/// The answer to a request made over HTTP, from how it stands (see the module documentation).
-fn answer(request: &StoredRequest) -> Response {
+/// The answer to a request made over HTTP, from how it stands (see the module documentation);
+/// a done request's result under `result_key` (`agent` for an agent's requests).
+pub(crate) fn answer(request: &StoredRequest, result_key: &str) -> Response {
     let view = RequestView::from(request);
     let error = |status: StatusCode| {
         let message = request
@@ -215,11 +216,18 @@ fn answer(request: &StoredRequest) -> Response {
             .into_response()
     };
     match request.outcome {
-        Some(RequestOutcome::Done) => Json(serde_json::json!({
-            "agent": view.result.clone(),
-            "request": view,
-        }))
-        .into_response(),
+        Some(RequestOutcome::Done) => {
+            let mut body = serde_json::Map::new();
+            body.insert(
+                result_key.to_owned(),
+                view.result.clone().unwrap_or_default(),
+            );
+            body.insert(
+                "request".to_owned(),
+                serde_json::to_value(&view).unwrap_or_default(),
+            );
+            Json(serde_json::Value::Object(body)).into_response()
+        }
         Some(RequestOutcome::Refused) => error(StatusCode::CONFLICT),
         Some(RequestOutcome::Invalid) => error(StatusCode::BAD_REQUEST),
         Some(RequestOutcome::Expired | RequestOutcome::Failed) => {
@@ -338,7 +346,7 @@ async fn make(
         state = stored.state(),
         "API: asked the engine"
     );
-    Ok(answer(&stored))
+    Ok(answer(&stored, "agent"))
 }
 
 /// `POST /api/agents/{ext}/login`.
