@@ -23,6 +23,10 @@
 //! | `POST /api/callbacks/{id}/assign` | `{"agent"}` or `{"queue"}` or `{}`: assigns an open task ([`queues`]; bearer token) |
 //! | `POST /api/callbacks/{id}/cancel` | cancels an open task ([`queues`]; bearer token) |
 //! | `GET /api/agents` | every queue agent's membership, login and pause ([`queues`]) |
+//! | `POST /api/agents/{ext}/login\|logout\|pause\|unpause` | asks the engine to log an agent in or out, pause or unpause it; waits up to 2 s for the outcome ([`requests`]; bearer token) |
+//! | `GET /api/requests/{id}` | a request to the engine and what became of it ([`requests`]) |
+//! | `GET /api/queues` | the live view: callers waiting in each queue, agents' states ([`live`]; 503 without an engine) |
+//! | `GET /api/queues/events` | the live view as server-sent events, one per change ([`live`]) |
 //! | `GET /api/time-conditions` | every configured time condition with its override ([`time_conditions`]) |
 //! | `PUT /api/time-conditions/{name}/override` | `{"mode": "open"\|"closed"\|"schedule"}`: forces it or clears the override ([`time_conditions`]; bearer token) |
 //! | `GET /api/blocklist` | the caller blocklist: the configuration's and the database's patterns ([`blocklist`]) |
@@ -64,16 +68,19 @@
 //! Errors are JSON `{"error": "..."}`: 400 for a parameter or a body that cannot be used (an
 //! unknown one included, so a typo is not silently ignored), 401 for a change without a
 //! valid bearer token (with `WWW-Authenticate: Bearer realm="crossbar"`), 404 for an unknown
-//! call, extension, trunk, route, time condition or callback task, 409 for a change to a
-//! callback task that is no longer open, 415 for a body that is not
-//! `application/json`, 500 only when the database fails.
+//! call, extension, trunk, route, time condition, callback task or request, 409 for a change
+//! to a callback task that is no longer open or one the engine refuses as things stand, 415
+//! for a body that is not `application/json`, 500 only when the database fails, 503 for the
+//! live view when no engine runs in the process.
 
 pub mod bearer;
 pub mod blocklist;
 pub mod control;
 pub mod filter;
+pub mod live;
 pub mod queues;
 pub mod reports;
+pub mod requests;
 pub mod route;
 pub mod time_conditions;
 pub mod trunks;
@@ -81,6 +88,7 @@ pub mod trunks;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -152,6 +160,15 @@ pub struct ApiConfig {
     /// report, their static members for `GET /api/agents`, and the queues a callback task may
     /// be assigned to.
     pub queues: Vec<Queue>,
+    /// `[agents] pause_reasons`, by name: the reasons `POST /api/agents/{ext}/pause` accepts.
+    pub pause_reasons: Vec<String>,
+    /// The engine running in this process, if one does: its live view of the queues, and the
+    /// wake-up of its reader of requests. Without one, `GET /api/queues` answers 503 and
+    /// requests wait for an engine elsewhere (another process on the database) to take them.
+    pub engine: Option<live::EngineLink>,
+    /// How long a request to the engine waits for its outcome before the answer is 202
+    /// ([`requests::REQUEST_WAIT`]).
+    pub request_wait: Duration,
     /// When changes happen, and "now" for the route simulator and the queue report.
     pub clock: WallClock,
 }
@@ -169,6 +186,9 @@ impl ApiConfig {
             time_conditions: Vec::new(),
             blocklist: Vec::new(),
             queues: Vec::new(),
+            pause_reasons: Vec::new(),
+            engine: None,
+            request_wait: requests::REQUEST_WAIT,
             // No change gets as far as asking the time without a token, and there is no
             // trunk to count calls of nor dial plan to route with. (The queue report counts
             // agents' time up to "now": give an API that serves it a clock.)
@@ -201,6 +221,9 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         time_conditions: config.time_conditions.into(),
         blocklist: config.blocklist.into(),
         queues: config.queues.into(),
+        pause_reasons: config.pause_reasons.into(),
+        engine: config.engine,
+        request_wait: config.request_wait,
         clock: config.clock,
     };
     Router::new()
@@ -220,6 +243,13 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/callbacks/{id}/assign", post(queues::assign))
         .route("/api/callbacks/{id}/cancel", post(queues::cancel))
         .route("/api/agents", get(queues::agents))
+        .route("/api/agents/{ext}/login", post(requests::login))
+        .route("/api/agents/{ext}/logout", post(requests::logout))
+        .route("/api/agents/{ext}/pause", post(requests::pause))
+        .route("/api/agents/{ext}/unpause", post(requests::unpause))
+        .route("/api/requests/{id}", get(requests::one))
+        .route("/api/queues", get(live::queues))
+        .route("/api/queues/events", get(live::events))
         .route("/api/time-conditions", get(time_conditions::list))
         .route(
             "/api/time-conditions/{name}/override",
@@ -260,6 +290,9 @@ struct Api {
     time_conditions: Arc<[String]>,
     blocklist: Arc<[NumberPattern]>,
     queues: Arc<[Queue]>,
+    pause_reasons: Arc<[String]>,
+    engine: Option<live::EngineLink>,
+    request_wait: Duration,
     clock: WallClock,
 }
 

@@ -1,6 +1,8 @@
 //! `crossbar run`: open the database, recover what the last run left, build the switch from
-//! the configuration, bind the sockets, start the writers and the media IO, then run the
-//! [`Engine`] until SIGINT/SIGTERM, and stop in order.
+//! the configuration and give it what the database keeps (blocks, usage, overrides, round
+//! robin positions, queue agents' logins and pauses), bind the sockets, start the writers,
+//! the readers of the database and the media IO, then run the [`Engine`] until
+//! SIGINT/SIGTERM, and stop in order.
 //!
 //! Shape: socket tasks parse what arrives and send [`Input`]s to the engine task, which owns
 //! the switch and feeds it one input at a time, then drains its outputs (`engine.rs`).
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
+use crossbar_api::live::EngineLink;
 use crossbar_auth::{Algorithm, Authenticator, ServerKey};
 use crossbar_config::Config;
 use crossbar_media::{MediaEvent, Prompt};
@@ -18,16 +21,18 @@ use crossbar_proto::endpoint::{Account, Endpoint, EndpointSettings, unix_seconds
 use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::Timers;
 use crossbar_routing::DialPlan;
-use crossbar_store::Store;
+use crossbar_store::{CallbackSettings, Store};
 use crossbar_switch::{PromptLibrary, Switch, SwitchSettings};
 use rand::RngExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 
+use crate::agents::AgentLedger;
 use crate::engine::{Engine, INPUT_QUEUE, Input};
+use crate::live::{Anchor, LivePublisher};
 use crate::media::MediaEngine;
 use crate::persist;
 use crate::transport::{tcp, udp};
-use crate::{notices, records, resolve};
+use crate::{agents, notices, records, requests, resolve};
 
 /// The name under which the digest nonce key is kept in the database, so nonces handed out
 /// before a restart are still recognised after it.
@@ -45,10 +50,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database.url())
         .await
-        .with_context(|| format!("opening the database {:?}", config.database))?;
+        .with_context(|| format!("opening the database {:?}", config.database))?
+        .with_callbacks(CallbackSettings::from(&config.callbacks));
     tracing::info!(backend = ?store.backend(), "database open");
+    // What the API shares with the engine: its live view of the queues, and the wake-up of
+    // its reader of requests.
+    let (live_tx, live_rx) = watch::channel(None);
+    let request_wake = std::sync::Arc::new(Notify::new());
+    let link = EngineLink {
+        live: live_rx,
+        requests: request_wake.clone(),
+    };
     // The REST API on `[http] listen`, if set; it stops (gracefully) when this is dropped.
-    let http = crate::http::start(&config, store.clone()).await?;
+    let http = crate::http::start(&config, store.clone(), Some(link)).await?;
 
     let wall = SystemTime::now();
     let interrupted = records::recover_interrupted(&store, crossbar_switch::wall_ms(wall)).await?;
@@ -91,6 +105,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for position in store.round_robin_positions().await? {
         switch.restore_round_robin(&position.group, position.next);
     }
+    // Queue agents as they were (logged in, paused) and where round robin queues start.
+    let (now, wall_now) = (Instant::now(), SystemTime::now());
+    let agent_states = store.agent_states().await?;
+    let restored = agents::restore(&mut switch, &agent_states, now, wall_now);
+    if restored > 0 {
+        tracing::info!(
+            agents = restored,
+            "queue agents' logins and pauses restored"
+        );
+    }
+    for position in store.queue_positions().await? {
+        switch.restore_queue_round_robin(now, wall_now, &position.queue, position.next);
+    }
+    let agent_ledger = AgentLedger::new(switch.dial_plan(), &agent_states);
+    // Requests a stopped crossbar took and never finished.
+    let now_ms = crossbar_switch::wall_ms(wall_now);
+    let abandoned = store
+        .fail_unfinished_switch_requests(now_ms - requests::ABANDONED_AFTER_MS, now_ms)
+        .await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            requests = abandoned,
+            "requests taken by a crossbar that stopped before finishing them marked failed"
+        );
+    }
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     let mut udp_sockets = Vec::new();
@@ -118,6 +157,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (notices_tx, notices_task) = notices::spawn(store.clone());
     let blocks_task = notices::poll_blocks(store.clone(), input_tx.clone());
     let inbound_task = notices::poll_inbound_control(store.clone(), input_tx.clone());
+    let requests_task = requests::spawn(
+        store.clone(),
+        input_tx.clone(),
+        request_wake,
+        requests::node_name(),
+    );
     resolve::spawn(&config.trunks, input_tx.clone());
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
     let media = MediaEngine::new(
@@ -157,6 +202,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tcp_incomplete_timeout: Duration::from_secs(u64::from(
             config.sip.tcp_incomplete_timeout_secs,
         )),
+        agents: agent_ledger,
+        live: LivePublisher::new(live_tx, Anchor::new(Instant::now(), SystemTime::now())),
     };
     engine.start();
     let signal = engine.run(&mut input_rx, signals.recv()).await;
@@ -169,6 +216,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     drop(engine);
     blocks_task.abort();
     inbound_task.abort();
+    requests_task.abort();
     for (name, task) in [
         ("binding", persist_task),
         ("call record", records_task),

@@ -6,6 +6,11 @@
 //! This module is the leaf the producers depend on (they only need [`Input`]); startup lives
 //! in `bootstrap`.
 //!
+//! Beside the switch's outputs, the engine keeps the queues' live view current (a snapshot
+//! of the queue machine after anything happens, at most every 250 ms, published when it
+//! changed: `live`), turns queue agents' changes into the store's agent log (`agents`), and
+//! applies the requests the API and the command line make of it (`requests`).
+//!
 //! A message that cannot be sent is reported back to the switch as a transport error of its
 //! transaction (RFC 3261 §17.1.4, §17.2.4) — a refused TCP connect to a carrier fails the
 //! INVITE at once, so the call can move on to the next trunk.
@@ -20,13 +25,17 @@ use crossbar_media::MediaEvent;
 use crossbar_proto::endpoint::Ticket;
 use crossbar_proto::transaction::{Peer, TransactionKey, Transmit, Transport};
 use crossbar_sip::{Message, ParseError};
-use crossbar_switch::{Switch, SwitchOutput};
+use crossbar_store::{AgentUpdate, StoredRequest};
+use crossbar_switch::{QueueSnapshot, Switch, SwitchOutput, wall_ms};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::agents::AgentLedger;
+use crate::live::LivePublisher;
 use crate::media::MediaEngine;
 use crate::notices::Notice;
 use crate::persist;
+use crate::requests::{self, Applied};
 use crate::transport::tcp;
 
 /// How many inputs may wait for the engine before the socket tasks slow down.
@@ -74,6 +83,9 @@ pub enum Input {
     Blocked(HashSet<String>),
     /// Blocked callers and time-condition overrides, as the database holds them now.
     InboundControl(crossbar_switch::InboundControl),
+    /// A request from the API or the command line, taken from the database: apply it and
+    /// have its outcome written back.
+    Request(StoredRequest),
 }
 
 /// A message waiting for its connection, with its transaction (to fail if it never opens).
@@ -107,6 +119,10 @@ pub struct Engine {
     pub inputs: mpsc::Sender<Input>,
     /// `[sip] tcp_incomplete_timeout_secs`, for connections crossbar opens.
     pub tcp_incomplete_timeout: Duration,
+    /// What the store was last told of each queue agent.
+    pub agents: AgentLedger,
+    /// The queues' live view, for the API.
+    pub live: LivePublisher,
 }
 
 impl Engine {
@@ -125,6 +141,13 @@ impl Engine {
                     None => std::future::pending().await,
                 }
             };
+            let live_due = self.live.due();
+            let publish = async {
+                match live_due {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 input = inputs.recv() => {
                     // The engine holds a sender itself, so the queue never closes under it.
@@ -139,6 +162,7 @@ impl Engine {
                     }
                 }
                 () = sleep => self.timeout(),
+                () = publish => self.publish_live(),
                 signal = &mut stop => return signal,
             }
         }
@@ -192,14 +216,97 @@ impl Engine {
             }
             Input::Blocked(blocked) => self.switch.set_blocked(now, blocked),
             Input::InboundControl(control) => self.switch.set_inbound_control(control),
+            Input::Request(request) => self.request(now, wall, &request),
         }
         self.drain();
+        self.live.touch();
     }
 
     pub fn timeout(&mut self) {
         self.switch
             .handle_timeout(Instant::now(), SystemTime::now());
         self.drain();
+        self.live.touch();
+    }
+
+    /// Applies a request from the API or the command line, writes what it changed of its
+    /// agent, then its outcome (with the agent's new state when it was done).
+    fn request(&mut self, now: Instant, wall: SystemTime, stored: &StoredRequest) {
+        let (applied, agent) = match stored.request() {
+            Ok(request) => (
+                requests::apply(&mut self.switch, now, wall, &request),
+                request.agent().map(str::to_owned),
+            ),
+            Err(error) => (Applied::Invalid(error), None),
+        };
+        self.drain();
+        let at_ms = wall_ms(wall);
+        let result = match (&applied, agent) {
+            (Applied::Done, Some(agent)) => {
+                let snapshot = self.switch.queue_snapshot(now, wall);
+                let view = self.live.view(&snapshot, wall);
+                // Published at once (whatever the throttle), and what the request did that the
+                // switch reported no activity for (a login to one more queue, a logout of one
+                // of two) in the store before the outcome: whoever reads `done` reads the
+                // change everywhere.
+                self.publish(snapshot, now, wall);
+                view.agent(&agent)
+                    .and_then(|agent| serde_json::to_string(agent).ok())
+            }
+            _ => None,
+        };
+        tracing::info!(
+            id = stored.id,
+            kind = %stored.kind,
+            arguments = %stored.arguments,
+            by = %stored.requested_by,
+            outcome = %applied.outcome(),
+            error = applied.error().unwrap_or(""),
+            "request applied"
+        );
+        let notice = Notice::RequestDone {
+            id: stored.id,
+            at_ms,
+            outcome: applied.outcome(),
+            result,
+            error: applied.error().map(str::to_owned),
+        };
+        if let Err(error) = self.notices.send(notice) {
+            tracing::error!(notice = ?error.0, "notice writer is gone; request outcome not written");
+        }
+    }
+
+    /// Takes a snapshot of the queues; when it changed, writes what it shows of agents that
+    /// the store does not have yet, and publishes it.
+    pub fn publish_live(&mut self) {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let snapshot = self.switch.queue_snapshot(now, wall);
+        self.publish(snapshot, now, wall);
+    }
+
+    /// Publishes `snapshot` (taken at `now`) if it changed, after writing what it shows of
+    /// agents that the store does not have yet.
+    fn publish(&mut self, snapshot: QueueSnapshot, now: Instant, wall: SystemTime) {
+        if !self.live.changed(&snapshot, now) {
+            return;
+        }
+        let at_ms = wall_ms(wall);
+        let mut updates = Vec::new();
+        for agent in &snapshot.agents {
+            updates.extend(self.agents.reconcile(agent, at_ms));
+        }
+        self.send_agents(updates);
+        self.live.publish(snapshot, wall);
+    }
+
+    /// Hands agent updates to the notice writer.
+    fn send_agents(&mut self, updates: Vec<AgentUpdate>) {
+        if updates.is_empty() {
+            return;
+        }
+        if let Err(error) = self.notices.send(Notice::Agents(updates)) {
+            tracing::error!(notice = ?error.0, "notice writer is gone; agent updates not written");
+        }
     }
 
     fn drain(&mut self) {
@@ -253,16 +360,18 @@ impl Engine {
                         tracing::error!(notice = ?error.0, "notice writer is gone; ring group position not written");
                     }
                 }
-                // store: keep the queue's position (restored at start with
-                // `Switch::restore_queue_round_robin`) once the store has a table for it.
                 SwitchOutput::QueueRoundRobin { queue, next } => {
-                    tracing::info!(%queue, next, "queue round robin position");
+                    let notice = Notice::QueueRoundRobin {
+                        queue,
+                        next,
+                        at_ms: wall_ms(SystemTime::now()),
+                    };
+                    if let Err(error) = self.notices.send(notice) {
+                        tracing::error!(notice = ?error.0, "notice writer is gone; queue position not written");
+                    }
                 }
-                // store: append the event to the agent event log and keep the agent's logins and
-                // pause (restored at start with `Switch::restore_agent`) once the store has the
-                // tables for them.
                 SwitchOutput::Agent(event) => {
-                    tracing::info!(
+                    tracing::debug!(
                         agent = %event.agent,
                         activity = ?event.activity,
                         logged_in = ?event.logged_in,
@@ -270,6 +379,8 @@ impl Engine {
                         at_ms = event.at_ms,
                         "queue agent"
                     );
+                    let updates = self.agents.on_event(&event);
+                    self.send_agents(updates);
                 }
             }
         }
@@ -279,6 +390,10 @@ impl Engine {
     pub fn shut_down(&mut self) {
         self.switch.shut_down(Instant::now(), SystemTime::now());
         self.drain();
+        // Calls and wrap-ups cut short end in the agent log now (logins and pauses are kept:
+        // they are restored at the next start).
+        let updates = self.agents.close_all(wall_ms(SystemTime::now()));
+        self.send_agents(updates);
         self.media.close_all();
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use crossbar_api::live::EngineLink;
 use crossbar_api::{ApiConfig, WallClock};
 use crossbar_config::Config;
 use crossbar_routing::DialPlan;
@@ -60,13 +61,19 @@ impl Drop for HttpServer {
 
 /// Starts the API on `[http] listen`, if set: binds now (so a busy port fails the start) and
 /// serves in a task. Dates in API filters are read in `[site] timezone` (UTC if unset or
-/// unknown to this system); changes are accepted with the `[http] tokens` only.
-pub async fn start(config: &Config, store: Store) -> anyhow::Result<Option<HttpServer>> {
+/// unknown to this system); changes are accepted with the `[http] tokens` only. `engine`: the
+/// engine of this process (the live view of the queues, the wake-up of its requests).
+pub async fn start(
+    config: &Config,
+    store: Store,
+    engine: Option<EngineLink>,
+) -> anyhow::Result<Option<HttpServer>> {
     let Some(listen) = config.http.listen else {
         return Ok(None);
     };
     let timezone = site_timezone(config);
-    let api_config = api_config(config, timezone)?;
+    let mut api_config = api_config(config, timezone)?;
+    api_config.engine = engine;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening for HTTP on {listen}"))?;
@@ -117,6 +124,14 @@ fn api_config(config: &Config, timezone: TimeZone) -> anyhow::Result<ApiConfig> 
             .collect(),
         blocklist: config.inbound.blocklist.clone(),
         queues: config.queues.clone(),
+        pause_reasons: config
+            .agents
+            .pause_reasons
+            .iter()
+            .map(|(_, reason)| reason.clone())
+            .collect(),
+        engine: None,
+        request_wait: crossbar_api::requests::REQUEST_WAIT,
         clock: WallClock::new(crate::unix_ms_now),
     })
 }
@@ -181,7 +196,7 @@ mod tests {
             std::path::Path::new("/nonexistent/crossbar.toml"),
         )
         .expect("a valid configuration");
-        let server = start(&config, store)
+        let server = start(&config, store, None)
             .await
             .expect("the listener binds")
             .expect("[http] listen is set");
@@ -222,7 +237,7 @@ mod tests {
             name: "ops".into(),
             sha256: crossbar_api::bearer::token_sha256("the-ops-token"),
         }];
-        let server = start(&config, store.clone())
+        let server = start(&config, store.clone(), None)
             .await
             .expect("the listener binds")
             .expect("[http] listen is set");
@@ -284,7 +299,7 @@ mod tests {
         let config = Config::parse("", std::path::Path::new("/nonexistent/crossbar.toml"))
             .expect("an empty configuration is valid");
         assert!(
-            start(&config, store)
+            start(&config, store, None)
                 .await
                 .expect("nothing to bind")
                 .is_none()

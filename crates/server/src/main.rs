@@ -18,19 +18,23 @@
 //! crossbar report queues --config F --queue support       # queue, agent and callback figures
 //! crossbar callbacks list --config F                      # missed callers to call back
 //! crossbar agent list --config F                          # queue agents and their state
+//! crossbar agent pause 201 --reason lunch --config F      # through the running crossbar
 //! ```
 //!
 //! The subcommands other than `run` and `check` are in [`cli`].
 
+mod agents;
 mod bootstrap;
 mod cli;
 mod engine;
 mod http;
+mod live;
 mod logging;
 mod media;
 mod notices;
 mod persist;
 mod records;
+mod requests;
 mod resolve;
 mod transport;
 
@@ -87,7 +91,8 @@ enum Command {
     /// Callback tasks of missed callers: list them, assign or cancel one.
     #[command(subcommand)]
     Callbacks(cli::callbacks::CallbacksCommand),
-    /// Queue agents: list them with their stored state.
+    /// Queue agents: list them with their stored state; log them in or out, pause or unpause
+    /// them through the running crossbar.
     #[command(subcommand)]
     Agent(cli::agent::AgentCommand),
 }

@@ -1,7 +1,11 @@
 //! What the switch tells administrators, written to the database off the engine thread: a
 //! fraud cap that blocked an extension (the block, which must survive a restart, and an
-//! alert), and every change of a trunk (its status row and change log; an alert when it goes
-//! down). Writes are retried; what still fails is logged in full, never dropped silently.
+//! alert), every change of a trunk (its status row and change log; an alert when it goes
+//! down), queue agents' changes (the agent log with the state it changed) and where ring
+//! groups and queues start their round robin, and the outcome of each request the engine
+//! applied for the API or the command line. Writes are retried; what still fails is logged in
+//! full, never dropped silently. They are written in the order the engine sent them: a
+//! request's outcome after the agent changes it caused.
 //!
 //! The other direction too: the blocks in force are re-read every [`BLOCKS_POLL`], so a
 //! release through the API or `crossbar extension unblock` (which only write the database)
@@ -10,7 +14,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crossbar_store::{AlertKind, Store, TrunkStatusRow};
+use crossbar_store::{AgentUpdate, AlertKind, RequestOutcome, Store, StoreError, TrunkStatusRow};
 use crossbar_switch::{InboundControl, TrunkStatus};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -43,21 +47,118 @@ pub enum Notice {
         next: usize,
         at_ms: i64,
     },
+    /// A round robin queue starts at member `next` next time.
+    QueueRoundRobin {
+        queue: String,
+        next: usize,
+        at_ms: i64,
+    },
+    /// Queue agents' log events with the state they changed, in order.
+    Agents(Vec<AgentUpdate>),
+    /// The engine applied request `id`.
+    RequestDone {
+        id: i64,
+        at_ms: i64,
+        outcome: RequestOutcome,
+        /// JSON text (the agent's new state).
+        result: Option<String>,
+        error: Option<String>,
+    },
 }
+
+/// Most agent updates written in one transaction.
+const MAX_AGENT_BATCH: usize = 500;
 
 /// Starts the writer; it ends when the sender is dropped and the queue is written.
 pub fn spawn(store: Store) -> (mpsc::UnboundedSender<Notice>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notice>();
     let task = tokio::spawn(async move {
-        while let Some(notice) = rx.recv().await {
-            write(&store, notice).await;
+        let mut next: Option<Notice> = None;
+        loop {
+            let notice = match next.take() {
+                Some(notice) => notice,
+                None => match rx.recv().await {
+                    Some(notice) => notice,
+                    None => return,
+                },
+            };
+            let Notice::Agents(mut updates) = notice else {
+                write(&store, notice).await;
+                continue;
+            };
+            // The agent updates queued behind these go in the same transaction (busy queues
+            // change agents many times a second); the first other notice waits its turn.
+            while updates.len() < MAX_AGENT_BATCH {
+                match rx.try_recv() {
+                    Ok(Notice::Agents(more)) => updates.extend(more),
+                    Ok(other) => {
+                        next = Some(other);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            write_agents(&store, &updates).await;
         }
     });
     (tx, task)
 }
 
+/// Writes agent updates in one transaction, retried; if that fails for good, one at a time,
+/// so only those the database refuses are lost — each logged in full.
+async fn write_agents(store: &Store, updates: &[AgentUpdate]) {
+    if retry("agent updates", || store.apply_agent_updates(updates))
+        .await
+        .is_some()
+    {
+        return;
+    }
+    for update in updates {
+        if retry("agent update", || {
+            store.apply_agent_updates(std::slice::from_ref(update))
+        })
+        .await
+        .is_none()
+        {
+            tracing::error!(?update, "agent update not written: the agent log misses it");
+        }
+    }
+}
+
 async fn write(store: &Store, notice: Notice) {
     match notice {
+        Notice::Agents(updates) => write_agents(store, &updates).await,
+        Notice::QueueRoundRobin { queue, next, at_ms } => {
+            if retry("queue position", || {
+                store.set_queue_position(&queue, next, at_ms)
+            })
+            .await
+            .is_none()
+            {
+                tracing::error!(%queue, next, at_ms, "queue round robin position not written: after a restart the queue starts where it last was written");
+            }
+        }
+        Notice::RequestDone {
+            id,
+            at_ms,
+            outcome,
+            result,
+            error,
+        } => {
+            let finished = retry("request outcome", || {
+                store.finish_switch_request(id, at_ms, outcome, result.as_deref(), error.as_deref())
+            })
+            .await;
+            match finished {
+                Some(true) => {}
+                Some(false) => {
+                    tracing::warn!(id, %outcome, "request outcome not written: the request was finished already")
+                }
+                None => {
+                    tracing::error!(id, %outcome, ?result, ?error, at_ms, "request outcome not written: its asker sees it taken, never finished")
+                }
+            }
+        }
         Notice::Blocked {
             extension,
             reason,
@@ -142,18 +243,35 @@ where
     loop {
         match write().await {
             Ok(value) => return Some(value),
+            Err(error @ StoreError::Rejected { .. }) => {
+                // The same data would be refused again.
+                tracing::error!(error = %error_chain(&error), "{what} refused by the database");
+                return None;
+            }
             Err(error) => match delays.next() {
                 Some(delay) => {
-                    tracing::warn!(%error, "{what} write failed; retrying");
+                    tracing::warn!(error = %error_chain(&error), "{what} write failed; retrying");
                     tokio::time::sleep(*delay).await;
                 }
                 None => {
-                    tracing::error!(%error, "{what} write failed for good");
+                    tracing::error!(error = %error_chain(&error), "{what} write failed for good");
                     return None;
                 }
             },
         }
     }
+}
+
+/// `error` with its causes, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Reads the blocks in force every [`BLOCKS_POLL`] and hands them to the engine when they

@@ -8,7 +8,8 @@
 //! change log ([`trunks`]), the outbound activity routing limits are checked against
 //! ([`activity`]), and what steers incoming calls while crossbar runs: time-condition
 //! overrides ([`time_conditions`]), the caller blocklist ([`blocklist`]) and where round-robin
-//! ring groups start ([`ring_groups`]); each later domain gets its own module on the same
+//! ring groups start ([`ring_groups`]); and the requests the API and the command line make of
+//! the running engine ([`requests`]). Each later domain gets its own module on the same
 //! [`Store`].
 //!
 //! The store never reads the clock: every "now" is passed in as unix seconds. Every write
@@ -98,6 +99,7 @@ pub mod blocks;
 pub mod callbacks;
 pub mod calls;
 mod error;
+pub mod requests;
 pub mod ring_groups;
 pub mod secrets;
 #[cfg(feature = "testing")]
@@ -119,6 +121,7 @@ pub use callbacks::{
 };
 pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
+pub use requests::{RequestOutcome, StoredRequest, SwitchRequest};
 pub use ring_groups::RoundRobinPosition;
 pub use time_conditions::TimeConditionOverride;
 pub use trunks::{TrunkEvent, TrunkStatusRow};

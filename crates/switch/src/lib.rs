@@ -34,6 +34,7 @@ mod media;
 mod origination;
 mod outbound;
 mod prompts;
+mod queue_view;
 mod timer;
 mod trunk;
 mod usage;
@@ -42,6 +43,7 @@ pub use agents::{AgentActivity, AgentEvent, AgentPause, AgentQueue, QueueError};
 pub use live::InboundControl;
 pub use origination::{CallbackRequest, OriginateError};
 pub use prompts::PromptLibrary;
+pub use queue_view::{AgentNow, AgentSnapshot, QueueLine, QueueSnapshot, WaitingCaller};
 pub use trunk::TrunkStatus;
 
 use std::collections::{HashMap, HashSet};

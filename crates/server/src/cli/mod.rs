@@ -19,6 +19,8 @@
 //! crossbar callbacks assign ID --agent 201|--queue NAME|--nobody --config F
 //! crossbar callbacks cancel ID --config F                         # close a task by hand
 //! crossbar agent list --config F [--format table|json]            # queue agents and their state
+//! crossbar agent login|logout 201 [--queue NAME] [--penalty N] --config F  # via the running crossbar
+//! crossbar agent pause 201 [--reason R] --config F; crossbar agent unpause 201 --config F
 //! crossbar tc list --config F [--format table|json]               # time conditions, overrides
 //! crossbar tc override NAME open|closed|schedule --config F       # force one, or clear it
 //! crossbar blocklist list --config F [--format table|json]        # the caller blocklist
@@ -31,7 +33,8 @@
 //! that cannot be used, 1 when the database cannot be read or written, or there is nothing to
 //! do (`unblock` of an extension that is not blocked, `blocklist add` of a pattern already
 //! there, `blocklist remove` of one that is not, `callbacks assign` or `cancel` of a task that
-//! is not open).
+//! is not open, an agent change the switch refuses); `crossbar agent login|logout|pause|unpause`
+//! exit 3 when no running crossbar took the request within 2 s.
 
 pub mod agent;
 pub mod alerts;
