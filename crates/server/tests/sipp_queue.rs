@@ -445,7 +445,7 @@ fn twenty_callers_are_answered_by_three_agents_first_come_first_served_vips_firs
                 pair[1].number
             );
             assert!(
-                pair[0].answered <= pair[1].answered + 250,
+                pair[0].answered <= pair[1].answered + 1000,
                 "{} joined before {} but was answered well after:\n{summary}",
                 pair[0].number,
                 pair[1].number
@@ -545,16 +545,24 @@ fn twenty_callers_are_answered_by_three_agents_first_come_first_served_vips_firs
         (reported - max).abs() < 0.01,
         "max wait {reported} s reported, {max} s from the records:\n{report:#}"
     );
+    // Per agent: talk time from the records, offers, answers and wrap-up from the agent
+    // event log.
     for (agent, calls) in &per_agent {
         let figures = agent_figures(&report, agent);
-        assert_eq!(figures["offers"], calls.len(), "{agent}: {report:#}");
-        assert_eq!(figures["answered"], calls.len(), "{agent}: {report:#}");
-        assert_eq!(figures["missed"], 0, "{agent}: {report:#}");
         let talk_ms: i64 = calls.iter().map(|s| s.ended - s.answered).sum();
         let talk = figures["talk_secs"].as_i64().expect("talk seconds");
         assert!(
             (talk * 1000 - talk_ms).abs() <= 1000 * calls.len() as i64,
             "{agent} talked {talk_ms} ms by the records, {talk} s reported:\n{report:#}"
+        );
+        assert_eq!(
+            (&figures["offers"], &figures["answered"], &figures["missed"]),
+            (
+                &Value::from(calls.len()),
+                &Value::from(calls.len()),
+                &Value::from(0)
+            ),
+            "{agent}'s offers, answers and misses as the records have them: {report:#}"
         );
         let wrap_up = figures["wrap_up_secs"].as_i64().expect("wrap-up seconds");
         assert!(
@@ -636,6 +644,11 @@ fn a_caller_giving_up_in_the_queue_is_abandoned_there_and_opens_a_callback_task(
         (&queue["offered"], &queue["answered"], &queue["abandoned"]),
         (&Value::from(1), &Value::from(0), &Value::from(1)),
         "{report:#}"
+    );
+    assert_eq!(
+        queue["short_abandons"],
+        u64::from(visit.wait_ms <= 5000),
+        "a short abandon when within 5 s of joining: {report:#}"
     );
     assert_eq!(report["callbacks"]["opened"], 1, "{report:#}");
     assert_eq!(report["callbacks"]["open"], 1, "{report:#}");
@@ -786,11 +799,12 @@ fn a_waiting_caller_hears_the_music_and_after_the_position_announcement_the_musi
         music_frames >= 200,
         "most of the wait is music: {music_frames} frames: {summary}"
     );
-    let announcements: Vec<&(bool, usize, usize)> =
-        runs.iter().filter(|r| !r.0 && r.2 >= 30).collect();
+    // "You are caller number one" (`queue-position`, 30 frames, and `num-1`, 15), on joining
+    // and 4 s later, whole: the music does not cut them short.
+    let announcements: Vec<usize> = runs.iter().filter(|r| !r.0).map(|r| r.2).collect();
     assert!(
-        announcements.len() >= 2,
-        "the position on joining and 4 s later, 0.9 s each: {summary}"
+        announcements.len() >= 2 && announcements.iter().all(|&frames| frames == 45),
+        "the position on joining and 4 s later, 45 frames each, not {announcements:?}: {summary}"
     );
     let last = runs.last().expect("frames were heard");
     assert!(
@@ -949,9 +963,18 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
     );
 
     let report = queue_report(&setup);
+    let queue = &report["queues"][0];
+    assert_eq!(
+        (&queue["offered"], &queue["answered"]),
+        (&Value::from(1), &Value::from(1)),
+        "{report:#}"
+    );
     let figures = agent_figures(&report, "201");
-    assert_eq!(figures["offers"], 1, "{report:#}");
-    assert_eq!(figures["answered"], 1, "{report:#}");
+    assert_eq!(
+        (&figures["offers"], &figures["answered"]),
+        (&Value::from(1), &Value::from(1)),
+        "201 was offered one caller and answered it: {report:#}"
+    );
     let lunch = figures["pause_secs_by_reason"]["lunch"]
         .as_i64()
         .unwrap_or_else(|| panic!("a pause for lunch: {report:#}"));
