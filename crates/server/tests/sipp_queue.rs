@@ -867,6 +867,8 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
     let phone = agent_phone(&server, &alice, Some(1));
     dial_feature(&server, &alice, "*45");
     dial_feature(&server, &alice, "*471");
+    // What `crossbar agent list` shows of 201 now (checked at the end).
+    let listed_in_pause = crossbar_json(&setup, &["agent", "list"]);
 
     let csv = setup.dir().join("caller.csv");
     std::fs::write(&csv, format!("SEQUENTIAL\n{SUPPORT_DID};{CALLER};\n"))
@@ -982,6 +984,27 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
     assert!(
         (lunch - paused_secs).abs() <= 1,
         "paused for lunch {paused_secs} s by the records, {lunch} s reported: {report:#}"
+    );
+    // The agent's state is kept: in the pause, 201 was logged in to the queue, paused for
+    // lunch.
+    let support = listed_in_pause
+        .as_array()
+        .expect("a list of agents")
+        .iter()
+        .find(|a| a["agent"] == "201" && a["queue"] == "support")
+        .unwrap_or_else(|| panic!("201 in support: {listed_in_pause:#}"));
+    assert_eq!(
+        (
+            &support["logged_in"],
+            &support["paused"],
+            &support["pause_reason"]
+        ),
+        (
+            &Value::from(true),
+            &Value::from(true),
+            &Value::from("lunch")
+        ),
+        "{listed_in_pause:#}"
     );
     server.stop();
 }
