@@ -25,6 +25,7 @@ use tempfile::TempDir;
 
 pub mod baresip;
 pub mod raw_call;
+pub mod rtp;
 
 /// The binary under test, built by cargo for the integration tests.
 pub const CROSSBAR: &str = env!("CARGO_BIN_EXE_crossbar");
@@ -971,6 +972,25 @@ impl SippProcess {
             let _ = self.child.kill();
             self.exit = Some(self.child.wait().expect("wait works on our child"));
         }
+    }
+
+    /// Ends a SIPp run without `-m` (a UAS taking however many calls come): SIGUSR1 makes it
+    /// place or take no new call and exit once its open calls are done (SIPp's soft quit, as
+    /// its `q` key). Waits up to `limit` from now, as [`SippProcess::wait`] does; returns its
+    /// outcome.
+    pub fn finish(mut self, limit: Duration) -> SippRun {
+        if self.exited().is_none() {
+            // The shell's built-in `kill`, by pid: the child is not reaped yet, so the pid is
+            // still SIPp's.
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(format!("kill -s USR1 {}", self.child.id()))
+                .status()
+                .expect("sh can be run");
+            assert!(status.success(), "kill -s USR1 failed: {status}");
+        }
+        let limit = self.started.elapsed() + limit;
+        self.wait(limit)
     }
 
     /// Waits for SIPp to end by itself within `limit` (counted from its start; give it
