@@ -191,8 +191,6 @@ pub(crate) enum QueueAction {
 }
 
 /// A waiting caller as the live view shows it.
-// The live view (`GET /api/queues`) is not served yet: only the tests read it.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CallerView<'a> {
     pub(crate) caller: CallSeq,
@@ -353,15 +351,14 @@ impl Queues {
         self.find(caller).map(|(_, index)| index + 1)
     }
 
-    /// The callers of `queue` in the order they are served.
-    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
+    /// The callers of `queue` in the order they are served (the tests' view of a line).
+    #[cfg(test)]
     pub(crate) fn line(&self, queue: &str) -> Option<Vec<CallSeq>> {
         let q = *self.names.get(queue)?;
         Some(self.queues[q].line.iter().map(|w| w.caller).collect())
     }
 
     /// The callers of `queue` in the order they are served, for the live view.
-    #[cfg_attr(not(test), allow(dead_code))] // the live view's, not served yet
     pub(crate) fn callers(&self, queue: &str) -> Option<Vec<CallerView<'_>>> {
         let q = *self.names.get(queue)?;
         let line = &self.queues[q].line;
