@@ -454,7 +454,7 @@ async fn unanswered_attempts_follow_the_retry_schedule_until_the_task_is_unreach
     );
     assert_eq!(
         store.due_callbacks(at + 300 * SEC, 10).await.unwrap(),
-        [task.clone()]
+        std::slice::from_ref(&task)
     );
     // Whoever dials it claims it by moving its next attempt: once only, and it is not due
     // meanwhile.
