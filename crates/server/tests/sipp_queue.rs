@@ -1008,3 +1008,119 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
     );
     server.stop();
 }
+
+// ---------------------------------------------------------------------------------------
+// Calling back
+// ---------------------------------------------------------------------------------------
+
+/// The customer of `uac_carrier_callback.xml`.
+const CUSTOMER: &str = "+442079460123";
+
+#[test]
+fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_completes() {
+    let carrier_port = free_port();
+    let route = "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
+                 \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n";
+    let mut setup = desk(carrier_port, "join_empty = true\n", route, &plain_moh());
+    setup.extensions[0] = agent("201").with("class = \"national\"");
+    let server = setup.start();
+    // The customer gives up in the queue: an open task.
+    let media = free_port_block(4).to_string();
+    // From a number that can be called back (+447700900123, the other tests' caller, is a
+    // drama number: not a valid one to dial).
+    let caller = spawn_sipp_with(
+        "uac_carrier_callback.xml",
+        server.addr(),
+        carrier_port,
+        &[
+            "-s",
+            SUPPORT_DID,
+            "-m",
+            "1",
+            "-d",
+            "1000",
+            "-mp",
+            &media,
+            "-recv_timeout",
+            "15000",
+            "-timeout",
+            "30s",
+        ],
+        &[],
+    );
+    succeeded(
+        caller.wait(Duration::from_secs(45)),
+        1,
+        "the caller giving up",
+    );
+    setup.wait_for_records(1, Duration::from_secs(15));
+    let tasks = crossbar_json(&setup, &["callbacks", "list"]);
+    let task = tasks[0]["id"].as_i64().expect("an open task");
+
+    // Agent 201's phone answers; the carrier (the trunk's address) answers.
+    let phone = agent_phone(&server, &agent("201"), Some(1));
+    let carrier_media = free_port_block(4).to_string();
+    let carrier = support::spawn_sipp_on(
+        "uas_answer.xml",
+        server.addr(),
+        carrier_port,
+        &[
+            "-trace_msg",
+            "-m",
+            "1",
+            "-mp",
+            &carrier_media,
+            "-recv_timeout",
+            "30000",
+            "-timeout",
+            "45s",
+        ],
+    )
+    .ready();
+    let dialled = crossbar_json(
+        &setup,
+        &["callbacks", "dial", &task.to_string(), "--agent", "201"],
+    );
+    let call = dialled["call"].as_str().expect("the call's id").to_owned();
+    assert_eq!(dialled["request"]["state"], "done", "{dialled:#}");
+
+    let agent_run = succeeded(phone.wait(Duration::from_secs(60)), 1, "agent 201");
+    let carrier_run = succeeded(carrier.wait(Duration::from_secs(60)), 1, "the carrier");
+    let agent_invite = agent_run.trace("messages");
+    let from = agent_invite
+        .lines()
+        .find(|l| l.starts_with("From:") || l.starts_with("f:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        from.contains(&CUSTOMER[3..]),
+        "201's phone shows the customer's number: {from}\n{agent_invite}"
+    );
+    let carrier_invite = carrier_run.trace("messages");
+    let from = carrier_invite
+        .lines()
+        .find(|l| l.starts_with("From:") || l.starts_with("f:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        from.contains(&SUPPORT_DID[3..]),
+        "the customer sees the DID they called: {from}\n{carrier_invite}"
+    );
+
+    let stored = setup.wait_for_records(2, Duration::from_secs(20));
+    let record = stored
+        .calls
+        .iter()
+        .find(|r| r.id.0 == call)
+        .unwrap_or_else(|| panic!("the callback {call} is recorded: {stored:#?}"));
+    assert_eq!(record.direction, Direction::Outbound, "{record:#?}");
+    assert_eq!(record.callback_task, Some(task), "{record:#?}");
+    assert_eq!(record.disposition, Disposition::Answered, "{record:#?}");
+
+    let tasks = crossbar_json(&setup, &["callbacks", "list", "--state", "all"]);
+    let after = &tasks[0];
+    assert_eq!(after["state"], "completed", "{tasks:#}");
+    assert_eq!(after["attempts"], 1, "{tasks:#}");
+    assert_eq!(after["completed_by_call"], call.as_str(), "{tasks:#}");
+    server.stop();
+}
