@@ -1016,12 +1016,59 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
 /// The customer of `uac_carrier_callback.xml`.
 const CUSTOMER: &str = "+442079460123";
 
+const TOKEN: &str = "sipp-queue-callback-token-4Rt8yUq2ZxW9pLm3";
+
+/// `method path` with `body` and the ops token on the HTTP API at `api`: status and JSON.
+fn http(api: std::net::SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(api).expect("the HTTP API accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout can be set");
+    let body = body.unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("the request is sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("the response is read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response:\n{response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let json = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}):\n{response}"));
+    (status, json)
+}
+
 #[test]
 fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_completes() {
     let carrier_port = free_port();
     let route = "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
                  \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n";
-    let mut setup = desk(carrier_port, "join_empty = true\n", route, &plain_moh());
+    let http_port = free_port();
+    let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let route = format!(
+        "{route}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
+         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
+    );
+    let api = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
+    let mut setup = desk(carrier_port, "join_empty = true\n", &route, &plain_moh());
     setup.extensions[0] = agent("201").with("class = \"national\"");
     let server = setup.start();
     // The customer gives up in the queue: an open task.
@@ -1077,10 +1124,13 @@ fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_co
         ],
     )
     .ready();
-    let dialled = crossbar_json(
-        &setup,
-        &["callbacks", "dial", &task.to_string(), "--agent", "201"],
+    let (status, dialled) = http(
+        api,
+        "POST",
+        &format!("/api/callbacks/{task}/dial"),
+        Some(r#"{"agent": "201"}"#),
     );
+    assert_eq!(status, 200, "{dialled:#}");
     let call = dialled["call"].as_str().expect("the call's id").to_owned();
     assert_eq!(dialled["request"]["state"], "done", "{dialled:#}");
 
@@ -1117,10 +1167,25 @@ fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_co
     assert_eq!(record.callback_task, Some(task), "{record:#?}");
     assert_eq!(record.disposition, Disposition::Answered, "{record:#?}");
 
-    let tasks = crossbar_json(&setup, &["callbacks", "list", "--state", "all"]);
-    let after = &tasks[0];
-    assert_eq!(after["state"], "completed", "{tasks:#}");
-    assert_eq!(after["attempts"], 1, "{tasks:#}");
-    assert_eq!(after["completed_by_call"], call.as_str(), "{tasks:#}");
+    let (status, after) = http(api, "GET", &format!("/api/callbacks/{task}"), None);
+    assert_eq!(status, 200, "{after:#}");
+    assert_eq!(after["state"], "completed", "{after:#}");
+    assert_eq!(after["attempts"], 1, "{after:#}");
+    assert_eq!(after["completed_by_call"], call.as_str(), "{after:#}");
+    // Dialled again: not open any more, nothing asked (the CLI exits 1).
+    let again = Command::new(CROSSBAR)
+        .args([
+            "callbacks",
+            "dial",
+            &task.to_string(),
+            "--agent",
+            "201",
+            "--config",
+        ])
+        .arg(setup.config_path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the crossbar binary runs");
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
     server.stop();
 }
