@@ -22,6 +22,7 @@
 //! | `GET /api/callbacks/{id}` | one callback task with its missed calls and attempts ([`queues`]) |
 //! | `POST /api/callbacks/{id}/assign` | `{"agent"}` or `{"queue"}` or `{}`: assigns an open task ([`queues`]; bearer token) |
 //! | `POST /api/callbacks/{id}/cancel` | cancels an open task ([`queues`]; bearer token) |
+//! | `POST /api/callbacks/{id}/dial` | `{"agent"}` (default: the assigned agent): the engine rings the agent, then dials the customer ([`requests`]; bearer token) |
 //! | `GET /api/agents` | every queue agent's membership, login and pause ([`queues`]) |
 //! | `POST /api/agents/{ext}/login\|logout\|pause\|unpause` | asks the engine to log an agent in or out, pause or unpause it; waits up to 2 s for the outcome ([`requests`]; bearer token) |
 //! | `GET /api/requests/{id}` | a request to the engine and what became of it ([`requests`]) |
@@ -242,6 +243,7 @@ pub fn router_with(store: Store, config: ApiConfig) -> Router {
         .route("/api/callbacks/{id}", get(queues::one))
         .route("/api/callbacks/{id}/assign", post(queues::assign))
         .route("/api/callbacks/{id}/cancel", post(queues::cancel))
+        .route("/api/callbacks/{id}/dial", post(requests::dial))
         .route("/api/agents", get(queues::agents))
         .route("/api/agents/{ext}/login", post(requests::login))
         .route("/api/agents/{ext}/logout", post(requests::logout))

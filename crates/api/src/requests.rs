@@ -30,8 +30,25 @@
 //! A request ([`RequestView`]) is `{"id", "kind", "arguments", "state", "requested_at_ms",
 //! "requested_by", "expires_at_ms", "taken_at_ms", "taken_by", "done_at_ms", "result",
 //! "error"}`; `state` is `pending`, `taken`, `done`, `refused`, `invalid`, `expired` or
-//! `failed`. The table also has the kind `callback_dial` (`{"task", "agent"}`) for
-//! `POST /api/callbacks/{id}/dial`, which is not served yet.
+//! `failed`.
+//!
+//! # Dialling a callback task
+//!
+//! `POST /api/callbacks/{id}/dial` (body `{"agent": "201"}`, optional: the task's assigned
+//! agent by default; bearer token) — shared with `crossbar callbacks dial` and crossbar's
+//! automatic retries — asks the engine to originate the task's call: the agent's phones ring
+//! showing the customer's number, and once the agent answers the customer is dialled
+//! presenting the DID they called (`crossbar_switch::Switch::originate_callback`). The request
+//! is `callback_dial` with `{"task", "agent", "customer", "did", "queue"}`, the last three
+//! read from the task. Before anything is written: **404** for no such task, **409** with the
+//! task for one that is not open, **400** for an agent that is not an extension of the
+//! configuration or for no agent at all (none given, the task assigned to none). Then as
+//! above: **200** `{"call": "<call id>", "request"}` once the agent's phones ring (the call's
+//! record, when it ends, counts as an attempt of the task and completes it if answered);
+//! **409** `{"error", "request"}` when the switch refused (the agent has no registered phone
+//! or is at its call limit; the dial plan denies the number or has no route for it — then the
+//! refused call is recorded and `request.result` is `{"call": "<call id>"}`); **400** when the
+//! task's number can never be called back; **202** and **503** as above.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -44,7 +61,9 @@ use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use crossbar_config::Queue;
-use crossbar_store::{RequestOutcome, Store, StoreError, StoredRequest, SwitchRequest};
+use crossbar_store::{
+    Assignee, CallbackTask, RequestOutcome, Store, StoreError, StoredRequest, SwitchRequest,
+};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
@@ -161,6 +180,53 @@ impl AgentRules<'_> {
         }
         Ok(())
     }
+}
+
+/// Why a callback task cannot be dialled, found before anything is asked of the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialRefusal {
+    /// Only an open task is called back.
+    #[error("callback task {id} is {state}: only an open task can be dialled")]
+    NotOpen { id: i64, state: String },
+    /// No agent was named and the task is assigned to none.
+    #[error("agent: callback task {0} is not assigned to an agent: name the agent who calls back")]
+    NoAgent(i64),
+    #[error("agent: {0} is not an extension of the configuration")]
+    UnknownAgent(String),
+}
+
+/// The `callback_dial` request for `task`, rung to `agent` or else the task's assigned agent
+/// — an extension of `extensions` — with the task's number, DID and queue.
+pub fn callback_dial(
+    task: &CallbackTask,
+    agent: Option<&str>,
+    extensions: &BTreeSet<String>,
+) -> Result<SwitchRequest, DialRefusal> {
+    if task.state != crossbar_cdr::callbacks::TaskState::Open {
+        return Err(DialRefusal::NotOpen {
+            id: task.id,
+            state: task.state.to_string(),
+        });
+    }
+    let assigned = match &task.assigned {
+        Some(Assignee::Agent(agent)) => Some(agent.as_str()),
+        _ => None,
+    };
+    let agent = agent
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .or(assigned)
+        .ok_or(DialRefusal::NoAgent(task.id))?;
+    if !extensions.contains(agent) {
+        return Err(DialRefusal::UnknownAgent(agent.to_owned()));
+    }
+    Ok(SwitchRequest::CallbackDial {
+        task: task.id,
+        agent: agent.to_owned(),
+        customer: task.number.clone(),
+        did: task.did.clone(),
+        queue: task.queue.clone(),
+    })
 }
 
 /// Writes `request` (by `by`, at `now_ms`), wakes the engine (`wake`, when it runs in this
@@ -408,6 +474,70 @@ pub(crate) async fn unpause(
 ) -> Result<Response, ApiError> {
     let NoBody {} = body_of(&headers, &body)?;
     make(&api, &operator, SwitchRequest::AgentUnpause { agent }).await
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DialBody {
+    agent: Option<String>,
+}
+
+/// `POST /api/callbacks/{id}/dial`.
+pub(crate) async fn dial(
+    State(api): State<Api>,
+    Extension(operator): Extension<Operator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let missing = || ApiError::not_found(format!("no callback task {id}"));
+    let number: i64 = id.parse().map_err(|_| missing())?;
+    let body: DialBody = body_of(&headers, &body)?;
+    let detail = api.store.callback_task(number).await?.ok_or_else(missing)?;
+    let request = match callback_dial(&detail.task, body.agent.as_deref(), &api.extensions) {
+        Ok(request) => request,
+        Err(refusal @ DialRefusal::NotOpen { .. }) => {
+            return Ok((
+                StatusCode::CONFLICT,
+                Json(serde_json::json!({
+                    "error": refusal.to_string(),
+                    "task": crate::queues::TaskView::from(&detail.task),
+                })),
+            )
+                .into_response());
+        }
+        Err(refusal) => return Err(ApiError::bad_request(refusal.to_string())),
+    };
+    let wake = api.engine.as_ref().map(|engine| &*engine.requests);
+    let stored = submit_and_wait(
+        &api.store,
+        &request,
+        &operator.author(),
+        api.clock.now_ms(),
+        wake,
+        api.request_wait,
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("the request vanished from the database"))?;
+    tracing::info!(
+        token = %operator.token,
+        request = stored.id,
+        task = number,
+        arguments = %request.arguments(),
+        state = stored.state(),
+        "API: asked the engine to dial a callback task"
+    );
+    if stored.outcome == Some(RequestOutcome::Done) {
+        let view = RequestView::from(&stored);
+        let call = view
+            .result
+            .as_ref()
+            .and_then(|r| r.get("call"))
+            .cloned()
+            .unwrap_or_default();
+        return Ok(Json(serde_json::json!({ "call": call, "request": view })).into_response());
+    }
+    Ok(answer(&stored, "call"))
 }
 
 /// `GET /api/requests/{id}`.

@@ -157,6 +157,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (notices_tx, notices_task) = notices::spawn(store.clone());
     let blocks_task = notices::poll_blocks(store.clone(), input_tx.clone());
     let inbound_task = notices::poll_inbound_control(store.clone(), input_tx.clone());
+    let retries_task = crate::retries::spawn(
+        store.clone(),
+        request_wake.clone(),
+        config.extensions.iter().map(|e| e.number.clone()).collect(),
+    );
     let requests_task = requests::spawn(
         store.clone(),
         input_tx.clone(),
@@ -217,6 +222,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     blocks_task.abort();
     inbound_task.abort();
     requests_task.abort();
+    retries_task.abort();
     for (name, task) in [
         ("binding", persist_task),
         ("call record", records_task),

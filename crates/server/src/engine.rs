@@ -253,7 +253,7 @@ impl Engine {
                 view.agent(&agent)
                     .and_then(|agent| serde_json::to_string(agent).ok())
             }
-            _ => None,
+            _ => applied.call_result().map(|result| result.to_string()),
         };
         tracing::info!(
             id = stored.id,

@@ -36,6 +36,7 @@ mod persist;
 mod records;
 mod requests;
 mod resolve;
+mod retries;
 mod transport;
 
 use std::path::PathBuf;

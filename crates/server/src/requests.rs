@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crossbar_cdr::CallId;
 use crossbar_store::{RequestOutcome, Store, SwitchRequest};
-use crossbar_switch::{QueueError, Switch};
+use crossbar_switch::{CallbackRequest, OriginateError, QueueError, Switch};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -91,8 +92,15 @@ pub fn spawn(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Done,
+    /// A callback was originated: the agent's phones ring (`RequestOutcome::Done`).
+    Originated(CallId),
     /// Not as things stand (`RequestOutcome::Refused`).
     Refused(String),
+    /// Refused, by the dial plan, as call `call` (it is recorded, `denied` or `failed`).
+    RefusedCall {
+        call: CallId,
+        error: String,
+    },
     /// Never (`RequestOutcome::Invalid`).
     Invalid(String),
 }
@@ -100,17 +108,47 @@ pub enum Applied {
 impl Applied {
     pub fn outcome(&self) -> RequestOutcome {
         match self {
-            Applied::Done => RequestOutcome::Done,
-            Applied::Refused(_) => RequestOutcome::Refused,
+            Applied::Done | Applied::Originated(_) => RequestOutcome::Done,
+            Applied::Refused(_) | Applied::RefusedCall { .. } => RequestOutcome::Refused,
             Applied::Invalid(_) => RequestOutcome::Invalid,
         }
     }
 
     pub fn error(&self) -> Option<&str> {
         match self {
-            Applied::Done => None,
-            Applied::Refused(error) | Applied::Invalid(error) => Some(error),
+            Applied::Done | Applied::Originated(_) => None,
+            Applied::Refused(error)
+            | Applied::RefusedCall { error, .. }
+            | Applied::Invalid(error) => Some(error),
         }
+    }
+
+    /// The call it placed or had recorded, as the request's result: `{"call": "<id>"}`.
+    pub fn call_result(&self) -> Option<serde_json::Value> {
+        match self {
+            Applied::Originated(call) | Applied::RefusedCall { call, .. } => {
+                Some(serde_json::json!({ "call": call.0 }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A callback the switch did not originate, as a request's outcome: what the agent's state
+/// or the switch's resources stop now is refused, what no retry can change is invalid.
+fn not_originated(error: OriginateError) -> Applied {
+    let text = error.to_string();
+    match error {
+        OriginateError::AgentNotRegistered(_)
+        | OriginateError::AgentBusy { .. }
+        | OriginateError::NoMediaPorts => Applied::Refused(text),
+        OriginateError::Denied { call, .. } | OriginateError::NoRoute { call, .. } => {
+            Applied::RefusedCall { call, error: text }
+        }
+        OriginateError::UnknownExtension(_)
+        | OriginateError::InvalidNumber { .. }
+        | OriginateError::InvalidCallerId(_)
+        | OriginateError::NoSuchQueue(_) => Applied::Invalid(text),
     }
 }
 
@@ -134,10 +172,24 @@ pub fn apply(
             switch.agent_pause(now, wall, agent, reason.as_deref())
         }
         SwitchRequest::AgentUnpause { agent } => switch.agent_unpause(now, wall, agent),
-        SwitchRequest::CallbackDial { .. } => {
-            return Applied::Invalid(
-                "calling back a callback task from the API is not built yet".to_owned(),
-            );
+        SwitchRequest::CallbackDial {
+            task,
+            agent,
+            customer,
+            did,
+            queue,
+        } => {
+            let request = CallbackRequest {
+                agent: agent.clone(),
+                customer: customer.clone(),
+                did: did.clone(),
+                task: *task,
+                queue: queue.clone(),
+            };
+            return match switch.originate_callback(now, wall, request) {
+                Ok(call) => Applied::Originated(call),
+                Err(error) => not_originated(error),
+            };
         }
     };
     match result {

@@ -1008,3 +1008,184 @@ fn an_agent_paused_with_a_reason_is_offered_no_caller_until_the_pause_ends() {
     );
     server.stop();
 }
+
+// ---------------------------------------------------------------------------------------
+// Calling back
+// ---------------------------------------------------------------------------------------
+
+/// The customer of `uac_carrier_callback.xml`.
+const CUSTOMER: &str = "+442079460123";
+
+const TOKEN: &str = "sipp-queue-callback-token-4Rt8yUq2ZxW9pLm3";
+
+/// `method path` with `body` and the ops token on the HTTP API at `api`: status and JSON.
+fn http(api: std::net::SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(api).expect("the HTTP API accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout can be set");
+    let body = body.unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("the request is sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("the response is read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response:\n{response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let json = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}):\n{response}"));
+    (status, json)
+}
+
+#[test]
+fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_completes() {
+    let carrier_port = free_port();
+    let route = "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
+                 \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n";
+    let http_port = free_port();
+    let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let route = format!(
+        "{route}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
+         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
+    );
+    let api = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
+    let mut setup = desk(carrier_port, "join_empty = true\n", &route, &plain_moh());
+    setup.extensions[0] = agent("201").with("class = \"national\"");
+    let server = setup.start();
+    // The customer gives up in the queue: an open task.
+    let media = free_port_block(4).to_string();
+    // From a number that can be called back (+447700900123, the other tests' caller, is a
+    // drama number: not a valid one to dial).
+    let caller = spawn_sipp_with(
+        "uac_carrier_callback.xml",
+        server.addr(),
+        carrier_port,
+        &[
+            "-s",
+            SUPPORT_DID,
+            "-m",
+            "1",
+            "-d",
+            "1000",
+            "-mp",
+            &media,
+            "-recv_timeout",
+            "15000",
+            "-timeout",
+            "30s",
+        ],
+        &[],
+    );
+    succeeded(
+        caller.wait(Duration::from_secs(45)),
+        1,
+        "the caller giving up",
+    );
+    setup.wait_for_records(1, Duration::from_secs(15));
+    let tasks = crossbar_json(&setup, &["callbacks", "list"]);
+    let task = tasks[0]["id"].as_i64().expect("an open task");
+
+    // Agent 201's phone answers; the carrier (the trunk's address) answers.
+    let phone = agent_phone(&server, &agent("201"), Some(1));
+    let carrier_media = free_port_block(4).to_string();
+    let carrier = support::spawn_sipp_on(
+        "uas_answer.xml",
+        server.addr(),
+        carrier_port,
+        &[
+            "-trace_msg",
+            "-m",
+            "1",
+            "-mp",
+            &carrier_media,
+            "-recv_timeout",
+            "30000",
+            "-timeout",
+            "45s",
+        ],
+    )
+    .ready();
+    let (status, dialled) = http(
+        api,
+        "POST",
+        &format!("/api/callbacks/{task}/dial"),
+        Some(r#"{"agent": "201"}"#),
+    );
+    assert_eq!(status, 200, "{dialled:#}");
+    let call = dialled["call"].as_str().expect("the call's id").to_owned();
+    assert_eq!(dialled["request"]["state"], "done", "{dialled:#}");
+
+    let agent_run = succeeded(phone.wait(Duration::from_secs(60)), 1, "agent 201");
+    let carrier_run = succeeded(carrier.wait(Duration::from_secs(60)), 1, "the carrier");
+    let agent_invite = agent_run.trace("messages");
+    let from = agent_invite
+        .lines()
+        .find(|l| l.starts_with("From:") || l.starts_with("f:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        from.contains(&CUSTOMER[3..]),
+        "201's phone shows the customer's number: {from}\n{agent_invite}"
+    );
+    let carrier_invite = carrier_run.trace("messages");
+    let from = carrier_invite
+        .lines()
+        .find(|l| l.starts_with("From:") || l.starts_with("f:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        from.contains(&SUPPORT_DID[3..]),
+        "the customer sees the DID they called: {from}\n{carrier_invite}"
+    );
+
+    let stored = setup.wait_for_records(2, Duration::from_secs(20));
+    let record = stored
+        .calls
+        .iter()
+        .find(|r| r.id.0 == call)
+        .unwrap_or_else(|| panic!("the callback {call} is recorded: {stored:#?}"));
+    assert_eq!(record.direction, Direction::Outbound, "{record:#?}");
+    assert_eq!(record.callback_task, Some(task), "{record:#?}");
+    assert_eq!(record.disposition, Disposition::Answered, "{record:#?}");
+
+    let (status, after) = http(api, "GET", &format!("/api/callbacks/{task}"), None);
+    assert_eq!(status, 200, "{after:#}");
+    assert_eq!(after["state"], "completed", "{after:#}");
+    assert_eq!(after["attempts"], 1, "{after:#}");
+    assert_eq!(after["completed_by_call"], call.as_str(), "{after:#}");
+    // Dialled again: not open any more, nothing asked (the CLI exits 1).
+    let again = Command::new(CROSSBAR)
+        .args([
+            "callbacks",
+            "dial",
+            &task.to_string(),
+            "--agent",
+            "201",
+            "--config",
+        ])
+        .arg(setup.config_path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the crossbar binary runs");
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    server.stop();
+}

@@ -647,6 +647,32 @@ impl Store {
         rows.into_iter().map(|r| r.into_task(OP)).collect()
     }
 
+    /// Moves open task `id`'s next automatic attempt from `due_at_ms` to `until_ms` — the
+    /// claim of whoever dials it now, so that the task is not dialled again while its call
+    /// runs (the call's record, once stored, schedules the next attempt from the retry
+    /// schedule). `false`: someone else moved it first, or the task is no longer open (it is
+    /// not to be dialled).
+    pub async fn postpone_callback(
+        &self,
+        id: i64,
+        due_at_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "postpone callback task";
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE callback_tasks SET next_attempt_at_ms = $1 \
+             WHERE id = $2 AND state = 'open' AND next_attempt_at_ms = $3",
+        )
+        .bind(until_ms)
+        .bind(id)
+        .bind(due_at_ms)
+        .execute(pool)
+        .await
+        .map_err(db(OP))?
+        .rows_affected());
+        Ok(updated > 0)
+    }
+
     /// The tasks opened in `period` (by first miss), oldest first, as the queue report
     /// (`crossbar_cdr::metrics::queues`) reads them.
     pub async fn callbacks_opened(&self, period: Period) -> Result<Vec<CallbackFacts>, StoreError> {

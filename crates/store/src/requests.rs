@@ -42,9 +42,17 @@ pub enum SwitchRequest {
     },
     /// `agent_unpause`: end `agent`'s pause.
     AgentUnpause { agent: String },
-    /// `callback_dial` (reserved for `POST /api/callbacks/{id}/dial`): originate callback
-    /// task `task`'s call — ring `agent`, then dial the customer.
-    CallbackDial { task: i64, agent: String },
+    /// `callback_dial` (`POST /api/callbacks/{id}/dial`, `crossbar callbacks dial`, the
+    /// automatic retries): originate callback task `task`'s call — ring `agent`, then dial
+    /// `customer` presenting `did`; the call is on `queue`'s record (the task's, as the asker
+    /// read it).
+    CallbackDial {
+        task: i64,
+        agent: String,
+        customer: String,
+        did: Option<String>,
+        queue: Option<String>,
+    },
 }
 
 impl SwitchRequest {
@@ -84,7 +92,19 @@ impl SwitchRequest {
                 json!({ "agent": agent, "reason": reason })
             }
             SwitchRequest::AgentUnpause { agent } => json!({ "agent": agent }),
-            SwitchRequest::CallbackDial { task, agent } => json!({ "task": task, "agent": agent }),
+            SwitchRequest::CallbackDial {
+                task,
+                agent,
+                customer,
+                did,
+                queue,
+            } => json!({
+                "task": task,
+                "agent": agent,
+                "customer": customer,
+                "did": did,
+                "queue": queue,
+            }),
         }
     }
 
@@ -153,6 +173,11 @@ impl SwitchRequest {
                     .and_then(serde_json::Value::as_i64)
                     .ok_or_else(|| format!("{kind}: `task` is not a task id"))?,
                 agent: agent()?,
+                customer: text("customer")?
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| format!("{kind}: `customer` is missing"))?,
+                did: text("did")?,
+                queue: text("queue")?,
             },
             other => return Err(format!("unknown request kind `{other}`")),
         })
@@ -480,6 +505,9 @@ mod tests {
             SwitchRequest::CallbackDial {
                 task: 12,
                 agent: "201".into(),
+                customer: "+442079460001".into(),
+                did: Some("+442079460000".into()),
+                queue: None,
             },
         ];
         for request in requests {
@@ -504,6 +532,9 @@ mod tests {
             SwitchRequest::CallbackDial {
                 task: 1,
                 agent: "1".into(),
+                customer: "2".into(),
+                did: None,
+                queue: None,
             },
         ]
         .iter()

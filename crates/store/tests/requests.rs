@@ -297,6 +297,9 @@ async fn a_callback_dial_reads_back_and_an_unknown_kind_says_so(db: TestDb) {
             &SwitchRequest::CallbackDial {
                 task: 12,
                 agent: "201".into(),
+                customer: "+442079460001".into(),
+                did: Some("+442079460000".into()),
+                queue: Some("support".into()),
             },
             "token:ops",
             NINE,
@@ -311,7 +314,10 @@ async fn a_callback_dial_reads_back_and_an_unknown_kind_says_so(db: TestDb) {
         taken[0].request(),
         Ok(SwitchRequest::CallbackDial {
             task: 12,
-            agent: "201".into()
+            agent: "201".into(),
+            customer: "+442079460001".into(),
+            did: Some("+442079460000".into()),
+            queue: Some("support".into()),
         })
     );
     let mut unknown = taken[0].clone();

@@ -6,6 +6,7 @@
 //!     [--agent N] [--queue NAME] [--number E164] [--limit N] [--format table|csv|json]
 //! crossbar callbacks assign ID (--agent N | --queue NAME | --nobody) --config F
 //! crossbar callbacks cancel ID --config F
+//! crossbar callbacks dial ID [--agent N] --config F [--format table|json]
 //! ```
 //!
 //! `list` shows the open tasks unless `--state` says otherwise, newest first, filtered as
@@ -14,7 +15,17 @@
 //! records `cli:$USER` as who); a task that is not open, or no task with that id, changes
 //! nothing and exits 1; an agent that is not an extension of the configuration, or a queue
 //! that is not one of its queues, exits 2.
+//!
+//! `dial` asks the running crossbar, as `POST /api/callbacks/{id}/dial` does (through the
+//! database, `switch_requests`), to ring the agent (`--agent`, else the task's assigned agent)
+//! and then call the customer back from the DID they called. It exits 0 once the agent's
+//! phones ring (printing the call's id), 1 when crossbar refused (the agent has no registered
+//! phone, is busy, the number is denied...) or when the task is not open or does not exist, 2
+//! for an agent that is not an extension of the configuration or no agent at all, and 3 when
+//! no crossbar took the request within 2 s (it stays queued until it expires), as
+//! `crossbar agent` does.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,7 +33,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use crossbar_api::filter::CallbackQuery;
 use crossbar_api::queues::TaskView;
-use crossbar_store::{Assignee, CallbackTask, TaskEdit};
+use crossbar_api::requests::{
+    DialRefusal, REQUEST_TTL_MS, REQUEST_WAIT, RequestView, callback_dial, submit_and_wait,
+};
+use crossbar_store::{Assignee, CallbackTask, RequestOutcome, StoredRequest, TaskEdit};
 use jiff::tz::TimeZone;
 
 use super::{field, local_time, with_newline};
@@ -36,6 +50,25 @@ pub enum CallbacksCommand {
     Assign(AssignArgs),
     /// Close an open task without calling back.
     Cancel(CancelArgs),
+    /// Call the customer back now: ring the agent, then dial the customer (asks the running
+    /// crossbar).
+    Dial(DialArgs),
+}
+
+/// `crossbar callbacks dial` options.
+#[derive(Debug, Args)]
+pub struct DialArgs {
+    /// The task's id, as `crossbar callbacks list` shows it.
+    pub id: i64,
+    /// The agent who calls back (an extension of the configuration); default: the task's
+    /// assigned agent.
+    #[arg(long, value_name = "N")]
+    pub agent: Option<String>,
+    /// The TOML configuration file (its [database] is written).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value_t = super::ListFormat::Table)]
+    pub format: super::ListFormat,
 }
 
 /// `crossbar callbacks list` options.
@@ -109,6 +142,7 @@ pub fn run(command: CallbacksCommand) -> ExitCode {
         CallbacksCommand::List(args) => list(args),
         CallbacksCommand::Assign(args) => assign(args),
         CallbacksCommand::Cancel(args) => cancel(args),
+        CallbacksCommand::Dial(args) => dial(args),
     }
 }
 
@@ -320,4 +354,109 @@ fn cancel(args: CancelArgs) -> ExitCode {
             .await?)
     });
     edit_outcome(COMMAND, args.id, outcome, "cancelled")
+}
+
+/// What `dial` found before asking crossbar, or the request as it stood after waiting.
+enum Dialled {
+    NoTask,
+    Refusal(DialRefusal),
+    Asked(StoredRequest),
+}
+
+fn dial(args: DialArgs) -> ExitCode {
+    const COMMAND: &str = "crossbar callbacks dial";
+    let config = match super::load_config(COMMAND, &args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let timezone = super::site_timezone(COMMAND, &config);
+    let extensions: BTreeSet<String> = config.extensions.iter().map(|e| e.number.clone()).collect();
+    let by = super::operator();
+    let now_ms = crate::unix_ms_now();
+    let dialled = super::with_store(&config, async |store| {
+        let Some(detail) = store.callback_task(args.id).await? else {
+            return Ok(Dialled::NoTask);
+        };
+        let request = match callback_dial(&detail.task, args.agent.as_deref(), &extensions) {
+            Ok(request) => request,
+            Err(refusal) => return Ok(Dialled::Refusal(refusal)),
+        };
+        let stored = submit_and_wait(&store, &request, &by, now_ms, None, REQUEST_WAIT)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the request vanished from the database"))?;
+        Ok(Dialled::Asked(stored))
+    });
+    let stored = match dialled {
+        Ok(Dialled::Asked(stored)) => stored,
+        Ok(Dialled::NoTask) => {
+            eprintln!("{COMMAND}: no callback task {}", args.id);
+            return ExitCode::FAILURE;
+        }
+        Ok(Dialled::Refusal(refusal @ DialRefusal::NotOpen { .. })) => {
+            eprintln!("{COMMAND}: {refusal}");
+            return ExitCode::FAILURE;
+        }
+        Ok(Dialled::Refusal(refusal)) => {
+            eprintln!("{COMMAND}: --{refusal}");
+            return ExitCode::from(2);
+        }
+        Err(error) => {
+            eprintln!("{COMMAND}: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let view = RequestView::from(&stored);
+    let call = view
+        .result
+        .as_ref()
+        .and_then(|r| r.get("call"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    if args.format == super::ListFormat::Json {
+        let answer = serde_json::json!({ "call": call, "request": view });
+        match serde_json::to_string_pretty(&answer) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("{COMMAND}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let why = || stored.error.clone().unwrap_or_default();
+    match stored.outcome {
+        Some(RequestOutcome::Done) => {
+            if args.format == super::ListFormat::Table {
+                let agent = stored
+                    .request()
+                    .ok()
+                    .and_then(|r| r.agent().map(str::to_owned))
+                    .unwrap_or_default();
+                println!(
+                    "callback task {}: ringing {agent}, then the customer: call {}",
+                    args.id,
+                    call.as_deref().unwrap_or("?")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Some(RequestOutcome::Refused | RequestOutcome::Invalid) => {
+            eprintln!("{COMMAND}: {}", why());
+            ExitCode::FAILURE
+        }
+        Some(outcome @ (RequestOutcome::Expired | RequestOutcome::Failed)) => {
+            eprintln!("{COMMAND}: request {} {outcome}: {}", stored.id, why());
+            ExitCode::FAILURE
+        }
+        None => {
+            eprintln!(
+                "{COMMAND}: request {} asked; after {} s crossbar has not taken it: is crossbar \
+                 running with this configuration's database? The request stays queued until {}: \
+                 a crossbar running by then dials the task; after that it expires.",
+                stored.id,
+                REQUEST_WAIT.as_secs(),
+                local_time(stored.requested_at_ms + REQUEST_TTL_MS, &timezone, false),
+            );
+            ExitCode::from(3)
+        }
+    }
 }
