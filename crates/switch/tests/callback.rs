@@ -10,8 +10,6 @@
 
 mod pbx;
 
-use std::time::Duration;
-
 use crossbar_cdr::record::{CallRecord, Disposition};
 use crossbar_cdr::{CallId, DestinationClass, Direction, EventKind, LegRole, Money, QueueOutcome};
 use crossbar_media::{MediaCommand, MediaEvent, RelayId, Side as RelaySide};
@@ -21,6 +19,7 @@ use crossbar_testkit::carrier::Script;
 use crossbar_testkit::sdp::sdp;
 use crossbar_testkit::{Carrier, Dialog, Lab, Phone, peer};
 use pbx::Pbx;
+use pbx::agents::{activities, answers, invites, media_event, ms, phone, relays, rings, secs};
 
 /// Where calls come in from (a test-driven carrier) and where they go out (scripted ones).
 const INCOMING: &str = "198.51.100.30:5060";
@@ -112,27 +111,6 @@ fn lab(a: impl IntoIterator<Item = Script>, b: impl IntoIterator<Item = Script>)
     lab
 }
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// Extension `number`'s phone at 192.0.2.1N:5060, registered.
-fn phone(lab: &mut Lab<Pbx>, number: &str) -> Phone {
-    let last = &number[number.len() - 1..];
-    let mut phone = Phone::new(
-        number,
-        &format!("secret-{number}"),
-        &format!("192.0.2.1{last}:5060"),
-        "192.0.2.100",
-    );
-    assert_eq!(phone.register(lab).status, 200);
-    phone
-}
-
 /// A callback of the customer by 201 for task 42, presenting the support DID.
 fn request() -> CallbackRequest {
     CallbackRequest {
@@ -149,36 +127,6 @@ fn originate(lab: &mut Lab<Pbx>, request: CallbackRequest) -> Result<CallId, Ori
     let result = lab.machine.switch.originate_callback(now, wall, request);
     lab.run_for(ms(10));
     result
-}
-
-/// The INVITEs `phone` got since its inbox was last taken.
-fn invites(lab: &mut Lab<Pbx>, phone: &Phone) -> Vec<Request> {
-    lab.requests(phone.at)
-        .into_iter()
-        .filter(|r| r.method == Method::Invite)
-        .collect()
-}
-
-/// The one INVITE `phone` got, which it answers 180 at once.
-fn rings(lab: &mut Lab<Pbx>, phone: &Phone) -> Request {
-    let got = invites(lab, phone);
-    assert_eq!(got.len(), 1, "{} got one INVITE: {got:#?}", phone.number);
-    let invite = got.into_iter().next().expect("one INVITE");
-    phone.reply(lab, &invite, 180, None);
-    lab.run_for(ms(10));
-    invite
-}
-
-/// `phone` answers `invite` (SDP on `port`): returns its dialog.
-fn answers(lab: &mut Lab<Pbx>, phone: &Phone, invite: &Request, port: u16) -> Dialog {
-    phone.reply(
-        lab,
-        invite,
-        200,
-        Some(sdp(&phone.at.addr.ip().to_string(), port, "sendrecv")),
-    );
-    lab.run_for(ms(10));
-    phone.dialog_as_callee(invite)
 }
 
 /// The INVITEs carrier `at` got.
@@ -200,18 +148,6 @@ fn user(uri: &Uri) -> String {
         Uri::Sip(uri) => uri.user.clone().unwrap_or_default(),
         other => other.to_string(),
     }
-}
-
-/// The relays opened, in order (one per call).
-fn relays(lab: &Lab<Pbx>) -> Vec<RelayId> {
-    lab.machine
-        .media
-        .iter()
-        .filter_map(|c| match c {
-            MediaCommand::Open(plan) => Some(plan.id),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The prompts `relay` was told to play (their file names; `ringback`), with repeat.
@@ -250,12 +186,6 @@ fn bridged(lab: &Lab<Pbx>, relay: RelayId) -> bool {
         .any(|c| matches!(c, MediaCommand::Bridge { id } if *id == relay))
 }
 
-fn media_event(lab: &mut Lab<Pbx>, event: MediaEvent) {
-    let (now, wall) = (lab.clock.now(), lab.clock.wall());
-    lab.machine.switch.handle_media_event(now, wall, event);
-    lab.run_for(ms(1));
-}
-
 /// The record of call `id`.
 fn record<'l>(lab: &'l Lab<Pbx>, id: &CallId) -> &'l CallRecord {
     lab.machine
@@ -272,16 +202,6 @@ fn record_between<'l>(lab: &'l Lab<Pbx>, caller: &str, callee: &str) -> &'l Call
         .iter()
         .find(|r| r.caller.number == caller && r.callee.number == callee)
         .unwrap_or_else(|| panic!("no record {caller} → {callee}: {:#?}", lab.machine.records))
-}
-
-/// The agent event log of `agent`: its activities.
-fn activities(lab: &Lab<Pbx>, agent: &str) -> Vec<AgentActivity> {
-    lab.machine
-        .agents
-        .iter()
-        .filter(|e| e.agent == agent)
-        .map(|e| e.activity.clone())
-        .collect()
 }
 
 #[test]

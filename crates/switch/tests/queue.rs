@@ -9,8 +9,6 @@
 
 mod pbx;
 
-use std::time::Duration;
-
 use crossbar_cdr::record::{CallRecord, Disposition};
 use crossbar_cdr::{Direction, EventKind, QueueOutcome, Stage, StepKind};
 use crossbar_media::{MediaCommand, MediaEvent, Prompt, RelayId};
@@ -19,6 +17,7 @@ use crossbar_switch::{AgentActivity, AgentPause, AgentQueue};
 use crossbar_testkit::sdp::sdp;
 use crossbar_testkit::{Dialog, Lab, Phone, peer};
 use pbx::Pbx;
+use pbx::agents::{activities, answers, invites, media_event, ms, phone, relays, rings, secs};
 
 const CARRIER: &str = "198.51.100.10:5060";
 const SUPPORT: &str = "+442079460600";
@@ -98,27 +97,6 @@ dir = "prompts"
 
 fn lab() -> Lab<Pbx> {
     pbx::lab_with(SITE)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// Extension `number`'s phone at 192.0.2.1N:5060, registered.
-fn phone(lab: &mut Lab<Pbx>, number: &str) -> Phone {
-    let last = &number[number.len() - 1..];
-    let mut phone = Phone::new(
-        number,
-        &format!("secret-{number}"),
-        &format!("192.0.2.1{last}:5060"),
-        "192.0.2.100",
-    );
-    assert_eq!(phone.register(lab).status, 200);
-    phone
 }
 
 /// `agent` logs in to its queues through the API.
@@ -204,18 +182,6 @@ fn queued(lab: &mut Lab<Pbx>, did: &str, caller: &str, call: u32) -> Dialog {
     dialog
 }
 
-/// The relays opened, in order (one per call).
-fn relays(lab: &Lab<Pbx>) -> Vec<RelayId> {
-    lab.machine
-        .media
-        .iter()
-        .filter_map(|c| match c {
-            MediaCommand::Open(plan) => Some(plan.id),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A prompt's name as the tests write it: the file without its directory, `ringback`.
 fn prompt_name(prompt: &Prompt) -> String {
     if prompt.name.starts_with("ringback/") {
@@ -252,30 +218,6 @@ fn plays(lab: &Lab<Pbx>, relay: RelayId) -> Vec<(Vec<String>, bool)> {
         .collect()
 }
 
-fn media_event(lab: &mut Lab<Pbx>, event: MediaEvent) {
-    let (now, wall) = (lab.clock.now(), lab.clock.wall());
-    lab.machine.switch.handle_media_event(now, wall, event);
-    lab.run_for(ms(1));
-}
-
-/// The INVITEs `phone` got since its inbox was last taken.
-fn invites(lab: &mut Lab<Pbx>, phone: &Phone) -> Vec<Request> {
-    lab.requests(phone.at)
-        .into_iter()
-        .filter(|r| r.method == Method::Invite)
-        .collect()
-}
-
-/// The one INVITE `phone` got, which it answers 180 at once.
-fn rings(lab: &mut Lab<Pbx>, phone: &Phone) -> Request {
-    let got = invites(lab, phone);
-    assert_eq!(got.len(), 1, "{} got one INVITE: {got:#?}", phone.number);
-    let invite = got.into_iter().next().expect("one INVITE");
-    phone.reply(lab, &invite, 180, None);
-    lab.run_for(ms(10));
-    invite
-}
-
 /// The caller an offer to an agent is for: the `From` user of its INVITE.
 fn caller_of(invite: &Request) -> String {
     let from = invite.headers.from().expect("an INVITE has From");
@@ -283,18 +225,6 @@ fn caller_of(invite: &Request) -> String {
         Uri::Sip(uri) => uri.user.unwrap_or_default(),
         other => other.to_string(),
     }
-}
-
-/// `phone` answers `invite` (SDP on `port`): returns its dialog.
-fn answers(lab: &mut Lab<Pbx>, phone: &Phone, invite: &Request, port: u16) -> Dialog {
-    phone.reply(
-        lab,
-        invite,
-        200,
-        Some(sdp(&phone.at.addr.ip().to_string(), port, "sendrecv")),
-    );
-    lab.run_for(ms(10));
-    phone.dialog_as_callee(invite)
 }
 
 /// `phone` hangs up `dialog`.
@@ -321,16 +251,6 @@ fn joined_positions(lab: &Lab<Pbx>) -> Vec<u32> {
             EventKind::QueueJoined { position, .. } => Some(*position),
             _ => None,
         })
-        .collect()
-}
-
-/// The agent event log of `agent`: its activities.
-fn activities(lab: &Lab<Pbx>, agent: &str) -> Vec<AgentActivity> {
-    lab.machine
-        .agents
-        .iter()
-        .filter(|e| e.agent == agent)
-        .map(|e| e.activity.clone())
         .collect()
 }
 

@@ -6,11 +6,12 @@ mod pbx;
 
 use std::time::Duration;
 
-use crossbar_sip::{Method, Request};
+use crossbar_sip::Method;
 use crossbar_switch::{AgentNow, AgentPause, AgentQueue, QueueSnapshot, Switch};
 use crossbar_testkit::sdp::sdp;
 use crossbar_testkit::{Dialog, Lab, Phone, peer};
 use pbx::Pbx;
+use pbx::agents::{ms, phone, rings};
 
 const CARRIER: &str = "198.51.100.10:5060";
 const SUPPORT: &str = "+442079460600";
@@ -61,10 +62,6 @@ pause_reasons = { "1" = "lunch" }
 dir = "prompts"
 "#;
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 fn snapshot(lab: &mut Lab<Pbx>) -> QueueSnapshot {
     let (now, wall) = (lab.clock.now(), lab.clock.wall());
     lab.machine.switch.queue_snapshot(now, wall)
@@ -72,19 +69,6 @@ fn snapshot(lab: &mut Lab<Pbx>) -> QueueSnapshot {
 
 fn switch(lab: &mut Lab<Pbx>) -> &mut Switch {
     &mut lab.machine.switch
-}
-
-/// Extension `number`'s phone at 192.0.2.1N:5060, registered.
-fn phone(lab: &mut Lab<Pbx>, number: &str) -> Phone {
-    let last = &number[number.len() - 1..];
-    let mut phone = Phone::new(
-        number,
-        &format!("secret-{number}"),
-        &format!("192.0.2.1{last}:5060"),
-        "192.0.2.100",
-    );
-    assert_eq!(phone.register(lab).status, 200);
-    phone
 }
 
 /// The carrier's call `call` to `did` from `caller`, answered by crossbar for the queue.
@@ -114,25 +98,6 @@ fn queued(lab: &mut Lab<Pbx>, did: &str, caller: &str, call: u32) {
     let mut carrier = Phone::new("carrier", "-", CARRIER, "192.0.2.100");
     carrier.ack(lab, &Dialog::from_answer(&ok), None);
     lab.run_for(ms(10));
-}
-
-/// The one INVITE `phone` got, answered 180.
-fn rings(lab: &mut Lab<Pbx>, phone: &Phone) -> Request {
-    let invites: Vec<Request> = lab
-        .requests(phone.at)
-        .into_iter()
-        .filter(|r| r.method == Method::Invite)
-        .collect();
-    assert_eq!(
-        invites.len(),
-        1,
-        "{} rings once: {invites:#?}",
-        phone.number
-    );
-    let invite = invites.into_iter().next().expect("one INVITE");
-    phone.reply(lab, &invite, 180, None);
-    lab.run_for(ms(10));
-    invite
 }
 
 #[test]

@@ -213,3 +213,94 @@ pub fn lab_with(text: &str) -> Lab<Pbx> {
     lab.run_for(Duration::ZERO);
     lab
 }
+
+/// What the queue and callback tests share: agents' phones, their INVITEs and answers, the
+/// relays opened and media events, the agent log.
+pub mod agents {
+    use super::Pbx;
+    use crossbar_media::{MediaCommand, MediaEvent, RelayId};
+    use crossbar_sip::{Method, Request};
+    use crossbar_switch::AgentActivity;
+    use crossbar_testkit::sdp::sdp;
+    use crossbar_testkit::{Dialog, Lab, Phone};
+    use std::time::Duration;
+
+    pub fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    pub fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    /// Extension `number`'s phone at 192.0.2.1N:5060, registered.
+    pub fn phone(lab: &mut Lab<Pbx>, number: &str) -> Phone {
+        let last = &number[number.len() - 1..];
+        let mut phone = Phone::new(
+            number,
+            &format!("secret-{number}"),
+            &format!("192.0.2.1{last}:5060"),
+            "192.0.2.100",
+        );
+        assert_eq!(phone.register(lab).status, 200);
+        phone
+    }
+
+    /// The relays opened, in order (one per call).
+    pub fn relays(lab: &Lab<Pbx>) -> Vec<RelayId> {
+        lab.machine
+            .media
+            .iter()
+            .filter_map(|c| match c {
+                MediaCommand::Open(plan) => Some(plan.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn media_event(lab: &mut Lab<Pbx>, event: MediaEvent) {
+        let (now, wall) = (lab.clock.now(), lab.clock.wall());
+        lab.machine.switch.handle_media_event(now, wall, event);
+        lab.run_for(ms(1));
+    }
+
+    /// The INVITEs `phone` got since its inbox was last taken.
+    pub fn invites(lab: &mut Lab<Pbx>, phone: &Phone) -> Vec<Request> {
+        lab.requests(phone.at)
+            .into_iter()
+            .filter(|r| r.method == Method::Invite)
+            .collect()
+    }
+
+    /// The one INVITE `phone` got, which it answers 180 at once.
+    pub fn rings(lab: &mut Lab<Pbx>, phone: &Phone) -> Request {
+        let got = invites(lab, phone);
+        assert_eq!(got.len(), 1, "{} got one INVITE: {got:#?}", phone.number);
+        let invite = got.into_iter().next().expect("one INVITE");
+        phone.reply(lab, &invite, 180, None);
+        lab.run_for(ms(10));
+        invite
+    }
+
+    /// `phone` answers `invite` (SDP on `port`): returns its dialog.
+    pub fn answers(lab: &mut Lab<Pbx>, phone: &Phone, invite: &Request, port: u16) -> Dialog {
+        phone.reply(
+            lab,
+            invite,
+            200,
+            Some(sdp(&phone.at.addr.ip().to_string(), port, "sendrecv")),
+        );
+        lab.run_for(ms(10));
+        phone.dialog_as_callee(invite)
+    }
+
+    /// The agent event log of `agent`: its activities.
+    pub fn activities(lab: &Lab<Pbx>, agent: &str) -> Vec<AgentActivity> {
+        lab.machine
+            .agents
+            .iter()
+            .filter(|e| e.agent == agent)
+            .map(|e| e.activity.clone())
+            .collect()
+    }
+}
