@@ -2,6 +2,10 @@
 //! before anything is written, the task's number, DID and queue in the request, and the
 //! engine's outcome (a stand-in engine, as crossbar's takes requests) as the answer.
 
+mod common;
+
+use common::{DID, Script};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,10 +15,6 @@ use axum::http::{Method, Request, StatusCode};
 use crossbar_api::bearer::token_sha256;
 use crossbar_api::live::EngineLink;
 use crossbar_api::{ApiConfig, ApiToken, WallClock};
-use crossbar_cdr::{
-    CallEvent, CallId, CallRecord, Direction, EndReason, EventKind, HangupSide, Party, Recorder,
-    RecorderOutput, Stage,
-};
 use crossbar_config::Config;
 use crossbar_store::testing::SqliteFile;
 use crossbar_store::{Assignee, RequestOutcome, Store, SwitchRequest};
@@ -27,7 +27,6 @@ use tower::ServiceExt;
 /// 2026-11-21T09:00:00Z.
 const NINE: i64 = 1_795_251_600_000;
 const SEC: i64 = 1_000;
-const DID: &str = "+442079460000";
 const CUSTOMER: &str = "+447700900123";
 const OPS_TOKEN: &str = "kV3uQ8cN0pZs7hYtR2wXbL5mD9fJ1gAe4oIqS6vTzCk";
 
@@ -44,94 +43,6 @@ secret = "correct-horse-battery-2"
 name = "support"
 members = ["201", "202"]
 "#;
-
-/// A call from a trunk, its events relative to its start.
-struct Script {
-    id: CallId,
-    start: i64,
-    events: Vec<CallEvent>,
-}
-
-impl Script {
-    fn inbound(id: &str, caller: &str, start: i64) -> Script {
-        let mut script = Script {
-            id: CallId(id.into()),
-            start,
-            events: Vec::new(),
-        };
-        script
-            .at(
-                0,
-                EventKind::Started {
-                    direction: Direction::Inbound,
-                    caller: Party {
-                        number: caller.into(),
-                        name: None,
-                    },
-                    callee: Party {
-                        number: DID.into(),
-                        name: None,
-                    },
-                    sip_call_id: format!("sip-{id}"),
-                },
-            )
-            .at(
-                0,
-                EventKind::Inbound {
-                    trunk: "carrier-a".into(),
-                    did: DID.into(),
-                    route: Some("main".into()),
-                    vip: false,
-                    language: None,
-                },
-            );
-        script
-    }
-
-    fn at(&mut self, ms: i64, kind: EventKind) -> &mut Script {
-        self.events.push(CallEvent {
-            call: self.id.clone(),
-            at_ms: self.start + ms,
-            kind,
-        });
-        self
-    }
-
-    fn joins(&mut self, ms: i64, queue: &str) -> &mut Script {
-        self.at(
-            ms,
-            EventKind::Stage {
-                stage: Stage::Queue,
-            },
-        )
-        .at(
-            ms,
-            EventKind::QueueJoined {
-                queue: queue.into(),
-                position: 1,
-            },
-        )
-    }
-
-    fn ends(&mut self, ms: i64) -> CallRecord {
-        self.at(
-            ms,
-            EventKind::Ended {
-                reason: EndReason::Hangup,
-                hangup_by: HangupSide::Caller,
-                status: None,
-            },
-        );
-        let mut recorder = Recorder::default();
-        self.events
-            .drain(..)
-            .find_map(|e| match recorder.record(e) {
-                Some(RecorderOutput::Finished(record)) => Some(*record),
-                _ => None,
-            })
-            .expect("a Started ... Ended script finishes its record")
-    }
-}
 
 struct Site {
     app: Router,

@@ -2,15 +2,16 @@
 //! queue report, callback tasks (listed, read, assigned, cancelled, with write access) and
 //! the agents' stored state.
 
+mod common;
+
+use common::{DID, Script};
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use crossbar_api::bearer::token_sha256;
 use crossbar_api::{ApiConfig, ApiToken, WallClock};
-use crossbar_cdr::{
-    AgentEvent, AgentEventKind, CallEvent, CallId, CallRecord, Direction, EndReason, EventKind,
-    HangupSide, LegId, LegRole, Party, QueueOutcome, Recorder, RecorderOutput, Stage,
-};
+use crossbar_cdr::{AgentEvent, AgentEventKind, CallRecord};
 use crossbar_config::Config;
 use crossbar_store::testing::SqliteFile;
 use crossbar_store::{AgentChange, AgentMembership, AgentPause, AgentUpdate, Store};
@@ -26,7 +27,6 @@ const MIN: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MIN;
 /// The API's clock: 11:00.
 const NOW: i64 = NINE + 2 * HOUR;
-const DID: &str = "+442079460000";
 const CUSTOMER: &str = "+447700900123";
 const OTHER: &str = "+447700900456";
 const OPS_TOKEN: &str = "kV3uQ8cN0pZs7hYtR2wXbL5mD9fJ1gAe4oIqS6vTzCk";
@@ -55,125 +55,6 @@ service_level_secs = 30
 name = "sales"
 members = ["203"]
 "#;
-
-/// A call from a trunk, its events relative to its start.
-struct Script {
-    id: CallId,
-    start: i64,
-    events: Vec<CallEvent>,
-}
-
-impl Script {
-    fn inbound(id: &str, caller: &str, start: i64) -> Script {
-        let mut script = Script {
-            id: CallId(id.into()),
-            start,
-            events: Vec::new(),
-        };
-        script
-            .at(
-                0,
-                EventKind::Started {
-                    direction: Direction::Inbound,
-                    caller: Party {
-                        number: caller.into(),
-                        name: None,
-                    },
-                    callee: Party {
-                        number: DID.into(),
-                        name: None,
-                    },
-                    sip_call_id: format!("sip-{id}"),
-                },
-            )
-            .at(
-                0,
-                EventKind::Inbound {
-                    trunk: "carrier-a".into(),
-                    did: DID.into(),
-                    route: Some("main".into()),
-                    vip: false,
-                    language: None,
-                },
-            );
-        script
-    }
-
-    fn at(&mut self, ms: i64, kind: EventKind) -> &mut Script {
-        self.events.push(CallEvent {
-            call: self.id.clone(),
-            at_ms: self.start + ms,
-            kind,
-        });
-        self
-    }
-
-    fn joins(&mut self, ms: i64, queue: &str) -> &mut Script {
-        self.at(
-            ms,
-            EventKind::Stage {
-                stage: Stage::Queue,
-            },
-        )
-        .at(
-            ms,
-            EventKind::QueueJoined {
-                queue: queue.into(),
-                position: 1,
-            },
-        )
-    }
-
-    /// `agent` of `queue` answers at `ms`.
-    fn answered_by(&mut self, ms: i64, queue: &str, agent: &str) -> &mut Script {
-        self.at(
-            ms,
-            EventKind::QueueOffered {
-                queue: queue.into(),
-                agent: agent.into(),
-            },
-        )
-        .at(
-            ms,
-            EventKind::LegCreated {
-                leg: LegId(1),
-                role: LegRole::Callee,
-                target: agent.into(),
-                contact: None,
-                trunk: None,
-                rate: None,
-            },
-        )
-        .at(
-            ms,
-            EventKind::QueueLeft {
-                queue: queue.into(),
-                outcome: QueueOutcome::Answered,
-                agent: Some(agent.into()),
-            },
-        )
-        .at(ms, EventKind::Answered { leg: LegId(1) })
-    }
-
-    fn ends(&mut self, ms: i64) -> CallRecord {
-        self.at(
-            ms,
-            EventKind::Ended {
-                reason: EndReason::Hangup,
-                hangup_by: HangupSide::Caller,
-                status: None,
-            },
-        );
-        let mut recorder = Recorder::default();
-        self.events
-            .drain(..)
-            .find_map(|e| match recorder.record(e) {
-                Some(RecorderOutput::Finished(record)) => Some(*record),
-                _ => None,
-            })
-            .expect("a Started ... Ended script finishes its record")
-    }
-}
 
 /// Support: c1 answered by 201 after 12 s (talk 108 s); c2 from the customer abandoned
 /// after 40 s; c3 from another number abandoned after 3 s (short). Sales: c4 answered by 203
