@@ -1,21 +1,36 @@
-//! The answering side: one extension, registered from its own UDP socket, that answers
-//! every INVITE the server sends it at once (180, then 200 with an SDP answer), starts the
-//! call's RTP when the ACK arrives and stops it at the BYE.
+//! The answering side: one or more extensions, registered from one UDP socket (each its own
+//! Contact, `sip:USER@socket`), that answer every INVITE the server sends them at once (180,
+//! then 200 with an SDP answer), start the call's RTP when the ACK arrives and stop it at
+//! the BYE.
+//!
+//! As queue **agents** ([`Answering::hang_up_after`]) they also hang up themselves: each call
+//! talks that long, then the agent sends the BYE — from that moment the agent is free, and
+//! the time until the server's next INVITE to the same agent is the queue's dispatch time
+//! (the realtime clock read just before the BYE's `sendto` → the kernel's receive stamp of
+//! the INVITE, `SO_TIMESTAMPNS`: the loopback both ways is in it, the generator's own
+//! scheduling after the INVITE arrived is not). The BYE's own round trip (BYE → the
+//! server's 200, timed the same way) is measured beside it, as the reference: the server
+//! handling one request, no queue decision.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
-use crossbar_sip::{HeaderName, Message, Method, Request};
+use crossbar_sip::{HeaderName, Message, Method, Request, Response};
+use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::time::TimeSpec;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
-use crate::media::{MediaPlane, Side};
+use crate::histogram::Histogram;
+use crate::media::{MediaPlane, Side, receive_one};
 use crate::signalling::{
-    Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, media_destination, parse, sdp, token,
+    Credentials, T1, T2, TRANSACTION_TIMEOUT, branch, contact_uri, media_destination, parse, sdp,
+    token,
 };
 
 const TICK: Duration = Duration::from_millis(5);
@@ -28,9 +43,41 @@ pub struct Tally {
     pub unacknowledged: AtomicU64,
     /// INVITEs without an SDP offer (answered 488: this callee does not do late offer).
     pub without_offer: AtomicU64,
+    /// Agents: calls the agent hung up, and those whose BYE the server answered.
+    pub hung_up: AtomicU64,
+    pub byes_answered: AtomicU64,
+    /// Agents: calls the server ended (a BYE to the agent).
+    pub ended_by_server: AtomicU64,
+    /// Agents: the agent free (its BYE sent, or the server's BYE received) → the server's next
+    /// INVITE to that agent, microseconds.
+    pub dispatch: Histogram,
+    /// Agents: the agent's BYE sent → the server's 200, microseconds.
+    pub bye_answered: Histogram,
+}
+
+/// How the answering extensions behave.
+#[derive(Debug, Clone)]
+pub struct Answering {
+    /// The extensions, registered before the first call.
+    pub users: Vec<Credentials>,
+    /// How many RTP packets each call sends.
+    pub packets: u32,
+    /// Agents: hang up this long after the ACK. `None`: the calls end from the other side.
+    pub hang_up_after: Option<Duration>,
+}
+
+/// The dialog of an answered call, from the answering side (§12.1.1), for its BYE.
+struct Dialog {
+    /// The server's Contact: the BYE's Request-URI.
+    target: String,
+    /// The INVITE's To with our tag (our From), and its From (our To).
+    local: String,
+    remote: String,
 }
 
 struct Answer {
+    /// Which of the extensions answered.
+    user: usize,
     /// The 200, retransmitted until the ACK (§13.3.1.4).
     ok: Vec<u8>,
     retransmit: Option<(Instant, Duration)>,
@@ -38,17 +85,22 @@ struct Answer {
     /// The plane's socket for this call and where crossbar's relay wants our packets,
     /// until the ACK starts the stream.
     media: Option<(usize, SocketAddr)>,
+    dialog: Dialog,
+    /// Agents: when the agent hangs up (set at the ACK).
+    hang_up_at: Option<Instant>,
+    /// The agent's BYE, once sent: the request and when it left (realtime, ns).
+    bye: Option<(Vec<u8>, u64)>,
 }
 
 pub struct Callee {
     socket: UdpSocket,
     local: SocketAddr,
     server: SocketAddr,
-    user: Credentials,
-    /// How many RTP packets each call sends.
-    packets: u32,
+    answering: Answering,
     calls: HashMap<String, Answer>,
     answered: u32,
+    /// Agents: when each became free (by user index; realtime, ns), until its next INVITE.
+    freed_at: HashMap<usize, u64>,
     tally: Arc<Tally>,
     media: Option<Arc<MediaPlane>>,
 }
@@ -57,26 +109,34 @@ impl Callee {
     pub fn new(
         socket: UdpSocket,
         server: SocketAddr,
-        user: Credentials,
-        packets: u32,
+        answering: Answering,
         tally: Arc<Tally>,
         media: Option<Arc<MediaPlane>>,
     ) -> std::io::Result<Callee> {
+        // The kernel's receive stamps: an INVITE's arrival, not when the generator got to it.
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)?;
         Ok(Callee {
             local: socket.local_addr()?,
             socket,
             server,
-            user,
-            packets,
+            answering,
             calls: HashMap::new(),
             answered: 0,
+            freed_at: HashMap::new(),
             tally,
             media,
         })
     }
 
-    /// Registers the extension's contact (answering the 401), before any call.
+    /// Registers every extension's contact (answering the 401), one after the other.
     pub async fn register(&self) -> anyhow::Result<()> {
+        for user in &self.answering.users {
+            self.register_one(user).await?;
+        }
+        Ok(())
+    }
+
+    async fn register_one(&self, user: &Credentials) -> anyhow::Result<()> {
         let uri = format!("sip:{}", self.server);
         let call_id = token("reg");
         let mut credentials = None;
@@ -93,7 +153,7 @@ impl Callee {
                  Content-Length: 0\r\n\r\n",
                 local = self.local,
                 branch = branch(),
-                user = self.user.username,
+                user = user.username,
                 server = self.server,
                 tag = token("t"),
             );
@@ -104,20 +164,23 @@ impl Callee {
             match response.status {
                 200..=299 => return Ok(()),
                 401 | 407 if credentials.is_none() => {
-                    credentials = Some(self.user.answer(&response, "REGISTER", &uri).context(
+                    credentials = Some(user.answer(&response, "REGISTER", &uri).context(
                         "the registration challenge carries no usable Digest challenge",
                     )?);
                 }
                 status => bail!(
                     "the server answered the REGISTER of {} with {status}",
-                    self.user.username
+                    user.username
                 ),
             }
         }
-        bail!("the server challenged the authenticated REGISTER again: wrong password?")
+        bail!(
+            "the server challenged the authenticated REGISTER of {} again: wrong password?",
+            user.username
+        )
     }
 
-    async fn final_response(&self, call_id: &str) -> anyhow::Result<crossbar_sip::Response> {
+    async fn final_response(&self, call_id: &str) -> anyhow::Result<Response> {
         let mut buf = vec![0u8; 65_536];
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -137,13 +200,20 @@ impl Callee {
     pub async fn run(mut self, mut done: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(TICK);
         let mut buf = vec![0u8; 65_536];
+        let mut cmsg = nix::cmsg_space!(TimeSpec);
         loop {
             tokio::select! {
-                received = self.socket.recv_from(&mut buf) => {
-                    if let Ok((len, from)) = received
-                        && let Some(Message::Request(request)) = parse(&buf[..len])
-                    {
-                        self.on_request(request, from).await;
+                received = self.socket.async_io(Interest::READABLE, || {
+                    receive_one(&self.socket, &mut buf, &mut cmsg).map_err(std::io::Error::from)
+                }) => {
+                    let Ok((len, Some(from), stamp)) = received else {
+                        continue;
+                    };
+                    let at = stamp.unwrap_or_else(realtime_ns);
+                    match parse(&buf[..len]) {
+                        Some(Message::Request(request)) => self.on_request(request, from, at).await,
+                        Some(Message::Response(response)) => self.on_response(&response, at),
+                        None => {}
                     }
                 }
                 _ = tick.tick() => self.sweep(Instant::now()).await,
@@ -161,7 +231,8 @@ impl Callee {
         }
     }
 
-    async fn on_request(&mut self, request: Request, from: SocketAddr) {
+    /// A request from the server, received at `at` (realtime, ns).
+    async fn on_request(&mut self, request: Request, from: SocketAddr, at: u64) {
         let Some(call_id) = request.headers.call_id().map(str::to_owned) else {
             return;
         };
@@ -172,19 +243,21 @@ impl Callee {
                     let ok = answer.ok.clone();
                     self.send(&ok, from).await;
                 } else {
-                    self.answer(call_id, &request, from).await;
+                    self.answer(call_id, &request, from, at).await;
                 }
             }
             Method::Ack => {
                 if let Some(answer) = self.calls.get_mut(&call_id) {
+                    let now = Instant::now();
                     answer.retransmit = None;
-                    answer.deadline = Instant::now() + Duration::from_secs(24 * 3600);
+                    answer.deadline = now + Duration::from_secs(24 * 3600);
+                    answer.hang_up_at = self.answering.hang_up_after.map(|talk| now + talk);
                     if let (Some(plane), Some((socket, relay))) = (&self.media, answer.media.take())
                     {
                         // Callers' SSRCs are even, callees' odd.
                         let ssrc = self.answered.wrapping_mul(2).wrapping_add(1);
                         self.answered += 1;
-                        plane.send(Side::Callee, socket, relay, ssrc, self.packets);
+                        plane.send(Side::Callee, socket, relay, ssrc, self.answering.packets);
                     }
                 }
             }
@@ -192,15 +265,52 @@ impl Callee {
                 let mut ok = Vec::new();
                 Message::Response(request.response(200)).encode(&mut ok);
                 self.send(&ok, from).await;
-                if method == Method::Bye {
-                    self.calls.remove(&call_id);
+                if method == Method::Bye
+                    && let Some(answer) = self.calls.remove(&call_id)
+                    && answer.bye.is_none()
+                {
+                    self.tally.ended_by_server.fetch_add(1, Ordering::Relaxed);
+                    self.freed_at.insert(answer.user, at);
                 }
             }
         }
     }
 
-    async fn answer(&mut self, call_id: String, invite: &Request, from: SocketAddr) {
+    /// The server's answer to an agent's BYE, received at `at` (realtime, ns).
+    fn on_response(&mut self, response: &Response, at: u64) {
+        let Some(call_id) = response.headers.call_id() else {
+            return;
+        };
+        if response.status < 200
+            || !response
+                .headers
+                .cseq()
+                .is_ok_and(|cseq| cseq.method == Method::Bye)
+        {
+            return;
+        }
+        if let Some(answer) = self.calls.remove(call_id)
+            && let Some((_, sent)) = answer.bye
+        {
+            self.tally.byes_answered.fetch_add(1, Ordering::Relaxed);
+            self.tally
+                .bye_answered
+                .record(at.saturating_sub(sent) / 1_000);
+        }
+    }
+
+    async fn answer(&mut self, call_id: String, invite: &Request, from: SocketAddr, at: u64) {
+        let now = Instant::now();
         self.tally.invites.fetch_add(1, Ordering::Relaxed);
+        let user = invite
+            .uri
+            .as_sip()
+            .and_then(|uri| uri.user.as_deref())
+            .and_then(|name| self.answering.users.iter().position(|u| u.username == name))
+            .unwrap_or(0);
+        if let Some(freed) = self.freed_at.remove(&user) {
+            self.tally.dispatch.record(at.saturating_sub(freed) / 1_000);
+        }
         let Some(relay) = media_destination(&invite.body) else {
             self.tally.without_offer.fetch_add(1, Ordering::Relaxed);
             let mut refusal = Vec::new();
@@ -216,16 +326,22 @@ impl Callee {
             }
             None => (SocketAddr::new(self.local.ip(), 9), None),
         };
+        let username = &self.answering.users[user].username;
         let tag = token("a");
-        let to = invite.headers.get(&HeaderName::To).unwrap_or_default();
-        let to = format!("{to};tag={tag}");
+        let header = |name| invite.headers.get(&name).unwrap_or_default().to_owned();
+        let to = format!("{};tag={tag}", header(HeaderName::To));
+        let dialog = Dialog {
+            target: contact_uri(&invite.headers).unwrap_or_else(|| format!("sip:{}", self.server)),
+            local: to.clone(),
+            remote: header(HeaderName::From),
+        };
         let mut ringing = invite.response(180);
         ringing.headers.set(HeaderName::To, to.clone());
         let mut ok = invite.response(200);
         ok.headers.set(HeaderName::To, to);
         ok.headers.push(
             HeaderName::Contact,
-            format!("<sip:{}@{}>", self.user.username, self.local),
+            format!("<sip:{username}@{}>", self.local),
         );
         ok.headers
             .push(HeaderName::ContentType, "application/sdp".to_owned());
@@ -235,22 +351,61 @@ impl Callee {
         Message::Response(ok).encode(&mut ok_bytes);
         self.send(&ringing_bytes, from).await;
         self.send(&ok_bytes, from).await;
-        let now = Instant::now();
         self.calls.insert(
             call_id,
             Answer {
+                user,
                 ok: ok_bytes,
                 retransmit: Some((now + T1, T1)),
                 deadline: now + TRANSACTION_TIMEOUT,
                 media: socket.map(|s| (s, relay)),
+                dialog,
+                hang_up_at: None,
+                bye: None,
             },
         );
     }
 
-    /// Retransmits unacknowledged 200s (T1 doubling to T2) and gives up after 64·T1.
+    /// The agent's BYE for an answered call (§15.1.1): to the server's Contact, within the
+    /// dialog the 200 made.
+    fn bye(&self, call_id: &str, dialog: &Dialog) -> Vec<u8> {
+        format!(
+            "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\n\
+             CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+            target = dialog.target,
+            local = self.local,
+            branch = branch(),
+            from = dialog.local,
+            to = dialog.remote,
+        )
+        .into_bytes()
+    }
+
+    /// Hangs up the agents' calls whose talk is over; retransmits unacknowledged 200s (T1
+    /// doubling to T2) and unanswered BYEs; gives up on either after 64·T1.
     async fn sweep(&mut self, now: Instant) {
         let mut sends = Vec::new();
         let mut lost = Vec::new();
+        let due: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, a)| a.bye.is_none() && a.hang_up_at.is_some_and(|at| now >= at))
+            .map(|(call_id, _)| call_id.clone())
+            .collect();
+        for call_id in due {
+            let bye = self.bye(&call_id, &self.calls[&call_id].dialog);
+            // Free from the moment the BYE leaves.
+            let sent = realtime_ns();
+            self.send(&bye, self.server).await;
+            let answer = self.calls.get_mut(&call_id).expect("listed just above");
+            answer.bye = Some((bye, sent));
+            answer.retransmit = Some((now + T1, T1));
+            answer.deadline = now + TRANSACTION_TIMEOUT;
+            let user = answer.user;
+            self.freed_at.insert(user, sent);
+            self.tally.hung_up.fetch_add(1, Ordering::Relaxed);
+        }
         for (call_id, answer) in &mut self.calls {
             if now >= answer.deadline {
                 lost.push(call_id.clone());
@@ -259,15 +414,28 @@ impl Callee {
             {
                 let interval = (interval * 2).min(T2);
                 answer.retransmit = Some((now + interval, interval));
-                sends.push(answer.ok.clone());
+                sends.push(match &answer.bye {
+                    Some((bye, _)) => bye.clone(),
+                    None => answer.ok.clone(),
+                });
             }
         }
         for datagram in sends {
             self.send(&datagram, self.server).await;
         }
         for call_id in lost {
-            self.calls.remove(&call_id);
-            self.tally.unacknowledged.fetch_add(1, Ordering::Relaxed);
+            if let Some(answer) = self.calls.remove(&call_id)
+                && answer.bye.is_none()
+            {
+                self.tally.unacknowledged.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
+}
+
+/// The realtime clock, ns since the epoch: the clock of the kernel's receive stamps.
+fn realtime_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }

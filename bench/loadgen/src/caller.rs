@@ -300,6 +300,11 @@ impl Caller {
             && let Some(call) = self.calls.remove(call_id)
         {
             self.tally.ended_by_server.fetch_add(1, Ordering::Relaxed);
+            // The call is over: so is what the caller was saying (a queue's caller talks
+            // until the agent hangs up).
+            if let Some(plane) = &self.media {
+                plane.stop(Side::Caller, ssrc_of(call.index));
+            }
             // In a menu, a BYE after the key is the key heard (its option hangs up).
             if let (Some(plane), Some(_)) = (&self.media, self.plan.menu.and_then(|m| m.key))
                 && let Some(pressed) = plane.key_sent(ssrc_of(call.index))

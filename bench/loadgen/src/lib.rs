@@ -29,6 +29,19 @@
 //! crossbar-loadgen --server 127.0.0.1:5360 --carrier-port 5380 --dial +442079460000 \
 //!     --calls 1000 --rate 100 --hold 30 --key 1 --control-streams 20
 //! ```
+//!
+//! The carrier's DID may also lead to a **queue** whose agents are the generator's
+//! ([`Agents`], `--agents`): the server answers each caller itself and plays music and
+//! announcements while it waits (timed as a menu's prompts are), the generator registers
+//! the agents as extensions and answers the server's INVITEs as each of them, talks
+//! `--talk` seconds and hangs up. An agent is free from its BYE; the report gives how soon
+//! the server's next INVITE reached that agent (dispatch), beside the BYE's own round trip.
+//! Callers wait until the server ends their call (the agent hung up), at most `--hold`.
+//!
+//! ```text
+//! crossbar-loadgen --server 127.0.0.1:5360 --carrier-port 5380 --dial +442079460001 \
+//!     --calls 1000 --rate 100 --hold 300 --agents 100 --agent-first 3000 --talk 3
+//! ```
 
 mod arrivals;
 mod callee;
@@ -47,7 +60,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub use crate::arrivals::ArrivalTotals;
-use crate::callee::Callee;
+use crate::callee::{Answering, Callee};
 pub use crate::caller::MenuCaller;
 use crate::caller::{Caller, Identity, Plan, packets_in};
 use crate::histogram::Histogram;
@@ -124,6 +137,8 @@ pub struct CarrierLoad {
     pub callee: Option<Credentials>,
     /// How callers behave in the server's menu (without a callee).
     pub menu: MenuCaller,
+    /// Queue agents (instead of a callee): the DID leads to a queue they are agents of.
+    pub agents: Option<Agents>,
     pub calls: u32,
     /// New calls per second.
     pub rate: f64,
@@ -142,6 +157,14 @@ pub struct CarrierLoad {
     pub progress: bool,
 }
 
+/// Queue agents: extensions the generator registers and answers as; each call talks `talk`
+/// (RTP both ways, with media), then the agent hangs up.
+#[derive(Debug, Clone)]
+pub struct Agents {
+    pub users: Vec<Credentials>,
+    pub talk: Duration,
+}
+
 /// Either kind of load, as one run carries it out.
 struct Scenario {
     server: SocketAddr,
@@ -149,7 +172,13 @@ struct Scenario {
     sip_port: u16,
     identity: Identity,
     dial: String,
-    callee: Option<Credentials>,
+    /// The generator's answering extensions: a callee, or queue agents.
+    answering: Option<Answering>,
+    /// What comes back to the callers is the generator's own stamped packets (a callee's),
+    /// not the server's (a menu's or a queue's).
+    stamped: bool,
+    /// The calls go to a queue served by the generator's agents.
+    queue: bool,
     menu: Option<MenuCaller>,
     calls: u32,
     rate: f64,
@@ -181,7 +210,13 @@ pub async fn run_timed(load: Load, kernel_stamps: bool) -> anyhow::Result<Report
         sip_port: 0,
         identity: Identity::Extensions(load.callers),
         dial: load.dial,
-        callee: Some(load.callee),
+        answering: Some(Answering {
+            users: vec![load.callee],
+            packets: packets_in(load.hold),
+            hang_up_after: None,
+        }),
+        stamped: true,
+        queue: false,
         menu: None,
         calls: load.calls,
         rate: load.rate,
@@ -198,7 +233,22 @@ pub async fn run_timed(load: Load, kernel_stamps: bool) -> anyhow::Result<Report
 /// Places the calls of a carrier's `load` and reports on them once the last has ended (see
 /// [`run`]).
 pub async fn run_carrier(load: CarrierLoad) -> anyhow::Result<Report> {
-    let menu = load.callee.is_none().then_some(load.menu);
+    let stamped = load.callee.is_some();
+    let queue = load.agents.is_some();
+    let menu = (!stamped).then_some(load.menu);
+    let answering = match (load.callee, load.agents) {
+        (Some(callee), _) => Some(Answering {
+            users: vec![callee],
+            packets: packets_in(load.hold),
+            hang_up_after: None,
+        }),
+        (None, Some(agents)) => Some(Answering {
+            users: agents.users,
+            packets: packets_in(agents.talk),
+            hang_up_after: Some(agents.talk),
+        }),
+        (None, None) => None,
+    };
     run_scenario(Scenario {
         server: load.server,
         bind: load.bind,
@@ -207,7 +257,9 @@ pub async fn run_carrier(load: CarrierLoad) -> anyhow::Result<Report> {
             prefix: load.caller_prefix,
         },
         dial: load.dial,
-        callee: load.callee,
+        answering,
+        stamped,
+        queue,
         menu,
         calls: load.calls,
         rate: load.rate,
@@ -229,9 +281,13 @@ async fn run_scenario(load: Scenario) -> anyhow::Result<Report> {
     let epoch = Instant::now();
     let media = if load.media {
         // What comes back carries the generator's send stamps only when a phone of the
-        // generator's sends it; a menu's prompts are crossbar's.
-        let stamped = load.callee.is_some();
-        let plane = MediaPlane::start(load.bind, load.rtp_sockets, stamped, load.kernel_stamps)?;
+        // generator's sends it; a menu's prompts and a queue's music are crossbar's.
+        let plane = MediaPlane::start(
+            load.bind,
+            load.rtp_sockets,
+            load.stamped,
+            load.kernel_stamps,
+        )?;
         if load.control_streams > 0 {
             let lasts = Duration::from_secs_f64(f64::from(load.calls) / load.rate) + load.hold;
             plane.start_control(load.control_streams, packets_in(lasts));
@@ -240,16 +296,14 @@ async fn run_scenario(load: Scenario) -> anyhow::Result<Report> {
     } else {
         None
     };
-    let packets = packets_in(load.hold);
     let callee_tally = Arc::new(callee::Tally::default());
     let (done, done_rx) = watch::channel(false);
-    let callee_task = match &load.callee {
-        Some(user) => {
+    let callee_task = match &load.answering {
+        Some(answering) => {
             let callee = Callee::new(
                 tokio::net::UdpSocket::from_std(udp_socket(load.bind, 0, 8 << 20)?)?,
                 load.server,
-                user.clone(),
-                packets,
+                answering.clone(),
                 callee_tally.clone(),
                 media.clone(),
             )?;
@@ -386,8 +440,11 @@ pub struct Report {
     pub media: bool,
     /// The calls came from a carrier (a trunk's address, no digest).
     pub carrier: bool,
-    /// The server answered the calls itself (a menu): `backward` is what it played.
+    /// The server answered the calls itself (a menu, or a queue): `backward` is what it
+    /// played.
     pub menu: bool,
+    /// The calls went to a queue served by the generator's agents.
+    pub queue: bool,
     pub placed: u64,
     pub answered: u64,
     /// Hung up by the generator, BYE answered.
@@ -400,6 +457,15 @@ pub struct Report {
     pub invites: u64,
     pub unacknowledged: u64,
     pub without_offer: u64,
+    /// Agents: calls they hung up, those whose BYE the server answered, those the server
+    /// ended.
+    pub agent_hung_up: u64,
+    pub agent_byes_answered: u64,
+    pub agent_ended_by_server: u64,
+    /// Agents: free (BYE sent or received) → the next INVITE to the same agent, µs.
+    pub dispatch: Quantiles,
+    /// Agents: BYE sent → the server's 200, µs.
+    pub bye_answered: Quantiles,
     /// The callee still had calls up 5 s after the last caller hung up.
     pub callee_hung: bool,
     /// First INVITE → 200, microseconds.
@@ -452,6 +518,7 @@ impl Report {
             media: load.media,
             carrier: matches!(load.identity, Identity::Carrier { .. }),
             menu: load.menu.is_some(),
+            queue: load.queue,
             placed: tally.launched.load(Ordering::Relaxed),
             answered: tally.answered.load(Ordering::Relaxed),
             completed: tally.completed.load(Ordering::Relaxed),
@@ -461,6 +528,11 @@ impl Report {
             invites: callee.invites.load(Ordering::Relaxed),
             unacknowledged: callee.unacknowledged.load(Ordering::Relaxed),
             without_offer: callee.without_offer.load(Ordering::Relaxed),
+            agent_hung_up: callee.hung_up.load(Ordering::Relaxed),
+            agent_byes_answered: callee.byes_answered.load(Ordering::Relaxed),
+            agent_ended_by_server: callee.ended_by_server.load(Ordering::Relaxed),
+            dispatch: Quantiles::of(&callee.dispatch),
+            bye_answered: Quantiles::of(&callee.bye_answered),
             callee_hung,
             setup: Quantiles::of(&tally.setup),
             forward: totals.forward,
@@ -513,7 +585,10 @@ impl Report {
         line.push_str(&format!(
             " control_sent={} gap_p50_us={} gap_p99_us={} gap_p999_us={} gap_max_us={} \
              control_gap_p99_us={} control_gap_max_us={} keys_sent={} keys_heard={} \
-             key_to_bye_p50_us={} key_to_bye_p99_us={} key_to_bye_max_us={}",
+             key_to_bye_p50_us={} key_to_bye_p99_us={} key_to_bye_max_us={} \
+             agent_invites={} agent_hung_up={} agent_byes_answered={} agent_ended_by_server={} \
+             dispatch_samples={} dispatch_p50_us={} dispatch_p99_us={} dispatch_p999_us={} \
+             dispatch_max_us={} agent_bye_p50_us={} agent_bye_p99_us={} agent_bye_max_us={}",
             self.control_sent,
             self.gaps.p50,
             self.gaps.p99,
@@ -526,6 +601,18 @@ impl Report {
             self.key_to_bye.p50,
             self.key_to_bye.p99,
             self.key_to_bye.max,
+            self.invites,
+            self.agent_hung_up,
+            self.agent_byes_answered,
+            self.agent_ended_by_server,
+            self.dispatch.samples,
+            self.dispatch.p50,
+            self.dispatch.p99,
+            self.dispatch.p999,
+            self.dispatch.max,
+            self.bye_answered.p50,
+            self.bye_answered.p99,
+            self.bye_answered.max,
         ));
         line
     }
@@ -606,9 +693,14 @@ impl fmt::Display for Report {
             let a = &self.backward_arrivals;
             writeln!(
                 f,
-                "menu prompts heard: {} streams, {} packets of {} expected, {} lost ({:.4} %), \
+                "{} heard: {} streams, {} packets of {} expected, {} lost ({:.4} %), \
                  {} late by > 5 ms on the kernel's stamps ({} streams), {} on the generator's \
                  clock; longest gap {:.1} ms (generator's clock {:.1} ms); {} schedule jumps",
+                if self.queue {
+                    "queue music and announcements"
+                } else {
+                    "menu prompts"
+                },
                 a.streams,
                 a.received,
                 a.expected,
@@ -626,6 +718,30 @@ impl fmt::Display for Report {
                 "gaps between prompt packets (kernel stamps): {}",
                 self.gaps.show(1.0, "us")
             )?;
+            if self.queue {
+                writeln!(
+                    f,
+                    "agents: {} INVITEs, {} calls hung up by the agent ({} BYEs answered), {} \
+                     ended by the server; the agents' voice reached the callers in {} packets, \
+                     the callers' reached the agents in {}",
+                    self.invites,
+                    self.agent_hung_up,
+                    self.agent_byes_answered,
+                    self.agent_ended_by_server,
+                    self.backward.crossed,
+                    self.forward.received,
+                )?;
+                writeln!(
+                    f,
+                    "agent free -> next INVITE to that agent: {}",
+                    self.dispatch.show(1_000.0, "ms")
+                )?;
+                writeln!(
+                    f,
+                    "agent's BYE -> the server's 200 (reference): {}",
+                    self.bye_answered.show(1_000.0, "ms")
+                )?;
+            }
             writeln!(
                 f,
                 "callers: {} frames sent to the server; keys: {} pressed, {} followed by the \

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use crossbar_loadgen::{CarrierLoad, Credentials, Load, MenuCaller};
+use crossbar_loadgen::{Agents, CarrierLoad, Credentials, Load, MenuCaller};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +45,20 @@ struct Args {
     /// A carrier's callers: this prefix and the call's index in six digits.
     #[arg(long, default_value = "+4477009")]
     caller_prefix: String,
+    /// A carrier's DID leads to a queue: the generator registers this many agents
+    /// (extensions --agent-first, the next number, ...) and answers the server's INVITEs as
+    /// them. Callers wait until the server ends their call, at most --hold.
+    #[arg(long, requires = "carrier_port", conflicts_with = "callee")]
+    agents: Option<u32>,
+    /// The first agent's extension number.
+    #[arg(long, default_value_t = 3000)]
+    agent_first: u32,
+    /// Each agent's password is this followed by its extension number.
+    #[arg(long, default_value = "secret-")]
+    agent_secret_prefix: String,
+    /// Seconds an agent talks (RTP both ways) before it hangs up.
+    #[arg(long, default_value_t = 3.0)]
+    talk: f64,
     /// In a menu: the callers send no audio (only the key, if any).
     #[arg(long)]
     silent: bool,
@@ -92,6 +106,9 @@ fn main() -> anyhow::Result<()> {
     if !(args.key_wait >= 0.0 && args.key_wait.is_finite()) {
         bail!("--key-wait must be a number of seconds, not negative");
     }
+    if !(args.talk >= 0.0 && args.talk.is_finite()) {
+        bail!("--talk must be a number of seconds, not negative");
+    }
     if let Some(key) = args.key
         && !matches!(key, '0'..='9' | '*' | '#' | 'A'..='D')
     {
@@ -118,6 +135,15 @@ fn main() -> anyhow::Result<()> {
                 key: args.key,
                 key_wait: Duration::from_secs_f64(args.key_wait),
             },
+            agents: args.agents.map(|n| Agents {
+                users: (args.agent_first..args.agent_first.saturating_add(n))
+                    .map(|number| Credentials {
+                        username: number.to_string(),
+                        password: format!("{}{number}", args.agent_secret_prefix),
+                    })
+                    .collect(),
+                talk: Duration::from_secs_f64(args.talk),
+            }),
             calls: args.calls,
             rate: args.rate,
             hold: Duration::from_secs_f64(args.hold),

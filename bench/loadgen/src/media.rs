@@ -127,6 +127,13 @@ pub struct Stream {
     pub control: bool,
 }
 
+/// What a side's pacing thread is told.
+enum Pacing {
+    Start(Stream),
+    /// The stream of this SSRC ends now (its call ended before its last packet).
+    Stop(u32),
+}
+
 /// One receiving socket's view, per relay port it heard from. Each receiving thread keeps
 /// its own histograms (merged at the end): threads adding to shared counters would trade
 /// the cache lines of the busiest buckets for every packet.
@@ -174,7 +181,7 @@ struct Receiving {
 pub struct MediaPlane {
     /// Each side's sockets' addresses, for the SDP (the pacing threads own the sockets).
     addresses: [Vec<SocketAddr>; 2],
-    starts: [mpsc::Sender<Stream>; 2],
+    starts: [mpsc::Sender<Pacing>; 2],
     started: AtomicU64,
     stop: Arc<AtomicBool>,
     threads: Mutex<Option<Threads>>,
@@ -249,7 +256,7 @@ impl MediaPlane {
                 .spawn(move || pace(&side_sockets, &queue, epoch, &stop, &keys))?;
             pacing.push((side, thread));
         }
-        let starts: [mpsc::Sender<Stream>; 2] = starts.try_into().expect("one per side");
+        let starts: [mpsc::Sender<Pacing>; 2] = starts.try_into().expect("one per side");
         Ok(MediaPlane {
             addresses,
             starts,
@@ -295,7 +302,13 @@ impl MediaPlane {
         if !stream.control {
             self.started.fetch_add(1, Ordering::Relaxed);
         }
-        let _ = self.starts[side as usize].send(stream);
+        let _ = self.starts[side as usize].send(Pacing::Start(stream));
+    }
+
+    /// Ends the stream `ssrc` of `side` before its last packet (its call has ended); nothing
+    /// when it has ended already.
+    pub fn stop(&self, side: Side, ssrc: u32) {
+        let _ = self.starts[side as usize].send(Pacing::Stop(ssrc));
     }
 
     /// `count` control streams of `packets` frames each, from the callee side's sockets to
@@ -405,7 +418,7 @@ fn event_of(key: char) -> u8 {
 /// A side's pacing thread: every [`SLOT`], one packet for each stream of that slot.
 fn pace(
     sockets: &[Arc<UdpSocket>],
-    queue: &mpsc::Receiver<Stream>,
+    queue: &mpsc::Receiver<Pacing>,
     epoch: Instant,
     stop: &AtomicBool,
     keys: &Mutex<HashMap<u32, Instant>>,
@@ -421,13 +434,20 @@ fn pace(
     let mut step = 0usize;
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        for stream in queue.try_iter() {
-            // The stream's first packet goes out in the next slot; its slot is then fixed.
-            slots[step % SLOTS].push(Sending {
-                stream,
-                next: 0,
-                key_packets: 0,
-            });
+        for command in queue.try_iter() {
+            match command {
+                // The stream's first packet goes out in the next slot; its slot is then fixed.
+                Pacing::Start(stream) => slots[step % SLOTS].push(Sending {
+                    stream,
+                    next: 0,
+                    key_packets: 0,
+                }),
+                Pacing::Stop(ssrc) => {
+                    for slot in &mut slots {
+                        slot.retain(|s| s.stream.ssrc != ssrc || s.stream.control);
+                    }
+                }
+            }
         }
         let slot = &mut slots[step % SLOTS];
         let mut i = 0;
@@ -496,8 +516,8 @@ fn pace(
 
 /// One datagram: its length, where from, and the kernel's receive stamp (ns, realtime
 /// clock), if it gave one.
-fn receive_one(
-    socket: &UdpSocket,
+pub(crate) fn receive_one(
+    socket: &impl AsRawFd,
     buf: &mut [u8],
     cmsg: &mut [u8],
 ) -> Result<(usize, Option<SocketAddr>, Option<u64>), Errno> {
