@@ -180,8 +180,8 @@ waiting=$(curl -s "http://127.0.0.1:$http_port/api/queues" |
 
 # 2. Serving: every agent logs in.
 for ext in $(seq 3000 "$last_agent"); do echo "$ext"; done |
-  xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:$http_port/api/agents/{}/login" \
+  xargs -P 8 -I@ curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:$http_port/api/agents/@/login" \
     >"$work/logins.txt"
 s2=$(cpu_ticks "$server_pid"); t2=$(date +%s.%N)
 logged_in=$(grep -c '^200$' "$work/logins.txt" || true)
