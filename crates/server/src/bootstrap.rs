@@ -138,7 +138,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(address = %socket.local_addr()?, "listening on udp");
         let local = socket.local_addr()?;
         let socket = Arc::new(socket);
-        tokio::spawn(udp::receive(socket.clone(), input_tx.clone()));
+        udp::spawn_receiver(&socket, input_tx.clone())
+            .with_context(|| format!("starting the receiver of udp {addr}"))?;
         udp_sockets.push((local, socket));
     }
     for addr in &config.sip.listen_tcp {

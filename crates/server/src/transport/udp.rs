@@ -1,11 +1,13 @@
-//! SIP over UDP (RFC 3261 §18): one message per datagram, parsed on the receiving task so
+//! SIP over UDP (RFC 3261 §18): one message per datagram, parsed on the receiving thread so
 //! parsing runs beside the engine rather than on it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::fd::AsFd;
 
 use crossbar_proto::transaction::Peer;
-use socket2::{Domain, Protocol, Socket, Type};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, poll};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -29,41 +31,69 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// Reads datagrams until the engine goes away.
-pub async fn receive(socket: Arc<UdpSocket>, engine: mpsc::Sender<Input>) {
+/// Starts the thread that reads `socket`'s datagrams for the engine, until the engine goes
+/// away. The engine keeps `socket` for its sends; the thread reads a duplicate of it (the
+/// same non-blocking socket), waiting in `poll(2)`.
+///
+/// A thread of its own, not a task: the runtime's workers run every relay task, and a
+/// receiving task waits in their queue behind them — with a thousand callers hearing music,
+/// a BYE waited up to 7 ms (p99) for its 200 (docs/BENCHMARKS.md, "Queues"). A thread the
+/// kernel wakes when a datagram arrives hands it to the engine at once.
+pub fn spawn_receiver(
+    socket: &UdpSocket,
+    engine: mpsc::Sender<Input>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let local = socket.local_addr()?;
+    let reader: std::net::UdpSocket = SockRef::from(socket).try_clone()?.into();
+    std::thread::Builder::new()
+        .name(format!("sip-udp-{}", local.port()))
+        .spawn(move || receive(&reader, local, &engine))
+}
+
+/// How long the receiving thread waits for a datagram before it looks whether the engine is
+/// still there, ms.
+const ENGINE_CHECK_MS: u16 = 1_000;
+
+fn receive(socket: &std::net::UdpSocket, local: SocketAddr, engine: &mpsc::Sender<Input>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    let Ok(local) = socket.local_addr() else {
-        tracing::error!("a UDP socket without a local address; not reading it");
-        return;
-    };
     loop {
-        let (len, from) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
+        let mut ready = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut ready, ENGINE_CHECK_MS) {
+            Ok(0) if engine.is_closed() => return,
+            Ok(_) | Err(Errno::EINTR) => {}
             Err(error) => {
-                // ICMP port unreachable from an earlier send shows up here on Linux; it
-                // says nothing about this socket.
-                tracing::trace!(%error, "udp receive error");
+                tracing::error!(%local, %error, "waiting on a UDP socket failed; no longer reading it");
+                return;
+            }
+        }
+        // Everything queued, then back to waiting.
+        loop {
+            let (len, from) = match socket.recv_from(&mut buf) {
+                Ok(received) => received,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    // ICMP port unreachable from an earlier send shows up here on Linux; it
+                    // says nothing about this socket.
+                    tracing::trace!(%error, "udp receive error");
+                    continue;
+                }
+            };
+            let datagram = &buf[..len];
+            // A lone CRLF (or CRLFCRLF) is a keep-alive (RFC 5626 §3.5.1): nothing to parse.
+            if datagram.iter().all(|b| matches!(b, b'\r' | b'\n' | 0)) {
                 continue;
             }
-        };
-        let datagram = &buf[..len];
-        // A lone CRLF (or CRLFCRLF) is a keep-alive (RFC 5626 §3.5.1): nothing to parse.
-        if datagram.iter().all(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            continue;
-        }
-        let source = Peer::udp(from);
-        tracing::trace!(%source, message = %String::from_utf8_lossy(datagram), "received");
-        let parsed = crossbar_sip::parse_datagram(datagram);
-        if engine
-            .send(Input::Message {
+            let source = Peer::udp(from);
+            tracing::trace!(%source, message = %String::from_utf8_lossy(datagram), "received");
+            let parsed = crossbar_sip::parse_datagram(datagram);
+            let input = Input::Message {
                 parsed,
                 source,
                 local: Some(local),
-            })
-            .await
-            .is_err()
-        {
-            return;
+            };
+            if engine.blocking_send(input).is_err() {
+                return;
+            }
         }
     }
 }
