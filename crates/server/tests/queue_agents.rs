@@ -71,78 +71,14 @@ pause_reasons = {{ "1" = "lunch", "2" = "training" }}
 dir = "prompts"
 "#
     ));
-    write_prompts(&setup);
+    support::write_prompts(&setup);
     (setup, SocketAddr::from(([127, 0, 0, 1], http_port)))
 }
 
-/// Every prompt file the configuration needs, each a fifth of a second of a quiet 440 Hz
-/// tone (8 kHz, 16-bit mono WAV).
-fn write_prompts(setup: &Setup) {
-    let text = setup.config_text(5060);
-    let config = crossbar_config::Config::parse(&text, &setup.config_path())
-        .unwrap_or_else(|errors| panic!("the test configuration is valid: {errors}\n{text}"));
-    let samples: Vec<i16> = (0..1_600)
-        .map(|n| {
-            let phase = f64::from(n) * 440.0 * std::f64::consts::TAU / 8_000.0;
-            // A quiet tone: well within i16.
-            (phase.sin() * 4_000.0) as i16
-        })
-        .collect();
-    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let mut wav = Vec::new();
-    let length = u32::try_from(data.len()).expect("a short prompt");
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + length).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
-    wav.extend_from_slice(&8_000u32.to_le_bytes());
-    wav.extend_from_slice(&16_000u32.to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&length.to_le_bytes());
-    wav.extend_from_slice(&data);
-    for file in crossbar_switch::PromptLibrary::files(&config) {
-        std::fs::create_dir_all(file.parent().expect("a prompt is in a directory"))
-            .expect("the prompt directory can be made");
-        std::fs::write(&file, &wav).expect("the prompt can be written");
-    }
-}
-
-/// One HTTP/1.1 request (connection closed after it): the status and the JSON body.
+/// One request to the API with the test's token: the status and the JSON body.
 fn http(api: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut stream = TcpStream::connect(api).expect("the HTTP API accepts connections");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("a timeout can be set");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .expect("the request is sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .expect("the response is read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response:\n{response}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body)
-        .unwrap_or_default();
-    let json = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}):\n{response}"));
-    (status, json)
+    let body = body.map(|b| b.to_string());
+    support::api_request(api, TOKEN, method, path, body.as_deref())
 }
 
 /// The live view, once the engine has published it (just after a start, the API may be up

@@ -1020,37 +1020,7 @@ const TOKEN: &str = "sipp-queue-callback-token-4Rt8yUq2ZxW9pLm3";
 
 /// `method path` with `body` and the ops token on the HTTP API at `api`: status and JSON.
 fn http(api: std::net::SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(api).expect("the HTTP API accepts connections");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("a timeout can be set");
-    let body = body.unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .expect("the request is sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .expect("the response is read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response:\n{response}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body)
-        .unwrap_or_default();
-    let json = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}):\n{response}"));
-    (status, json)
+    support::api_request(api, TOKEN, method, path, body)
 }
 
 #[test]
