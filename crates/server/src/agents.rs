@@ -137,13 +137,16 @@ impl AgentLedger {
         let agent = event.agent.as_str();
         let mut updates = Vec::new();
         let kept = self.agents.entry(event.agent.clone()).or_default();
-        let on_offers = matches!(
+        // Offers, answers and misses are the queue call's own; a change of the agent's
+        // queues alone leaves it doing what it was doing (on a call, wrapping up).
+        let goes_on = matches!(
             event.activity,
             AgentActivity::Offered { .. }
                 | AgentActivity::Answered { .. }
                 | AgentActivity::Missed { .. }
+                | AgentActivity::QueuesChanged
         );
-        if !on_offers {
+        if !goes_on {
             // Whatever the agent does next ends its call, then its wrap-up.
             if let Some((queue, call)) = kept.on_call.take() {
                 updates.push(logged(
@@ -189,7 +192,8 @@ impl AgentLedger {
             | AgentActivity::LoggedOut
             | AgentActivity::Paused(_)
             | AgentActivity::Unpaused
-            | AgentActivity::Available => return updates,
+            | AgentActivity::Available
+            | AgentActivity::QueuesChanged => return updates,
         };
         updates.push(logged(at, agent, Some(queue.clone()), kind, call.clone()));
         updates
