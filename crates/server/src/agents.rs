@@ -17,10 +17,16 @@
 //!   the wrap-up after a call → `wrap_up_start`, and whatever the agent does next first
 //!   ends it (`wrap_up_end`) — as it first ends the call it was on (`call_end`).
 //!
-//! Some changes reach the switch's queue machine without an activity of the agent (a login
-//! to one more queue, a logout of one of two): the engine compares every live snapshot with
-//! the ledger too ([`AgentLedger::reconcile`]), so those are written within the snapshot's
-//! 250 ms — and at once after a request from the API or the command line.
+//! A change of an agent's queues alone (a login to one more queue or with another penalty, a
+//! logout of one of two, a logout during a call) comes as [`AgentActivity::QueuesChanged`]:
+//! its logins and logouts are written, the call or wrap-up it is in goes on. Every change of
+//! the switch's agents is reported that way: the live view of the queues is only published,
+//! never compared with the ledger.
+//!
+//! At start, the switch restores what the store holds under the configuration of the day
+//! ([`restore`]), and [`AgentLedger::new`] writes where the two part: a login to a queue that
+//! no longer exists is logged out, a static member whose penalty the configuration changed
+//! is logged in again with it, and the pause of an agent left logged in to nothing ends.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Instant, SystemTime};
@@ -29,10 +35,7 @@ use crossbar_cdr::agent::AUTO_PAUSE_REASON;
 use crossbar_cdr::{AgentEventKind, CallId};
 use crossbar_routing::DialPlan;
 use crossbar_store::{AgentChange, AgentMembership, AgentPause, AgentStates, AgentUpdate};
-use crossbar_switch::{
-    AgentActivity, AgentEvent, AgentNow, AgentPause as SwitchPause, AgentQueue, AgentSnapshot,
-    Switch,
-};
+use crossbar_switch::{AgentActivity, AgentEvent, AgentPause as SwitchPause, AgentQueue, Switch};
 
 /// The store's pause reason for the switch's pause: a configured reason, the automatic one,
 /// or none.
@@ -101,8 +104,16 @@ pub struct AgentLedger {
 }
 
 impl AgentLedger {
-    /// The ledger of what `stored` holds, for the queues of `plan`.
-    pub fn new(plan: &DialPlan, stored: &AgentStates) -> AgentLedger {
+    /// The ledger of what `stored` holds, for the queues of `plan`, and the store's updates
+    /// (at `at_ms`) that bring it to what the switch restored from it ([`restore`]): a login
+    /// to a queue `plan` lacks is logged out (the row goes), a static member is logged in
+    /// again with the penalty `plan` gives it if the stored one differs, and the pause of an
+    /// agent left logged in to no queue ends.
+    pub fn new(
+        plan: &DialPlan,
+        stored: &AgentStates,
+        at_ms: i64,
+    ) -> (AgentLedger, Vec<AgentUpdate>) {
         let static_members = plan
             .queues()
             .flat_map(|queue| {
@@ -125,10 +136,38 @@ impl AgentLedger {
         for pause in &stored.pauses {
             agents.entry(pause.agent.clone()).or_default().pause = Some(pause.reason.clone());
         }
-        AgentLedger {
+        let mut ledger = AgentLedger {
             agents,
             static_members,
+        };
+        let mut names: Vec<String> = ledger.agents.keys().cloned().collect();
+        names.sort_unstable();
+        let mut updates = Vec::new();
+        for agent in names {
+            let kept = &ledger.agents[&agent];
+            // As `restore` logs the agent in: skipping the queues that are gone, a static
+            // member with the configuration's penalty.
+            let restored: Vec<(String, u32)> = kept
+                .queues
+                .iter()
+                .filter(|(queue, _)| plan.queue(queue).is_some())
+                .map(|(queue, penalty)| {
+                    let configured = ledger
+                        .static_members
+                        .get(&(queue.clone(), agent.clone()))
+                        .copied();
+                    (queue.clone(), configured.unwrap_or(*penalty))
+                })
+                .collect();
+            // A pause needs a login.
+            let pause = if restored.is_empty() {
+                None
+            } else {
+                kept.pause.clone()
+            };
+            updates.extend(ledger.state_changes(&agent, &restored, pause, at_ms));
         }
+        (ledger, updates)
     }
 
     /// The store's updates for one report of the switch, in the order they happened.
@@ -137,13 +176,16 @@ impl AgentLedger {
         let agent = event.agent.as_str();
         let mut updates = Vec::new();
         let kept = self.agents.entry(event.agent.clone()).or_default();
-        let on_offers = matches!(
+        // Offers, answers and misses are the queue call's own; a change of the agent's
+        // queues alone leaves it doing what it was doing (on a call, wrapping up).
+        let goes_on = matches!(
             event.activity,
             AgentActivity::Offered { .. }
                 | AgentActivity::Answered { .. }
                 | AgentActivity::Missed { .. }
+                | AgentActivity::QueuesChanged
         );
-        if !on_offers {
+        if !goes_on {
             // Whatever the agent does next ends its call, then its wrap-up.
             if let Some((queue, call)) = kept.on_call.take() {
                 updates.push(logged(
@@ -189,25 +231,11 @@ impl AgentLedger {
             | AgentActivity::LoggedOut
             | AgentActivity::Paused(_)
             | AgentActivity::Unpaused
-            | AgentActivity::Available => return updates,
+            | AgentActivity::Available
+            | AgentActivity::QueuesChanged => return updates,
         };
         updates.push(logged(at, agent, Some(queue.clone()), kind, call.clone()));
         updates
-    }
-
-    /// The store's updates that bring it to what `snapshot` shows of an agent — logins,
-    /// logouts and pauses that reached the switch without a report — at `at_ms`.
-    pub fn reconcile(&mut self, snapshot: &AgentSnapshot, at_ms: i64) -> Vec<AgentUpdate> {
-        let queues: Vec<(String, u32)> = snapshot
-            .queues
-            .iter()
-            .map(|q| (q.queue.clone(), q.penalty))
-            .collect();
-        let pause = match &snapshot.state {
-            AgentNow::Paused { reason, .. } => Some(pause_reason(reason)),
-            _ => None,
-        };
-        self.state_changes(&snapshot.agent, &queues, pause, at_ms)
     }
 
     /// The call and wrap-up each agent is in, ended at `at_ms` (crossbar stops: the log
@@ -433,6 +461,13 @@ name = "sales"
         })
     }
 
+    /// The ledger of `stored`, which the configuration of [`plan`] allows as it is.
+    fn ledger(stored: &AgentStates) -> AgentLedger {
+        let (ledger, updates) = AgentLedger::new(&plan(), stored, NINE - 1_000);
+        assert!(updates.is_empty(), "nothing to settle: {updates:#?}");
+        ledger
+    }
+
     fn logged_in_to_support() -> AgentStates {
         AgentStates {
             members: vec![AgentMembership {
@@ -449,7 +484,7 @@ name = "sales"
 
     #[test]
     fn a_login_to_two_queues_is_a_login_to_each_with_its_row_static_or_dynamic() {
-        let mut ledger = AgentLedger::new(&plan(), &AgentStates::default());
+        let mut ledger = ledger(&AgentStates::default());
         let updates = ledger.on_event(&event(
             NINE,
             AgentActivity::LoggedIn,
@@ -497,7 +532,7 @@ name = "sales"
 
     #[test]
     fn a_queue_call_is_offered_answered_ended_and_wrapped_up_in_the_log() {
-        let mut ledger = AgentLedger::new(&plan(), &logged_in_to_support());
+        let mut ledger = ledger(&logged_in_to_support());
         let support = || vec![queue("support", 0)];
         let call = Some(CallId("c-1".into()));
         let mut updates = Vec::new();
@@ -552,7 +587,7 @@ name = "sales"
 
     #[test]
     fn the_automatic_pause_is_logged_with_its_reason_and_an_unpause_ends_it() {
-        let mut ledger = AgentLedger::new(&plan(), &logged_in_to_support());
+        let mut ledger = ledger(&logged_in_to_support());
         let missed = ledger.on_event(&event(
             NINE,
             AgentActivity::Missed {
@@ -613,7 +648,7 @@ name = "sales"
             reason: Some("lunch".into()),
             since_ms: NINE - 30_000,
         });
-        let mut ledger = AgentLedger::new(&plan(), &stored);
+        let mut ledger = ledger(&stored);
         let updates = ledger.on_event(&event(NINE, AgentActivity::LoggedOut, vec![], None));
         assert_eq!(
             described(&updates),
@@ -640,7 +675,114 @@ name = "sales"
     }
 
     #[test]
-    fn a_snapshot_brings_in_a_login_without_activity_and_a_queue_that_is_gone() {
+    fn a_change_of_queues_during_a_call_writes_the_login_and_the_call_goes_on() {
+        let mut ledger = ledger(&logged_in_to_support());
+        let call = Some(CallId("c-1".into()));
+        let answered = ledger.on_event(&event(
+            NINE,
+            AgentActivity::Answered {
+                queue: "support".into(),
+                call: call.clone(),
+            },
+            vec![queue("support", 0)],
+            None,
+        ));
+        assert_eq!(described(&answered), [("answered support".into(), vec![])]);
+        let changed = ledger.on_event(&event(
+            NINE + 10_000,
+            AgentActivity::QueuesChanged,
+            vec![queue("support", 0), queue("sales", 2)],
+            None,
+        ));
+        assert_eq!(
+            described(&changed),
+            [(
+                "login sales".into(),
+                vec![member("sales", false, 2, true, NINE + 10_000)]
+            )],
+            "no call_end: the call goes on"
+        );
+        // A logout of every queue during the call: the logouts now, the call ends with it.
+        let changed = ledger.on_event(&event(
+            NINE + 20_000,
+            AgentActivity::QueuesChanged,
+            vec![],
+            None,
+        ));
+        assert_eq!(
+            described(&changed),
+            [
+                (
+                    "logout sales".into(),
+                    vec![AgentChange::Left {
+                        agent: "201".into(),
+                        queue: "sales".into()
+                    }]
+                ),
+                (
+                    "logout support".into(),
+                    vec![member("support", true, 0, false, NINE + 20_000)]
+                ),
+            ]
+        );
+        let ended = ledger.on_event(&event(
+            NINE + 30_000,
+            AgentActivity::LoggedOut,
+            vec![],
+            None,
+        ));
+        let log: Vec<(i64, String, Option<CallId>)> = ended
+            .iter()
+            .map(|u| {
+                (
+                    u.event.at_ms,
+                    u.event.kind.to_string(),
+                    u.event.call.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(log, [(NINE + 30_000, "call_end".into(), call)]);
+    }
+
+    #[test]
+    fn a_change_of_queues_during_a_wrap_up_does_not_end_it() {
+        let mut ledger = ledger(&logged_in_to_support());
+        ledger.on_event(&event(
+            NINE,
+            AgentActivity::WrapUp {
+                queue: "support".into(),
+                until_ms: NINE + 10_000,
+            },
+            vec![queue("support", 0)],
+            None,
+        ));
+        let changed = ledger.on_event(&event(
+            NINE + 1_000,
+            AgentActivity::QueuesChanged,
+            vec![queue("support", 4)],
+            None,
+        ));
+        assert_eq!(
+            described(&changed),
+            [(
+                "login support".into(),
+                vec![member("support", true, 4, true, NINE + 1_000)]
+            )]
+        );
+        let available = ledger.on_event(&event(
+            NINE + 10_000,
+            AgentActivity::Available,
+            vec![queue("support", 4)],
+            None,
+        ));
+        assert_eq!(
+            described(&available),
+            [("wrap_up_end support".into(), vec![])]
+        );
+    }
+
+    #[test]
+    fn a_stored_login_to_a_queue_that_is_gone_is_logged_out_at_start() {
         let mut stored = logged_in_to_support();
         stored.members.push(AgentMembership {
             agent: "201".into(),
@@ -650,38 +792,105 @@ name = "sales"
             logged_in: true,
             since_ms: NINE - 60_000,
         });
-        let mut ledger = AgentLedger::new(&plan(), &stored);
-        let snapshot = AgentSnapshot {
-            agent: "201".into(),
-            state: AgentNow::Available {
-                since: Instant::now(),
-            },
-            queues: vec![queue("support", 0), queue("sales", 0)],
-            on_a_call: false,
-        };
-        let updates = ledger.reconcile(&snapshot, NINE);
+        let (mut ledger, updates) = AgentLedger::new(&plan(), &stored, NINE);
         assert_eq!(
             described(&updates),
+            [(
+                "logout billing".into(),
+                vec![AgentChange::Left {
+                    agent: "201".into(),
+                    queue: "billing".into()
+                }]
+            )]
+        );
+        // The ledger knows: the switch's next report of the agent changes nothing more.
+        assert!(
+            ledger
+                .on_event(&event(
+                    NINE + 1_000,
+                    AgentActivity::Available,
+                    vec![queue("support", 0)],
+                    None,
+                ))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn at_start_a_new_configured_penalty_is_a_login_again_and_a_pause_without_a_login_ends() {
+        let mut stored = logged_in_to_support();
+        // 202 is a static member of support with penalty 1 in the configuration.
+        stored.members.push(AgentMembership {
+            agent: "202".into(),
+            queue: "support".into(),
+            static_member: true,
+            penalty: 0,
+            logged_in: true,
+            since_ms: NINE - 60_000,
+        });
+        // 203 is paused, logged in only to a queue that is gone.
+        stored.members.push(AgentMembership {
+            agent: "203".into(),
+            queue: "billing".into(),
+            static_member: false,
+            penalty: 0,
+            logged_in: true,
+            since_ms: NINE - 60_000,
+        });
+        stored.pauses.push(AgentPause {
+            agent: "203".into(),
+            reason: Some("lunch".into()),
+            since_ms: NINE - 30_000,
+        });
+        let (_, updates) = AgentLedger::new(&plan(), &stored, NINE);
+        let log: Vec<(String, String, Vec<AgentChange>)> = updates
+            .iter()
+            .map(|u| {
+                let queue = u.event.queue.as_deref().unwrap_or("-");
+                (
+                    u.event.agent.clone(),
+                    format!("{} {queue}", u.event.kind),
+                    u.changes.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            log,
             [
                 (
-                    "login sales".into(),
-                    vec![member("sales", false, 0, true, NINE)]
+                    "202".into(),
+                    "login support".into(),
+                    vec![AgentChange::Member(AgentMembership {
+                        agent: "202".into(),
+                        queue: "support".into(),
+                        static_member: true,
+                        penalty: 1,
+                        logged_in: true,
+                        since_ms: NINE,
+                    })]
                 ),
                 (
+                    "203".into(),
+                    "unpause -".into(),
+                    vec![AgentChange::Unpaused {
+                        agent: "203".into()
+                    }]
+                ),
+                (
+                    "203".into(),
                     "logout billing".into(),
                     vec![AgentChange::Left {
-                        agent: "201".into(),
+                        agent: "203".into(),
                         queue: "billing".into()
                     }]
                 ),
             ]
         );
-        assert!(ledger.reconcile(&snapshot, NINE + 1).is_empty());
     }
 
     #[test]
     fn stopping_ends_the_calls_and_wrap_ups_in_the_log() {
-        let mut ledger = AgentLedger::new(&plan(), &logged_in_to_support());
+        let mut ledger = ledger(&logged_in_to_support());
         ledger.on_event(&event(
             NINE,
             AgentActivity::Answered {

@@ -118,9 +118,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for position in store.queue_positions().await? {
         switch.restore_queue_round_robin(now, wall_now, &position.queue, position.next);
     }
-    let agent_ledger = AgentLedger::new(switch.dial_plan(), &agent_states);
-    // Requests a stopped crossbar took and never finished.
     let now_ms = crossbar_switch::wall_ms(wall_now);
+    // What the store holds that the switch could not restore under this configuration (a
+    // login to a queue that is gone, ...): written once the notice writer runs.
+    let (agent_ledger, agents_settled) =
+        AgentLedger::new(switch.dial_plan(), &agent_states, now_ms);
+    // Requests a stopped crossbar took and never finished.
     let abandoned = store
         .fail_unfinished_switch_requests(now_ms - requests::ABANDONED_AFTER_MS, now_ms)
         .await?;
@@ -156,6 +159,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (persist_tx, persist_task) = persist::spawn(store.clone(), input_tx.clone());
     let (records_tx, records_task) = records::spawn(store.clone());
     let (notices_tx, notices_task) = notices::spawn(store.clone());
+    if !agents_settled.is_empty() {
+        tracing::info!(
+            updates = agents_settled.len(),
+            "queue agents' stored logins and pauses brought in line with the configuration"
+        );
+        if notices_tx
+            .send(notices::Notice::Agents(agents_settled))
+            .is_err()
+        {
+            tracing::error!("notice writer is gone; agent updates not written");
+        }
+    }
     let blocks_task = notices::poll_blocks(store.clone(), input_tx.clone());
     let inbound_task = notices::poll_inbound_control(store.clone(), input_tx.clone());
     let retries_task = crate::retries::spawn(

@@ -245,10 +245,9 @@ impl Engine {
             (Applied::Done, Some(agent)) => {
                 let snapshot = self.switch.queue_snapshot(now, wall);
                 let view = self.live.view(&snapshot, wall);
-                // Published at once (whatever the throttle), and what the request did that the
-                // switch reported no activity for (a login to one more queue, a logout of one
-                // of two) in the store before the outcome: whoever reads `done` reads the
-                // change everywhere.
+                // Published at once (whatever the throttle); what the request did is in the
+                // store before the outcome (its agent events went to the notice writer with
+                // the drain above): whoever reads `done` reads the change everywhere.
                 self.publish(snapshot, now, wall);
                 view.agent(&agent)
                     .and_then(|agent| serde_json::to_string(agent).ok())
@@ -276,27 +275,19 @@ impl Engine {
         }
     }
 
-    /// Takes a snapshot of the queues; when it changed, writes what it shows of agents that
-    /// the store does not have yet, and publishes it.
+    /// Takes a snapshot of the queues and publishes it when it changed (the agent log and
+    /// state are written from the switch's agent events, not from snapshots).
     pub fn publish_live(&mut self) {
         let (now, wall) = (Instant::now(), SystemTime::now());
         let snapshot = self.switch.queue_snapshot(now, wall);
         self.publish(snapshot, now, wall);
     }
 
-    /// Publishes `snapshot` (taken at `now`) if it changed, after writing what it shows of
-    /// agents that the store does not have yet.
+    /// Publishes `snapshot` (taken at `now`) if it changed.
     fn publish(&mut self, snapshot: QueueSnapshot, now: Instant, wall: SystemTime) {
-        if !self.live.changed(&snapshot, now) {
-            return;
+        if self.live.changed(&snapshot, now) {
+            self.live.publish(snapshot, wall);
         }
-        let at_ms = wall_ms(wall);
-        let mut updates = Vec::new();
-        for agent in &snapshot.agents {
-            updates.extend(self.agents.reconcile(agent, at_ms));
-        }
-        self.send_agents(updates);
-        self.live.publish(snapshot, wall);
     }
 
     /// Hands agent updates to the notice writer.

@@ -384,6 +384,36 @@ fn agents_stay_logged_in_and_paused_across_a_restart() {
     server.stop();
 }
 
+#[test]
+fn a_login_to_a_queue_removed_from_the_configuration_is_logged_out_at_the_restart() {
+    let (mut setup, api) = site(free_port());
+    let server = setup.start();
+    let (status, answer) = http(
+        api,
+        "POST",
+        "/api/agents/202/login",
+        Some(json!({"queue": "sales", "penalty": 2})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(membership(&setup, "202", "sales").is_some_and(|m| m.logged_in));
+    let port = server.port;
+    server.stop();
+
+    let sales = "[[queue]]\nname = \"sales\"\njoin_empty = true\n";
+    assert!(setup.extra_toml.contains(sales), "the site has sales");
+    setup.extra_toml = setup.extra_toml.replace(sales, "");
+    let server = setup.start_on(port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while membership(&setup, "202", "sales").is_some() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(membership(&setup, "202", "sales"), None, "the row goes");
+    assert_eq!(agent_log(&setup, "202"), ["login sales", "logout sales"]);
+    let live = live_agent(api, "202");
+    assert_eq!(live["state"], "logged_out", "{live}");
+    server.stop();
+}
+
 /// A wallboard's connection to the event stream, reading one event at a time.
 struct Wallboard {
     reader: BufReader<TcpStream>,

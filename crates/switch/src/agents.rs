@@ -5,7 +5,8 @@
 //! Feature codes dialled from a phone do the same from a call (`call::inbound::feature`).
 //!
 //! The queue machine (`apps::queue`) decides; this module carries out what it asks about no
-//! call in particular and turns its agent state changes into events.
+//! call in particular and turns its agent state changes (and changes of an agent's queues alone)
+//! into events.
 //!
 //! A new configuration takes effect with a restart: the new switch builds its queues from the
 //! new dial plan, and the server restores each agent's logins and pause from the store (a
@@ -76,6 +77,11 @@ pub enum AgentActivity {
         queue: String,
         until_ms: i64,
     },
+    /// Its queues or penalties changed, its state did not: logged in to one more queue (or
+    /// to one with another penalty), or logged out of some of its queues, or of all of them
+    /// during a call (logged out when the call ends). [`AgentEvent::logged_in`] has the
+    /// queues it is logged in to now; what it was doing (a call, a wrap-up) goes on.
+    QueuesChanged,
 }
 
 /// One change of an agent, with what to keep of its state: keep `logged_in` and `paused`
@@ -157,7 +163,9 @@ impl Switch {
         actions.retain(|action| {
             !matches!(
                 action,
-                QueueAction::AgentStateChanged { .. } | QueueAction::Missed { .. }
+                QueueAction::AgentStateChanged { .. }
+                    | QueueAction::AgentQueuesChanged { .. }
+                    | QueueAction::Missed { .. }
             )
         });
         self.core.queue_actions.extend(actions);
@@ -311,7 +319,8 @@ impl Switch {
         }
     }
 
-    /// The agent event log: a state change or a missed offer as a [`SwitchOutput::Agent`].
+    /// The agent event log: a state change, a change of the agent's queues or a missed offer
+    /// as a [`SwitchOutput::Agent`].
     fn agent_output(&mut self, wall: SystemTime, action: QueueAction) {
         // A caller waiting for a callback is known by the call that took the offer.
         let call_of = |switch: &Switch, caller: u64| {
@@ -363,6 +372,7 @@ impl Switch {
                 };
                 (agent, activity)
             }
+            QueueAction::AgentQueuesChanged { agent, .. } => (agent, AgentActivity::QueuesChanged),
             QueueAction::WaitUntil(_) => return,
             other => {
                 tracing::warn!(?other, "a call's queue action reached the agent log");

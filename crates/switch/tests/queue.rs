@@ -748,10 +748,16 @@ fn an_agent_state_kept_before_a_restart_is_restored_silently() {
         now,
         wall,
         "201",
-        &[AgentQueue {
-            queue: "support".to_owned(),
-            penalty: 0,
-        }],
+        &[
+            AgentQueue {
+                queue: "support".to_owned(),
+                penalty: 0,
+            },
+            AgentQueue {
+                queue: "billing".to_owned(),
+                penalty: 0,
+            },
+        ],
         Some(&AgentPause::Reason("lunch".to_owned())),
     );
     lab.run_for(ms(1));
@@ -763,6 +769,56 @@ fn an_agent_state_kept_before_a_restart_is_restored_silently() {
     assert!(invites(&mut lab, &alice).is_empty(), "paused at lunch");
     unpause(&mut lab, "201");
     assert_eq!(caller_of(&rings(&mut lab, &alice)), "+447700900001");
+}
+
+#[test]
+fn a_logout_of_one_queue_and_a_login_with_another_penalty_are_changes_of_queues_in_the_log() {
+    let mut lab = lab();
+    log_in(&mut lab, "201");
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    lab.machine
+        .switch
+        .agent_logout(now, wall, "201", Some("billing"))
+        .expect("logs out of billing");
+    lab.run_for(ms(1));
+    let event = lab.machine.agents.last().expect("an agent event");
+    assert_eq!(event.activity, AgentActivity::QueuesChanged);
+    assert_eq!(
+        event.logged_in,
+        [AgentQueue {
+            queue: "support".to_owned(),
+            penalty: 0
+        }]
+    );
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    lab.machine
+        .switch
+        .agent_login(now, wall, "201", Some("billing"), Some(3))
+        .expect("logs in to billing");
+    lab.run_for(ms(1));
+    let event = lab.machine.agents.last().expect("an agent event");
+    assert_eq!(event.activity, AgentActivity::QueuesChanged);
+    assert_eq!(
+        event.logged_in,
+        [
+            AgentQueue {
+                queue: "support".to_owned(),
+                penalty: 0
+            },
+            AgentQueue {
+                queue: "billing".to_owned(),
+                penalty: 3
+            }
+        ]
+    );
+    assert_eq!(
+        activities(&lab, "201"),
+        [
+            AgentActivity::LoggedIn,
+            AgentActivity::QueuesChanged,
+            AgentActivity::QueuesChanged
+        ]
+    );
 }
 
 #[test]

@@ -30,7 +30,8 @@ pub(crate) enum PauseReason {
 
 /// Where an agent stands. Each change is reported with
 /// [`QueueAction::AgentStateChanged`](super::QueueAction::AgentStateChanged), so the agent
-/// event log has login, talk, wrap-up and pause times.
+/// event log has login, talk, wrap-up and pause times; a change of the agent's queues alone
+/// with [`QueueAction::AgentQueuesChanged`](super::QueueAction::AgentQueuesChanged).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AgentState {
     /// Logged in to no queue.
@@ -194,6 +195,8 @@ impl Queues {
         now: Instant,
     ) -> Result<Vec<QueueAction>, QueueError> {
         let mut actions = Vec::new();
+        // Whether a queue was joined or a penalty changed.
+        let mut changed = false;
         match to {
             LoginTo::MemberQueues => {
                 let member = self
@@ -202,6 +205,7 @@ impl Queues {
                     .filter(|a| !a.memberships.is_empty())
                     .ok_or_else(|| QueueError::NotAMember(agent.to_owned()))?;
                 for membership in &mut member.memberships {
+                    changed |= !membership.logged_in;
                     membership.logged_in = true;
                 }
             }
@@ -210,12 +214,15 @@ impl Queues {
                 let member = self.agents.entry(agent, now);
                 match member.membership_mut(q) {
                     Some(membership) => {
+                        changed |= !membership.logged_in;
                         membership.logged_in = true;
                         if let Some(penalty) = penalty {
+                            changed |= membership.penalty != penalty;
                             membership.penalty = penalty;
                         }
                     }
                     None => {
+                        changed = true;
                         member.memberships.push(Membership {
                             queue: q,
                             penalty: penalty.unwrap_or(0),
@@ -236,6 +243,12 @@ impl Queues {
             a.unanswered = 0;
             let state = self.free_from(agent, now);
             self.set_state(agent, state, now, &mut actions);
+        } else if changed {
+            // Logged in already: its state stays, its queues do not.
+            actions.push(QueueAction::AgentQueuesChanged {
+                agent: agent.to_owned(),
+                at: now,
+            });
         }
         self.dispatch(now, &mut actions);
         Ok(self.finish(actions))
@@ -270,6 +283,8 @@ impl Queues {
             }
             m.static_member
         });
+        // Whether a queue was left (a dynamic member's membership goes with it).
+        let changed = !left.is_empty() || !dynamic_left.is_empty();
         let logged_in = member.logged_in();
         let idle_since = member.idle_since;
         let offered_from_left = match &member.state {
@@ -301,8 +316,15 @@ impl Queues {
         } else {
             None
         };
-        if let Some(state) = state {
-            self.set_state(agent, state, now, &mut actions);
+        match state {
+            Some(state) => self.set_state(agent, state, now, &mut actions),
+            // Logged out of some queues but not all, or of all during a call (its state
+            // changes when the call ends).
+            None if changed => actions.push(QueueAction::AgentQueuesChanged {
+                agent: agent.to_owned(),
+                at: now,
+            }),
+            None => {}
         }
         for q in left {
             if self.queues[q].plan.leave_when_empty && !self.anyone_logged_in(q) {

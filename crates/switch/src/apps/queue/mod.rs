@@ -186,6 +186,13 @@ pub(crate) enum QueueAction {
         previous: AgentState,
         at: Instant,
     },
+    /// `agent`'s queues changed — it logged in to one more queue or with another penalty
+    /// ([`Queues::login`]), logged out of some but not all of them, or of all during a call
+    /// ([`Queues::logout`]; a dynamic member's membership goes with it) — and its state did
+    /// not: the agent event log's logins and logouts that no [`QueueAction::AgentStateChanged`]
+    /// reports. Every change of an agent's queues is reported by one or the other, in the
+    /// order the agent's events came.
+    AgentQueuesChanged { agent: String, at: Instant },
     /// Call [`Queues::timeout`] at this instant (replaces the wait asked for before).
     WaitUntil(Instant),
 }

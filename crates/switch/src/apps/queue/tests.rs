@@ -75,7 +75,8 @@ fn offer(caller: CallSeq, agent: &str) -> (CallSeq, String) {
     (caller, agent.to_owned())
 }
 
-/// The actions without the agent event log (state changes, missed offers) and the deadline.
+/// The actions without the agent event log (state changes, changes of queues, missed
+/// offers) and the deadline.
 fn calls(actions: Vec<QueueAction>) -> Vec<QueueAction> {
     actions
         .into_iter()
@@ -83,6 +84,7 @@ fn calls(actions: Vec<QueueAction>) -> Vec<QueueAction> {
             !matches!(
                 a,
                 QueueAction::AgentStateChanged { .. }
+                    | QueueAction::AgentQueuesChanged { .. }
                     | QueueAction::Missed { .. }
                     | QueueAction::WaitUntil(_)
             )
@@ -101,6 +103,37 @@ fn changes(actions: &[QueueAction]) -> Vec<(String, AgentState)> {
             _ => None,
         })
         .collect()
+}
+
+/// The agents whose queues changed while their state did not.
+fn queue_changes(actions: &[QueueAction]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            QueueAction::AgentQueuesChanged { agent, .. } => Some(agent.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `agent` logs in to `queue` by name (as the API does), with `penalty`.
+fn login_to(
+    queues: &mut Queues,
+    agent: &str,
+    queue: &str,
+    penalty: Option<u32>,
+    now: Instant,
+) -> Vec<QueueAction> {
+    queues
+        .login(
+            agent,
+            LoginTo::Queue {
+                name: queue,
+                penalty,
+            },
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{agent} logs in to {queue}: {e}"))
 }
 
 fn state(queues: &Queues, agent: &str) -> AgentState {
@@ -956,6 +989,193 @@ fn logging_out_of_one_queue_calls_off_its_offer_and_leaves_the_agent_to_the_othe
         Err(QueueError::NoSuchQueue("billing".to_owned()))
     );
     assert_eq!(queues.logout("299", None, t0 + s(13)), Ok(vec![]), "nobody");
+}
+
+// ---- agents' queues ----
+
+#[test]
+fn a_login_to_one_more_queue_is_reported_as_a_change_of_queues_before_its_offer() {
+    let t0 = Instant::now();
+    let sales = QueuePlan {
+        join_empty: true,
+        ..QueuePlan::with_members("sales", &[])
+    };
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    queues
+        .join("sales", 1, Priority::Normal, t0 + s(5))
+        .expect("joins sales (join_empty)");
+    let actions = login_to(&mut queues, "201", "sales", Some(2), t0 + s(10));
+    assert_eq!(
+        actions[0],
+        QueueAction::AgentQueuesChanged {
+            agent: "201".to_owned(),
+            at: t0 + s(10)
+        },
+        "the change of queues comes first: {actions:?}"
+    );
+    assert_eq!(queue_changes(&actions), ["201"], "once: {actions:?}");
+    assert_eq!(offers(&actions), [offer(1, "201")]);
+    assert_eq!(
+        changes(&actions),
+        [(
+            "201".to_owned(),
+            AgentState::Offered {
+                caller: 1,
+                queue: "sales".to_owned(),
+                until: t0 + s(25)
+            }
+        )],
+        "the offer is the only state change"
+    );
+    assert_eq!(queues.logged_in_to("201"), [("support", 0), ("sales", 2)]);
+}
+
+#[test]
+fn a_login_from_logged_out_is_reported_by_the_state_change_alone() {
+    let t0 = Instant::now();
+    let sales = QueuePlan::with_members("sales", &["201"]);
+    let mut queues = Queues::new(vec![support(&["201"]), sales], SEED, t0);
+    let actions = queues
+        .login("201", LoginTo::MemberQueues, t0)
+        .expect("a member");
+    assert_eq!(
+        changes(&actions),
+        [("201".to_owned(), AgentState::Available { idle_since: t0 })]
+    );
+    assert!(queue_changes(&actions).is_empty(), "{actions:?}");
+}
+
+#[test]
+fn a_penalty_changed_by_a_login_is_a_change_of_queues_and_the_same_login_again_is_none() {
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![support(&["201"])], t0);
+    let actions = login_to(&mut queues, "201", "support", Some(3), t0 + s(10));
+    assert_eq!(
+        actions,
+        [QueueAction::AgentQueuesChanged {
+            agent: "201".to_owned(),
+            at: t0 + s(10)
+        }]
+    );
+    assert_eq!(queues.logged_in_to("201"), [("support", 3)]);
+    // Nothing changes: nothing is reported.
+    assert_eq!(
+        login_to(&mut queues, "201", "support", Some(3), t0 + s(11)),
+        []
+    );
+    assert_eq!(
+        login_to(&mut queues, "201", "support", None, t0 + s(12)),
+        []
+    );
+    assert_eq!(
+        queues.login("201", LoginTo::MemberQueues, t0 + s(13)),
+        Ok(vec![])
+    );
+}
+
+#[test]
+fn the_member_queues_login_of_an_agent_logged_out_of_one_of_them_is_a_change_of_queues() {
+    let t0 = Instant::now();
+    let sales = QueuePlan::with_members("sales", &["201"]);
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    queues
+        .logout("201", Some("sales"), t0 + s(10))
+        .expect("logs out of sales");
+    let actions = queues
+        .login("201", LoginTo::MemberQueues, t0 + s(20))
+        .expect("a member");
+    assert_eq!(queue_changes(&actions), ["201"]);
+    assert!(changes(&actions).is_empty(), "{actions:?}");
+    assert_eq!(queues.logged_in_to("201"), [("support", 0), ("sales", 0)]);
+}
+
+#[test]
+fn a_logout_of_one_of_two_queues_is_a_change_of_queues_and_a_dynamic_member_leaves() {
+    let t0 = Instant::now();
+    let sales = QueuePlan::with_members("sales", &[]);
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    login_to(&mut queues, "201", "sales", None, t0 + s(5));
+    assert_eq!(queues.queues[1].members, ["201"]);
+    let actions = queues
+        .logout("201", Some("sales"), t0 + s(10))
+        .expect("logs out of sales");
+    assert_eq!(
+        actions,
+        [QueueAction::AgentQueuesChanged {
+            agent: "201".to_owned(),
+            at: t0 + s(10)
+        }]
+    );
+    assert!(
+        queues.queues[1].members.is_empty(),
+        "the dynamic member left"
+    );
+    assert_eq!(queues.logged_in_to("201"), [("support", 0)]);
+    // A static member's logout of one of two: its membership stays, logged out.
+    let sales = QueuePlan::with_members("sales", &["201"]);
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    let actions = queues
+        .logout("201", Some("support"), t0 + s(10))
+        .expect("logs out of support");
+    assert_eq!(queue_changes(&actions), ["201"]);
+    assert_eq!(queues.queues[0].members, ["201"]);
+    // Logged out of it already: nothing changes, nothing is reported.
+    assert_eq!(
+        queues.logout("201", Some("support"), t0 + s(11)),
+        Ok(vec![])
+    );
+}
+
+#[test]
+fn a_logout_that_calls_off_an_offer_is_reported_by_the_state_change_alone() {
+    let t0 = Instant::now();
+    let sales = QueuePlan::with_members("sales", &["201"]);
+    let mut queues = staffed(vec![support(&["201"]), sales], t0);
+    join(&mut queues, 1, t0 + s(10)); // 201 rings for support's caller
+    let actions = queues
+        .logout("201", Some("support"), t0 + s(12))
+        .expect("logs out of support");
+    assert_eq!(
+        changes(&actions),
+        [(
+            "201".to_owned(),
+            AgentState::Available {
+                idle_since: t0 + s(0)
+            }
+        )]
+    );
+    assert!(queue_changes(&actions).is_empty(), "{actions:?}");
+}
+
+#[test]
+fn a_logout_during_a_call_is_a_change_of_queues_then_the_end_of_the_call_logs_the_agent_out() {
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![support(&["201"])], t0);
+    join(&mut queues, 1, t0 + s(10));
+    queues.agent_answered(1, "201", t0 + s(11));
+    let actions = queues.logout("201", None, t0 + s(20)).expect("logs out");
+    assert_eq!(
+        actions,
+        [QueueAction::AgentQueuesChanged {
+            agent: "201".to_owned(),
+            at: t0 + s(20)
+        }]
+    );
+    assert!(queues.logged_in_to("201").is_empty());
+    let actions = queues.agent_call_ended("201", t0 + s(30));
+    assert_eq!(
+        changes(&actions),
+        [("201".to_owned(), AgentState::LoggedOut)]
+    );
+    assert!(queue_changes(&actions).is_empty(), "{actions:?}");
+    // Logging in again during a call: its state (on the call) stays, its queues change.
+    login_to(&mut queues, "201", "support", None, t0 + s(40));
+    assert_eq!(offers(&join(&mut queues, 2, t0 + s(41))), [offer(2, "201")]);
+    queues.agent_answered(2, "201", t0 + s(42));
+    queues.logout("201", None, t0 + s(43)).expect("logs out");
+    let actions = login_to(&mut queues, "201", "support", None, t0 + s(44));
+    assert_eq!(queue_changes(&actions), ["201"]);
+    assert!(changes(&actions).is_empty(), "{actions:?}");
 }
 
 #[test]

@@ -86,6 +86,7 @@ pub(crate) fn caller_of(action: &QueueAction) -> Option<CallSeq> {
         // The agent event log and the machine's deadline are the switch's.
         QueueAction::Missed { .. }
         | QueueAction::AgentStateChanged { .. }
+        | QueueAction::AgentQueuesChanged { .. }
         | QueueAction::WaitUntil(_) => None,
     }
 }
@@ -280,6 +281,7 @@ impl Call {
             }
             QueueAction::Missed { .. }
             | QueueAction::AgentStateChanged { .. }
+            | QueueAction::AgentQueuesChanged { .. }
             | QueueAction::WaitUntil(_) => Vec::new(),
         }
     }
