@@ -27,6 +27,7 @@
 //! `auto:unanswered`, or null). `on_a_call`: its phone is on any call now (its own calls
 //! too). Times are unix milliseconds; `waited_secs` is counted when the answer is made.
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -148,6 +149,23 @@ impl LiveQueues {
     pub fn agent(&self, agent: &str) -> Option<&LiveAgent> {
         self.agents.iter().find(|a| a.agent == agent)
     }
+
+    /// The agent of `queue` a callback task assigned to the queue is dialled with: logged in
+    /// to it, available (not ringing, on a call, wrapping up or paused) with its phone free,
+    /// of the lowest penalty among those, then free the longest, then the lowest extension;
+    /// none of `taken` (agents given a task already).
+    pub fn free_agent(&self, queue: &str, taken: &BTreeSet<String>) -> Option<&LiveAgent> {
+        self.agents
+            .iter()
+            .filter(|a| a.state == LiveState::Available && !a.on_a_call)
+            .filter(|a| !taken.contains(&a.agent))
+            .filter_map(|a| {
+                let membership = a.queues.iter().find(|m| m.queue == queue)?;
+                Some((membership.penalty, a.since_ms.unwrap_or(i64::MAX), a))
+            })
+            .min_by(|x, y| (x.0, x.1, &x.2.agent).cmp(&(y.0, y.1, &y.2.agent)))
+            .map(|(_, _, agent)| agent)
+    }
 }
 
 fn unavailable(message: &str) -> ApiError {
@@ -209,4 +227,81 @@ pub(crate) async fn events(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(name: &str, state: LiveState, since_ms: i64, queues: &[(&str, u32)]) -> LiveAgent {
+        LiveAgent {
+            agent: name.to_owned(),
+            state,
+            queue: None,
+            call: None,
+            since_ms: Some(since_ms),
+            until_ms: None,
+            pause_reason: None,
+            on_a_call: false,
+            queues: queues
+                .iter()
+                .map(|(queue, penalty)| LiveMembership {
+                    queue: (*queue).to_owned(),
+                    penalty: *penalty,
+                })
+                .collect(),
+        }
+    }
+
+    fn view(agents: Vec<LiveAgent>) -> LiveQueues {
+        LiveQueues {
+            at_ms: 0,
+            queues: Vec::new(),
+            agents,
+        }
+    }
+
+    fn chosen(view: &LiveQueues, queue: &str, taken: &[&str]) -> Option<String> {
+        let taken = taken.iter().map(|t| (*t).to_owned()).collect();
+        view.free_agent(queue, &taken).map(|a| a.agent.clone())
+    }
+
+    #[test]
+    fn a_queues_callback_goes_to_its_agent_free_the_longest_of_the_lowest_penalty() {
+        let view = view(vec![
+            agent("201", LiveState::Available, 3_000, &[("support", 0)]),
+            agent("202", LiveState::Available, 1_000, &[("support", 1)]),
+            agent(
+                "203",
+                LiveState::Available,
+                2_000,
+                &[("support", 0), ("sales", 0)],
+            ),
+            agent("204", LiveState::Available, 500, &[("sales", 0)]),
+        ]);
+        assert_eq!(chosen(&view, "support", &[]).as_deref(), Some("203"));
+        assert_eq!(chosen(&view, "support", &["203"]).as_deref(), Some("201"));
+        // The higher penalty only when no agent of a lower one is free.
+        assert_eq!(
+            chosen(&view, "support", &["203", "201"]).as_deref(),
+            Some("202")
+        );
+        assert_eq!(chosen(&view, "sales", &[]).as_deref(), Some("204"));
+        assert_eq!(chosen(&view, "billing", &[]), None);
+    }
+
+    #[test]
+    fn an_agent_busy_in_any_way_gets_no_callback() {
+        let mut on_own_call = agent("205", LiveState::Available, 0, &[("support", 0)]);
+        on_own_call.on_a_call = true;
+        let view = view(vec![
+            agent("201", LiveState::Ringing, 0, &[("support", 0)]),
+            agent("202", LiveState::OnCall, 0, &[("support", 0)]),
+            agent("203", LiveState::WrapUp, 0, &[("support", 0)]),
+            agent("204", LiveState::Paused, 0, &[("support", 0)]),
+            on_own_call,
+            agent("206", LiveState::LoggedOut, 0, &[]),
+        ]);
+        assert_eq!(chosen(&view, "support", &[]), None);
+    }
 }

@@ -57,6 +57,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // its reader of requests.
     let (live_tx, live_rx) = watch::channel(None);
     let request_wake = std::sync::Arc::new(Notify::new());
+    let live_view = live_rx.clone();
     let link = EngineLink {
         live: live_rx,
         requests: request_wake.clone(),
@@ -177,6 +178,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store.clone(),
         request_wake.clone(),
         config.extensions.iter().map(|e| e.number.clone()).collect(),
+        live_view.clone(),
     );
     let requests_task = requests::spawn(
         store.clone(),

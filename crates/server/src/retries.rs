@@ -4,9 +4,11 @@
 //! through the database (`switch_requests`), taken and applied by the engine like any other,
 //! so every node's dialling goes through one queue and is logged the same way.
 //!
-//! A task is dialled with its **assigned agent**. Tasks assigned to nobody, or to a queue,
-//! are left to people (choosing an available agent of the queue from the live view is not
-//! done yet): they stay due and are looked at again at every poll.
+//! A task is dialled with its **assigned agent**; a task **assigned to a queue** with the
+//! queue's agent free the longest (of the lowest penalty) in the engine's live view
+//! ([`LiveQueues::free_agent`]), each agent given one task per poll — when none is free, the
+//! task stays due and is looked at again at the next poll. Tasks assigned to nobody are left
+//! to people: they stay due and are looked at again at every poll.
 //!
 //! **Not twice.** Before dialling, the task's next attempt is moved [`CLAIM_MS`] ahead
 //! (`Store::postpone_callback`, a compare-and-set on the due time, so of two nodes only one
@@ -22,9 +24,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crossbar_api::live::LiveQueues;
 use crossbar_api::requests::{REQUEST_WAIT, callback_dial, submit_and_wait};
-use crossbar_store::{CallbackTask, RequestOutcome, Store};
-use tokio::sync::Notify;
+use crossbar_store::{Assignee, CallbackTask, RequestOutcome, Store};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 /// How often due tasks are looked for.
@@ -44,8 +47,14 @@ const AFTER_REFUSAL_MS: i64 = 5 * 60_000;
 const BY: &str = "crossbar:retry";
 
 /// Starts the retries: dials the due tasks every [`POLL`] with their assigned agent (one of
-/// `extensions`), waking the engine's request reader (`wake`).
-pub fn spawn(store: Store, wake: Arc<Notify>, extensions: BTreeSet<String>) -> JoinHandle<()> {
+/// `extensions`), or a free agent of their assigned queue in the engine's `live` view,
+/// waking the engine's request reader (`wake`).
+pub fn spawn(
+    store: Store,
+    wake: Arc<Notify>,
+    extensions: BTreeSet<String>,
+    live: watch::Receiver<Option<Arc<LiveQueues>>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -59,25 +68,46 @@ pub fn spawn(store: Store, wake: Arc<Notify>, extensions: BTreeSet<String>) -> J
                     continue;
                 }
             };
+            // The agents of queues given a task in this poll (the live view may not show
+            // them ringing yet).
+            let mut taken = BTreeSet::new();
             for task in due {
-                dial(&store, &wake, &extensions, &task, now_ms).await;
+                let agent = match &task.assigned {
+                    Some(Assignee::Queue(queue)) => {
+                        let view = live.borrow().clone();
+                        let Some(agent) = view
+                            .as_deref()
+                            .and_then(|view| view.free_agent(queue, &taken))
+                            .map(|agent| agent.agent.clone())
+                        else {
+                            tracing::debug!(task = task.id, %queue, "no agent of the queue free for a due callback task");
+                            continue;
+                        };
+                        taken.insert(agent.clone());
+                        Some(agent)
+                    }
+                    _ => None,
+                };
+                dial(&store, &wake, &extensions, &task, agent.as_deref(), now_ms).await;
             }
         }
     })
 }
 
-/// Dials due `task` (its next attempt at `task.next_attempt_at_ms`) if it has an agent.
+/// Dials due `task` (its next attempt at `task.next_attempt_at_ms`) with `agent`, or else
+/// its assigned agent, if it has one.
 async fn dial(
     store: &Store,
     wake: &Notify,
     extensions: &BTreeSet<String>,
     task: &CallbackTask,
+    agent: Option<&str>,
     now_ms: i64,
 ) {
     let Some(due_ms) = task.next_attempt_at_ms else {
         return;
     };
-    let request = match callback_dial(task, None, extensions) {
+    let request = match callback_dial(task, agent, extensions) {
         Ok(request) => request,
         Err(refusal) => {
             tracing::debug!(task = task.id, %refusal, "due callback task left to people");

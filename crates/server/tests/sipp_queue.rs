@@ -1159,3 +1159,136 @@ fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_co
     assert_eq!(again.status.code(), Some(1), "{again:?}");
     server.stop();
 }
+
+/// The carrier as the customer's network for one call: `scenario` (a SIPp UAS) on the
+/// trunk's address.
+fn customer_network(server: &Server, carrier_port: u16, scenario: &str) -> SippProcess {
+    let media = free_port_block(4).to_string();
+    support::spawn_sipp_on(
+        scenario,
+        server.addr(),
+        carrier_port,
+        &[
+            "-trace_msg",
+            "-m",
+            "1",
+            "-mp",
+            &media,
+            "-recv_timeout",
+            "30000",
+            "-timeout",
+            "45s",
+        ],
+    )
+    .ready()
+}
+
+#[test]
+fn a_queues_callback_task_left_unanswered_is_dialled_again_by_crossbar_with_a_free_agent_of_the_queue()
+ {
+    let carrier_port = free_port();
+    let http_port = free_port();
+    let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // New tasks go to the queue; after an unanswered attempt crossbar tries again 3 s later.
+    let extra = format!(
+        "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
+         \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n\
+         \n[callbacks]\nretry_schedule_secs = [3]\nmax_attempts = 3\nassign_to = \"support\"\n\
+         \n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
+         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
+    );
+    let api = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
+    let mut setup = desk(carrier_port, "join_empty = true\n", &extra, &plain_moh());
+    setup.extensions[0] = agent("201").with("class = \"national\"");
+    setup.extensions[1] = agent("202").with("class = \"national\"");
+    let server = setup.start();
+    // The customer gives up in the queue: a task, assigned to the queue.
+    let media = free_port_block(4).to_string();
+    let caller = spawn_sipp_with(
+        "uac_carrier_callback.xml",
+        server.addr(),
+        carrier_port,
+        &[
+            "-s",
+            SUPPORT_DID,
+            "-m",
+            "1",
+            "-d",
+            "1000",
+            "-mp",
+            &media,
+            "-recv_timeout",
+            "15000",
+            "-timeout",
+            "30s",
+        ],
+        &[],
+    );
+    succeeded(
+        caller.wait(Duration::from_secs(45)),
+        1,
+        "the caller giving up",
+    );
+    setup.wait_for_records(1, Duration::from_secs(15));
+    let tasks = crossbar_json(&setup, &["callbacks", "list"]);
+    let task = tasks[0]["id"].as_i64().expect("an open task");
+    assert_eq!(tasks[0]["assigned_queue"], "support", "{tasks:#}");
+
+    // The first attempt, by hand with 201 (not an agent logged in): the customer's line is
+    // busy. 201's phone answers; crossbar hangs it up when the customer's leg fails.
+    let phone_201 = agent_phone(&server, &agent("201"), Some(1));
+    let busy = customer_network(&server, carrier_port, "uas_busy.xml");
+    let (status, dialled) = http(
+        api,
+        "POST",
+        &format!("/api/callbacks/{task}/dial"),
+        Some(r#"{"agent": "201"}"#),
+    );
+    assert_eq!(status, 200, "{dialled:#}");
+    let first = dialled["call"].as_str().expect("the call's id").to_owned();
+    busy.wait(Duration::from_secs(30));
+    // The answering network for the next attempt, before crossbar makes it.
+    let answering = customer_network(&server, carrier_port, "uas_answer.xml");
+    let _ = phone_201.wait(Duration::from_secs(30));
+
+    // 202 logs in to the queue and is free: crossbar's own attempt goes to 202's phone.
+    let phone_202 = agent_phone(&server, &agent("202"), Some(1));
+    let (status, login) = http(api, "POST", "/api/agents/202/login", Some("{}"));
+    assert_eq!(status, 200, "{login:#}");
+    succeeded(
+        phone_202.wait(Duration::from_secs(60)),
+        1,
+        "agent 202 taking crossbar's attempt",
+    );
+    succeeded(
+        answering.wait(Duration::from_secs(60)),
+        1,
+        "the customer answering crossbar's attempt",
+    );
+
+    let stored = setup.wait_for_records(3, Duration::from_secs(20));
+    let first = stored
+        .calls
+        .iter()
+        .find(|r| r.id.0 == first)
+        .unwrap_or_else(|| panic!("the first attempt {first} is recorded: {stored:#?}"));
+    assert_eq!(first.callback_task, Some(task), "{first:#?}");
+    assert_ne!(first.disposition, Disposition::Answered, "{first:#?}");
+    let retry = stored
+        .calls
+        .iter()
+        .find(|r| r.callback_task == Some(task) && r.id != first.id)
+        .unwrap_or_else(|| panic!("crossbar's attempt is recorded: {stored:#?}"));
+    assert_eq!(retry.direction, Direction::Outbound, "{retry:#?}");
+    assert_eq!(retry.caller.number, "202", "{retry:#?}");
+    assert_eq!(retry.disposition, Disposition::Answered, "{retry:#?}");
+
+    let (status, after) = http(api, "GET", &format!("/api/callbacks/{task}"), None);
+    assert_eq!(status, 200, "{after:#}");
+    assert_eq!(after["state"], "completed", "{after:#}");
+    assert_eq!(after["attempts"], 2, "{after:#}");
+    server.stop();
+}
