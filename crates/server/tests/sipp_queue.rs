@@ -1023,28 +1023,35 @@ fn http(api: std::net::SocketAddr, method: &str, path: &str, body: Option<&str>)
     support::api_request(api, TOKEN, method, path, body)
 }
 
-#[test]
-fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_completes() {
-    let carrier_port = free_port();
-    let route = "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
-                 \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n";
+/// The support desk of the callback tests: agents 201 and 202 may call national numbers
+/// through the carrier (the outgoing route), the API on its own port with [`TOKEN`], and
+/// `callbacks` (a `[callbacks]` section, or nothing).
+fn callback_desk(carrier_port: u16, callbacks: &str) -> (Setup, std::net::SocketAddr) {
     let http_port = free_port();
     let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let route = format!(
-        "{route}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
-         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
+    let extra = format!(
+        "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
+         \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n\
+         \n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
+         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n{callbacks}"
     );
-    let api = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
-    let mut setup = desk(carrier_port, "join_empty = true\n", &route, &plain_moh());
+    let mut setup = desk(carrier_port, "join_empty = true\n", &extra, &plain_moh());
     setup.extensions[0] = agent("201").with("class = \"national\"");
-    let server = setup.start();
-    // The customer gives up in the queue: an open task.
+    setup.extensions[1] = agent("202").with("class = \"national\"");
+    (
+        setup,
+        std::net::SocketAddr::from(([127, 0, 0, 1], http_port)),
+    )
+}
+
+/// The customer ([`CUSTOMER`], a number that can be called back — the other tests' caller
+/// is a drama number, not a valid one to dial) gives up in the queue: the id of the task it
+/// opens.
+fn customer_gives_up(setup: &Setup, server: &Server, carrier_port: u16) -> i64 {
     let media = free_port_block(4).to_string();
-    // From a number that can be called back (+447700900123, the other tests' caller, is a
-    // drama number: not a valid one to dial).
     let caller = spawn_sipp_with(
         "uac_carrier_callback.xml",
         server.addr(),
@@ -1071,8 +1078,16 @@ fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_co
         "the caller giving up",
     );
     setup.wait_for_records(1, Duration::from_secs(15));
-    let tasks = crossbar_json(&setup, &["callbacks", "list"]);
-    let task = tasks[0]["id"].as_i64().expect("an open task");
+    let tasks = crossbar_json(setup, &["callbacks", "list"]);
+    tasks[0]["id"].as_i64().expect("an open task")
+}
+
+#[test]
+fn a_dialled_callback_task_rings_the_agent_then_the_customer_from_the_did_and_completes() {
+    let carrier_port = free_port();
+    let (setup, api) = callback_desk(carrier_port, "");
+    let server = setup.start();
+    let task = customer_gives_up(&setup, &server, carrier_port);
 
     // Agent 201's phone answers; the carrier (the trunk's address) answers.
     let phone = agent_phone(&server, &agent("201"), Some(1));
@@ -1187,54 +1202,14 @@ fn customer_network(server: &Server, carrier_port: u16, scenario: &str) -> SippP
 fn a_queues_callback_task_left_unanswered_is_dialled_again_by_crossbar_with_a_free_agent_of_the_queue()
  {
     let carrier_port = free_port();
-    let http_port = free_port();
-    let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     // New tasks go to the queue; after an unanswered attempt crossbar tries again 3 s later.
-    let extra = format!(
-        "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
-         \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n\
-         \n[callbacks]\nretry_schedule_secs = [3]\nmax_attempts = 3\nassign_to = \"support\"\n\
-         \n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
-         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
-    );
-    let api = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
-    let mut setup = desk(carrier_port, "join_empty = true\n", &extra, &plain_moh());
-    setup.extensions[0] = agent("201").with("class = \"national\"");
-    setup.extensions[1] = agent("202").with("class = \"national\"");
-    let server = setup.start();
-    // The customer gives up in the queue: a task, assigned to the queue.
-    let media = free_port_block(4).to_string();
-    let caller = spawn_sipp_with(
-        "uac_carrier_callback.xml",
-        server.addr(),
+    let (setup, api) = callback_desk(
         carrier_port,
-        &[
-            "-s",
-            SUPPORT_DID,
-            "-m",
-            "1",
-            "-d",
-            "1000",
-            "-mp",
-            &media,
-            "-recv_timeout",
-            "15000",
-            "-timeout",
-            "30s",
-        ],
-        &[],
+        "\n[callbacks]\nretry_schedule_secs = [3]\nmax_attempts = 3\nassign_to = \"support\"\n",
     );
-    succeeded(
-        caller.wait(Duration::from_secs(45)),
-        1,
-        "the caller giving up",
-    );
-    setup.wait_for_records(1, Duration::from_secs(15));
+    let server = setup.start();
+    let task = customer_gives_up(&setup, &server, carrier_port);
     let tasks = crossbar_json(&setup, &["callbacks", "list"]);
-    let task = tasks[0]["id"].as_i64().expect("an open task");
     assert_eq!(tasks[0]["assigned_queue"], "support", "{tasks:#}");
 
     // The first attempt, by hand with 201 (not an agent logged in): the customer's line is

@@ -512,14 +512,14 @@ pub fn write_prompts(setup: &Setup) {
 }
 
 /// One request to crossbar's HTTP API at `api` (HTTP/1.1, the connection closed after it),
-/// with the bearer `token` and a JSON `body`: the status and the JSON answer.
-pub fn api_request(
+/// with the bearer `token` and a JSON `body`: the status and the body.
+pub fn api_text(
     api: SocketAddr,
     token: &str,
     method: &str,
     path: &str,
     body: Option<&str>,
-) -> (u16, serde_json::Value) {
+) -> (u16, String) {
     let mut stream = TcpStream::connect(api).expect("the HTTP API accepts connections");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -545,10 +545,22 @@ pub fn api_request(
         .unwrap_or_else(|| panic!("not an HTTP response:\n{response}"));
     let body = response
         .split_once("\r\n\r\n")
-        .map(|(_, body)| body)
+        .map(|(_, body)| body.to_owned())
         .unwrap_or_default();
-    let json = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}):\n{response}"));
+    (status, body)
+}
+
+/// [`api_text`] for a JSON answer: the status and the parsed body.
+pub fn api_request(
+    api: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let (status, text) = api_text(api, token, method, path, body);
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{method} {path}: {status}, not JSON ({e}):\n{text}"));
     (status, json)
 }
 
