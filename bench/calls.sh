@@ -85,25 +85,15 @@ cargo build --release --locked -p crossbar -p crossbar-loadgen
 # 2,500 relayed calls: 10,000 sockets in crossbar, 5,000 in the generator.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# shellcheck source=bench/harness.sh
+. bench/harness.sh
+
 echo "== machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
   "$(awk '/^MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)," \
   "$(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1), $(kamailio -v 2>/dev/null | head -1 | cut -d' ' -f2-3)"
 echo "== load at start:$(uptime | sed 's/.*load average//')"
-top -bn2 -d1 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 5 {print "   busy now: " $12 " " $9 "%"}'
+busy_now
 
-if [ -n "${RESULTS:-}" ]; then
-  mkdir -p "$RESULTS"; work=$(cd "$RESULTS" && pwd); keep=1
-else
-  work=$(mktemp -d); keep=0
-fi
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
 sipp_dir=$shared/sipp
 cp "$sipp_dir"/users.csv "$work/"
 printf 'SEQUENTIAL\nuas;[authentication username=uas password=pw-uas-2999]\n' >"$work/uas.csv"
@@ -168,10 +158,7 @@ cpu_ticks() {
   done
   echo "$total"
 }
-hz=$(getconf CLK_TCK)
 pct() { awk -v t="$1" -v hz="$hz" -v s="$2" 'BEGIN { printf "%.0f%%", t / hz / s * 100 }'; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 screen_field() { # SCREEN "Successful call" -> cumulative count
   awk -F'|' -v f="$2" 'index($0, f) {gsub(/ /,"",$3); v=$3} END {print v+0}' "$1"
 }
@@ -463,13 +450,7 @@ if [[ " $parts " == *" media "* ]]; then
     s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
     # Socket drops (receive buffer full): crossbar's relay ports, and the generator's (its
     # sockets are in the ephemeral range).
-    drops=$(python3 -c 'import sys
-relay = gen = 0
-for f in (l.split() for l in list(open("/proc/net/udp"))[1:]):
-    p = int(f[1].split(":")[1], 16)
-    if 10000 <= p <= 31999: relay += int(f[-1])
-    elif p >= 32768: gen += int(f[-1])
-print(f"relay sockets {relay}, generator sockets {gen}")')
+    drops=$(socket_drops)
     wait "$lg" || true
     stop "$server_pid"
     el=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')

@@ -64,28 +64,13 @@ port=5360 carrier_port=5380
 cargo build --release --locked -p crossbar -p crossbar-loadgen
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ -n "${RESULTS:-}" ]; then
-  mkdir -p "$RESULTS"; work=$(cd "$RESULTS" && pwd); keep=1
-else
-  work=$(mktemp -d); keep=0
-fi
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/harness.sh
+. bench/harness.sh
 
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 echo "== machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
   "kernel $(uname -r); load at start:$(uptime | sed 's/.*load average//')"
-top -bn2 -d1 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 5 {print "   busy now: " $12 " " $9 "%"}'
+busy_now
 
 # crossbar's configuration for the menu: the carrier's trunk (no OPTIONS, so nothing but the
 # calls reaches the generator), the DID straight to the menu, the menu's option 1 hanging up.
@@ -152,13 +137,7 @@ if [[ " $parts " == *" menu "* ]]; then
     [ "$menu_priority" = rt ] && wrap=(chrt --rr 10)
     (cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
     server_pid=$!; pids+=("$server_pid")
-    # Ready once its SIP socket is bound (opening the database can take seconds when busy).
-    waited=0
-    while ! ss -Hlun "sport = :$port" | grep -q . && [ "$waited" -lt 300 ] && kill -0 "$server_pid" 2>/dev/null; do
-      sleep 0.1; waited=$((waited + 1))
-    done
-    sleep 0.5
-    kill -0 "$server_pid" 2>/dev/null || { echo "bench: crossbar did not start (see $work/crossbar_menu_$n.log)" >&2; exit 1; }
+    wait_for_sip "$port" "$server_pid" "$work/crossbar_menu_$n.log"
     rss0=$(rss_kb "$server_pid")
     extra=()
     [ -n "$menu_key" ] && extra+=(--key "$menu_key")
@@ -171,7 +150,7 @@ if [[ " $parts " == *" menu "* ]]; then
     # All N calls are up from the end of the ramp (+2 s) to the first hang-up (hold): CPU of
     # crossbar and of the generator, crossbar's peak VmRSS.
     sleep $((ramp + 2))
-    s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
+    s0=$(process_ticks "$server_pid"); g0=$(process_ticks "$lg"); t0=$(date +%s.%N)
     peak=0
     # Until 2 s before the first hang-up, by the clock (not by counting sleeps, which a busy
     # machine stretches).
@@ -179,13 +158,8 @@ if [[ " $parts " == *" menu "* ]]; then
       r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
       sleep 0.5
     done
-    s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
-    drops=$(python3 -c 'relay = gen = 0
-for f in (l.split() for l in list(open("/proc/net/udp"))[1:]):
-    p = int(f[1].split(":")[1], 16)
-    if 10000 <= p <= 31999: relay += int(f[-1])
-    elif p >= 32768 or p == '"$carrier_port"': gen += int(f[-1])
-print(f"relay sockets {relay}, generator sockets {gen}")')
+    s1=$(process_ticks "$server_pid"); g1=$(process_ticks "$lg"); t1=$(date +%s.%N)
+    drops=$(socket_drops "$carrier_port")
     wait "$lg" || true
     stop "$server_pid"
     result=$(grep '^result ' "$work/loadgen_menu_$n.out" || echo "result calls=0")

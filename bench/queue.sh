@@ -61,30 +61,15 @@ scripts/prompts.sh >/dev/null
 command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ -n "${RESULTS:-}" ]; then
-  mkdir -p "$RESULTS"; work=$(cd "$RESULTS" && pwd); keep=1
-else
-  work=$(mktemp -d); keep=0
-fi
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/harness.sh
+. bench/harness.sh
 
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # The value of KEY in the generator's `result key=value ...` line.
 result_of() { tr ' ' '\n' <<<"$result" | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 echo "== machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
   "kernel $(uname -r); load at start:$(uptime | sed 's/.*load average//')"
-top -bn2 -d1 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 5 {print "   busy now: " $12 " " $9 "%"}'
+busy_now
 
 last_agent=$((3000 + agents - 1))
 {
@@ -150,12 +135,7 @@ echo "== queue: $callers callers from the carrier at $ramp_rate/s wait with musi
   "(wrap-up $wrap_up s)${priority:+; crossbar and the generator under SCHED_RR}"
 (cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_queue.log") &
 server_pid=$!; pids+=("$server_pid")
-waited=0
-while ! ss -Hlun "sport = :$port" | grep -q . && [ "$waited" -lt 300 ] && kill -0 "$server_pid" 2>/dev/null; do
-  sleep 0.1; waited=$((waited + 1))
-done
-sleep 0.5
-kill -0 "$server_pid" 2>/dev/null || { echo "bench: crossbar did not start (see $work/crossbar_queue.log)" >&2; exit 1; }
+wait_for_sip "$port" "$server_pid" "$work/crossbar_queue.log"
 rss0=$(rss_kb "$server_pid")
 
 "${wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --carrier-port "$carrier_port" \
@@ -167,14 +147,14 @@ lg=$!; pids+=("$lg")
 
 # 1. Waiting: from the end of the ramp (+2 s), WAIT s.
 sleep $((ramp + 2))
-s0=$(cpu_ticks "$server_pid"); g0=$(cpu_ticks "$lg"); t0=$(date +%s.%N)
+s0=$(process_ticks "$server_pid"); g0=$(process_ticks "$lg"); t0=$(date +%s.%N)
 peak=0
 end=$(( $(date +%s) + wait_secs ))
 while [ "$(date +%s)" -lt "$end" ]; do
   r=$(rss_kb "$server_pid"); [ "$r" -gt "$peak" ] && peak=$r
   sleep 0.5
 done
-s1=$(cpu_ticks "$server_pid"); g1=$(cpu_ticks "$lg"); t1=$(date +%s.%N)
+s1=$(process_ticks "$server_pid"); g1=$(process_ticks "$lg"); t1=$(date +%s.%N)
 waiting=$(curl -s "http://127.0.0.1:$http_port/api/queues" |
   python3 -c 'import json, sys; print(sum(q["waiting"] for q in json.load(sys.stdin)["queues"]))' 2>/dev/null || echo "?")
 
@@ -183,16 +163,11 @@ for ext in $(seq 3000 "$last_agent"); do echo "$ext"; done |
   xargs -P 8 -I@ curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:$http_port/api/agents/@/login" \
     >"$work/logins.txt"
-s2=$(cpu_ticks "$server_pid"); t2=$(date +%s.%N)
+s2=$(process_ticks "$server_pid"); t2=$(date +%s.%N)
 logged_in=$(grep -c '^200$' "$work/logins.txt" || true)
 wait "$lg" || true
-s3=$(cpu_ticks "$server_pid"); t3=$(date +%s.%N)
-drops=$(python3 -c 'relay = gen = 0
-for f in (l.split() for l in list(open("/proc/net/udp"))[1:]):
-    p = int(f[1].split(":")[1], 16)
-    if 10000 <= p <= 31999: relay += int(f[-1])
-    elif p >= 32768 or p == '"$carrier_port"': gen += int(f[-1])
-print(f"relay sockets {relay}, generator sockets {gen}")')
+s3=$(process_ticks "$server_pid"); t3=$(date +%s.%N)
+drops=$(socket_drops "$carrier_port")
 sleep 1
 (cd "$work" && "$repo/target/release/crossbar" report queues --config crossbar.toml) >"$work/report.txt" 2>&1 || true
 stop "$server_pid"
