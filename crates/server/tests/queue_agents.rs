@@ -10,7 +10,6 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crossbar_api::bearer::token_sha256;
 use crossbar_sip::{HeaderName, Message};
 use crossbar_store::{AgentMembership, AgentStates, Store};
 use serde_json::{Value, json};
@@ -24,25 +23,18 @@ const SUPPORT_DID: &str = "+442079460600";
 /// training; the API on its own port; a carrier at `carrier_port` whose calls to the support
 /// DID go to the queue; every prompt the queues need, made here.
 fn site(carrier_port: u16) -> (Setup, SocketAddr) {
-    let http_port = free_port();
+    let (http, api) = support::api_section(TOKEN);
     let mut setup = Setup::new();
     setup.extensions = ["201", "202", "203"]
         .iter()
         .map(|n| Extension::new(n, n, &format!("secret-of-{n}")))
         .collect();
     setup.relay_media(12, 30);
-    let hash: String = token_sha256(TOKEN)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    setup.extra_toml.push_str(&http);
     setup.extra_toml.push_str(&format!(
         r#"
 [site]
 country = "GB"
-
-[http]
-listen = "127.0.0.1:{http_port}"
-tokens = [{{ name = "ops", sha256 = "{hash}" }}]
 
 [[trunk]]
 name = "carrier-a"
@@ -72,7 +64,7 @@ dir = "prompts"
 "#
     ));
     support::write_prompts(&setup);
-    (setup, SocketAddr::from(([127, 0, 0, 1], http_port)))
+    (setup, api)
 }
 
 /// One request to the API with the test's token: the status and the JSON body.

@@ -6,10 +6,8 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use crossbar_api::bearer::token_sha256;
 use crossbar_cdr::{Direction, Disposition};
 use crossbar_loadgen::{Agents, CarrierLoad, Credentials, MenuCaller};
 use support::{Extension, Setup, free_port};
@@ -22,26 +20,19 @@ const AGENTS: [&str; 4] = ["3000", "3001", "3002", "3003"];
 #[test]
 fn callers_waiting_with_music_are_each_answered_by_the_generators_agents_in_turn() {
     let carrier_port = free_port();
-    let http_port = free_port();
     let mut setup = Setup::new();
     setup.extensions = AGENTS
         .iter()
         .map(|n| Extension::new(n, n, &format!("agent-secret-{n}")))
         .collect();
     setup.relay_media(u16::try_from(CALLERS).expect("small") * 4 + 16, 30);
-    let hash: String = token_sha256(TOKEN)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let (http, api) = support::api_section(TOKEN);
+    setup.extra_toml.push_str(&http);
     let members: Vec<String> = AGENTS.iter().map(|a| format!("\"{a}\"")).collect();
     setup.extra_toml.push_str(&format!(
         r#"
 [site]
 country = "GB"
-
-[http]
-listen = "127.0.0.1:{http_port}"
-tokens = [{{ name = "ops", sha256 = "{hash}" }}]
 
 [[trunk]]
 name = "carrier"
@@ -67,7 +58,6 @@ dir = "prompts"
     // The queue's music and the system prompts: short tones.
     support::write_prompts(&setup);
     let server = setup.start();
-    let api = SocketAddr::from(([127, 0, 0, 1], http_port));
     for agent in AGENTS {
         let path = format!("/api/agents/{agent}/login");
         let (status, body) = support::api_request(api, TOKEN, "POST", &path, Some("{}"));

@@ -1027,24 +1027,15 @@ fn http(api: std::net::SocketAddr, method: &str, path: &str, body: Option<&str>)
 /// through the carrier (the outgoing route), the API on its own port with [`TOKEN`], and
 /// `callbacks` (a `[callbacks]` section, or nothing).
 fn callback_desk(carrier_port: u16, callbacks: &str) -> (Setup, std::net::SocketAddr) {
-    let http_port = free_port();
-    let hash: String = crossbar_api::bearer::token_sha256(TOKEN)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let (http, api) = support::api_section(TOKEN);
     let extra = format!(
         "\n[[class]]\nname = \"national\"\nallow = [\"internal\", \"national\"]\n\
-         \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n\
-         \n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\
-         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n{callbacks}"
+         \n[[outbound_route]]\nname = \"all\"\ntrunks = [\"carrier\"]\n{http}{callbacks}"
     );
     let mut setup = desk(carrier_port, "join_empty = true\n", &extra, &plain_moh());
     setup.extensions[0] = agent("201").with("class = \"national\"");
     setup.extensions[1] = agent("202").with("class = \"national\"");
-    (
-        setup,
-        std::net::SocketAddr::from(([127, 0, 0, 1], http_port)),
-    )
+    (setup, api)
 }
 
 /// The customer ([`CUSTOMER`], a number that can be called back — the other tests' caller

@@ -511,6 +511,21 @@ pub fn write_prompts(setup: &Setup) {
     }
 }
 
+/// An `[http]` section: the API on a free port of its own, `token` allowed to change state
+/// (as `ops`); and the API's address.
+pub fn api_section(token: &str) -> (String, SocketAddr) {
+    let port = free_port();
+    let hash: String = crossbar_api::bearer::token_sha256(token)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let section = format!(
+        "\n[http]\nlisten = \"127.0.0.1:{port}\"\n\
+         tokens = [{{ name = \"ops\", sha256 = \"{hash}\" }}]\n"
+    );
+    (section, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
 /// One request to crossbar's HTTP API at `api` (HTTP/1.1, the connection closed after it),
 /// with the bearer `token` and a JSON `body`: the status and the body.
 pub fn api_text(
