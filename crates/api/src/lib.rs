@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /` | the dashboard: recent calls with filters, refreshed from `/api/calls` |
+//! | `GET /` | the dashboard: the two directions' figures, the queues live (`/api/queues/events`) with their figures, recent calls with filters, refreshed from `/api/calls` |
 //! | `GET /api/health` | `{"status": "ok"}` |
 //! | `GET /api/calls` | one page of call records, newest first: `{"calls": [...], "total": N, "limit": L, "offset": O}` |
 //! | `GET /api/calls/{id}` | one call record, or 404 |

@@ -380,6 +380,11 @@ async fn the_dashboard_is_served_at_the_root_and_reads_the_calls_api() {
         "the page reads /api/calls"
     );
     assert!(page.contains("<table>"));
+    assert!(
+        page.contains("new EventSource(\"/api/queues/events\")")
+            && page.contains("fetch(\"/api/reports/queues?\""),
+        "the page follows the queues live and reads their report"
+    );
 }
 
 /// 2026-11-22T09:00:00Z: the outbound calls' day.
