@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages crossbar's test suite uses: SIPp and baresip (real SIP
 # peers), PostgreSQL (the storage tests run against it as well as SQLite), and espeak-ng
-# and sox (scripts/prompts.sh speaks the example menus' prompts).
+# and sox (scripts/prompts.sh speaks the example menus' prompts), and Chromium (the
+# dashboard's test renders the page in it, headless).
 # Debian/Ubuntu; needs root (or sudo). Installs only what is missing.
 set -euo pipefail
 
-packages=(sip-tester baresip postgresql ca-certificates espeak-ng sox)
+packages=(sip-tester baresip postgresql ca-certificates espeak-ng sox chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,7 @@ use crossbar_sip::{HeaderName, Message, Response};
 use tempfile::TempDir;
 
 pub mod baresip;
+pub mod browser;
 pub mod raw_call;
 pub mod rtp;
 
