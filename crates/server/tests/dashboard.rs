@@ -6,7 +6,6 @@ mod support;
 
 use std::time::Duration;
 
-use crossbar_loadgen::{CarrierLoad, MenuCaller};
 use support::browser::Browser;
 use support::{Extension, Setup, free_port};
 
@@ -71,28 +70,13 @@ dir = "prompts"
     assert!(page.contains("support: 0 waiting"), "{page}");
 
     // Three callers from the carrier wait in the queue (10 s, then they hang up).
-    let load = CarrierLoad {
-        server: server.addr(),
-        bind: "127.0.0.1".parse().expect("an address"),
-        sip_port: carrier_port,
-        caller_prefix: "+4477009".into(),
-        dial: DID.into(),
-        callee: None,
-        menu: MenuCaller {
-            audio: true,
-            key: None,
-            key_wait: Duration::ZERO,
-        },
-        agents: None,
-        calls: CALLERS,
-        rate: 10.0,
-        hold: Duration::from_secs(10),
-        media: true,
-        rtp_sockets: 1,
-        control_streams: 0,
-        kernel_stamps: false,
-        progress: false,
-    };
+    let load = support::carrier_callers(
+        server.addr(),
+        carrier_port,
+        DID,
+        CALLERS,
+        Duration::from_secs(10),
+    );
     let callers = std::thread::spawn(move || {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

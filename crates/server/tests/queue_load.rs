@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use crossbar_cdr::{Direction, Disposition};
-use crossbar_loadgen::{Agents, CarrierLoad, Credentials, MenuCaller};
+use crossbar_loadgen::{Agents, CarrierLoad, Credentials};
 use support::{Extension, Setup, free_port};
 
 const TOKEN: &str = "queue-load-test-token-Vd3kP8sQ1nZ6wRy4";
@@ -65,17 +65,6 @@ dir = "prompts"
     }
 
     let load = CarrierLoad {
-        server: server.addr(),
-        bind: "127.0.0.1".parse().expect("an address"),
-        sip_port: carrier_port,
-        caller_prefix: "+4477009".into(),
-        dial: DID.into(),
-        callee: None,
-        menu: MenuCaller {
-            audio: true,
-            key: None,
-            key_wait: Duration::ZERO,
-        },
         agents: Some(Agents {
             users: setup
                 .extensions
@@ -87,15 +76,17 @@ dir = "prompts"
                 .collect(),
             talk: Duration::from_millis(600),
         }),
-        calls: CALLERS,
         rate: 20.0,
-        // The callers' patience: far more than the 24 calls of 0.6 s on 4 agents need.
-        hold: Duration::from_secs(30),
-        media: true,
         rtp_sockets: 2,
-        control_streams: 0,
         kernel_stamps: true,
-        progress: false,
+        // The callers' patience: far more than the 24 calls of 0.6 s on 4 agents need.
+        ..support::carrier_callers(
+            server.addr(),
+            carrier_port,
+            DID,
+            CALLERS,
+            Duration::from_secs(30),
+        )
     };
     let report = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -512,6 +512,41 @@ pub fn write_prompts(setup: &Setup) {
     }
 }
 
+/// The load generator as a trunk's carrier at `carrier_port` calling `did` `calls` times
+/// (callers `+4477009000000`, ...), 10 a second, each with RTP both ways and held `hold` once
+/// the server answers (a menu or a queue: the server answers itself); a test changes what
+/// it needs (`agents`, `rate`...).
+pub fn carrier_callers(
+    server: SocketAddr,
+    carrier_port: u16,
+    did: &str,
+    calls: u32,
+    hold: Duration,
+) -> crossbar_loadgen::CarrierLoad {
+    crossbar_loadgen::CarrierLoad {
+        server,
+        bind: Ipv4Addr::LOCALHOST.into(),
+        sip_port: carrier_port,
+        caller_prefix: "+4477009".into(),
+        dial: did.into(),
+        callee: None,
+        menu: crossbar_loadgen::MenuCaller {
+            audio: true,
+            key: None,
+            key_wait: Duration::ZERO,
+        },
+        agents: None,
+        calls,
+        rate: 10.0,
+        hold,
+        media: true,
+        rtp_sockets: 1,
+        control_streams: 0,
+        kernel_stamps: false,
+        progress: false,
+    }
+}
+
 /// An `[http]` section: the API on a free port of its own, `token` allowed to change state
 /// (as `ops`); and the API's address.
 pub fn api_section(token: &str) -> (String, SocketAddr) {
