@@ -12,7 +12,9 @@
 //! right; the first packet of each play, and of the music each time it starts or resumes,
 //! has the marker bit set (RFC 3551 §4.1: where a receiver may resize its jitter buffer). A
 //! new play starts at once, but never sooner than 20 ms after the last packet, so packets on
-//! the wire are never closer than one frame.
+//! the wire are never closer than one frame. A play that replaces another, or interrupts the
+//! music, takes the running stream's next frame slot, whenever the command arrives: its
+//! timestamp is exactly one frame on from the last packet's.
 //!
 //! # Music
 //!
@@ -188,7 +190,17 @@ impl Player {
             Some(prompt) => {
                 play.prompt = prompt;
                 self.play = Some(play);
-                self.schedule = Some(self.start(now));
+                self.schedule = Some(match self.schedule {
+                    // The stream sounds: the play takes its next slot, even when that slot
+                    // is overdue (the command came while its caller was late), so the
+                    // timestamps run on by exactly one frame; a new start would count the
+                    // lateness as a pause.
+                    Some(running) => Schedule {
+                        first: true,
+                        ..running
+                    },
+                    None => self.start(now),
+                });
             }
             None => {
                 self.finished = !repeat;

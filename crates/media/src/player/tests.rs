@@ -512,3 +512,26 @@ fn stop_silences_the_play_and_the_music_and_forgets_the_music() {
     assert_eq!(packets.len(), 1);
     assert_eq!(player.poll_timeout(), None);
 }
+
+#[test]
+fn a_play_ordered_while_the_music_is_overdue_takes_the_overdue_slot_without_a_timestamp_jump() {
+    let t0 = Instant::now();
+    let music = prompt("moh", 5, 4);
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_music(Some(music), 0, t0);
+    let (before, _) = run(&mut player, t0 + ms(40));
+    assert_eq!(before.len(), 3, "music frames at 0, 20 and 40 ms");
+    // The task is late: at 67 ms the music's frame of 60 ms has not gone out, and the
+    // announcement is ordered then.
+    let announcement = prompt("position", 2, 5);
+    player.play(vec![announcement.clone()], false, 0, t0 + ms(67));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(60)), "the overdue slot");
+    let first = read(t0 + ms(67), player.poll_transmit(t0 + ms(67)).unwrap());
+    assert!(player.poll_transmit(t0 + ms(67)).is_none());
+    assert!(first.marker);
+    assert_eq!(first.payload, frames_of(&announcement, 0)[0]);
+    assert_eq!(first.timestamp, before[2].timestamp + 160, "no jump");
+    assert_eq!(first.sequence, before[2].sequence + 1);
+    // And on from there on the grid: the next frame is due at 80 ms.
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(80)));
+}
