@@ -7,6 +7,7 @@
 #   cargo build --release -p crossbar -p crossbar-loadgen      (the script builds it too)
 #   bench/inbound.sh                                  all three parts (about 15 minutes)
 #   PARTS=menu MENU_CALLS="1000 2000" bench/inbound.sh                   menus only
+#   PARTS=menu CROSSBAR=/path/to/other/crossbar bench/inbound.sh        menus of another build
 #   PARTS=relay RELAY_CALLS=1500 CROSSBAR_BASE=/path/to/old/crossbar bench/inbound.sh
 #   PARTS=rate RATES="1000 1500 2000 2500" bench/inbound.sh
 #
@@ -50,6 +51,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+crossbar_bin=${CROSSBAR:-$repo/target/release/crossbar}
 parts=${PARTS:-menu relay rate}
 read -r -a menu_calls <<<"${MENU_CALLS:-1000 2000}"
 menu_ramp=${MENU_RAMP:-100}
@@ -135,7 +137,7 @@ if [[ " $parts " == *" menu "* ]]; then
     rm -f "$work"/crossbar.db*
     wrap=()
     [ "$menu_priority" = rt ] && wrap=(chrt --rr 10)
-    (cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
+    (cd "$work" && exec "${wrap[@]}" "$crossbar_bin" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
     server_pid=$!; pids+=("$server_pid")
     wait_for_sip "$port" "$server_pid" "$work/crossbar_menu_$n.log"
     rss0=$(rss_kb "$server_pid")

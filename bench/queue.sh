@@ -6,6 +6,7 @@
 #   bench/queue.sh                          1,000 callers, 100 agents, and the menu reference
 #   CALLERS=2000 AGENTS=200 bench/queue.sh
 #   PRIORITY=rt bench/queue.sh              crossbar and the generator under SCHED_RR
+#   CROSSBAR=/path/to/crossbar bench/queue.sh   another build of crossbar (the reference too)
 #
 # crossbar-loadgen is the CARRIER (its SIP socket, 127.0.0.1:5380, is the [[trunk]]
 # "carrier"'s address, so crossbar takes its INVITEs without digest) and the AGENTS: it
@@ -43,6 +44,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+crossbar_bin=${CROSSBAR:-$repo/target/release/crossbar}
 callers=${CALLERS:-1000}
 agents=${AGENTS:-100}
 ramp_rate=${RAMP:-100}
@@ -133,7 +135,7 @@ patience=$(awk -v r="$ramp" -v w="$wait_secs" -v c="$callers" -v a="$agents" -v 
 echo "== queue: $callers callers from the carrier at $ramp_rate/s wait with music and announcements (position every" \
   "$announce s, custom every 30 s), then $agents agents log in, each answers, talks $talk s, hangs up" \
   "(wrap-up $wrap_up s)${priority:+; crossbar and the generator under SCHED_RR}"
-(cd "$work" && exec "${wrap[@]}" "$repo/target/release/crossbar" run --config crossbar.toml 2>"$work/crossbar_queue.log") &
+(cd "$work" && exec "${wrap[@]}" "$crossbar_bin" run --config crossbar.toml 2>"$work/crossbar_queue.log") &
 server_pid=$!; pids+=("$server_pid")
 wait_for_sip "$port" "$server_pid" "$work/crossbar_queue.log"
 rss0=$(rss_kb "$server_pid")
@@ -169,7 +171,7 @@ wait "$lg" || true
 s3=$(process_ticks "$server_pid"); t3=$(date +%s.%N)
 drops=$(socket_drops "$carrier_port")
 sleep 1
-(cd "$work" && "$repo/target/release/crossbar" report queues --config crossbar.toml) >"$work/report.txt" 2>&1 || true
+(cd "$work" && "$crossbar_bin" report queues --config crossbar.toml) >"$work/report.txt" 2>&1 || true
 stop "$server_pid"
 
 result=$(grep '^result ' "$work/loadgen_queue.out" || echo "result calls=0")
