@@ -548,13 +548,14 @@ impl Relay {
         self.endpoint
     }
 
-    /// The endpoint sent a packet to side A at `now`. It counts as activity: a caller
-    /// listening to a menu in silence (a phone that suppresses silence sends nothing) is not
-    /// a dead call. A caller who is really gone is ended by the menu's own timeouts (no key
-    /// pressed: goodbye and hang up), not by the RTP timeout.
-    pub fn on_played(&mut self, now: Instant) {
-        if self.endpoint {
-            self.last_activity = now;
+    /// The endpoint sent a packet to side A at `at` (now, or when the pacer last sent one).
+    /// It counts as activity: a caller listening to a menu in silence (a phone that
+    /// suppresses silence sends nothing) is not a dead call. A caller who is really gone is
+    /// ended by the menu's own timeouts (no key pressed: goodbye and hang up), not by the RTP
+    /// timeout. An `at` before the last activity changes nothing.
+    pub fn on_played(&mut self, at: Instant) {
+        if self.endpoint && at > self.last_activity {
+            self.last_activity = at;
             self.inactive_reported = None;
         }
     }

@@ -1,6 +1,6 @@
-//! One relay's task: waits on its four sockets, its control channel, its inactivity deadline
-//! and, while crossbar's own endpoint plays to the caller, the player's next frame; moves
-//! packets with one reusable buffer.
+//! One relay's task: waits on its four sockets, its control channel and its inactivity
+//! deadline; moves packets with one reusable buffer. The frames crossbar's own endpoint plays
+//! to the caller are sent by the [pacer](super::pacer), not by this task.
 //!
 //! # Two loops: relaying, and serving the endpoint
 //!
@@ -8,17 +8,17 @@
 //! first packet to its last. So the task runs one of two loops, and the plain one is as lean
 //! as relaying was before the endpoint existed:
 //! - **relaying** ([`Task::relaying`]) waits on the control channel, the inactivity timer
-//!   and the four sockets — no frame timer, no key detector. Per packet it does
+//!   and the four sockets — no key detector. Per packet it does
 //!   `try_recv_from` → [`Relay::on_packet`] (which tests one flag before the relaying rules)
 //!   → `try_send_to`; the clock is read once per batch of datagrams read back to back from
 //!   one socket (up to [`BATCH`], microseconds apart), not once per packet;
-//! - **serving the endpoint** ([`Task::serving`]) adds the player's frame timer and hands
-//!   each of the caller's packets to the key detector ([`Relay::route`]).
+//! - **serving the endpoint** ([`Task::serving`]) hands each of the caller's packets to
+//!   the key detector ([`Relay::route`]) and keeps the pacer told where the caller is.
 //!
 //! A relay starts relaying; the first command that needs the endpoint (`Play`, `Music`,
 //! `Listen`) moves it to serving, and `Bridge`, which takes the endpoint away, moves it back. The
-//! relay's state, the player (its stream runs on across plays) and the inactivity timer are
-//! the task's and carry over; the switch happens between two waits, so no packet, command
+//! relay's state, the player (its stream runs on across plays) and the inactivity timer
+//! carry over; the switch happens between two waits, so no packet, command
 //! or deadline is missed.
 //!
 //! # Crossbar's own endpoint
@@ -31,39 +31,25 @@
 //!   and the caller's packets are not forwarded to B either (nobody there is meant to hear
 //!   the menu's caller; dropping is simplest) — [`Relay::set_endpoint`];
 //! - **player**: one [`Player`] per relay (one SSRC, sequence numbers and timestamps running
-//!   on across plays and the music) sends its frames out of side A's RTP socket to side A's
-//!   latched (or else signalled) address, woken by a timer at the player's `poll_timeout` —
-//!   one timer reset per 20 ms frame, no busy loop, no thread of its own. `Music` sets its
-//!   background track, which prompts interrupt and which resumes where it stopped after each
-//!   (see [`Player`]). While side A's address is not known (no SDP address and no packet
-//!   yet, or a re-INVITE took the SDP address away before the caller sent anything), the
-//!   player is held: its timer is not armed, so nothing is sent into the void and nothing is
-//!   skipped; when A's first packet arrives or an address is set, it goes on from where it
-//!   was (a play that was waiting starts from its first frame), its schedule moved as after
-//!   a stall. What the player sends counts as activity for the RTP timeout in the B
-//!   direction ([`Relay::on_played`]), so a caller listening in silence is not cut off; a
-//!   caller who is gone is ended by the menu's own timeouts;
+//!   on across plays and the music), in a [`Stream`] shared with the pacer, which sends its
+//!   frames out of side A's RTP socket to side A's latched (or else signalled) address when
+//!   they are due. This task changes the player on the switch's commands and tells the
+//!   stream where side A is whenever that changes. `Music` sets the background track, which
+//!   prompts interrupt and which resumes where it stopped after each (see [`Player`]). While
+//!   side A's address is not known (no SDP address and no packet yet, or a re-INVITE took
+//!   the SDP address away before the caller sent anything), the player is held: the pacer
+//!   does not look at it, so nothing is sent into the void and nothing is skipped; when A's
+//!   first packet arrives or an address is set, it goes on from where it was (a play that
+//!   was waiting starts from its first frame), its schedule moved as after a stall. What the
+//!   player sends counts as activity for the RTP timeout in the B direction
+//!   ([`Relay::on_played`], read when the inactivity timer fires), so a caller listening in
+//!   silence is not cut off; a caller who is gone is ended by the menu's own timeouts;
 //! - **key detector**: after `Listen`, every valid RTP packet from the caller goes through a
 //!   [`KeyDetector`]; each key is one [`MediaEvent::Digit`]. It listens while bridged too (a
 //!   switch may want feature codes), until `Bridge`;
 //! - **`StopPlaying`** stops the play and the music (side B stays muted); **`Bridge`** takes
 //!   the endpoint away: the player stops, the music and the detector go, and A and B are
 //!   relayed both ways again.
-//!
-//! # Pacing on tokio's clock
-//!
-//! The frame timer is a `tokio::time::Sleep` reset to the player's next deadline, not an
-//! `Interval`. The schedule belongs to the [`Player`]: frame *n* of a play is due at
-//! `start + n·20 ms`, so a tick that fires late (the task was busy, the runtime loaded) does
-//! not push the later frames back — the overdue frames go out back to back at once, as with
-//! `MissedTickBehavior::Burst`, and the stream does not drift. Unlike `Burst`, the catch-up
-//! is bounded: more than [`MAX_LATE_FRAMES`](crossbar_media::player::MAX_LATE_FRAMES)
-//! behind (a stalled task), the player moves its schedule instead of flooding the phone, as
-//! `MissedTickBehavior::Delay` would. An
-//! `Interval` would also have to be rebuilt for each play, since a play starts at the
-//! command (or 20 ms after the previous packet), not on a fixed grid. The timer rounds up to
-//! tokio's 1 ms resolution, so a frame leaves up to about 1 ms after its due time, with no
-//! accumulation.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -71,11 +57,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbar_media::{KeyDetector, MediaEvent, Player, PlayerEvent, Prompt, Relay, Route, Side};
+use crossbar_media::{KeyDetector, MediaEvent, Player, Prompt, Relay, Route, Side};
 use rand::RngExt;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
+
+use super::pacer::{Pacer, SharedStream, Stream, lock};
 
 /// Receive buffer size. Voice RTP is a few hundred octets and video stays under the path MTU;
 /// a datagram that fills the whole buffer may have been cut, and is dropped rather than
@@ -114,28 +102,15 @@ pub(super) enum Control {
 /// Crossbar's own media endpoint in one relay (see the module documentation).
 #[derive(Default)]
 struct Endpoint {
-    /// Created by the first `Play` or `Music`, kept for the relay's life so its stream runs on. Boxed:
-    /// most relays never play, and carry one pointer for it.
-    player: Option<Box<Player>>,
+    /// Created by the first `Play` or `Music`, kept for the relay's life so its stream runs
+    /// on. Most relays never play, and carry one pointer for it.
+    stream: Option<SharedStream>,
     detector: Option<KeyDetector>,
+    /// Side A's address as last told to the stream.
+    told: Option<SocketAddr>,
 }
 
 impl Endpoint {
-    fn player(&mut self) -> &mut Player {
-        self.player.get_or_insert_with(|| {
-            // RFC 3550 §5.1: SSRC, first sequence number and timestamp are random.
-            let mut rng = rand::rng();
-            Box::new(Player::new(rng.random(), rng.random(), rng.random()))
-        })
-    }
-
-    /// When the player's next frame is due.
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.player
-            .as_ref()
-            .and_then(|player| player.poll_timeout())
-    }
-
     /// Whether the relay needs the serving loop: the endpoint is in place of side B (it
     /// plays, or may play, to the caller), or a detector listens for keys. The player only
     /// sounds while the endpoint is in place (`Play` and `Music` put it there, `Bridge` stops
@@ -153,7 +128,8 @@ pub(super) fn now() -> Instant {
 
 /// A relay's four sockets.
 pub(super) struct Sockets {
-    pub a_rtp: UdpSocket,
+    /// Shared with the pacer, which sends the player's frames from it.
+    pub a_rtp: Arc<UdpSocket>,
     pub a_rtcp: UdpSocket,
     pub b_rtp: UdpSocket,
     pub b_rtcp: UdpSocket,
@@ -186,6 +162,7 @@ struct Task {
     events: mpsc::UnboundedSender<MediaEvent>,
     buf: Vec<u8>,
     endpoint: Endpoint,
+    pacer: Pacer,
     /// Where the inactivity timer is armed; `None` while on hold.
     deadline: Option<Instant>,
 }
@@ -197,6 +174,7 @@ pub(super) async fn run(
     sockets: Sockets,
     control: mpsc::UnboundedReceiver<Control>,
     events: mpsc::UnboundedSender<MediaEvent>,
+    pacer: Pacer,
 ) {
     // The inactivity timer is armed at the relay's deadline and only moved when it fires or
     // a command changes the relay: packets push the deadline later, and re-arming a timer
@@ -212,6 +190,7 @@ pub(super) async fn run(
         events,
         buf: vec![0u8; MAX_PACKET],
         endpoint: Endpoint::default(),
+        pacer,
         deadline,
     };
     let mut mode = Mode::Relaying;
@@ -227,9 +206,14 @@ pub(super) async fn run(
         relay,
         sockets,
         events,
+        endpoint,
         ..
     } = task;
     let stats = relay.stats();
+    // The pacer lets go of side A's socket first, so the ports are free once `Closed` is out.
+    if let Some(stream) = endpoint.stream {
+        lock(&stream).close();
+    }
     drop(sockets);
     tracing::debug!(?stats, "relay closed");
     let _ = events.send(MediaEvent::Closed {
@@ -275,15 +259,11 @@ impl Task {
         }
     }
 
-    /// Serves crossbar's endpoint — the player's frames, the key detector — besides relaying,
-    /// until `Bridge` takes it away (`Mode::Relaying`) or the relay closes.
+    /// Serves crossbar's endpoint — the key detector, and the caller's address for the
+    /// player's stream — besides relaying, until `Bridge` takes it away (`Mode::Relaying`)
+    /// or the relay closes.
     async fn serving(&mut self, mut inactivity: Pin<&mut Sleep>) -> Mode {
-        // The player's timer, and its next frame while it plays. (Made here, so a relay that
-        // only relays does not carry it.)
-        let frame = tokio::time::sleep_until(now().into());
-        tokio::pin!(frame);
-        let mut frame_due = None;
-        self.rearm_player(&mut frame_due, frame.as_mut());
+        self.tell_destination();
         loop {
             let ready = tokio::select! {
                 command = self.control.recv() => match command {
@@ -291,18 +271,12 @@ impl Task {
                     Some(command) => {
                         self.apply(command);
                         self.rearm(inactivity.as_mut());
-                        self.rearm_player(&mut frame_due, frame.as_mut());
                         if !self.endpoint.in_use(&self.relay) {
                             return Mode::Relaying;
                         }
                         continue;
                     }
                 },
-                () = frame.as_mut(), if frame_due.is_some() => {
-                    self.play();
-                    self.rearm_player(&mut frame_due, frame.as_mut());
-                    continue;
-                }
                 () = inactivity.as_mut(), if self.deadline.is_some() => {
                     self.inactivity_fired(inactivity.as_mut());
                     continue;
@@ -318,9 +292,10 @@ impl Task {
                 return Mode::Closed;
             }
             self.hear(side, rtcp);
-            if frame_due.is_none() && side == Side::A && !rtcp {
-                // The caller's first packet may have told where it is: the player goes on.
-                self.rearm_player(&mut frame_due, frame.as_mut());
+            if side == Side::A && !rtcp {
+                // The caller's packets may have told where it is (its first one, or a new
+                // latch).
+                self.tell_destination();
             }
         }
     }
@@ -335,6 +310,14 @@ impl Task {
 
     /// The inactivity timer fired: reports real silence, and re-arms.
     fn inactivity_fired(&mut self, timer: Pin<&mut Sleep>) {
+        if let Some(sent) = self
+            .endpoint
+            .stream
+            .as_ref()
+            .and_then(|stream| lock(stream).last_sent())
+        {
+            self.relay.on_played(sent);
+        }
         if let Some(idle) = self.relay.handle_timeout(now()) {
             tracing::info!(idle_secs = idle.as_secs(), "no RTP either way");
             let _ = self.events.send(MediaEvent::Inactive {
@@ -345,25 +328,46 @@ impl Task {
         self.rearm(timer);
     }
 
-    /// Points the player's timer at its next frame (disarmed when it does not play, and
-    /// while side A's address is not known: the player is held).
-    fn rearm_player(&self, due: &mut Option<Instant>, timer: Pin<&mut Sleep>) {
-        *due = self
-            .relay
-            .rtp_destination(Side::A)
-            .and(self.endpoint.poll_timeout());
-        if let Some(at) = *due {
-            timer.reset(at.into());
+    /// Tells the player's stream where side A is now, if that changed: the pacer sends
+    /// there, and goes on with a player it held while the address was unknown.
+    fn tell_destination(&mut self) {
+        let to = self.relay.rtp_destination(Side::A);
+        if to == self.endpoint.told {
+            return;
         }
+        self.endpoint.told = to;
+        if let Some(stream) = self.endpoint.stream.as_ref() {
+            let mut locked = lock(stream);
+            locked.set_destination(to);
+            self.pacer.schedule(stream, &mut locked);
+        }
+    }
+
+    /// The player's stream, made at the first `Play` or `Music`.
+    fn stream(&mut self) -> SharedStream {
+        let (id, to) = (self.relay.id(), self.relay.rtp_destination(Side::A));
+        let socket = &self.sockets.a_rtp;
+        let endpoint = &mut self.endpoint;
+        let stream = endpoint.stream.get_or_insert_with(|| {
+            // RFC 3550 §5.1: SSRC, first sequence number and timestamp are random.
+            let mut rng = rand::rng();
+            let player = Player::new(rng.random(), rng.random(), rng.random());
+            let stream = Stream::shared(id, player, Arc::clone(socket));
+            lock(&stream).set_destination(to);
+            endpoint.told = to;
+            stream
+        });
+        Arc::clone(stream)
     }
 
     fn apply(&mut self, command: Control) {
         let now = now();
-        let (relay, endpoint) = (&mut self.relay, &mut self.endpoint);
+        let relay = &mut self.relay;
         match command {
             Control::SetRemote { side, rtp, rtcp } => {
                 tracing::debug!(?side, ?rtp, ?rtcp, "remote address");
                 relay.set_remote(now, side, rtp, rtcp);
+                self.tell_destination();
             }
             Control::SetHold(on_hold) => {
                 tracing::debug!(on_hold, "hold");
@@ -380,11 +384,15 @@ impl Task {
                 let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
                 tracing::debug!(?names, repeat, payload_type, "play");
                 relay.set_endpoint(now, true);
-                endpoint.player().play(prompts, repeat, payload_type, now);
                 if relay.rtp_destination(Side::A).is_none() {
                     tracing::debug!("side A's address is not known yet: the play waits for it");
                 }
-                self.report_finished();
+                let stream = self.stream();
+                let mut locked = lock(&stream);
+                locked.player.play(prompts, repeat, payload_type, now);
+                // A play without audio has finished already.
+                locked.report_finished(&self.events);
+                self.pacer.schedule(&stream, &mut locked);
             }
             Control::Music {
                 music,
@@ -394,63 +402,36 @@ impl Task {
                 tracing::debug!(?name, payload_type, "music");
                 if music.is_some() {
                     relay.set_endpoint(now, true);
-                    endpoint.player().set_music(music, payload_type, now);
-                } else if let Some(player) = endpoint.player.as_mut() {
-                    player.set_music(None, payload_type, now);
+                    let stream = self.stream();
+                    let mut locked = lock(&stream);
+                    locked.player.set_music(music, payload_type, now);
+                    self.pacer.schedule(&stream, &mut locked);
+                } else if let Some(stream) = self.endpoint.stream.as_ref() {
+                    lock(stream).player.set_music(None, payload_type, now);
                 }
             }
             Control::StopPlaying => {
                 tracing::debug!("stop playing");
-                if let Some(player) = endpoint.player.as_mut() {
-                    player.stop();
-                }
+                self.stop_player();
             }
             Control::Listen(payload_type) => {
                 tracing::debug!(payload_type, "listening for keys");
-                endpoint.detector = Some(KeyDetector::new(payload_type));
+                self.endpoint.detector = Some(KeyDetector::new(payload_type));
             }
             Control::Bridge => {
                 tracing::debug!("bridged: relaying both ways again");
                 relay.set_endpoint(now, false);
-                endpoint.detector = None;
-                if let Some(player) = endpoint.player.as_mut() {
-                    player.stop();
-                }
+                self.endpoint.detector = None;
+                self.stop_player();
             }
             Control::Close => {}
         }
     }
 
-    /// Sends the frames that are due out of side A's RTP socket to side A's address.
-    fn play(&mut self) {
-        let Some(player) = self.endpoint.player.as_mut() else {
-            return;
-        };
-        // Held while side A's address is unknown (the timer is not armed then either).
-        let Some(to) = self.relay.rtp_destination(Side::A) else {
-            return;
-        };
-        let now = now();
-        while let Some(packet) = player.poll_transmit(now) {
-            self.relay.on_played(now);
-            if let Err(error) = self.sockets.a_rtp.try_send_to(packet, to) {
-                tracing::trace!(%error, %to, "prompt packet not sent");
-            }
-        }
-        self.report_finished();
-    }
-
-    fn report_finished(&mut self) {
-        if let Some(PlayerEvent::Finished) = self
-            .endpoint
-            .player
-            .as_mut()
-            .and_then(|player| player.poll_event())
-        {
-            tracing::debug!("play finished");
-            let _ = self.events.send(MediaEvent::PlayFinished {
-                id: self.relay.id(),
-            });
+    /// Stops the play and the music (the pacer drops a silent stream when it next comes up).
+    fn stop_player(&mut self) {
+        if let Some(stream) = self.endpoint.stream.as_ref() {
+            lock(stream).player.stop();
         }
     }
 

@@ -12,9 +12,11 @@
 //! crossbar's own media endpoint [`MediaEvent::Digit`] and [`MediaEvent::PlayFinished`])
 //! goes back on the events channel. The endpoint (prompt player with its music, key detector:
 //! `forward.rs`) lives in the relay's task too, in place of side B; a relay that never
-//! needs it runs a loop without it.
+//! needs it runs a loop without it. The players' frames are sent on time by one thread for
+//! all relays, the pacer (`pacer.rs`).
 
 mod forward;
+mod pacer;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +31,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use forward::{Control, Sockets};
+use pacer::Pacer;
 
 /// Kernel receive/send buffer asked for on each media socket: a few hundred 20 ms packets,
 /// enough to ride out a scheduling hiccup of the relay's task.
@@ -41,6 +44,9 @@ pub struct MediaEngine {
     rtp_timeout: Duration,
     events: mpsc::UnboundedSender<MediaEvent>,
     relays: HashMap<RelayId, mpsc::UnboundedSender<Control>>,
+    /// Sends every relay's prompt and music frames; its thread ends with the engine and the
+    /// last relay.
+    pacer: Pacer,
 }
 
 impl MediaEngine {
@@ -55,6 +61,7 @@ impl MediaEngine {
         MediaEngine {
             address,
             rtp_timeout,
+            pacer: Pacer::start(events.clone()),
             events,
             relays: HashMap::new(),
         }
@@ -155,6 +162,7 @@ impl MediaEngine {
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let span = tracing::info_span!("relay", id = plan.id.0);
         let (address, rtp_timeout, events) = (self.address, self.rtp_timeout, self.events.clone());
+        let pacer = self.pacer.clone();
         let task = async move {
             let sockets = match bind_plan(address, &plan) {
                 Ok(sockets) => sockets,
@@ -175,7 +183,7 @@ impl MediaEngine {
                 "relay open"
             );
             let relay = Relay::new(plan, forward::now()).with_rtp_timeout(rtp_timeout);
-            forward::run(relay, sockets, control_rx, events).await;
+            forward::run(relay, sockets, control_rx, events, pacer).await;
         };
         tokio::spawn(task.instrument(span));
         self.relays.insert(id, control_tx);
@@ -204,7 +212,7 @@ fn bind_plan(address: IpAddr, plan: &RelayPlan) -> Result<Sockets, String> {
     let (a_rtp, a_rtcp) = bind_side(Side::A)?;
     let (b_rtp, b_rtcp) = bind_side(Side::B)?;
     Ok(Sockets {
-        a_rtp,
+        a_rtp: a_rtp.into(),
         a_rtcp,
         b_rtp,
         b_rtcp,

@@ -1,0 +1,247 @@
+//! The pacer: one thread that sends the frames of every relay's player when they are due.
+//!
+//! # Why a thread of its own
+//!
+//! A player's frame is due every 20 ms. Woken by a timer in its relay's task, it waits in
+//! the runtime's queue behind every relay whose packets arrived meanwhile: with a thousand
+//! callers in a queue, each sending RTP that its relay task reads, that queue is a thousand
+//! tasks deep and a frame could leave milliseconds late — and every frame cost a task
+//! wake-up. So the players' timing is the pacer's: one thread, sleeping until the earliest
+//! frame due (on a 1 ms grid, so at most a thousand wake-ups a second however many players
+//! there are), which sends every frame due then, back to back, and sleeps again. The relay
+//! tasks wake only for packets and commands.
+//!
+//! # Sharing a stream
+//!
+//! A relay that plays shares one [`Stream`] with the pacer, behind a mutex: the player, a
+//! handle on side A's RTP socket, and where the caller is. The relay's task locks it to
+//! carry out the switch's commands (`Play`, `Music`, `StopPlaying`, `Bridge`) and when
+//! side A's address changes, then [`Stream::schedule`]s it; the pacer locks it to send what
+//! is due. Neither holds the lock across a wait, and both lock a stream a few times per
+//! frame at most, so the lock is uncontended in practice.
+//!
+//! The pacer keeps a heap of (due, stream). A stream is in the heap at most once for real:
+//! [`Stream::queued`] is the due time of its live entry; an entry whose time is not that is
+//! stale (the stream was rescheduled earlier since) and is dropped when it comes up. A
+//! stream that falls silent, loses its caller's address or is closed is not queued again;
+//! scheduling it brings it back.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbar_media::{MediaEvent, Player, PlayerEvent, RelayId};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::forward::now;
+
+/// The pacer's wake-ups fall on this grid: a frame leaves at most this long after it is
+/// due, and the pacer wakes at most once per step.
+const STEP: Duration = Duration::from_millis(1);
+
+/// One relay's player as the pacer and the relay's task share it (see the module
+/// documentation).
+pub(super) struct Stream {
+    id: RelayId,
+    pub player: Player,
+    /// Side A's RTP socket, which the frames leave from; `None` once the relay closes.
+    socket: Option<Arc<UdpSocket>>,
+    /// Where the caller is; while unknown the player is held (nothing is sent, nothing is
+    /// skipped).
+    to: Option<SocketAddr>,
+    /// When the last frame went out: activity for the relay's inactivity timer.
+    last_sent: Option<Instant>,
+    /// Due time of this stream's live entry in the pacer's heap.
+    queued: Option<Instant>,
+}
+
+/// A [`Stream`] shared between a relay's task and the pacer.
+pub(super) type SharedStream = Arc<Mutex<Stream>>;
+
+/// Locks a stream. A panic while it was locked leaves a player that is still consistent
+/// (every mutation of it is a plain field update), so poisoning is ignored.
+pub(super) fn lock(stream: &SharedStream) -> MutexGuard<'_, Stream> {
+    stream.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Stream {
+    /// A stream for relay `id` whose frames leave from `socket` (side A's RTP socket).
+    pub fn shared(id: RelayId, player: Player, socket: Arc<UdpSocket>) -> SharedStream {
+        Arc::new(Mutex::new(Stream {
+            id,
+            player,
+            socket: Some(socket),
+            to: None,
+            last_sent: None,
+            queued: None,
+        }))
+    }
+
+    /// Side A's address, where the frames go (`None`: held).
+    pub fn set_destination(&mut self, to: Option<SocketAddr>) {
+        self.to = to;
+    }
+
+    /// When the last frame went out.
+    pub fn last_sent(&self) -> Option<Instant> {
+        self.last_sent
+    }
+
+    /// The relay is closing: the stream sends nothing more and lets go of the socket, so
+    /// the relay's task drops it last.
+    pub fn close(&mut self) {
+        self.socket = None;
+        self.player.stop();
+    }
+
+    /// When the next frame should go out: `None` while nothing sounds, the caller's address
+    /// is unknown or the relay is closed.
+    fn want(&self) -> Option<Instant> {
+        self.socket.as_ref()?;
+        self.to?;
+        self.player.poll_timeout()
+    }
+
+    /// Sends the frames due at `now`; reports a play that finished on `events`.
+    fn send_due(&mut self, now: Instant, events: &UnboundedSender<MediaEvent>) {
+        let (Some(socket), Some(to)) = (self.socket.as_ref(), self.to) else {
+            return;
+        };
+        while let Some(packet) = self.player.poll_transmit(now) {
+            self.last_sent = Some(now);
+            if let Err(error) = socket.try_send_to(packet, to) {
+                tracing::trace!(relay = %self.id, %error, %to, "prompt packet not sent");
+            }
+        }
+        self.report_finished(events);
+    }
+
+    /// Reports [`MediaEvent::PlayFinished`] if the last play has just finished.
+    pub fn report_finished(&mut self, events: &UnboundedSender<MediaEvent>) {
+        if let Some(PlayerEvent::Finished) = self.player.poll_event() {
+            tracing::debug!(relay = %self.id, "play finished");
+            let _ = events.send(MediaEvent::PlayFinished { id: self.id });
+        }
+    }
+}
+
+/// Hands streams to the pacer. Cloned into every relay's task.
+#[derive(Clone)]
+pub(super) struct Pacer {
+    queue: Sender<Entry>,
+}
+
+impl Pacer {
+    /// Starts the pacer's thread; it reports finished plays on `events` and ends when the
+    /// last `Pacer` handle is dropped.
+    pub fn start(events: UnboundedSender<MediaEvent>) -> Pacer {
+        let (queue, entries) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("crossbar-pacer".into())
+            .spawn(move || run(&entries, &events))
+            .expect("the pacer thread starts: threads are not exhausted at start-up");
+        Pacer { queue }
+    }
+
+    /// Puts `stream` (locked by the caller as `locked`) in the pacer's hands again after a
+    /// change: a play, the music, the caller's address. Only a stream whose next frame is
+    /// due sooner than its live entry is sent over.
+    pub fn schedule(&self, stream: &SharedStream, locked: &mut Stream) {
+        let Some(due) = locked.want() else {
+            return;
+        };
+        if locked.queued.is_some_and(|queued| queued <= due) {
+            return;
+        }
+        locked.queued = Some(due);
+        let _ = self.queue.send(Entry {
+            due,
+            stream: Arc::clone(stream),
+        });
+    }
+}
+
+/// A stream's place in the pacer's heap.
+struct Entry {
+    due: Instant,
+    stream: SharedStream,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.due == other.due
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Entry) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entry {
+    /// Reversed: the heap's top is the earliest.
+    fn cmp(&self, other: &Entry) -> Ordering {
+        other.due.cmp(&self.due)
+    }
+}
+
+/// The pacer's loop: waits for the earliest due time (rounded up to the grid) or a new
+/// entry, sends what is due, until every handle is gone.
+fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
+    let mut heap: BinaryHeap<Entry> = BinaryHeap::new();
+    let epoch = now();
+    loop {
+        let received = match heap.peek() {
+            None => entries.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(next) => {
+                let wake = on_grid(epoch, next.due);
+                let wait = wake.saturating_duration_since(now());
+                if wait.is_zero() {
+                    Err(RecvTimeoutError::Timeout)
+                } else {
+                    entries.recv_timeout(wait)
+                }
+            }
+        };
+        match received {
+            Ok(entry) => {
+                heap.push(entry);
+                // Take what else came before sending.
+                heap.extend(entries.try_iter());
+                continue;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = now();
+        while heap.peek().is_some_and(|next| next.due <= now) {
+            let Entry { due, stream } = heap.pop().expect("peeked just now");
+            let mut locked = lock(&stream);
+            if locked.queued != Some(due) {
+                // Stale: the stream was rescheduled since.
+                continue;
+            }
+            locked.send_due(now, events);
+            locked.queued = locked.want();
+            if let Some(next) = locked.queued {
+                drop(locked);
+                heap.push(Entry { due: next, stream });
+            }
+        }
+    }
+}
+
+/// The first point of the grid (`epoch` + n·[`STEP`]) at or after `due`.
+fn on_grid(epoch: Instant, due: Instant) -> Instant {
+    let since = due.saturating_duration_since(epoch);
+    let step = STEP.as_nanos();
+    let steps = since.as_nanos().div_ceil(step);
+    epoch + Duration::from_nanos((steps * step) as u64)
+}
