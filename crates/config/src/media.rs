@@ -5,7 +5,13 @@ use std::net::IpAddr;
 use crate::load::{At, Loader, Section};
 use crate::sip::Sip;
 
-pub(crate) const KEYS: &[&str] = &["address", "port_min", "port_max", "rtp_timeout_secs"];
+pub(crate) const KEYS: &[&str] = &[
+    "address",
+    "port_min",
+    "port_max",
+    "rtp_timeout_secs",
+    "pacer_priority",
+];
 
 /// Lowest port the range may start at: ports below 1024 are privileged.
 pub const MIN_MEDIA_PORT: u16 = 1024;
@@ -15,6 +21,10 @@ pub const DEFAULT_PORT_MIN: u16 = 10_000;
 pub const DEFAULT_PORT_MAX: u16 = 20_000;
 /// `rtp_timeout_secs` when not set.
 pub const DEFAULT_RTP_TIMEOUT_SECS: u32 = 30;
+/// `pacer_priority` when not set.
+pub const DEFAULT_PACER_PRIORITY: u8 = 20;
+/// The highest `SCHED_FIFO` priority (sched(7)).
+pub const MAX_PACER_PRIORITY: u8 = 99;
 
 /// The `[media]` section, with defaults resolved.
 ///
@@ -38,6 +48,13 @@ pub struct Media {
     /// A call whose media has been silent in both directions this long (and is not on hold)
     /// is ended with "media timeout". Default 30, at least 1.
     pub rtp_timeout_secs: u32,
+    /// The `SCHED_FIFO` priority (1–99) of the thread that paces crossbar's own media —
+    /// prompts, music on hold, announcements — so its frames leave on time however busy the
+    /// other threads are; 0 leaves it to the normal scheduler. Taking a real-time priority
+    /// needs root, `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` (systemd `LimitRTPRIO=`) at least
+    /// this high; refused, the pacer runs at normal priority and the start says so.
+    /// Default 20.
+    pub pacer_priority: u8,
 }
 
 impl Media {
@@ -48,6 +65,7 @@ impl Media {
             port_min: DEFAULT_PORT_MIN,
             port_max: DEFAULT_PORT_MAX,
             rtp_timeout_secs: DEFAULT_RTP_TIMEOUT_SECS,
+            pacer_priority: DEFAULT_PACER_PRIORITY,
         }
     }
 
@@ -154,6 +172,20 @@ pub(crate) fn parse(ld: &mut Loader<'_>, section: &Section<'_, '_>, sip: &Sip) -
 
     if let Some(timeout) = section.u32_at_least(ld, "rtp_timeout_secs", 1) {
         media.rtp_timeout_secs = timeout.value;
+    }
+    if let Some(priority) = section.u32_at_least(ld, "pacer_priority", 0) {
+        match u8::try_from(priority.value) {
+            Ok(value) if value <= MAX_PACER_PRIORITY => media.pacer_priority = value,
+            _ => ld.error(
+                &priority.span,
+                &section.key("pacer_priority"),
+                format!(
+                    "must be at most {MAX_PACER_PRIORITY} (a SCHED_FIFO priority is 1-99), or 0 \
+                     for the normal scheduler; found {}",
+                    priority.value
+                ),
+            ),
+        }
     }
     media
 }

@@ -1,4 +1,5 @@
-//! `[media]`: the relay address and how it defaults, the port range, the RTP timeout.
+//! `[media]`: the relay address and how it defaults, the port range, the RTP timeout, the
+//! pacer's priority.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -48,6 +49,7 @@ fn defaults_with_sip_on_the_unspecified_address_leave_the_address_unknown() {
             port_min: 10_000,
             port_max: 20_000,
             rtp_timeout_secs: 30,
+            pacer_priority: 20,
         }
     );
     assert_eq!(media.port_pairs(), 5000);
@@ -162,4 +164,16 @@ fn the_example_file_documents_the_media_defaults() {
     assert_eq!(config.media.port_min, 10_000);
     assert_eq!(config.media.port_max, 20_000);
     assert_eq!(config.media.rtp_timeout_secs, 30);
+    assert_eq!(config.media.pacer_priority, 20);
+}
+
+#[test]
+fn the_pacer_priority_is_a_sched_fifo_priority_or_zero() {
+    assert_eq!(media("[media]\npacer_priority = 0\n").pacer_priority, 0);
+    assert_eq!(media("[media]\npacer_priority = 99\n").pacer_priority, 99);
+    let (line, key, message) = one_error("[media]\npacer_priority = 100\n");
+    assert_eq!((line, key.as_str()), (2, "media.pacer_priority"));
+    assert!(message.contains("at most 99"), "{message}");
+    let (_, key, _) = one_error("[media]\npacer_priority = -1\n");
+    assert_eq!(key, "media.pacer_priority");
 }

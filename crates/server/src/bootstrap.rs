@@ -191,6 +191,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let media = MediaEngine::new(
         media_address,
         Duration::from_secs(u64::from(config.media.rtp_timeout_secs)),
+        config.media.pacer_priority,
         media_tx,
     );
     {

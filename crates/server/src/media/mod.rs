@@ -52,16 +52,18 @@ pub struct MediaEngine {
 impl MediaEngine {
     /// Relays bind their ports on `address` (the `[media]` address; the unspecified address
     /// works too, it only cannot be advertised) and report inactivity after `rtp_timeout` of
-    /// silence both ways. Events go to `events`.
+    /// silence both ways. The pacer takes `SCHED_FIFO` priority `pacer_priority` if it may
+    /// (0: the normal scheduler). Events go to `events`.
     pub fn new(
         address: IpAddr,
         rtp_timeout: Duration,
+        pacer_priority: u8,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> MediaEngine {
         MediaEngine {
             address,
             rtp_timeout,
-            pacer: Pacer::start(events.clone()),
+            pacer: Pacer::start(events.clone(), pacer_priority),
             events,
             relays: HashMap::new(),
         }

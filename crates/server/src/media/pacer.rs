@@ -136,13 +136,19 @@ pub(super) struct Pacer {
 }
 
 impl Pacer {
-    /// Starts the pacer's thread; it reports finished plays on `events` and ends when the
-    /// last `Pacer` handle is dropped.
-    pub fn start(events: UnboundedSender<MediaEvent>) -> Pacer {
+    /// Starts the pacer's thread, under `SCHED_FIFO` priority `priority` if the system
+    /// allows it (0: the normal scheduler); it reports finished plays on `events` and ends
+    /// when the last `Pacer` handle is dropped.
+    pub fn start(events: UnboundedSender<MediaEvent>, priority: u8) -> Pacer {
         let (queue, entries) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("crossbar-pacer".into())
-            .spawn(move || run(&entries, &events))
+            .spawn(move || {
+                if priority > 0 {
+                    take_priority(priority);
+                }
+                run(&entries, &events);
+            })
             .expect("the pacer thread starts: threads are not exhausted at start-up");
         Pacer { queue }
     }
@@ -235,6 +241,34 @@ fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
                 heap.push(Entry { due: next, stream });
             }
         }
+    }
+}
+
+/// Puts the calling thread under `SCHED_FIFO` at `priority` (sched(7)): woken for a frame,
+/// it runs at once, ahead of the relay workers and of any other ordinary thread.
+fn take_priority(priority: u8) {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let taken = ThreadPriorityValue::try_from(priority)
+        .map_err(|reason| reason.to_string())
+        .and_then(|value| {
+            set_thread_priority_and_policy(
+                thread_native_id(),
+                ThreadPriority::Crossplatform(value),
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+            )
+            .map_err(|error| error.to_string())
+        });
+    match taken {
+        Ok(()) => tracing::info!(priority, "media pacer runs under SCHED_FIFO"),
+        Err(error) => tracing::warn!(
+            priority,
+            %error,
+            "media pacer runs at normal priority: SCHED_FIFO was refused (it needs root, \
+             CAP_SYS_NICE or LimitRTPRIO; [media] pacer_priority = 0 asks for nothing)"
+        ),
     }
 }
 
