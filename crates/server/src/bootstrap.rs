@@ -193,7 +193,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(u64::from(config.media.rtp_timeout_secs)),
         config.media.pacer_priority,
         media_tx,
-    );
+    )
+    .context("starting the media runtime")?;
     {
         let input_tx = input_tx.clone();
         tokio::spawn(async move {

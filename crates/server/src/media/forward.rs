@@ -136,6 +136,17 @@ pub(super) struct Sockets {
 }
 
 impl Sockets {
+    /// The first socket found readable — the four in random order, so a flood on one
+    /// cannot keep the others waiting: which side, whether RTCP, and the readiness.
+    async fn readable(&self) -> (Side, bool, std::io::Result<()>) {
+        tokio::select! {
+            ready = self.a_rtp.readable() => (Side::A, false, ready),
+            ready = self.a_rtcp.readable() => (Side::A, true, ready),
+            ready = self.b_rtp.readable() => (Side::B, false, ready),
+            ready = self.b_rtcp.readable() => (Side::B, true, ready),
+        }
+    }
+
     fn get(&self, side: Side, rtcp: bool) -> &UdpSocket {
         match (side, rtcp) {
             (Side::A, false) => &self.a_rtp,
@@ -228,6 +239,9 @@ impl Task {
     async fn relaying(&mut self, mut inactivity: Pin<&mut Sleep>) -> Mode {
         loop {
             let ready = tokio::select! {
+                // Commands first: one that moves a side must apply to the packets that
+                // arrived with it.
+                biased;
                 command = self.control.recv() => match command {
                     Some(Control::Close) | None => return Mode::Closed,
                     Some(command) => {
@@ -243,10 +257,7 @@ impl Task {
                     self.inactivity_fired(inactivity.as_mut());
                     continue;
                 }
-                ready = self.sockets.a_rtp.readable() => (Side::A, false, ready),
-                ready = self.sockets.a_rtcp.readable() => (Side::A, true, ready),
-                ready = self.sockets.b_rtp.readable() => (Side::B, false, ready),
-                ready = self.sockets.b_rtcp.readable() => (Side::B, true, ready),
+                ready = self.sockets.readable() => ready,
             };
             let (side, rtcp, ready) = ready;
             if let Err(error) = ready {
@@ -266,6 +277,9 @@ impl Task {
         self.tell_destination();
         loop {
             let ready = tokio::select! {
+                // Commands first: one that moves a side must apply to the packets that
+                // arrived with it.
+                biased;
                 command = self.control.recv() => match command {
                     Some(Control::Close) | None => return Mode::Closed,
                     Some(command) => {
@@ -281,10 +295,7 @@ impl Task {
                     self.inactivity_fired(inactivity.as_mut());
                     continue;
                 }
-                ready = self.sockets.a_rtp.readable() => (Side::A, false, ready),
-                ready = self.sockets.a_rtcp.readable() => (Side::A, true, ready),
-                ready = self.sockets.b_rtp.readable() => (Side::B, false, ready),
-                ready = self.sockets.b_rtcp.readable() => (Side::B, true, ready),
+                ready = self.sockets.readable() => ready,
             };
             let (side, rtcp, ready) = ready;
             if let Err(error) = ready {

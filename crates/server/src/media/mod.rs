@@ -14,6 +14,12 @@
 //! `forward.rs`) lives in the relay's task too, in place of side B; a relay that never
 //! needs it runs a loop without it. The players' frames are sent on time by one thread for
 //! all relays, the pacer (`pacer.rs`).
+//!
+//! The relays' tasks run on a runtime of their own (worker threads `crossbar-media`), not
+//! on the one of the engine, the SIP transports and the API: with a thousand relays busy,
+//! a task of the engine would wait in the workers' queue behind them — a SIP answer held up
+//! by media. On separate threads, the kernel's scheduler shares the cores between the two,
+//! and the engine's thread, idle most of the time, runs as soon as it is woken.
 
 mod forward;
 mod pacer;
@@ -47,6 +53,12 @@ pub struct MediaEngine {
     /// Sends every relay's prompt and music frames; its thread ends with the engine and the
     /// last relay.
     pacer: Pacer,
+    /// Where the relays' tasks run; `None` only once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Every relay's task holds a clone; the receiver sees the channel close when the last
+    /// one has ended (see `Drop`).
+    alive: mpsc::Sender<()>,
+    all_ended: Option<mpsc::Receiver<()>>,
 }
 
 impl MediaEngine {
@@ -59,18 +71,25 @@ impl MediaEngine {
         rtp_timeout: Duration,
         pacer_priority: u8,
         events: mpsc::UnboundedSender<MediaEvent>,
-    ) -> MediaEngine {
-        MediaEngine {
+    ) -> std::io::Result<MediaEngine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("crossbar-media")
+            .build()?;
+        let (alive, all_ended) = mpsc::channel(1);
+        Ok(MediaEngine {
             address,
             rtp_timeout,
             pacer: Pacer::start(events.clone(), pacer_priority),
             events,
             relays: HashMap::new(),
-        }
+            runtime: Some(runtime),
+            alive,
+            all_ended: Some(all_ended),
+        })
     }
 
-    /// Carries out one command of the switch. Must be called within the tokio runtime (it
-    /// registers sockets and spawns tasks).
+    /// Carries out one command of the switch.
     pub fn handle(&mut self, command: MediaCommand) {
         match command {
             MediaCommand::Open(plan) => self.open(plan),
@@ -124,7 +143,7 @@ impl MediaEngine {
     }
 
     /// Closes every relay; each answers with [`MediaEvent::Closed`] while the events channel
-    /// is open. Dropping the engine does the same.
+    /// is open. Dropping the engine does the same, then stops the relays' runtime.
     pub fn close_all(&mut self) {
         for (_, control) in self.relays.drain() {
             let _ = control.send(Control::Close);
@@ -165,6 +184,7 @@ impl MediaEngine {
         let span = tracing::info_span!("relay", id = plan.id.0);
         let (address, rtp_timeout, events) = (self.address, self.rtp_timeout, self.events.clone());
         let pacer = self.pacer.clone();
+        let alive = self.alive.clone();
         let task = async move {
             let sockets = match bind_plan(address, &plan) {
                 Ok(sockets) => sockets,
@@ -186,13 +206,47 @@ impl MediaEngine {
             );
             let relay = Relay::new(plan, forward::now()).with_rtp_timeout(rtp_timeout);
             forward::run(relay, sockets, control_rx, events, pacer).await;
+            drop(alive);
         };
-        tokio::spawn(task.instrument(span));
+        self.runtime
+            .as_ref()
+            .expect("the runtime is only taken when the engine is dropped")
+            .spawn(task.instrument(span));
         self.relays.insert(id, control_tx);
     }
 
     fn fail(&self, id: RelayId, reason: String) {
         let _ = self.events.send(MediaEvent::OpenFailed { id, reason });
+    }
+}
+
+/// How long a dropped engine's relays have to close (and report it) before their runtime
+/// stops anyway.
+const CLOSING_GRACE: Duration = Duration::from_secs(2);
+
+impl Drop for MediaEngine {
+    /// Closes every relay and, on a thread of its own (the engine may be dropped in an async
+    /// context, where a runtime must not block), waits until their tasks have ended — each
+    /// reporting [`MediaEvent::Closed`] — before it stops their runtime.
+    fn drop(&mut self) {
+        self.close_all();
+        let (Some(runtime), Some(mut all_ended)) = (self.runtime.take(), self.all_ended.take())
+        else {
+            return;
+        };
+        // Only the tasks' clones keep the channel open now.
+        let (alive, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.alive, alive));
+        let stopping = std::thread::Builder::new()
+            .name("crossbar-media-stop".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = tokio::time::timeout(CLOSING_GRACE, all_ended.recv()).await;
+                });
+            });
+        if let Err(error) = stopping {
+            tracing::warn!(%error, "media relays not closed: no thread to stop them");
+        }
     }
 }
 
