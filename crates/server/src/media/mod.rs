@@ -53,7 +53,10 @@ pub struct MediaEngine {
     /// Sends every relay's prompt and music frames; its thread ends with the engine and the
     /// last relay.
     pacer: Pacer,
-    /// Where the relays' tasks run; `None` only once dropped.
+    /// Where the relays' tasks run.
+    spawner: tokio::runtime::Handle,
+    /// The runtime of their own the relays run on (`None` once dropped, and for an engine
+    /// on its caller's runtime).
     runtime: Option<tokio::runtime::Runtime>,
     /// Every relay's task holds a clone; the receiver sees the channel close when the last
     /// one has ended (see `Drop`).
@@ -83,10 +86,35 @@ impl MediaEngine {
             pacer: Pacer::start(events.clone(), pacer_priority),
             events,
             relays: HashMap::new(),
+            spawner: runtime.handle().clone(),
             runtime: Some(runtime),
             alive,
             all_ended: Some(all_ended),
         })
+    }
+
+    /// An engine whose relays run on the caller's runtime, for tests: on a current-thread
+    /// runtime a relay's task runs only when the test waits, so a command handed over before
+    /// a packet is sent is applied before the packet is read — as the tests assume. (On a
+    /// runtime of its own the two race, as they do between a phone and crossbar.)
+    #[cfg(test)]
+    fn on_this_runtime(
+        address: IpAddr,
+        rtp_timeout: Duration,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> MediaEngine {
+        let (alive, all_ended) = mpsc::channel(1);
+        MediaEngine {
+            address,
+            rtp_timeout,
+            pacer: Pacer::start(events.clone(), 0),
+            events,
+            relays: HashMap::new(),
+            spawner: tokio::runtime::Handle::current(),
+            runtime: None,
+            alive,
+            all_ended: Some(all_ended),
+        }
     }
 
     /// Carries out one command of the switch.
@@ -208,10 +236,7 @@ impl MediaEngine {
             forward::run(relay, sockets, control_rx, events, pacer).await;
             drop(alive);
         };
-        self.runtime
-            .as_ref()
-            .expect("the runtime is only taken when the engine is dropped")
-            .spawn(task.instrument(span));
+        self.spawner.spawn(task.instrument(span));
         self.relays.insert(id, control_tx);
     }
 

@@ -126,7 +126,7 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEv
 #[tokio::test]
 async fn relays_rtp_rtcp_and_events_both_ways_through_the_latched_address() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let (phone_a, phone_a_rtcp) = (phone().await, phone().await);
     let (phone_b, phone_b_rtcp) = (phone().await, phone().await);
     // A's SDP names an address nothing answers from (a NATed phone's private address): A is
@@ -205,7 +205,7 @@ async fn relays_rtp_rtcp_and_events_both_ways_through_the_latched_address() {
 #[tokio::test]
 async fn set_remote_moves_the_far_side_and_hold_is_accepted() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let (phone_a, phone_b, phone_b2) = (phone().await, phone().await, phone().await);
     let plan = open(
         &mut media,
@@ -258,7 +258,7 @@ async fn set_remote_moves_the_far_side_and_hold_is_accepted() {
 #[tokio::test]
 async fn inactivity_is_reported_after_the_timeout_but_not_while_on_hold() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(1), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(1), tx);
     open(
         &mut media,
         &mut events,
@@ -410,6 +410,7 @@ async fn drain(socket: &UdpSocket, quiet: Duration) -> Vec<Vec<u8>> {
 #[tokio::test]
 async fn play_paces_the_prompts_to_the_caller_every_20_ms_as_one_stream_with_side_b_muted() {
     let (tx, mut events) = mpsc::unbounded_channel();
+    // As crossbar runs it: the relays on a runtime of their own, the frames from the pacer.
     let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
     let (phone_a, phone_b) = (phone().await, phone().await);
     let plan = open(
@@ -517,7 +518,7 @@ async fn play_paces_the_prompts_to_the_caller_every_20_ms_as_one_stream_with_sid
 #[tokio::test]
 async fn a_play_goes_to_the_callers_latched_address_not_the_signalled_one() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     // A's SDP names another socket (the private address of a phone behind NAT).
     let (phone_a, signalled) = (phone().await, phone().await);
     let plan = open(
@@ -558,7 +559,7 @@ async fn a_play_goes_to_the_callers_latched_address_not_the_signalled_one() {
 #[tokio::test]
 async fn listen_reports_each_key_once_and_bridge_relays_both_ways_again() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let (phone_a, phone_b) = (phone().await, phone().await);
     let plan = open(
         &mut media,
@@ -635,7 +636,7 @@ async fn listen_reports_each_key_once_and_bridge_relays_both_ways_again() {
 #[tokio::test]
 async fn a_play_waits_for_the_callers_address_keeps_the_call_alive_and_stops_on_request() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(1), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(1), tx);
     let phone_a = phone().await;
     // Nothing is known about the caller's address.
     let plan = open(
@@ -687,7 +688,7 @@ async fn a_play_waits_for_the_callers_address_keeps_the_call_alive_and_stops_on_
 #[tokio::test]
 async fn listening_without_a_play_hears_keys_while_relaying_and_bridge_ends_it() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let (phone_a, phone_b) = (phone().await, phone().await);
     let plan = open(
         &mut media,
@@ -760,7 +761,7 @@ fn frames(prompt: &Prompt) -> Vec<&[u8]> {
 #[tokio::test]
 async fn music_resumes_where_a_prompt_interrupted_it_and_stop_and_bridge_end_it() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let (phone_a, phone_b) = (phone().await, phone().await);
     let plan = open(
         &mut media,
@@ -879,7 +880,7 @@ async fn music_resumes_where_a_prompt_interrupted_it_and_stop_and_bridge_end_it(
 #[tokio::test]
 async fn the_player_is_held_while_the_callers_address_is_unknown_and_goes_on_where_it_was() {
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut media = MediaEngine::new(LOCALHOST, Duration::from_secs(30), 0, tx).unwrap();
+    let mut media = MediaEngine::on_this_runtime(LOCALHOST, Duration::from_secs(30), tx);
     let phone_a = phone().await;
     let a = phone_a.local_addr().unwrap();
     let plan = open(
