@@ -30,7 +30,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use crossbar_media::{MediaEvent, Player, PlayerEvent, RelayId};
@@ -200,14 +200,21 @@ impl Ord for Entry {
 
 /// The pacer's loop: waits for the earliest due time (rounded up to the grid) or a new
 /// entry, sends what is due, until every handle is gone.
+///
+/// The pacer never waits for a stream's lock: a relay's task holds it for microseconds, but
+/// a task preempted while holding it would hold up every stream behind it — the pacer's
+/// real-time priority inverted. A stream found locked is set aside (its entry unchanged)
+/// and tried again one step later.
 fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
     let mut heap: BinaryHeap<Entry> = BinaryHeap::new();
+    let mut busy: Vec<Entry> = Vec::new();
     let epoch = now();
     loop {
-        let received = match heap.peek() {
+        let retry = (!busy.is_empty()).then(|| on_grid(epoch, now() + STEP));
+        let next = heap.peek().map(|next| on_grid(epoch, next.due));
+        let received = match next.into_iter().chain(retry).min() {
             None => entries.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(next) => {
-                let wake = on_grid(epoch, next.due);
+            Some(wake) => {
                 let wait = wake.saturating_duration_since(now());
                 if wait.is_zero() {
                     Err(RecvTimeoutError::Timeout)
@@ -226,19 +233,31 @@ fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        heap.extend(busy.drain(..));
         let now = now();
         while heap.peek().is_some_and(|next| next.due <= now) {
-            let Entry { due, stream } = heap.pop().expect("peeked just now");
-            let mut locked = lock(&stream);
-            if locked.queued != Some(due) {
+            let entry = heap.pop().expect("peeked just now");
+            let stream = Arc::clone(&entry.stream);
+            let mut locked = match stream.try_lock() {
+                Ok(locked) => locked,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    busy.push(entry);
+                    continue;
+                }
+            };
+            if locked.queued != Some(entry.due) {
                 // Stale: the stream was rescheduled since.
                 continue;
             }
             locked.send_due(now, events);
             locked.queued = locked.want();
-            if let Some(next) = locked.queued {
+            if let Some(due) = locked.queued {
                 drop(locked);
-                heap.push(Entry { due: next, stream });
+                heap.push(Entry {
+                    due,
+                    stream: entry.stream,
+                });
             }
         }
     }
