@@ -120,6 +120,10 @@ pub struct LiveAgent {
     /// Ringing or wrapping up until.
     pub until_ms: Option<i64>,
     pub pause_reason: Option<String>,
+    /// On a call, it asked to pause (for `pause_reason`, if any): the pause begins when the
+    /// call ends.
+    #[serde(default)]
+    pub pause_pending: bool,
     /// Its phone is on a call (any call).
     pub on_a_call: bool,
     /// The queues it is logged in to.
@@ -242,6 +246,7 @@ mod tests {
             since_ms: Some(since_ms),
             until_ms: None,
             pause_reason: None,
+            pause_pending: false,
             on_a_call: false,
             queues: queues
                 .iter()

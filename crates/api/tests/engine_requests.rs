@@ -408,6 +408,7 @@ fn a_view() -> LiveQueues {
             since_ms: None,
             until_ms: Some(NINE + 14_000),
             pause_reason: None,
+            pause_pending: false,
             on_a_call: false,
             queues: vec![LiveMembership {
                 queue: "support".into(),

@@ -114,6 +114,13 @@ pub fn view_of(snapshot: &QueueSnapshot, anchor: Anchor, at_ms: i64) -> LiveQueu
         .agents
         .iter()
         .map(|agent| {
+            let pause_pending = matches!(
+                agent.state,
+                AgentNow::OnCall {
+                    pausing: Some(_),
+                    ..
+                }
+            );
             let (state, queue, call, since, until, pause) = match &agent.state {
                 AgentNow::LoggedOut => (LiveState::LoggedOut, None, None, None, None, None),
                 AgentNow::Available { since } => {
@@ -127,13 +134,18 @@ pub fn view_of(snapshot: &QueueSnapshot, anchor: Anchor, at_ms: i64) -> LiveQueu
                     Some(*until),
                     None,
                 ),
-                AgentNow::OnCall { queue, call, since } => (
+                AgentNow::OnCall {
+                    queue,
+                    call,
+                    since,
+                    pausing,
+                } => (
                     LiveState::OnCall,
                     Some(queue.clone()),
                     call.clone(),
                     Some(*since),
                     None,
-                    None,
+                    pausing.as_ref().and_then(pause_reason),
                 ),
                 AgentNow::WrapUp { queue, until } => (
                     LiveState::WrapUp,
@@ -160,6 +172,7 @@ pub fn view_of(snapshot: &QueueSnapshot, anchor: Anchor, at_ms: i64) -> LiveQueu
                 since_ms: since.map(|at| anchor.ms(at)),
                 until_ms: until.map(|at| anchor.ms(at)),
                 pause_reason: pause,
+                pause_pending,
                 on_a_call: agent.on_a_call,
                 queues: agent
                     .queues
@@ -232,6 +245,47 @@ mod tests {
         if let Some(before) = at.checked_sub(Duration::from_secs(2)) {
             assert_eq!(anchor.ms(before), 1_795_251_598_000);
         }
+    }
+
+    #[test]
+    fn a_pause_asked_for_during_a_call_shows_as_pending_with_its_reason() {
+        use crossbar_switch::{AgentPause, AgentSnapshot};
+        let at = Instant::now();
+        let anchor = Anchor::new(
+            at,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        );
+        let on_call = |pausing| AgentSnapshot {
+            agent: "201".into(),
+            state: AgentNow::OnCall {
+                queue: "support".into(),
+                call: None,
+                since: at,
+                pausing,
+            },
+            queues: Vec::new(),
+            on_a_call: true,
+        };
+        let snapshot = QueueSnapshot {
+            queues: Vec::new(),
+            agents: vec![
+                on_call(Some(AgentPause::Reason("lunch".into()))),
+                on_call(None),
+            ],
+        };
+        let view = view_of(&snapshot, anchor, 1_800_000_000_000);
+        let shown: Vec<(LiveState, bool, Option<&str>)> = view
+            .agents
+            .iter()
+            .map(|a| (a.state, a.pause_pending, a.pause_reason.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (LiveState::OnCall, true, Some("lunch")),
+                (LiveState::OnCall, false, None)
+            ]
+        );
     }
 
     #[test]

@@ -75,11 +75,13 @@ pub enum AgentNow {
         call: Option<CallId>,
         until: Instant,
     },
-    /// On a call from `queue`, answered at `since`.
+    /// On a call from `queue`, answered at `since`; `pausing`: the pause it asked for
+    /// during the call, which begins when the call ends.
     OnCall {
         queue: String,
         call: Option<CallId>,
         since: Instant,
+        pausing: Option<AgentPause>,
     },
     /// Wrapping up after a call from `queue`: no offer until `until`.
     WrapUp {
@@ -158,6 +160,7 @@ impl Switch {
                         queue: queue.clone(),
                         call: call_of(*caller).map(|c| c.id.clone()),
                         since: *since,
+                        pausing: queues.pause_after_call(agent).map(Into::into),
                     },
                     AgentState::WrapUp { queue, until } => AgentNow::WrapUp {
                         queue: queue.clone(),

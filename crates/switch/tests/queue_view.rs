@@ -188,6 +188,25 @@ fn the_snapshot_shows_callers_in_order_with_who_rings_for_them_and_what_each_age
     ));
     assert!(talking.agents[0].on_a_call);
 
+    // 201 asks for a pause during the call: the view shows it pending, on the call; 201
+    // thinks better of it.
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    switch(&mut lab)
+        .agent_pause(now, wall, "201", Some("lunch"))
+        .expect("201 asks to pause");
+    assert!(matches!(
+        &snapshot(&mut lab).agents[0].state,
+        AgentNow::OnCall { pausing: Some(AgentPause::Reason(r)), .. } if r == "lunch"
+    ));
+    let now = lab.clock.now();
+    switch(&mut lab)
+        .agent_unpause(now, wall, "201")
+        .expect("201 takes it back");
+    assert!(matches!(
+        &snapshot(&mut lab).agents[0].state,
+        AgentNow::OnCall { pausing: None, .. }
+    ));
+
     // 201 hangs up: wrap-up for 10 s, then the VIP is offered.
     alice.send_in_dialog(&mut lab, &mut call, Method::Bye, None);
     lab.run_for(ms(10));

@@ -394,6 +394,13 @@ impl Queues {
         self.agents.iter().map(|(e, a)| (e.as_str(), &a.state))
     }
 
+    /// The pause `agent` asked for during its call, which begins when the call ends.
+    pub(crate) fn pause_after_call(&self, agent: &str) -> Option<&PauseReason> {
+        self.agents
+            .get(agent)
+            .and_then(|a| a.pause_after_call.as_ref())
+    }
+
     /// Whether `extension` is an agent of some queue (a static member, or logged in to one).
     pub(crate) fn is_agent(&self, extension: &str) -> bool {
         self.agents
