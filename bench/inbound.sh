@@ -60,6 +60,9 @@ menu_key=${MENU_KEY-1}
 menu_silent=${MENU_SILENT:-0}
 menu_priority=${MENU_PRIORITY:-}
 control_streams=${CONTROL_STREAMS:-20}
+# The generator paces its RTP under SCHED_FIFO at this priority (below crossbar's pacer, 20),
+# so its control streams show the machine's stalls rather than its own busy threads; 0: no.
+generator_priority=${GENERATOR_PRIORITY:-10}
 rtp_sockets=${RTP_SOCKETS:-2}
 port=5360 carrier_port=5380
 
@@ -147,6 +150,7 @@ if [[ " $parts " == *" menu "* ]]; then
     "${wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --carrier-port "$carrier_port" \
       --dial +442079460000 --calls "$n" --rate "$menu_ramp" --hold "$hold" \
       --control-streams "$control_streams" --rtp-sockets "$rtp_sockets" "${extra[@]}" \
+      --pacing-priority "$generator_priority" \
       >"$work/loadgen_menu_$n.out" 2>"$work/loadgen_menu_$n.err" &
     lg=$!; pids+=("$lg"); launched=$(date +%s)
     # All N calls are up from the end of the ramp (+2 s) to the first hang-up (hold): CPU of

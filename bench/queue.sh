@@ -7,6 +7,8 @@
 #   CALLERS=2000 AGENTS=200 bench/queue.sh
 #   PRIORITY=rt bench/queue.sh              crossbar and the generator under SCHED_RR
 #   CROSSBAR=/path/to/crossbar bench/queue.sh   another build of crossbar (the reference too)
+#   GENERATOR_PRIORITY=0 bench/queue.sh     the generator's RTP pacing at normal priority
+#                                           (default SCHED_FIFO 10, below crossbar's pacer)
 #
 # crossbar-loadgen is the CARRIER (its SIP socket, 127.0.0.1:5380, is the [[trunk]]
 # "carrier"'s address, so crossbar takes its INVITEs without digest) and the AGENTS: it
@@ -54,6 +56,7 @@ wrap_up=${WRAP_UP:-0}
 announce=${ANNOUNCE_SECS:-20}
 priority=${PRIORITY:-}
 control_streams=${CONTROL_STREAMS:-20}
+generator_priority=${GENERATOR_PRIORITY:-10}
 reference=${REFERENCE-menu}
 port=5360 carrier_port=5380 http_port=5390
 token=bench-queue-token-7f3c9a
@@ -143,7 +146,7 @@ rss0=$(rss_kb "$server_pid")
 "${wrap[@]}" "$repo/target/release/crossbar-loadgen" --server "127.0.0.1:$port" --carrier-port "$carrier_port" \
   --dial +442079460001 --calls "$callers" --rate "$ramp_rate" --hold "$patience" \
   --agents "$agents" --agent-first 3000 --agent-secret-prefix secret- --talk "$talk" \
-  --control-streams "$control_streams" --threads 2 \
+  --control-streams "$control_streams" --threads 2 --pacing-priority "$generator_priority" \
   >"$work/loadgen_queue.out" 2>"$work/loadgen_queue.err" &
 lg=$!; pids+=("$lg")
 

@@ -65,7 +65,7 @@ pub use crate::caller::MenuCaller;
 use crate::caller::{Caller, Identity, Plan, packets_in};
 use crate::histogram::Histogram;
 use crate::media::MediaPlane;
-pub use crate::media::Packets;
+pub use crate::media::{Packets, set_pacing_priority};
 pub use crate::signalling::Credentials;
 
 /// A non-blocking UDP socket on `ip` and `port` (0: chosen by the kernel) with `buffer`

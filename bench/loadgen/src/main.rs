@@ -96,10 +96,16 @@ struct Args {
     /// Worker threads for the signalling (RTP has threads of its own).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// SCHED_FIFO priority of the RTP pacing threads (1-99; needs root or CAP_SYS_NICE), so
+    /// the control streams measure the machine rather than a busy generator; 0: the normal
+    /// scheduler.
+    #[arg(long, default_value_t = 0)]
+    pacing_priority: u8,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    crossbar_loadgen::set_pacing_priority(args.pacing_priority);
     if !(args.hold >= 0.0 && args.hold.is_finite()) {
         bail!("--hold must be a number of seconds, not negative");
     }

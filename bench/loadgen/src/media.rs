@@ -253,7 +253,10 @@ impl MediaPlane {
             let (stop, keys) = (stop.clone(), keys.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("rtp-send-{side:?}"))
-                .spawn(move || pace(&side_sockets, &queue, epoch, &stop, &keys))?;
+                .spawn(move || {
+                    take_pacing_priority();
+                    pace(&side_sockets, &queue, epoch, &stop, &keys)
+                })?;
             pacing.push((side, thread));
         }
         let starts: [mpsc::Sender<Pacing>; 2] = starts.try_into().expect("one per side");
@@ -416,6 +419,40 @@ fn event_of(key: char) -> u8 {
 }
 
 /// A side's pacing thread: every [`SLOT`], one packet for each stream of that slot.
+/// The `SCHED_FIFO` priority the pacing threads take (0: none); set once, at start.
+static PACING_PRIORITY: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+
+/// Sets the pacing threads' `SCHED_FIFO` priority (0: the normal scheduler); before the
+/// first media plane starts.
+pub fn set_pacing_priority(priority: u8) {
+    let _ = PACING_PRIORITY.set(priority);
+}
+
+/// Puts the calling pacing thread under `SCHED_FIFO` at the priority set, if any.
+fn take_pacing_priority() {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let priority = PACING_PRIORITY.get().copied().unwrap_or(0);
+    if priority == 0 {
+        return;
+    }
+    let taken = ThreadPriorityValue::try_from(priority)
+        .map_err(|reason| reason.to_string())
+        .and_then(|value| {
+            set_thread_priority_and_policy(
+                thread_native_id(),
+                ThreadPriority::Crossplatform(value),
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+            )
+            .map_err(|error| error.to_string())
+        });
+    if let Err(error) = taken {
+        eprintln!("loadgen: pacing at normal priority, SCHED_FIFO {priority} refused: {error}");
+    }
+}
+
 fn pace(
     sockets: &[Arc<UdpSocket>],
     queue: &mpsc::Receiver<Pacing>,
