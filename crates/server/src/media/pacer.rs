@@ -16,9 +16,20 @@
 //! A relay that plays shares one [`Stream`] with the pacer, behind a mutex: the player, a
 //! handle on side A's RTP socket, and where the caller is. The relay's task locks it to
 //! carry out the switch's commands (`Play`, `Music`, `StopPlaying`, `Bridge`) and when
-//! side A's address changes, then [`Stream::schedule`]s it; the pacer locks it to send what
+//! side A's address changes, then [`Pacer::schedule`]s it; the pacer locks it to send what
 //! is due. Neither holds the lock across a wait, and both lock a stream a few times per
 //! frame at most, so the lock is uncontended in practice.
+//!
+//! # Never waiting for an ordinary thread
+//!
+//! The pacer runs at a real-time priority; the relays' tasks and the runtimes' workers do
+//! not. Any lock the pacer shared with them could be held by one of them when the kernel
+//! preempts it — and the pacer would wait until that thread got a core again, its priority
+//! inverted. So the pacer takes no such lock: it only `try_lock`s a stream (one found
+//! locked is tried again one step later); streams reach it through a lock-free queue, and
+//! it sleeps and is woken with `park`/`unpark` (a futex on an atomic); the plays it sees
+//! finish go through another lock-free queue to an ordinary thread that sends the
+//! [`MediaEvent::PlayFinished`] events (waking a task takes the runtime's locks).
 //!
 //! The pacer keeps a heap of (due, stream). A stream is in the heap at most once for real:
 //! [`Stream::queued`] is the due time of its live entry; an entry whose time is not that is
@@ -29,11 +40,13 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crossbar_media::{MediaEvent, Player, PlayerEvent, RelayId};
+use crossbeam_queue::SegQueue;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -106,10 +119,10 @@ impl Stream {
         self.player.poll_timeout()
     }
 
-    /// Sends the frames due at `now`; reports a play that finished on `events`.
-    fn send_due(&mut self, now: Instant, events: &UnboundedSender<MediaEvent>) {
+    /// Sends the frames due at `now`; whether a play has just finished.
+    fn send_due(&mut self, now: Instant) -> bool {
         let (Some(socket), Some(to)) = (self.socket.as_ref(), self.to) else {
-            return;
+            return false;
         };
         while let Some(packet) = self.player.poll_transmit(now) {
             self.last_sent = Some(now);
@@ -117,7 +130,7 @@ impl Stream {
                 tracing::trace!(relay = %self.id, %error, %to, "prompt packet not sent");
             }
         }
-        self.report_finished(events);
+        self.player.poll_event() == Some(PlayerEvent::Finished)
     }
 
     /// Reports [`MediaEvent::PlayFinished`] if the last play has just finished.
@@ -132,30 +145,68 @@ impl Stream {
 /// Hands streams to the pacer. Cloned into every relay's task.
 #[derive(Clone)]
 pub(super) struct Pacer {
-    queue: Sender<Entry>,
+    inbox: Arc<Inbox>,
+    /// The pacer's thread, woken (`unpark`) when a stream is handed over.
+    thread: Thread,
+}
+
+/// What the relays' tasks hand the pacer: a lock-free queue (see the module documentation).
+struct Inbox {
+    entries: SegQueue<Entry>,
+}
+
+/// Plays the pacer has seen finish, for the reporting thread to turn into events.
+struct Finished {
+    relays: SegQueue<RelayId>,
+    /// The pacer has ended: report what is left and end.
+    done: AtomicBool,
 }
 
 impl Pacer {
     /// Starts the pacer's thread, under `SCHED_FIFO` priority `priority` if the system
-    /// allows it (0: the normal scheduler); it reports finished plays on `events` and ends
-    /// when the last `Pacer` handle is dropped.
+    /// allows it (0: the normal scheduler), and the thread that reports finished plays on
+    /// `events`; both end once the last `Pacer` handle is dropped.
     pub fn start(events: UnboundedSender<MediaEvent>, priority: u8) -> Pacer {
-        let (queue, entries) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("crossbar-pacer".into())
-            .spawn(move || {
-                if priority > 0 {
-                    take_priority(priority);
-                }
-                run(&entries, &events);
-            })
-            .expect("the pacer thread starts: threads are not exhausted at start-up");
-        Pacer { queue }
+        let inbox = Arc::new(Inbox {
+            entries: SegQueue::new(),
+        });
+        let finished = Arc::new(Finished {
+            relays: SegQueue::new(),
+            done: AtomicBool::new(false),
+        });
+        let reporter = {
+            let finished = Arc::clone(&finished);
+            std::thread::Builder::new()
+                .name("crossbar-pacer-events".into())
+                .spawn(move || report(&finished, &events))
+                .expect(
+                    "the pacer's reporting thread starts: threads are not exhausted at start-up",
+                )
+        };
+        let pacer = {
+            let inbox = Arc::downgrade(&inbox);
+            let reporter = reporter.thread().clone();
+            std::thread::Builder::new()
+                .name("crossbar-pacer".into())
+                .spawn(move || {
+                    if priority > 0 {
+                        take_priority(priority);
+                    }
+                    run(&inbox, &finished, &reporter);
+                    finished.done.store(true, AtomicOrdering::Release);
+                    reporter.unpark();
+                })
+                .expect("the pacer thread starts: threads are not exhausted at start-up")
+        };
+        Pacer {
+            inbox,
+            thread: pacer.thread().clone(),
+        }
     }
 
     /// Puts `stream` (locked by the caller as `locked`) in the pacer's hands again after a
     /// change: a play, the music, the caller's address. Only a stream whose next frame is
-    /// due sooner than its live entry is sent over.
+    /// due sooner than its live entry is handed over.
     pub fn schedule(&self, stream: &SharedStream, locked: &mut Stream) {
         let Some(due) = locked.want() else {
             return;
@@ -164,10 +215,11 @@ impl Pacer {
             return;
         }
         locked.queued = Some(due);
-        let _ = self.queue.send(Entry {
+        self.inbox.entries.push(Entry {
             due,
             stream: Arc::clone(stream),
         });
+        self.thread.unpark();
     }
 }
 
@@ -198,43 +250,34 @@ impl Ord for Entry {
     }
 }
 
-/// The pacer's loop: waits for the earliest due time (rounded up to the grid) or a new
-/// entry, sends what is due, until every handle is gone.
+/// How long the pacer sleeps when no stream sounds, before it looks whether its handles are
+/// all gone (a new stream wakes it at once).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The pacer's loop: takes the streams handed over, sends what is due, sleeps until the
+/// earliest due time (rounded up to the grid) or until a relay's task wakes it; ends once
+/// every [`Pacer`] handle is gone.
 ///
-/// The pacer never waits for a stream's lock: a relay's task holds it for microseconds, but
-/// a task preempted while holding it would hold up every stream behind it — the pacer's
-/// real-time priority inverted. A stream found locked is set aside (its entry unchanged)
+/// Nothing here waits for a lock an ordinary thread may hold (see the module
+/// documentation): the inbox and the finished plays are lock-free queues, sleeping and
+/// waking are `park`/`unpark`, and a stream found locked is set aside (its entry unchanged)
 /// and tried again one step later.
-fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
+fn run(inbox: &Weak<Inbox>, finished: &Finished, reporter: &Thread) {
     let mut heap: BinaryHeap<Entry> = BinaryHeap::new();
     let mut busy: Vec<Entry> = Vec::new();
     let epoch = now();
     loop {
-        let retry = (!busy.is_empty()).then(|| on_grid(epoch, now() + STEP));
-        let next = heap.peek().map(|next| on_grid(epoch, next.due));
-        let received = match next.into_iter().chain(retry).min() {
-            None => entries.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(wake) => {
-                let wait = wake.saturating_duration_since(now());
-                if wait.is_zero() {
-                    Err(RecvTimeoutError::Timeout)
-                } else {
-                    entries.recv_timeout(wait)
-                }
-            }
-        };
-        match received {
-            Ok(entry) => {
+        {
+            let Some(inbox) = inbox.upgrade() else {
+                return;
+            };
+            while let Some(entry) = inbox.entries.pop() {
                 heap.push(entry);
-                // Take what else came before sending.
-                heap.extend(entries.try_iter());
-                continue;
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
         }
         heap.extend(busy.drain(..));
         let now = now();
+        let mut reported = false;
         while heap.peek().is_some_and(|next| next.due <= now) {
             let entry = heap.pop().expect("peeked just now");
             let stream = Arc::clone(&entry.stream);
@@ -250,7 +293,10 @@ fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
                 // Stale: the stream was rescheduled since.
                 continue;
             }
-            locked.send_due(now, events);
+            if locked.send_due(now) {
+                finished.relays.push(locked.id);
+                reported = true;
+            }
             locked.queued = locked.want();
             if let Some(due) = locked.queued {
                 drop(locked);
@@ -260,6 +306,37 @@ fn run(entries: &Receiver<Entry>, events: &UnboundedSender<MediaEvent>) {
                 });
             }
         }
+        if reported {
+            reporter.unpark();
+        }
+        let next = heap.peek().map(|next| on_grid(epoch, next.due));
+        let retry = (!busy.is_empty()).then(|| on_grid(epoch, now + STEP));
+        match next.into_iter().chain(retry).min() {
+            Some(wake) => {
+                let wait = wake.saturating_duration_since(self::now());
+                if !wait.is_zero() {
+                    std::thread::park_timeout(wait);
+                }
+            }
+            None => std::thread::park_timeout(IDLE_CHECK),
+        }
+    }
+}
+
+/// The reporting thread's loop: turns the plays the pacer saw finish into
+/// [`MediaEvent::PlayFinished`], until the pacer has ended. An ordinary thread: sending on
+/// the events channel wakes a task, which takes the runtime's locks.
+fn report(finished: &Finished, events: &UnboundedSender<MediaEvent>) {
+    loop {
+        let done = finished.done.load(AtomicOrdering::Acquire);
+        while let Some(id) = finished.relays.pop() {
+            tracing::debug!(relay = %id, "play finished");
+            let _ = events.send(MediaEvent::PlayFinished { id });
+        }
+        if done {
+            return;
+        }
+        std::thread::park();
     }
 }
 
