@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use dtmf::KeyDetector;
-pub use player::{Player, PlayerEvent};
+pub use player::{FRAME, Player, PlayerEvent};
 pub use ports::PortPool;
 pub use prompt::{Prompt, PromptError};
 pub use relay::{

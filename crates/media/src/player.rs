@@ -30,14 +30,20 @@
 //!
 //! # Pacing
 //!
+//! A player may be given a phase ([`Player::set_phase`]): an instant its frames fall on,
+//! modulo 20 ms. Every start of the stream (its first frame, and the first after a silence)
+//! is then put off to the next instant of that grid — at most 19 ms — so a sender that
+//! paces many players can give each its own share of the 20 ms cycle instead of sending
+//! all frames of the callers who arrived together at once.
+//!
 //! Frame *n* of a play is due at `start + n·20 ms` — computed from the start, never from when
 //! the previous packet went out, so the stream does not drift when the caller of
 //! [`Player::poll_transmit`] wakes up late. A caller that wakes up late gets the overdue
 //! frames back to back, up to [`MAX_LATE_FRAMES`] of them (60 ms, which a receiver's jitter
 //! buffer absorbs). If it is further behind (its task stalled, or it held the player back
 //! while the phone's address was unknown), the schedule moves: the overdue frame goes out now
-//! and the rest follow 20 ms apart from there, with the timestamp advanced by the stall as
-//! across a pause — audio is not skipped, and a burst never floods the phone.
+//! and the rest follow 20 ms apart from there (on the phase's grid: from its instant just
+//! before now), with the timestamp advanced by the stall as across a pause — audio is not skipped, and a burst never floods the phone.
 //!
 //! Building a packet copies 160 octets into a buffer the player owns: no allocation per
 //! packet.
@@ -119,6 +125,9 @@ pub struct Player {
     /// Timestamp of the first packet ever, until there is one.
     first_timestamp: u32,
     last: Option<Sent>,
+    /// An instant on the grid every start of the stream falls on (see the module
+    /// documentation); `None`: a start is due at once.
+    phase: Option<Instant>,
     /// `Some` exactly while a play or the music sounds.
     schedule: Option<Schedule>,
     play: Option<Play>,
@@ -136,6 +145,7 @@ impl Player {
             sequence,
             first_timestamp: timestamp,
             last: None,
+            phase: None,
             schedule: None,
             play: None,
             music: None,
@@ -148,13 +158,28 @@ impl Player {
         self.ssrc
     }
 
+    /// Puts every later start of the stream on the grid of `phase` (`phase` + n·20 ms): the
+    /// first frame of a start is due at the first instant of that grid from when it would
+    /// have been due (see the module documentation). A stream sounding now keeps its
+    /// schedule until it next starts.
+    pub fn set_phase(&mut self, phase: Instant) {
+        self.phase = Some(phase);
+    }
+
+    /// The first instant of the phase's grid at or after `at` (`at` itself without a phase).
+    fn on_phase(&self, at: Instant) -> Instant {
+        self.phase
+            .map_or(at, |phase| on_grid(phase, at, Rounding::Up))
+    }
+
     /// A new start of the stream at `now`: the first frame is due then, or 20 ms after the
-    /// last packet sent if that is later, with the timestamp advanced by the time between.
+    /// last packet sent if that is later, put off to the phase's grid, with the timestamp
+    /// advanced by the time between.
     fn start(&self, now: Instant) -> Schedule {
         let (due, timestamp) = match self.last {
-            None => (now, self.first_timestamp),
+            None => (self.on_phase(now), self.first_timestamp),
             Some(last) => {
-                let due = now.max(last.due + FRAME);
+                let due = self.on_phase(now.max(last.due + FRAME));
                 (due, last.timestamp.wrapping_add(samples(due - last.due)))
             }
         };
@@ -288,9 +313,13 @@ impl Player {
         }
         let late = now - schedule.due;
         if late > FRAME * MAX_LATE_FRAMES {
-            // Stalled: this frame goes now, the timestamp counts the stall as a pause.
-            schedule.timestamp = schedule.timestamp.wrapping_add(samples(late));
-            schedule.due = now;
+            // Stalled: this frame goes now (due at the phase's last instant, so the next ones
+            // are on its grid again), the timestamp counts the stall as a pause.
+            let due = self
+                .phase
+                .map_or(now, |phase| on_grid(phase, now, Rounding::Down));
+            schedule.timestamp = schedule.timestamp.wrapping_add(samples(due - schedule.due));
+            schedule.due = due;
         }
         let mut play_ended = false;
         let (audio, payload_type) = if let Some(play) = self.play.as_mut() {
@@ -352,6 +381,37 @@ impl Player {
     /// [`PlayerEvent::Finished`] once after the last frame of a non-repeating play went out.
     pub fn poll_event(&mut self) -> Option<PlayerEvent> {
         std::mem::take(&mut self.finished).then_some(PlayerEvent::Finished)
+    }
+}
+
+/// Which way [`on_grid`] rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rounding {
+    /// To the first instant of the grid at or after the given one.
+    Up,
+    /// To the last instant of the grid at or before it.
+    Down,
+}
+
+/// The instant of the grid `phase` + n·[`FRAME`] (n of either sign) nearest to `at` on the
+/// side `rounding` says; `at` itself if that instant is not representable.
+fn on_grid(phase: Instant, at: Instant, rounding: Rounding) -> Instant {
+    let frame = FRAME.as_nanos();
+    let frames = |nanos: u128| Duration::from_nanos((nanos * frame) as u64);
+    if at >= phase {
+        let since = (at - phase).as_nanos();
+        let n = match rounding {
+            Rounding::Up => since.div_ceil(frame),
+            Rounding::Down => since / frame,
+        };
+        phase.checked_add(frames(n)).unwrap_or(at)
+    } else {
+        let before = (phase - at).as_nanos();
+        let n = match rounding {
+            Rounding::Up => before / frame,
+            Rounding::Down => before.div_ceil(frame),
+        };
+        phase.checked_sub(frames(n)).unwrap_or(at)
     }
 }
 

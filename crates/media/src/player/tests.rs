@@ -535,3 +535,82 @@ fn a_play_ordered_while_the_music_is_overdue_takes_the_overdue_slot_without_a_ti
     // And on from there on the grid: the next frame is due at 80 ms.
     assert_eq!(player.poll_timeout(), Some(t0 + ms(80)));
 }
+
+// Phases.
+
+#[test]
+fn a_phased_stream_starts_on_its_grid_and_keeps_to_it_across_a_silence() {
+    let t0 = Instant::now();
+    let mut player = Player::new(SSRC, 0, 0);
+    // The grid: t0 + 7 ms + n·20 ms.
+    player.set_phase(t0 + ms(7));
+    player.play(vec![prompt("p", 3, 1)], false, 0, t0 + ms(10));
+    // Put off from 10 ms to the grid's next instant, 27 ms.
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(27)));
+    assert!(player.poll_transmit(t0 + ms(26)).is_none());
+    let (first, finished) = run(&mut player, t0 + ms(1000));
+    assert!(finished);
+    let times: Vec<Instant> = first.iter().map(|p| p.at).collect();
+    assert_eq!(times, [t0 + ms(27), t0 + ms(47), t0 + ms(67)]);
+    assert_eq!(first[0].timestamp, 0);
+    assert!(first[0].marker);
+
+    // A play after a silence, ordered between two instants of the grid, waits for the next.
+    player.play(vec![prompt("q", 2, 2)], false, 0, t0 + ms(200));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(207)));
+    let (again, _) = run(&mut player, t0 + ms(1000));
+    assert_continuous(&[first[2].clone(), again[0].clone()]);
+    assert!(again[0].marker);
+    // 140 ms after the last frame (due at 67 ms): a whole number of frames.
+    assert_eq!(again[0].timestamp, 320 + 140 * 8);
+    assert_eq!(again[1].at, t0 + ms(227));
+
+    // Ordered exactly on an instant of the grid, it is not put off.
+    player.play(vec![prompt("r", 1, 3)], false, 0, t0 + ms(407));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(407)));
+}
+
+#[test]
+fn a_phase_before_or_after_now_gives_the_same_grid() {
+    let t0 = Instant::now();
+    let mut early = Player::new(SSRC, 0, 0);
+    early.set_phase(t0 + ms(3));
+    let mut late = Player::new(SSRC, 0, 0);
+    late.set_phase(t0 + ms(3) + ms(20 * 50));
+    for player in [&mut early, &mut late] {
+        player.set_music(Some(prompt("m", 4, 1)), 0, t0 + ms(100));
+        assert_eq!(player.poll_timeout(), Some(t0 + ms(103)));
+    }
+}
+
+#[test]
+fn a_phased_stream_moved_by_a_stall_lands_back_on_its_grid() {
+    let t0 = Instant::now();
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_phase(t0);
+    player.play(vec![prompt("p", 10, 1)], false, 0, t0);
+    player.poll_transmit(t0).unwrap();
+    // Frame 1 was due at 20 ms; at 509 ms it is far behind: it goes now, counted as due at
+    // the grid's last instant, 500 ms, and the next is due on the grid.
+    let now = t0 + ms(509);
+    let late = read(now, player.poll_transmit(now).unwrap());
+    assert!(player.poll_transmit(now).is_none(), "no burst");
+    assert_eq!(late.timestamp, 4000);
+    assert_eq!(late.sequence, 1);
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(520)));
+    let next = read(t0 + ms(520), player.poll_transmit(t0 + ms(520)).unwrap());
+    assert_eq!(next.timestamp, 4160);
+}
+
+#[test]
+fn a_stream_sounding_when_given_a_phase_keeps_its_schedule_until_it_starts_again() {
+    let t0 = Instant::now();
+    let mut player = Player::new(SSRC, 0, 0);
+    player.set_music(Some(prompt("m", 4, 1)), 0, t0);
+    player.poll_transmit(t0).unwrap();
+    player.set_phase(t0 + ms(5));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(20)));
+    // An announcement takes the music's next slot, not the grid's.
+    player.play(vec![prompt("p", 1, 2)], false, 0, t0 + ms(10));
+    assert_eq!(player.poll_timeout(), Some(t0 + ms(20)));
+}

@@ -358,12 +358,13 @@ impl Task {
     fn stream(&mut self) -> SharedStream {
         let (id, to) = (self.relay.id(), self.relay.rtp_destination(Side::A));
         let socket = &self.sockets.a_rtp;
+        let pacer = &self.pacer;
         let endpoint = &mut self.endpoint;
         let stream = endpoint.stream.get_or_insert_with(|| {
             // RFC 3550 §5.1: SSRC, first sequence number and timestamp are random.
             let mut rng = rand::rng();
             let player = Player::new(rng.random(), rng.random(), rng.random());
-            let stream = Stream::shared(id, player, Arc::clone(socket));
+            let stream = Stream::shared(id, player, Arc::clone(socket), pacer);
             lock(&stream).set_destination(to);
             endpoint.told = to;
             stream
@@ -400,7 +401,7 @@ impl Task {
                 }
                 let stream = self.stream();
                 let mut locked = lock(&stream);
-                locked.player.play(prompts, repeat, payload_type, now);
+                locked.play(prompts, repeat, payload_type, now);
                 // A play without audio has finished already.
                 locked.report_finished(&self.events);
                 self.pacer.schedule(&stream, &mut locked);
@@ -415,10 +416,10 @@ impl Task {
                     relay.set_endpoint(now, true);
                     let stream = self.stream();
                     let mut locked = lock(&stream);
-                    locked.player.set_music(music, payload_type, now);
+                    locked.set_music(music, payload_type, now);
                     self.pacer.schedule(&stream, &mut locked);
                 } else if let Some(stream) = self.endpoint.stream.as_ref() {
-                    lock(stream).player.set_music(None, payload_type, now);
+                    lock(stream).set_music(None, payload_type, now);
                 }
             }
             Control::StopPlaying => {
@@ -442,7 +443,7 @@ impl Task {
     /// Stops the play and the music (the pacer drops a silent stream when it next comes up).
     fn stop_player(&mut self) {
         if let Some(stream) = self.endpoint.stream.as_ref() {
-            lock(stream).player.stop();
+            lock(stream).stop();
         }
     }
 
