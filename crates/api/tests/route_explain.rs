@@ -244,6 +244,7 @@ async fn a_blocked_extension_and_one_at_its_call_limit_are_denied() {
             rate: None,
             outbound: None,
             last_seen_at_ms: FRIDAY_TEN - 120_000,
+            callback_task: None,
         })
         .await
         .expect("call in progress written");

@@ -319,6 +319,9 @@ pub enum RecorderOutput {
         /// post-dial delay); its `cost` is zero, since it depends on when the call ends.
         outbound: Option<Outbound>,
     },
+    /// The call was placed for callback task `task` (its [`EventKind::Callback`]): the task
+    /// its record counts an attempt on, even should crossbar stop before it ends.
+    Callback { call: CallId, task: i64 },
     /// The call ended: its record. The recorder has forgotten the call.
     Finished(Box<CallRecord>),
 }
@@ -415,7 +418,10 @@ impl Recorder {
             }
             EventKind::Callback { task, .. } => {
                 state.callback_task = *task;
-                None
+                task.map(|task| RecorderOutput::Callback {
+                    call: event.call.clone(),
+                    task,
+                })
             }
             EventKind::QueueJoined { queue, position } => {
                 state.queues.push(OpenVisit {
@@ -1420,6 +1426,21 @@ mod tests {
             EndReason::TargetsFailed { status: 486 },
             HangupSide::Caller,
             Some(486),
+        );
+        let mut recorder = Recorder::default();
+        let outputs: Vec<_> = s
+            .events
+            .clone()
+            .into_iter()
+            .filter_map(|e| recorder.record(e))
+            .collect();
+        assert_eq!(
+            outputs[1],
+            RecorderOutput::Callback {
+                call: CallId("cb".into()),
+                task: 7
+            },
+            "the task is reported while the call is up: {outputs:?}"
         );
         let r = s.record();
         assert_eq!(r.disposition, Disposition::Busy);

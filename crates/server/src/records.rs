@@ -179,6 +179,13 @@ fn log_lost(change: &CallChange, error: &StoreError) {
             %error,
             "call answer not written; a crash now would record it unanswered"
         ),
+        CallChange::Callback { id, task } => tracing::error!(
+            call = %id,
+            task,
+            %error,
+            "callback task of a call in progress not written; a crash now would not count the \
+             attempt"
+        ),
         CallChange::Finished(record) => tracing::error!(
             call = %record.id,
             %error,
@@ -486,6 +493,7 @@ mod tests {
                 rate: None,
                 outbound: None,
                 last_seen_at_ms: t0 + 30_000,
+                callback_task: None,
             })
             .await
             .unwrap();

@@ -45,6 +45,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 match change {
                     CallChange::Started(call) => store.call_started(call).await?,
                     CallChange::Answered(answer) => drop(store.call_answered(answer).await?),
+                    CallChange::Callback { id, task } => {
+                        store.call_placed_for(id, *task).await?;
+                    }
                     CallChange::Finished(record) => store.call_finished(record).await?,
                 }
             }

@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 rate: None,
                 outbound: None,
                 last_seen_at_ms: t0 + i,
+                callback_task: None,
             })
         })
         .collect();

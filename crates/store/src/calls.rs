@@ -77,6 +77,9 @@ pub struct ActiveCall {
     pub outbound: Option<Outbound>,
     /// The last time crossbar knew the call to be up (unix milliseconds).
     pub last_seen_at_ms: i64,
+    /// The callback task the call was placed for ([`CallChange::Callback`]): its record
+    /// counts an attempt on it, interrupted or not.
+    pub callback_task: Option<i64>,
 }
 
 /// A call in progress was answered: what [`Store::call_answered`] notes on its
@@ -118,6 +121,8 @@ pub enum CallChange {
     Started(ActiveCall),
     /// A call in progress was answered ([`Store::call_answered`]).
     Answered(Answer),
+    /// A call in progress was placed for a callback task ([`Store::call_placed_for`]).
+    Callback { id: CallId, task: i64 },
     /// The call ended: its record, replacing its `active_calls` row ([`Store::call_finished`]).
     Finished(Box<CallRecord>),
 }
@@ -146,6 +151,7 @@ impl From<RecorderOutput> for CallChange {
                 rate: None,
                 outbound: None,
                 last_seen_at_ms: started_at_ms,
+                callback_task: None,
             }),
             RecorderOutput::Answered {
                 call,
@@ -162,6 +168,7 @@ impl From<RecorderOutput> for CallChange {
                 rate,
                 outbound,
             }),
+            RecorderOutput::Callback { call, task } => CallChange::Callback { id: call, task },
             RecorderOutput::Finished(record) => CallChange::Finished(record),
         }
     }
@@ -173,6 +180,7 @@ impl CallChange {
         match self {
             CallChange::Started(call) => &call.id,
             CallChange::Answered(answer) => &answer.id,
+            CallChange::Callback { id, .. } => id,
             CallChange::Finished(record) => &record.id,
         }
     }
@@ -247,7 +255,7 @@ const ACTIVE_SELECT: &str = "SELECT a.id, a.sip_call_id, a.direction, a.caller_n
      a.caller_name, a.callee_number, a.callee_name, a.started_at_ms, a.answered_at_ms, \
      a.answered_by, a.dialled, a.normalized_number, a.destination_class, a.outbound_route, \
      a.caller_id, a.trunk, a.trunk_attempts, a.pdd_ms, a.rate_per_minute_micros, \
-     a.rate_connection_fee_micros, a.rate_increment, \
+     a.rate_connection_fee_micros, a.rate_increment, a.callback_task, \
      CASE WHEN s.seen_at_ms > a.last_seen_at_ms THEN s.seen_at_ms ELSE a.last_seen_at_ms END \
      AS last_seen_at_ms \
      FROM active_calls a LEFT JOIN active_calls_seen s ON s.id = 1 \
@@ -257,6 +265,9 @@ const ACTIVE_SELECT: &str = "SELECT a.id, a.sip_call_id, a.direction, a.caller_n
 const TOUCH_ACTIVE: &str = "UPDATE active_calls_seen SET seen_at_ms = $1 \
      WHERE id = 1 AND seen_at_ms < $1";
 const DELETE_ACTIVE: &str = "DELETE FROM active_calls WHERE id = $1";
+/// Rare (callbacks only, one per call): a statement per call.
+const CALLBACK_ACTIVE: &str = "UPDATE active_calls SET callback_task = $1 WHERE id = $2";
+const CALLBACK_OP: &str = "store the callback task of a call in progress";
 /// Multi-row statements (one row is a multi-row statement too): a `*_HEAD`, then
 /// `VALUES (...), (...)` (or the ids), then the `*_TAIL`. A batch's statements each touch
 /// distinct calls (see [`waves`]), so no row is inserted or updated twice by one statement.
@@ -264,7 +275,7 @@ const INSERT_ACTIVES_HEAD: &str = "INSERT INTO active_calls (id, sip_call_id, di
      caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
      answered_by, last_seen_at_ms, dialled, normalized_number, destination_class, \
      outbound_route, caller_id, trunk, trunk_attempts, pdd_ms, rate_per_minute_micros, \
-     rate_connection_fee_micros, rate_increment) ";
+     rate_connection_fee_micros, rate_increment, callback_task) ";
 const INSERT_RECORDS_HEAD: &str = "INSERT INTO calls (id, sip_call_id, direction, \
      caller_number, caller_name, callee_number, callee_name, started_at_ms, answered_at_ms, \
      ended_at_ms, disposition, disposition_detail, sip_status, hangup_by, answered_by, \
@@ -438,6 +449,7 @@ impl<'a> RecordRow<'a> {
 enum Write<'a> {
     Started(&'a ActiveCall),
     Answered(&'a Answer),
+    Callback(&'a CallId, i64),
     Finished(Box<RecordRow<'a>>),
 }
 
@@ -446,6 +458,7 @@ impl<'a> Write<'a> {
         match self {
             Write::Started(call) => &call.id,
             Write::Answered(answer) => &answer.id,
+            Write::Callback(id, _) => id,
             Write::Finished(row) => &row.record.id,
         }
     }
@@ -454,6 +467,7 @@ impl<'a> Write<'a> {
         Ok(match change {
             CallChange::Started(call) => Write::Started(call),
             CallChange::Answered(answer) => Write::Answered(answer),
+            CallChange::Callback { id, task } => Write::Callback(id, *task),
             CallChange::Finished(record) => {
                 Write::Finished(Box::new(RecordRow::new(record, FINISHED_OP)?))
             }
@@ -466,6 +480,7 @@ impl<'a> Write<'a> {
 struct Wave<'w> {
     started: Vec<&'w ActiveCall>,
     answered: Vec<&'w Answer>,
+    callbacks: Vec<(&'w CallId, i64)>,
     finished: Vec<&'w RecordRow<'w>>,
 }
 
@@ -475,7 +490,8 @@ struct Wave<'w> {
 /// Every change touches only its own call's rows, so changes to different calls commute:
 /// only each call's own changes must stay in order, and the waves keep that order. Within a
 /// wave the calls are distinct, so its changes can go in any order — the calls started
-/// first, then the answers, then the records — each kind in multi-row statements.
+/// first, then the answers and callback tasks, then the records — each kind in multi-row
+/// statements (but the rare callback tasks, one statement each).
 fn waves<'w>(writes: &'w [Write<'w>]) -> Vec<Wave<'w>> {
     let mut seen: std::collections::HashMap<&CallId, usize> = std::collections::HashMap::new();
     let mut waves: Vec<Wave<'w>> = Vec::new();
@@ -490,6 +506,7 @@ fn waves<'w>(writes: &'w [Write<'w>]) -> Vec<Wave<'w>> {
         match write {
             Write::Started(call) => wave.started.push(call),
             Write::Answered(answer) => wave.answered.push(answer),
+            Write::Callback(id, task) => wave.callbacks.push((id, *task)),
             Write::Finished(row) => wave.finished.push(row),
         }
     }
@@ -576,6 +593,7 @@ macro_rules! insert_actives {
             let outbound =
                 ActiveOutbound::new(call.outbound.as_ref(), call.trunk.as_deref(), call.rate);
             bind_active_outbound!(row, &outbound);
+            row.push_bind(call.callback_task);
         });
         insert.push(INSERT_MANY_TAIL);
         insert
@@ -1094,6 +1112,7 @@ struct ActiveRow {
     rate_per_minute_micros: Option<i64>,
     rate_connection_fee_micros: Option<i64>,
     rate_increment: Option<String>,
+    callback_task: Option<i64>,
     last_seen_at_ms: i64,
 }
 
@@ -1164,6 +1183,7 @@ impl ActiveRow {
             rate,
             outbound,
             last_seen_at_ms: self.last_seen_at_ms,
+            callback_task: self.callback_task,
         })
     }
 }
@@ -1173,9 +1193,10 @@ impl ActiveCall {
     /// `EndReason::Interrupted`): it ends at the last time crossbar knew it to be up (never
     /// after `now_ms`, never before it started), ended by the system, `interrupted`, answered
     /// if it had been answered and `failed` otherwise. The timeline is rebuilt from what the
-    /// active row remembers (start, routing, answer, end). A call answered through a trunk
-    /// keeps its outbound part — routing, trunk, attempts and post-dial delay as known at
-    /// the answer — and is charged at the answering leg's rate for its talk time up to the end.
+    /// active row remembers (start, callback task, routing, answer, end). A call answered
+    /// through a trunk keeps its outbound part — routing, trunk, attempts and post-dial delay
+    /// as known at the answer — and is charged at the answering leg's rate for its talk time
+    /// up to the end. A call placed for a callback task counts an attempt on it when stored.
     pub fn into_interrupted_record(self, now_ms: i64) -> CallRecord {
         let last_known = self
             .last_seen_at_ms
@@ -1196,6 +1217,16 @@ impl ActiveCall {
                 sip_call_id: self.sip_call_id.clone(),
             },
         )];
+        if let Some(task) = self.callback_task {
+            events.push(event(
+                self.started_at_ms,
+                EventKind::Callback {
+                    task: Some(task),
+                    queue: None,
+                    returns: None,
+                },
+            ));
+        }
         if let Some(outbound) = &self.outbound {
             events.push(event(
                 self.started_at_ms,
@@ -1288,6 +1319,19 @@ impl Store {
         Ok(updated > 0)
     }
 
+    /// Notes that call `id`, in progress, was placed for callback task `task`; returns whether
+    /// the call was in progress.
+    pub async fn call_placed_for(&self, id: &CallId, task: i64) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => sqlx::query(CALLBACK_ACTIVE)
+            .bind(task)
+            .bind(&id.0)
+            .execute(pool)
+            .await
+            .map_err(db(CALLBACK_OP))?
+            .rows_affected());
+        Ok(updated > 0)
+    }
+
     /// Notes that every call in progress was still up at `at_ms` (what an interrupted record
     /// ends at after a crash, unless the call started or was answered later). One single-row
     /// statement, however many calls are up; a time earlier than the last one noted changes
@@ -1366,6 +1410,14 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db(ANSWERED_OP))?;
+                }
+                for (id, task) in &wave.callbacks {
+                    sqlx::query(CALLBACK_ACTIVE)
+                        .bind(task)
+                        .bind(&id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(CALLBACK_OP))?;
                 }
                 for rows in wave.finished.chunks(ROWS_PER_STATEMENT) {
                     let ids: Vec<String> = insert_records!(rows)

@@ -42,6 +42,7 @@ fn active(id: &str, direction: Direction, caller: &str, started_at_ms: i64) -> A
         rate: None,
         outbound: None,
         last_seen_at_ms: started_at_ms,
+        callback_task: None,
     }
 }
 

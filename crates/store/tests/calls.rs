@@ -105,6 +105,7 @@ impl Call {
             rate: None,
             outbound: None,
             last_seen_at_ms: self.start_ms,
+            callback_task: None,
         }
     }
 
@@ -567,6 +568,7 @@ async fn a_batch_of_started_and_answered_calls_leaves_them_in_progress(db: TestD
         answered_at_ms: Some(T0 + 3_000),
         answered_by: Some("202".into()),
         last_seen_at_ms: T0 + 3_000,
+        callback_task: None,
         ..a.active()
     };
     assert_eq!(active, vec![answered, b.active()]);
@@ -749,6 +751,9 @@ async fn a_large_batch_writes_the_same_as_its_changes_one_by_one(db: TestDb) {
         match change {
             CallChange::Started(call) => one_by_one.call_started(call).await.unwrap(),
             CallChange::Answered(answer) => drop(one_by_one.call_answered(answer).await.unwrap()),
+            CallChange::Callback { id, task } => {
+                one_by_one.call_placed_for(id, *task).await.unwrap();
+            }
             CallChange::Finished(record) => one_by_one.call_finished(record).await.unwrap(),
         }
     }

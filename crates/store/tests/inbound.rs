@@ -154,6 +154,7 @@ async fn store_records(store: &Store, records: &[CallRecord]) {
                 rate: None,
                 outbound: None,
                 last_seen_at_ms: r.started_at_ms,
+                callback_task: None,
             });
             [started, CallChange::Finished(Box::new(r.clone()))]
         })

@@ -241,6 +241,7 @@ pub fn started(record: &CallRecord) -> CallChange {
         rate: None,
         outbound: None,
         last_seen_at_ms: record.started_at_ms,
+        callback_task: None,
     })
 }
 
