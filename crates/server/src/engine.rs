@@ -373,6 +373,12 @@ impl Engine {
                     let updates = self.agents.on_event(&event);
                     self.send_agents(updates);
                 }
+                SwitchOutput::Held(change) => {
+                    tracing::debug!(?change, "place kept for a callback");
+                    if let Err(error) = self.notices.send(Notice::Held(change)) {
+                        tracing::error!(notice = ?error.0, "notice writer is gone; a place kept for a callback not written");
+                    }
+                }
             }
         }
     }

@@ -27,6 +27,7 @@ mod agents;
 mod bootstrap;
 mod cli;
 mod engine;
+mod held;
 mod http;
 mod live;
 mod logging;

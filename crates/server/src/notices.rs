@@ -2,7 +2,8 @@
 //! fraud cap that blocked an extension (the block, which must survive a restart, and an
 //! alert), every change of a trunk (its status row and change log; an alert when it goes
 //! down), queue agents' changes (the agent log with the state it changed) and where ring
-//! groups and queues start their round robin, and the outcome of each request the engine
+//! groups and queues start their round robin, the places kept in queues for callers waiting
+//! for a callback, and the outcome of each request the engine
 //! applied for the API or the command line. Writes are retried; what still fails is logged in
 //! full, never dropped silently. They are written in the order the engine sent them: a
 //! request's outcome after the agent changes it caused.
@@ -15,7 +16,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crossbar_store::{AgentUpdate, AlertKind, RequestOutcome, Store, StoreError, TrunkStatusRow};
-use crossbar_switch::{InboundControl, TrunkStatus};
+use crossbar_switch::{HeldChange, InboundControl, TrunkStatus};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -55,6 +56,8 @@ pub enum Notice {
     },
     /// Queue agents' log events with the state they changed, in order.
     Agents(Vec<AgentUpdate>),
+    /// A place kept in a queue for a caller waiting for a callback, or given up.
+    Held(HeldChange),
     /// The engine applied request `id`.
     RequestDone {
         id: i64,
@@ -128,6 +131,23 @@ async fn write_agents(store: &Store, updates: &[AgentUpdate]) {
 async fn write(store: &Store, notice: Notice) {
     match notice {
         Notice::Agents(updates) => write_agents(store, &updates).await,
+        Notice::Held(HeldChange::Kept(place)) => {
+            let kept = crate::held::stored(&place);
+            if retry("place kept for a callback", || store.keep_held_place(&kept))
+                .await
+                .is_none()
+            {
+                tracing::error!(call = %place.call, queue = %place.queue, customer = %place.customer, "place kept for a callback not written: it is lost if crossbar stops before the callback (the callback task stays open)");
+            }
+        }
+        Notice::Held(HeldChange::Released { call }) => {
+            if retry("place given up", || store.release_held_place(&call))
+                .await
+                .is_none()
+            {
+                tracing::error!(%call, "place given up not written: after a restart the caller is called back once more unless their task was completed");
+            }
+        }
         Notice::QueueRoundRobin { queue, next, at_ms } => {
             if retry("queue position", || {
                 store.set_queue_position(&queue, next, at_ms)

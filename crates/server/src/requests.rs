@@ -198,9 +198,9 @@ pub fn apply(
             let text = error.to_string();
             match error {
                 QueueError::NoSuchQueue(_) | QueueError::NotAMember(_) => Applied::Invalid(text),
-                QueueError::NotLoggedIn(_) | QueueError::AlreadyWaiting(_) => {
-                    Applied::Refused(text)
-                }
+                QueueError::NotLoggedIn(_)
+                | QueueError::AlreadyWaiting(_)
+                | QueueError::NotWaiting(..) => Applied::Refused(text),
             }
         }
     }

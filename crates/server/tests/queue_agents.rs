@@ -10,8 +10,14 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crossbar_cdr::{
+    CallEvent, CallId, CallRecord, Direction, EndReason, EventKind, HangupSide, Party,
+    QueueOutcome, Recorder, RecorderOutput,
+};
 use crossbar_sip::{HeaderName, Message};
-use crossbar_store::{AgentMembership, AgentStates, Store};
+use crossbar_store::{
+    AgentMembership, AgentStates, CallChange, CallbackFilter, HeldPlace, Page, Store,
+};
 use serde_json::{Value, json};
 use support::{CROSSBAR, Extension, Setup, free_port};
 
@@ -668,5 +674,161 @@ fn a_wallboard_on_the_event_stream_sees_a_caller_wait_and_leave_and_an_agent_log
     // The caller gives up.
     carrier.hang_up(&call, 1);
     wallboard.until("nobody waits", |v| v["queues"][0]["waiting"] == 0);
+    server.stop();
+}
+
+/// The record of a call from `customer` that waited in `support` and took "press 1 to be
+/// called back" after `waited_ms` (its record opens the customer's callback task).
+fn took_the_callback(id: &str, customer: &str, start_ms: i64, waited_ms: i64) -> CallRecord {
+    let call = CallId(id.into());
+    let at = |ms: i64, kind: EventKind| CallEvent {
+        call: call.clone(),
+        at_ms: start_ms + ms,
+        kind,
+    };
+    let events = [
+        at(
+            0,
+            EventKind::Started {
+                direction: Direction::Inbound,
+                caller: Party {
+                    number: customer.into(),
+                    name: None,
+                },
+                callee: Party {
+                    number: SUPPORT_DID.into(),
+                    name: None,
+                },
+                sip_call_id: format!("sip-{id}"),
+            },
+        ),
+        at(
+            0,
+            EventKind::Inbound {
+                trunk: "carrier-a".into(),
+                did: SUPPORT_DID.into(),
+                route: Some("support".into()),
+                vip: false,
+                language: None,
+            },
+        ),
+        at(
+            0,
+            EventKind::QueueJoined {
+                queue: "support".into(),
+                position: 1,
+            },
+        ),
+        at(
+            waited_ms,
+            EventKind::QueueLeft {
+                queue: "support".into(),
+                outcome: QueueOutcome::Callback,
+                agent: None,
+            },
+        ),
+        at(
+            waited_ms + 3_000,
+            EventKind::Ended {
+                reason: EndReason::CallerGaveUp,
+                hangup_by: HangupSide::System,
+                status: None,
+            },
+        ),
+    ];
+    let mut recorder = Recorder::default();
+    events
+        .into_iter()
+        .find_map(|e| match recorder.record(e) {
+            Some(RecorderOutput::Finished(record)) => Some(*record),
+            _ => None,
+        })
+        .expect("the call ends")
+}
+
+#[test]
+fn callers_waiting_for_a_callback_are_back_in_line_after_a_restart() {
+    let (setup, api) = site(free_port());
+    // crossbar stopped while two callers waited for a callback and a third, reached since,
+    // had their place kept too: what the database holds at the start.
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis(),
+    )
+    .expect("in range");
+    let first = "+447700900111";
+    let second = "+447700900222";
+    let reached = "+447700900333";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store = Store::open(&setup.store_url())
+            .await
+            .expect("the database opens");
+        let records = [
+            took_the_callback("held-1", first, now_ms - 600_000, 90_000),
+            took_the_callback("held-2", second, now_ms - 300_000, 60_000),
+            took_the_callback("held-3", reached, now_ms - 200_000, 60_000),
+        ];
+        let changes: Vec<CallChange> = records
+            .iter()
+            .map(|record| CallChange::Finished(Box::new(record.clone())))
+            .collect();
+        store.apply_call_changes(&changes).await.expect("stored");
+        for record in &records {
+            let place = HeldPlace {
+                call: record.id.clone(),
+                queue: "support".into(),
+                customer: record.caller.number.clone(),
+                did: Some(SUPPORT_DID.into()),
+                vip: false,
+                joined_at_ms: record.started_at_ms,
+            };
+            store.keep_held_place(&place).await.expect("kept");
+        }
+        let tasks = store
+            .callback_tasks(&CallbackFilter::default(), Page::first(10))
+            .await
+            .expect("tasks");
+        let task = tasks
+            .iter()
+            .find(|task| task.number == reached)
+            .expect("the third caller's task");
+        store
+            .cancel_callback(task.id, "test", now_ms - 1_000)
+            .await
+            .expect("cancelled");
+        store.close().await;
+    });
+
+    let server = setup.start();
+    let support = live_queue(api, "support");
+    let callers: Vec<(String, bool)> = support["callers"]
+        .as_array()
+        .expect("callers")
+        .iter()
+        .map(|caller| {
+            (
+                caller["number"].as_str().unwrap_or_default().to_owned(),
+                caller["callback"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        callers,
+        [(first.to_owned(), true), (second.to_owned(), true)],
+        "{support}"
+    );
+    let waited = support["callers"][0]["waited_secs"]
+        .as_i64()
+        .expect("waited");
+    assert!(
+        (600..610).contains(&waited),
+        "waiting since they joined: {support}"
+    );
     server.stop();
 }

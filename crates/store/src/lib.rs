@@ -99,6 +99,7 @@ pub mod blocks;
 pub mod callbacks;
 pub mod calls;
 mod error;
+pub mod held;
 pub mod requests;
 pub mod ring_groups;
 pub mod secrets;
@@ -121,6 +122,7 @@ pub use callbacks::{
 };
 pub use calls::{ActiveCall, Answer, CallChange, CallFilter, Page, TrunkLegs};
 pub use error::StoreError;
+pub use held::HeldPlace;
 pub use requests::{RequestOutcome, StoredRequest, SwitchRequest};
 pub use ring_groups::RoundRobinPosition;
 pub use time_conditions::TimeConditionOverride;

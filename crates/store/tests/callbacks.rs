@@ -13,7 +13,7 @@ use crossbar_cdr::metrics::queues::CallbackFacts;
 use crossbar_cdr::{CallId, CallRecord, Disposition, EndReason, HangupSide, QueueOutcome};
 use crossbar_store::{
     Assignee, CallChange, CallbackAttempt, CallbackFilter, CallbackMiss, CallbackSettings,
-    CallbackTask, Page, Store, TaskEdit,
+    CallbackTask, HeldPlace, Page, Store, TaskEdit,
 };
 
 on_both_backends!(
@@ -29,6 +29,8 @@ on_both_backends!(
     the_report_reads_the_tasks_opened_in_its_period,
     a_callback_cut_off_by_a_crash_still_completes_the_task,
     a_call_placed_for_a_task_is_stored_with_it_and_counted_as_its_attempt,
+    a_callback_cut_off_by_a_crash_is_still_counted_as_an_attempt_of_its_task,
+    places_kept_for_callbacks_are_read_back_while_their_task_is_open,
 );
 
 /// 2026-11-21T09:00:00Z.
@@ -647,4 +649,122 @@ async fn a_call_placed_for_a_task_is_stored_with_it_and_counted_as_its_attempt(d
         ),
         (TaskState::Completed, 2, Some(CallId("cb2".into())))
     );
+}
+
+async fn a_callback_cut_off_by_a_crash_is_still_counted_as_an_attempt_of_its_task(db: TestDb) {
+    let store = db.open().await;
+    store_records(&store, &[abandoned("m1", CUSTOMER, NINE)]).await;
+    let id = only_task(&store).await.id;
+
+    // 201 calls the customer back for the task; crossbar is killed while the customer's
+    // phone rings. The call's start and its task went out in one batch, as the recorder
+    // reports them.
+    let record = callback("cb1", CUSTOMER, NINE + HOUR, false);
+    store
+        .apply_call_changes(&[
+            CallChange::Started(active(&record)),
+            CallChange::Callback {
+                id: record.id.clone(),
+                task: id,
+            },
+        ])
+        .await
+        .unwrap();
+    let records = store.finish_interrupted(NINE + 2 * HOUR).await.unwrap();
+    assert_eq!(records[0].callback_task, Some(id));
+    assert!(records[0].interrupted);
+    let detail = store.callback_task(id).await.unwrap().expect("the task");
+    assert_eq!(
+        (detail.task.state, detail.task.attempts),
+        (TaskState::Open, 1),
+        "an attempt, unanswered"
+    );
+    assert_eq!(detail.attempts[0].call, CallId("cb1".into()));
+    let stored = store
+        .call(&CallId("cb1".into()))
+        .await
+        .unwrap()
+        .expect("the record");
+    assert_eq!(stored.callback_task, Some(id), "the record keeps its task");
+
+    // One by one, the same (a call answered for the task, then cut off: completed).
+    let reached = callback("cb2", CUSTOMER, NINE + 3 * HOUR, true);
+    store.call_started(&active(&reached)).await.unwrap();
+    assert!(store.call_placed_for(&reached.id, id).await.unwrap());
+    store
+        .call_answered(&crossbar_store::Answer::by(
+            reached.id.clone(),
+            NINE + 3 * HOUR + 10 * SEC,
+            Some(CUSTOMER.into()),
+        ))
+        .await
+        .unwrap();
+    store.finish_interrupted(NINE + 4 * HOUR).await.unwrap();
+    let detail = store.callback_task(id).await.unwrap().expect("the task");
+    assert_eq!(
+        (
+            detail.task.state,
+            detail.task.attempts,
+            detail.task.completed_by_call
+        ),
+        (TaskState::Completed, 2, Some(CallId("cb2".into())))
+    );
+    assert!(
+        !store
+            .call_placed_for(&CallId("gone".into()), id)
+            .await
+            .unwrap(),
+        "no call in progress: nothing noted"
+    );
+}
+
+fn place(call: &str, customer: &str, joined_at_ms: i64) -> HeldPlace {
+    HeldPlace {
+        call: CallId(call.into()),
+        queue: "support".into(),
+        customer: customer.into(),
+        did: Some(DID.into()),
+        vip: call.ends_with("vip"),
+        joined_at_ms,
+    }
+}
+
+async fn places_kept_for_callbacks_are_read_back_while_their_task_is_open(db: TestDb) {
+    let store = db.open().await;
+    // The customer's call took the callback offer: its record opens their task.
+    store_records(&store, &[abandoned("m1", CUSTOMER, NINE)]).await;
+    let mine = place("m1", CUSTOMER, NINE);
+    store.keep_held_place(&mine).await.unwrap();
+    store.keep_held_place(&mine).await.unwrap();
+    // A place whose caller has no open task (its record never came, or the task is
+    // settled) is not restored, and forgotten.
+    store
+        .keep_held_place(&place("x1-vip", OTHER, NINE - MIN))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.held_places().await.unwrap(),
+        std::slice::from_ref(&mine)
+    );
+
+    // A second caller, who joined earlier, comes first.
+    store_records(&store, &[abandoned("m2", OTHER, NINE - HOUR)]).await;
+    let theirs = place("m2-vip", OTHER, NINE - HOUR);
+    store.keep_held_place(&theirs).await.unwrap();
+    assert_eq!(
+        store.held_places().await.unwrap(),
+        [theirs.clone(), mine.clone()]
+    );
+
+    // Given up: served, or reached another way.
+    assert!(store.release_held_place(&mine.call).await.unwrap());
+    assert!(!store.release_held_place(&mine.call).await.unwrap());
+    assert_eq!(
+        store.held_places().await.unwrap(),
+        std::slice::from_ref(&theirs)
+    );
+    // The other customer calls again and is answered: their task completes, their place
+    // is not restored.
+    store_records(&store, &[answered_inbound("a2", OTHER, NINE + HOUR)]).await;
+    assert_eq!(store.held_places().await.unwrap(), []);
 }

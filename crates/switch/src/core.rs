@@ -391,8 +391,43 @@ impl Core {
                 .held
                 .get(&caller)
                 .is_some_and(|held| held.originations.is_empty())
+            && let Some(held) = self.held.remove(&caller)
         {
-            self.held.remove(&caller);
+            self.outputs
+                .push_back(SwitchOutput::Held(crate::HeldChange::Released {
+                    call: held.call,
+                }));
+        }
+    }
+
+    /// Outside number `number` answered call `by`: a caller holding a place in a queue to be
+    /// called back on that number leaves the line. The answer completes their callback task
+    /// (`crossbar_cdr::callbacks`: the customer called again and got through, or someone
+    /// called them), so their turn would ring an agent for a call already made. The place
+    /// `by` is itself the callback of left the line when the agent answered.
+    pub(crate) fn outside_reached(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        number: &str,
+        by: CallSeq,
+    ) {
+        if self.held.is_empty() || !crossbar_cdr::callbacks::callable(number) {
+            return;
+        }
+        let holding: Vec<CallSeq> = self
+            .held
+            .iter()
+            .filter(|(_, held)| {
+                held.customer == number && !held.originations.iter().any(|(_, call)| *call == by)
+            })
+            .map(|(caller, _)| *caller)
+            .collect();
+        for caller in holding {
+            tracing::info!(customer = %number, queue = %self.held[&caller].queue, "a caller waiting for a callback was reached by another call: their place is given up");
+            let actions = self.queues(now, wall).caller_left(caller, now);
+            self.queue_actions.extend(actions);
+            self.forget_held_if_done(caller);
         }
     }
 

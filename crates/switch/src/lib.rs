@@ -41,7 +41,7 @@ mod usage;
 
 pub use agents::{AgentActivity, AgentEvent, AgentPause, AgentQueue, QueueError};
 pub use live::InboundControl;
-pub use origination::{CallbackRequest, OriginateError};
+pub use origination::{CallbackRequest, HeldChange, HeldPlace, OriginateError};
 pub use prompts::PromptLibrary;
 pub use queue_view::{AgentNow, AgentSnapshot, QueueLine, QueueSnapshot, WaitingCaller};
 pub use trunk::TrunkStatus;
@@ -116,6 +116,9 @@ pub enum SwitchOutput {
     /// A queue agent's state changed, or it missed an offer: append it to the agent event log
     /// and keep the agent's logins and pause (see [`Switch::restore_agent`]).
     Agent(AgentEvent),
+    /// A place in a queue's line for a caller waiting for a callback was kept or given up:
+    /// keep it across a restart (see [`Switch::restore_held`]).
+    Held(HeldChange),
 }
 
 /// The ACK for the caller's 200 must arrive within 64·T1 (§13.3.1.4).

@@ -32,12 +32,12 @@
 //! outcome is on the record: the agent busy, declining or not answering, the customer busy or
 //! not answering or unreachable, or answered.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbar_cdr::{CallId, EndReason};
 use crossbar_routing::{Decision, Identity, NoRouteReason};
 
-use crate::apps::queue::OfferFailure;
+use crate::apps::queue::{OfferFailure, Priority};
 use crate::call::CallSeq;
 use crate::call::originated::{self, HeldOffer, OriginPlan};
 use crate::call::setup::{Routed, Target};
@@ -88,6 +88,34 @@ pub enum OriginateError {
     NoRoute { call: CallId, reason: String },
 }
 
+/// A place kept in a queue's line for a caller waiting for a callback (virtual hold), as the
+/// switch reports it ([`HeldChange`]) and takes it back at start ([`Switch::restore_held`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPlace {
+    /// The call that took the callback offer.
+    pub call: CallId,
+    pub queue: String,
+    /// The number to call back.
+    pub customer: String,
+    /// The number the caller called: presented when calling back.
+    pub did: Option<String>,
+    /// Served before normal callers.
+    pub vip: bool,
+    /// When the caller joined the queue (unix milliseconds).
+    pub joined_at_ms: i64,
+}
+
+/// What became of a place kept for a callback: keep it across a restart until it is given
+/// up (`SwitchOutput::Held`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldChange {
+    /// A caller took the callback offer: their place is kept.
+    Kept(HeldPlace),
+    /// The place of the caller of `call` is given up: served, reached another way, taken
+    /// back in person, impossible to call back, or its queue is gone.
+    Released { call: CallId },
+}
+
 /// A queue caller waiting for a callback (virtual hold): whom to call back, from which
 /// number, and the calls crossbar placed for the queue's offers of them.
 #[derive(Debug)]
@@ -104,6 +132,60 @@ pub(crate) struct Held {
 }
 
 impl Switch {
+    /// Puts back in line the callers who were waiting for a callback when crossbar stopped
+    /// (`places` as reported by [`HeldChange::Kept`], in the order they joined), before the
+    /// first call: their turn is offered as a callback, at once if an agent is free. A place
+    /// in a queue the configuration no longer has is given up ([`HeldChange::Released`]).
+    /// Returns how many places were restored.
+    pub fn restore_held(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        places: Vec<HeldPlace>,
+    ) -> usize {
+        let now_ms = wall_ms(wall);
+        let mut restored = 0;
+        for place in places {
+            let priority = if place.vip {
+                Priority::Vip
+            } else {
+                Priority::Normal
+            };
+            let waited = u64::try_from(now_ms - place.joined_at_ms).unwrap_or(0);
+            let joined_at = now
+                .checked_sub(Duration::from_millis(waited))
+                .unwrap_or(now);
+            let (seq, _) = self.core.new_call(wall);
+            let queues = self.core.queues(now, wall);
+            match queues.restore_held(&place.queue, seq, priority, joined_at, now) {
+                Ok(actions) => {
+                    self.core.held.insert(
+                        seq,
+                        Held {
+                            customer: place.customer,
+                            did: place.did,
+                            queue: place.queue,
+                            call: place.call,
+                            originations: Vec::new(),
+                        },
+                    );
+                    self.core.queue_actions.extend(actions);
+                    restored += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(call = %place.call, queue = %place.queue, %error, "a place kept for a callback is given up");
+                    self.core
+                        .outputs
+                        .push_back(SwitchOutput::Held(HeldChange::Released {
+                            call: place.call,
+                        }));
+                }
+            }
+        }
+        self.drain(now, wall);
+        restored
+    }
+
     /// Originates a callback: rings every registered phone of `request.agent` with the
     /// customer's number shown, and once the agent answers, dials the customer through the
     /// outgoing routes (the agent's class of service, trunk failover) presenting

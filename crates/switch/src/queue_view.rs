@@ -111,6 +111,7 @@ impl Switch {
             .queues_built()
             .expect("invariant: the queue machine was just built");
         let call_of = |caller| self.calls.get(&caller);
+        let held = &self.core.held;
         let lines = names
             .into_iter()
             .map(|name| {
@@ -120,10 +121,15 @@ impl Switch {
                     .into_iter()
                     .map(|view| {
                         let call = call_of(view.caller);
+                        // A caller waiting for a callback has no call any more: their
+                        // number is the one to call back.
+                        let number = call
+                            .map(|c| c.caller.clone())
+                            .or_else(|| held.get(&view.caller).map(|held| held.customer.clone()));
                         WaitingCaller {
                             position: view.position,
                             call: call.map(|c| c.id.clone()),
-                            number: call.map(|c| c.caller.clone()),
+                            number,
                             vip: view.priority == Priority::Vip,
                             joined_at: view.joined_at,
                             offered_to: view.ringing.to_vec(),

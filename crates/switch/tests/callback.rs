@@ -14,7 +14,7 @@ use crossbar_cdr::record::{CallRecord, Disposition};
 use crossbar_cdr::{CallId, DestinationClass, Direction, EventKind, LegRole, Money, QueueOutcome};
 use crossbar_media::{MediaCommand, MediaEvent, RelayId, Side as RelaySide};
 use crossbar_sip::{HeaderName, Method, Request, Response, Uri};
-use crossbar_switch::{AgentActivity, CallbackRequest, OriginateError};
+use crossbar_switch::{AgentActivity, CallbackRequest, HeldChange, HeldPlace, OriginateError};
 use crossbar_testkit::carrier::Script;
 use crossbar_testkit::sdp::sdp;
 use crossbar_testkit::{Carrier, Dialog, Lab, Phone, peer};
@@ -763,4 +763,230 @@ fn an_agent_busy_for_a_callback_offer_is_a_missed_offer_and_the_caller_waits_for
         user(&again.headers.from().expect("From").uri),
         "+447400123001"
     );
+}
+
+#[test]
+fn a_caller_waiting_for_a_callback_who_is_reached_another_way_leaves_the_line() {
+    let mut lab = lab([Script::answer()], []);
+    let alice = paused_agent(&mut lab);
+    takes_the_callback(&mut lab, "+447400123001");
+    let line = |lab: &mut Lab<Pbx>| {
+        let (now, wall) = (lab.clock.now(), lab.clock.wall());
+        let snapshot = lab.machine.switch.queue_snapshot(now, wall);
+        let support = snapshot
+            .queues
+            .iter()
+            .find(|line| line.name == "support")
+            .expect("the support queue");
+        support
+            .callers
+            .iter()
+            .map(|caller| (caller.number.clone(), caller.callback))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line(&mut lab),
+        [(Some("+447400123001".to_owned()), true)],
+        "the caller holds their place"
+    );
+
+    // 202, not an agent of the queue, calls the customer back by hand (the task worked from
+    // the API) and the customer answers.
+    let mut bob = phone(&mut lab, "202");
+    originate(
+        &mut lab,
+        CallbackRequest {
+            agent: "202".to_owned(),
+            customer: "+447400123001".to_owned(),
+            did: Some(SUPPORT.to_owned()),
+            task: 7,
+            queue: None,
+        },
+    )
+    .expect("the callback starts");
+    let invite = rings(&mut lab, &bob);
+    let mut dialog = answers(&mut lab, &bob, &invite, 41_000);
+    assert_eq!(carrier_invites(&lab, CARRIER_A).len(), 1);
+
+    // The place is given up: 201, free again, is not offered a caller already reached.
+    assert_eq!(line(&mut lab), [], "the line is empty");
+    unpause(&mut lab);
+    lab.run_for(secs(60));
+    assert!(invites(&mut lab, &alice).is_empty(), "nobody rings 201");
+    assert_eq!(
+        carrier_invites(&lab, CARRIER_A).len(),
+        1,
+        "no second callback"
+    );
+    assert!(
+        !activities(&lab, "201")
+            .iter()
+            .any(|a| matches!(a, AgentActivity::Offered { .. })),
+        "no offer"
+    );
+    bob.send_in_dialog(&mut lab, &mut dialog, Method::Bye, None);
+    lab.run_for(ms(10));
+    let reached = record_between(&lab, "202", "+447400123001");
+    assert_eq!(reached.disposition, Disposition::Answered);
+}
+
+#[test]
+fn a_call_that_does_not_reach_the_customer_leaves_their_place_in_line() {
+    // The customer is busy for the hand-made callback: not reached.
+    let mut lab = lab([Script::reject(486)], [Script::answer()]);
+    let alice = paused_agent(&mut lab);
+    takes_the_callback(&mut lab, "+447400123001");
+    let bob = phone(&mut lab, "202");
+    originate(
+        &mut lab,
+        CallbackRequest {
+            agent: "202".to_owned(),
+            customer: "+447400123001".to_owned(),
+            did: Some(SUPPORT.to_owned()),
+            task: 7,
+            queue: None,
+        },
+    )
+    .expect("the callback starts");
+    let invite = rings(&mut lab, &bob);
+    answers(&mut lab, &bob, &invite, 41_000);
+    let bye = lab.request(bob.at, Method::Bye);
+    assert_eq!(bye.method, Method::Bye, "202 is hung up");
+    let busy = record_between(&lab, "202", "+447400123001");
+    assert_eq!(busy.disposition, Disposition::Busy);
+
+    // Their turn still comes.
+    unpause(&mut lab);
+    let invite = rings(&mut lab, &alice);
+    assert_eq!(
+        invite.headers.from().expect("From").display.as_deref(),
+        Some("Callback +447400123001")
+    );
+}
+
+#[test]
+fn a_caller_waiting_for_a_callback_who_calls_again_takes_their_place_in_line() {
+    let mut lab = lab([Script::answer()], []);
+    let alice = paused_agent(&mut lab);
+    takes_the_callback(&mut lab, "+447400123001");
+    queued(&mut lab, "+447400123002", 2);
+
+    // The first customer calls again: crossbar answers them and puts them where their
+    // callback place was, ahead of the caller who came after.
+    queued(&mut lab, "+447400123001", 3);
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    let snapshot = lab.machine.switch.queue_snapshot(now, wall);
+    let line: Vec<(Option<String>, bool)> = snapshot.queues[0]
+        .callers
+        .iter()
+        .map(|caller| (caller.number.clone(), caller.callback))
+        .collect();
+    assert_eq!(
+        line,
+        [
+            (Some("+447400123001".to_owned()), false),
+            (Some("+447400123002".to_owned()), false)
+        ]
+    );
+
+    // 201 is offered the call on the line, not a callback: nothing is dialled.
+    unpause(&mut lab);
+    let invite = rings(&mut lab, &alice);
+    let from = invite.headers.from().expect("From");
+    assert_eq!(user(&from.uri), "+447400123001");
+    assert_ne!(from.display.as_deref(), Some("Callback +447400123001"));
+    assert!(carrier_invites(&lab, CARRIER_A).is_empty());
+}
+
+#[test]
+fn a_place_kept_for_a_callback_is_reported_kept_then_given_up_once_served() {
+    let mut lab = lab([Script::answer()], []);
+    let mut alice = paused_agent(&mut lab);
+    takes_the_callback(&mut lab, "+447400123001");
+    let record = record_between(&lab, "+447400123001", SUPPORT).clone();
+    assert_eq!(
+        lab.machine.held,
+        [HeldChange::Kept(HeldPlace {
+            call: record.id.clone(),
+            queue: "support".to_owned(),
+            customer: "+447400123001".to_owned(),
+            did: Some(SUPPORT.to_owned()),
+            vip: false,
+            joined_at_ms: record.queues[0].joined_at_ms,
+        })]
+    );
+    unpause(&mut lab);
+    let invite = rings(&mut lab, &alice);
+    let mut dialog = answers(&mut lab, &alice, &invite, 40_000);
+    lab.run_for(secs(5));
+    alice.send_in_dialog(&mut lab, &mut dialog, Method::Bye, None);
+    lab.run_for(ms(10));
+    assert_eq!(
+        lab.machine.held.last(),
+        Some(&HeldChange::Released { call: record.id }),
+        "served: the place is given up"
+    );
+}
+
+#[test]
+fn callers_waiting_for_a_callback_are_put_back_in_line_at_a_restart() {
+    let mut lab = lab([Script::answer()], []);
+    let alice = paused_agent(&mut lab);
+    let wall_ms = |lab: &Lab<Pbx>| crossbar_switch::wall_ms(lab.clock.wall());
+    let place = |call: &str, customer: &str, waited_ms: i64, queue: &str| HeldPlace {
+        call: CallId(call.to_owned()),
+        queue: queue.to_owned(),
+        customer: customer.to_owned(),
+        did: Some(SUPPORT.to_owned()),
+        vip: false,
+        joined_at_ms: wall_ms(&lab) - waited_ms,
+    };
+    // As the store gives them back: in the order the callers joined.
+    let places = vec![
+        place("earlier", "+447400123001", 600_000, "support"),
+        place("gone", "+447400123009", 500_000, "sales"),
+        place("later", "+447400123002", 300_000, "support"),
+    ];
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    assert_eq!(lab.machine.switch.restore_held(now, wall, places), 2);
+    lab.run_for(ms(1));
+    assert_eq!(
+        lab.machine.held,
+        [HeldChange::Released {
+            call: CallId("gone".to_owned())
+        }],
+        "a place in a queue the configuration no longer has is given up"
+    );
+    let (now, wall) = (lab.clock.now(), lab.clock.wall());
+    let snapshot = lab.machine.switch.queue_snapshot(now, wall);
+    let line: Vec<(Option<String>, bool, u64)> = snapshot.queues[0]
+        .callers
+        .iter()
+        .map(|caller| {
+            let waited = now.saturating_duration_since(caller.joined_at).as_secs();
+            (caller.number.clone(), caller.callback, waited)
+        })
+        .collect();
+    assert_eq!(
+        line,
+        [
+            (Some("+447400123001".to_owned()), true, 600),
+            (Some("+447400123002".to_owned()), true, 300)
+        ]
+    );
+
+    // The first one's turn: a callback, from the DID they called.
+    unpause(&mut lab);
+    let invite = rings(&mut lab, &alice);
+    assert_eq!(
+        invite.headers.from().expect("From").display.as_deref(),
+        Some("Callback +447400123001")
+    );
+    answers(&mut lab, &alice, &invite, 40_000);
+    let sent = carrier_invites(&lab, CARRIER_A);
+    let [to_caller] = sent.as_slice() else {
+        panic!("one INVITE to carrier A: {sent:?}")
+    };
+    assert_eq!(user(&to_caller.uri), "+447400123001");
+    assert_eq!(user(&to_caller.headers.from().expect("From").uri), SUPPORT);
 }

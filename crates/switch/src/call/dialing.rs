@@ -315,6 +315,7 @@ impl Call {
                 .cancel(crate::core::TimerKey::Call(ctx.seq, CallTimer::Ring));
             tracing::info!(call = %self.id, leg = leg_id.0, "answered");
             ctx.emit(&self.id, EventKind::Answered { leg: leg_id });
+            self.outside_answered(ctx);
             return;
         }
         if self.receiving.is_some() {
@@ -359,6 +360,17 @@ impl Call {
         self.restart_session_timer(ctx);
         tracing::info!(call = %self.id, leg = leg_id.0, "answered");
         ctx.emit(&self.id, EventKind::Answered { leg: leg_id });
+        self.outside_answered(ctx);
+    }
+
+    /// The call is answered: its outside party is reached (see [`Core::outside_reached`]).
+    ///
+    /// [`Core::outside_reached`]: crate::core::Core::outside_reached
+    fn outside_answered(&self, ctx: &mut Ctx<'_>) {
+        if let Some(number) = &self.outside {
+            let (now, wall, seq) = (ctx.now, ctx.wall, ctx.seq);
+            ctx.core.outside_reached(now, wall, number, seq);
+        }
     }
 
     /// After a leg failed: the next trunk if the failure allows it, else — once no leg is

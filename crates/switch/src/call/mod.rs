@@ -70,6 +70,10 @@ pub(crate) struct Call {
     pub(crate) receiving: Option<Box<inbound::Receiving>>,
     /// A call crossbar originated (a callback): its agent, customer and progress.
     pub(crate) origin: Option<Box<originated::Origination>>,
+    /// The outside party: the caller of an incoming call, the number (E.164) an outgoing
+    /// one dials. Its answer reaches them — the rule that completes their callback task
+    /// (`crossbar_cdr::callbacks`), which gives up a place they hold in a queue.
+    pub(crate) outside: Option<String>,
 }
 
 /// Where a call stands.

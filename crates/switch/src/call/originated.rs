@@ -199,6 +199,7 @@ pub(crate) fn start(
             offer_over: false,
             queue_call: false,
         })),
+        outside: Some(routed.normalized.clone()),
     };
     for attempt in to_agent {
         call.place_as(&mut ctx, attempt, LegRole::Caller, Some(offer.clone()));

@@ -138,6 +138,11 @@ pub(crate) fn start(
         Target::Refuse { direction, .. } => *direction,
     };
     let outbound = matches!(target, Target::Trunks { .. });
+    let outside = match &target {
+        Target::Inbound(_) => Some(caller.clone()),
+        Target::Trunks { routed, .. } => Some(routed.normalized.clone()),
+        _ => None,
+    };
     let callee_number = match &target {
         Target::Extension { number } => number.clone(),
         Target::Inbound(routed) => routed.did.clone(),
@@ -409,6 +414,7 @@ pub(crate) fn start(
             Box::new(receiving)
         }),
         origin: None,
+        outside,
     };
     if let Some((code, asked)) = feature {
         call.agent_feature(&mut ctx, &code, asked);

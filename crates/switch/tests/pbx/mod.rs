@@ -17,7 +17,7 @@ use crossbar_proto::registrar::RegistrarSettings;
 use crossbar_proto::transaction::{Peer, Timers, TransactionKey, Transmit};
 use crossbar_routing::DialPlan;
 use crossbar_switch::{
-    AgentEvent, PromptLibrary, Switch, SwitchOutput, SwitchSettings, TrunkStatus,
+    AgentEvent, HeldChange, PromptLibrary, Switch, SwitchOutput, SwitchSettings, TrunkStatus,
 };
 use crossbar_testkit::{Clock, Lab, Machine, peer};
 
@@ -56,6 +56,8 @@ pub struct Pbx {
     pub queue_round_robin: Vec<(String, usize)>,
     /// The agent event log.
     pub agents: Vec<AgentEvent>,
+    /// Places kept for callers waiting for a callback, and given up.
+    pub held: Vec<HeldChange>,
 }
 
 impl Machine for Pbx {
@@ -109,6 +111,7 @@ impl Machine for Pbx {
                     self.queue_round_robin.push((queue, next));
                 }
                 SwitchOutput::Agent(event) => self.agents.push(event),
+                SwitchOutput::Held(change) => self.held.push(change),
             }
         }
         out
@@ -188,6 +191,7 @@ impl Pbx {
             sent_from: Vec::new(),
             round_robin: Vec::new(),
             queue_round_robin: Vec::new(),
+            held: Vec::new(),
             agents: Vec::new(),
         }
     }

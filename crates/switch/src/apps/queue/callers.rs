@@ -77,6 +77,103 @@ impl Queues {
         Ok(self.finish(actions))
     }
 
+    /// `caller` comes to `queue` as the caller `held`, who waits there for a callback: the
+    /// customer called again, and takes their place in line rather than the back of it. An
+    /// offer ringing an agent for the callback is cancelled; from the kept place `caller`
+    /// waits as anyone who joined now would (hears their position, may be offered a
+    /// callback again, `max_wait_secs` from now), and is offered at once if an agent is free.
+    /// `NotWaiting` if `held` is not in that queue's line (their callback is under way).
+    pub(crate) fn take_over(
+        &mut self,
+        queue: &str,
+        held: CallSeq,
+        caller: CallSeq,
+        now: Instant,
+    ) -> Result<Vec<QueueAction>, QueueError> {
+        let q = self.queue_index(queue)?;
+        if self.callers.contains_key(&caller) {
+            return Err(QueueError::AlreadyWaiting(caller));
+        }
+        let Some((_, index)) = self
+            .find(held)
+            .filter(|&(at, index)| at == q && self.queues[q].line[index].called_back)
+        else {
+            return Err(QueueError::NotWaiting(held, queue.to_owned()));
+        };
+        let mut actions = Vec::new();
+        self.cancel_offers(q, index, now, &mut actions);
+        let plan = &self.queues[q].plan;
+        let after = |s: Option<u32>| s.map(|s| now + secs(s));
+        let timeout_at = after(plan.max_wait_secs);
+        let next_position_at = after(plan.announce_position_secs);
+        let next_announcement_at =
+            after(plan.announcement.as_ref().map(|_| plan.announcement_secs));
+        let callback_offer_at = after(plan.callback_offer_after_secs);
+        let announce = plan.announce_position_secs.is_some();
+        let waiting = &mut self.queues[q].line[index];
+        waiting.caller = caller;
+        waiting.joined_at = now;
+        waiting.tried.clear();
+        waiting.retry_at = None;
+        waiting.timeout_at = timeout_at;
+        waiting.next_position_at = next_position_at;
+        waiting.next_announcement_at = next_announcement_at;
+        waiting.callback_offer_at = callback_offer_at;
+        waiting.callback_offered = false;
+        waiting.called_back = false;
+        self.callers.remove(&held);
+        self.callers.insert(caller, q);
+        actions.push(QueueAction::Joined {
+            caller,
+            position: index + 1,
+        });
+        if announce {
+            let what = self.position_announcement(q, index + 1, self.staffed(q));
+            actions.push(QueueAction::Announce { caller, what });
+        }
+        self.dispatch(now, &mut actions);
+        Ok(self.finish(actions))
+    }
+
+    /// Puts back in `queue`'s line a caller who was waiting there for a callback when crossbar
+    /// stopped (joined at `joined_at`): behind the callers restored before them of their
+    /// priority, with nothing to hear and no timeout, their turn offered as a callback. Call
+    /// it at start, in the order the callers joined; an agent free now is offered at once.
+    pub(crate) fn restore_held(
+        &mut self,
+        queue: &str,
+        caller: CallSeq,
+        priority: Priority,
+        joined_at: Instant,
+        now: Instant,
+    ) -> Result<Vec<QueueAction>, QueueError> {
+        let q = self.queue_index(queue)?;
+        if self.callers.contains_key(&caller) {
+            return Err(QueueError::AlreadyWaiting(caller));
+        }
+        self.arrivals += 1;
+        let waiting = Waiting {
+            caller,
+            priority,
+            joined_at,
+            arrival: self.arrivals,
+            ringing: Vec::new(),
+            tried: Vec::new(),
+            retry_at: None,
+            timeout_at: None,
+            next_position_at: None,
+            next_announcement_at: None,
+            callback_offer_at: None,
+            callback_offered: true,
+            called_back: true,
+        };
+        self.queues[q].insert(waiting);
+        self.callers.insert(caller, q);
+        let mut actions = Vec::new();
+        self.dispatch(now, &mut actions);
+        Ok(self.finish(actions))
+    }
+
     /// `caller` hung up while waiting: abandoned (offers ringing for them are cancelled). A
     /// caller waiting for a callback is taken out of line without a word (their callback task
     /// was reached some other way, or dropped).

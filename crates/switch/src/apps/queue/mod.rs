@@ -219,6 +219,8 @@ pub enum QueueError {
     NoSuchQueue(String),
     #[error("call {0} is already waiting in a queue")]
     AlreadyWaiting(CallSeq),
+    #[error("call {0} is not waiting in queue `{1}`")]
+    NotWaiting(CallSeq, String),
     #[error("extension {0} is a member of no queue: log it in to a queue by name")]
     NotAMember(String),
     #[error("agent {0} is not logged in")]
@@ -356,6 +358,13 @@ impl Queues {
     /// `caller`'s position in its queue (1: next to be served).
     pub(crate) fn position(&self, caller: CallSeq) -> Option<usize> {
         self.find(caller).map(|(_, index)| index + 1)
+    }
+
+    /// When `caller` joined the line they wait in, and their priority.
+    pub(crate) fn joined(&self, caller: CallSeq) -> Option<(Instant, Priority)> {
+        let (q, index) = self.find(caller)?;
+        let waiting = &self.queues[q].line[index];
+        Some((waiting.joined_at, waiting.priority))
     }
 
     /// The callers of `queue` in the order they are served (the tests' view of a line).

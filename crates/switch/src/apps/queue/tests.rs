@@ -1687,6 +1687,141 @@ fn a_caller_who_takes_the_callback_offer_keeps_their_place_and_is_called_back() 
     );
 }
 
+#[test]
+fn a_caller_waiting_for_a_callback_who_calls_again_takes_their_place() {
+    let t0 = Instant::now();
+    let plan = QueuePlan {
+        callback_offer_after_secs: Some(60),
+        callback_key: '1',
+        announce_position_secs: Some(30),
+        max_wait_secs: Some(300),
+        ..support(&["201"])
+    };
+    let mut queues = staffed(vec![plan], t0);
+    join(&mut queues, 1, t0 + s(10));
+    queues.agent_answered(1, "201", t0 + s(10));
+    join(&mut queues, 2, t0 + s(20));
+    join(&mut queues, 3, t0 + s(30));
+    queues.timeout(t0 + s(80));
+    assert!(matches!(
+        calls(queues.key(2, '1', t0 + s(85)))[..],
+        [QueueAction::CallbackAccepted { caller: 2, .. }]
+    ));
+    join(&mut queues, 4, t0 + s(90));
+
+    // The customer of caller 2 calls again (call 5): first in line, where 2 was.
+    let actions = queues
+        .take_over("support", 2, 5, t0 + s(100))
+        .expect("2 holds a place");
+    assert_eq!(
+        calls(actions),
+        [
+            QueueAction::Joined {
+                caller: 5,
+                position: 1
+            },
+            QueueAction::Announce {
+                caller: 5,
+                what: vec![Announcement::Position(1)]
+            },
+        ]
+    );
+    assert_eq!(queues.line("support"), Some(vec![5, 3, 4]));
+    assert_eq!(queues.position(2), None, "the held place is 5's now");
+    // Their turn: an ordinary offer, no callback.
+    let actions = queues.agent_call_ended("201", t0 + s(101));
+    assert_eq!(
+        calls(actions),
+        [QueueAction::Offer {
+            caller: 5,
+            agent: "201".to_owned(),
+            until: t0 + s(116),
+            callback: false
+        }]
+    );
+    // The place is taken only once, and only in its own queue.
+    assert_eq!(
+        queues.take_over("support", 2, 6, t0 + s(102)),
+        Err(QueueError::NotWaiting(2, "support".to_owned()))
+    );
+    assert_eq!(
+        queues.take_over("support", 3, 6, t0 + s(102)),
+        Err(QueueError::NotWaiting(3, "support".to_owned())),
+        "3 waits on the line, not for a callback"
+    );
+}
+
+#[test]
+fn taking_over_a_place_whose_offer_rings_cancels_the_callback_offer() {
+    let t0 = Instant::now();
+    let plan = QueuePlan {
+        callback_offer_after_secs: Some(60),
+        callback_key: '1',
+        ..support(&["201"])
+    };
+    let mut queues = staffed(vec![plan], t0);
+    queues
+        .pause("201", PauseReason::Unspecified, t0)
+        .expect("in");
+    join(&mut queues, 1, t0 + s(10));
+    queues.timeout(t0 + s(70));
+    queues.key(1, '1', t0 + s(75));
+    let offered = calls(queues.unpause("201", t0 + s(80)).expect("paused"));
+    assert!(offered.contains(&QueueAction::Offer {
+        caller: 1,
+        agent: "201".to_owned(),
+        until: t0 + s(95),
+        callback: true
+    }));
+    let actions = calls(queues.take_over("support", 1, 2, t0 + s(85)).expect("held"));
+    assert_eq!(
+        actions[0],
+        QueueAction::CancelOffer {
+            caller: 1,
+            agent: "201".to_owned()
+        }
+    );
+    assert!(
+        actions.contains(&QueueAction::Offer {
+            caller: 2,
+            agent: "201".to_owned(),
+            until: t0 + s(100),
+            callback: false
+        }),
+        "the agent, free again, is offered the caller on the line: {actions:?}"
+    );
+}
+
+#[test]
+fn places_restored_at_start_keep_their_order_and_priority_and_are_offered_as_callbacks() {
+    let t0 = Instant::now();
+    let mut queues = staffed(vec![support(&["201"])], t0);
+    queues
+        .pause("201", PauseReason::Unspecified, t0)
+        .expect("in");
+    let restore = |queues: &mut Queues, caller, priority| {
+        queues
+            .restore_held("support", caller, priority, t0, t0 + s(1))
+            .expect("support is a queue")
+    };
+    restore(&mut queues, 1, Priority::Normal);
+    restore(&mut queues, 2, Priority::Normal);
+    restore(&mut queues, 3, Priority::Vip);
+    assert_eq!(queues.line("support"), Some(vec![3, 1, 2]));
+    assert_eq!(
+        queues.restore_held("sales", 4, Priority::Normal, t0, t0 + s(1)),
+        Err(QueueError::NoSuchQueue("sales".to_owned()))
+    );
+    assert_eq!(queues.deadline(), None, "nothing to announce, no timeout");
+    let offered = calls(queues.unpause("201", t0 + s(2)).expect("paused"));
+    assert!(offered.contains(&QueueAction::Offer {
+        caller: 3,
+        agent: "201".to_owned(),
+        until: t0 + s(17),
+        callback: true
+    }));
+}
+
 // ---- the deadline ----
 
 #[test]

@@ -34,6 +34,7 @@ use crate::apps::queue::{OfferFailure, OverflowReason, Priority, QueueAction};
 use crate::call::{Call, CallSeq};
 use crate::core::Ctx;
 use crate::leg::LegState;
+use crate::{HeldChange, HeldPlace, SwitchOutput, wall_ms};
 
 /// A caller's stay in a queue.
 #[derive(Debug)]
@@ -143,8 +144,32 @@ impl Call {
         };
         self.receiving().app = App::Queue(InQueue::new(name));
         let (seq, now) = (ctx.seq, ctx.now);
-        match ctx.queues().join(name, seq, priority, now) {
-            Ok(actions) => self.on_queue(ctx, actions),
+        // A caller waiting here for a callback who calls again takes their place.
+        let held = ctx
+            .core
+            .held
+            .iter()
+            .find(|(_, held)| held.queue == name && held.customer == self.caller)
+            .map(|(held, _)| *held)
+            .filter(|_| crossbar_cdr::callbacks::callable(&self.caller));
+        let took_over = held.and_then(|held| {
+            let actions = ctx.queues().take_over(name, held, seq, now).ok()?;
+            tracing::info!(call = %self.id, queue = %name, "a caller waiting for a callback called again: they take their place");
+            Some((held, actions))
+        });
+        let joined = match took_over {
+            Some((held, actions)) => {
+                self.on_queue(ctx, actions);
+                ctx.core.forget_held_if_done(held);
+                Ok(())
+            }
+            None => ctx
+                .queues()
+                .join(name, seq, priority, now)
+                .map(|actions| self.on_queue(ctx, actions)),
+        };
+        match joined {
+            Ok(()) => {}
             Err(error) => {
                 tracing::warn!(call = %self.id, queue = %name, %error, "could not join the queue");
                 self.receiving().app = App::Idle;
@@ -252,6 +277,22 @@ impl Call {
                 // number they called. The call ends after the confirmation.
                 tracing::info!(call = %self.id, queue = %name, position, "callback offer taken");
                 let did = self.receiving().did.clone();
+                let (joined_at, priority) = ctx
+                    .core
+                    .queues_built()
+                    .and_then(|queues| queues.joined(ctx.seq))
+                    .unwrap_or((ctx.now, Priority::Normal));
+                let waited = ctx.now.saturating_duration_since(joined_at).as_millis();
+                ctx.core
+                    .outputs
+                    .push_back(SwitchOutput::Held(HeldChange::Kept(HeldPlace {
+                        call: self.id.clone(),
+                        queue: name.clone(),
+                        customer: self.caller.clone(),
+                        did: did.clone(),
+                        vip: priority == Priority::Vip,
+                        joined_at_ms: wall_ms(ctx.wall) - i64::try_from(waited).unwrap_or(0),
+                    })));
                 ctx.core.held.insert(
                     ctx.seq,
                     crate::origination::Held {
