@@ -302,6 +302,25 @@ impl RetrySchedule {
     }
 }
 
+/// A place kept in a queue's line for a caller waiting for a callback (the queue's "press 1
+/// to be called back", virtual hold): the caller has hung up and the agent their turn reaches
+/// calls them back. The switch reports each place kept; the store keeps it across a restart
+/// while the caller's task is open, and the switch puts the caller back in line at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPlace {
+    /// The call that took the callback offer.
+    pub call: CallId,
+    pub queue: String,
+    /// The number to call back.
+    pub customer: String,
+    /// The number the caller called: presented when calling back.
+    pub did: Option<String>,
+    /// Served before normal callers (the inbound route's `vip`).
+    pub vip: bool,
+    /// When the caller joined the queue (unix milliseconds): the place's order.
+    pub joined_at_ms: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

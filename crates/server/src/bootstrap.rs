@@ -32,7 +32,7 @@ use crate::live::{Anchor, LivePublisher};
 use crate::media::MediaEngine;
 use crate::persist;
 use crate::transport::{tcp, udp};
-use crate::{agents, held, notices, records, requests, resolve};
+use crate::{agents, notices, records, requests, resolve};
 
 /// The name under which the digest nonce key is kept in the database, so nonces handed out
 /// before a restart are still recognised after it.
@@ -120,7 +120,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         switch.restore_queue_round_robin(now, wall_now, &position.queue, position.next);
     }
     // Callers who were waiting for a callback, back in line (those whose task is still open).
-    let held = held::restore(&store, &mut switch, now, wall_now).await?;
+    let held = switch.restore_held(now, wall_now, store.held_places().await?);
     if held > 0 {
         tracing::info!(
             callers = held,

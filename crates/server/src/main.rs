@@ -27,7 +27,6 @@ mod agents;
 mod bootstrap;
 mod cli;
 mod engine;
-mod held;
 mod http;
 mod live;
 mod logging;

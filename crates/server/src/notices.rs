@@ -132,10 +132,11 @@ async fn write(store: &Store, notice: Notice) {
     match notice {
         Notice::Agents(updates) => write_agents(store, &updates).await,
         Notice::Held(HeldChange::Kept(place)) => {
-            let kept = crate::held::stored(&place);
-            if retry("place kept for a callback", || store.keep_held_place(&kept))
-                .await
-                .is_none()
+            if retry("place kept for a callback", || {
+                store.keep_held_place(&place)
+            })
+            .await
+            .is_none()
             {
                 tracing::error!(call = %place.call, queue = %place.queue, customer = %place.customer, "place kept for a callback not written: it is lost if crossbar stops before the callback (the callback task stays open)");
             }

@@ -10,21 +10,7 @@ use crossbar_cdr::CallId;
 use crate::error::db;
 use crate::{Store, StoreError};
 
-/// A place kept for a caller waiting for a callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldPlace {
-    /// The call that took the callback offer.
-    pub call: CallId,
-    pub queue: String,
-    /// The number to call back.
-    pub customer: String,
-    /// The number the caller called (presented when calling back).
-    pub did: Option<String>,
-    /// Served before normal callers (the inbound route's `vip`).
-    pub vip: bool,
-    /// When the caller joined the queue (unix milliseconds): the place's order.
-    pub joined_at_ms: i64,
-}
+pub use crossbar_cdr::callbacks::HeldPlace;
 
 const INSERT: &str = "INSERT INTO queue_held (call_id, queue, customer, did, vip, joined_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING";

@@ -88,22 +88,9 @@ pub enum OriginateError {
     NoRoute { call: CallId, reason: String },
 }
 
-/// A place kept in a queue's line for a caller waiting for a callback (virtual hold), as the
-/// switch reports it ([`HeldChange`]) and takes it back at start ([`Switch::restore_held`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldPlace {
-    /// The call that took the callback offer.
-    pub call: CallId,
-    pub queue: String,
-    /// The number to call back.
-    pub customer: String,
-    /// The number the caller called: presented when calling back.
-    pub did: Option<String>,
-    /// Served before normal callers.
-    pub vip: bool,
-    /// When the caller joined the queue (unix milliseconds).
-    pub joined_at_ms: i64,
-}
+/// A place kept in a queue's line for a caller waiting for a callback, as the switch reports
+/// it ([`HeldChange`]) and takes it back at start ([`Switch::restore_held`]).
+pub use crossbar_cdr::callbacks::HeldPlace;
 
 /// What became of a place kept for a callback: keep it across a restart until it is given
 /// up (`SwitchOutput::Held`).
