@@ -45,34 +45,11 @@ impl Queues {
             });
             return Ok(self.finish(actions));
         }
-        let after = |s: Option<u32>| s.map(|s| now + secs(s));
-        let waiting = Waiting {
-            caller,
-            priority,
-            joined_at: now,
-            arrival: self.arrivals + 1,
-            ringing: Vec::new(),
-            tried: Vec::new(),
-            retry_at: None,
-            timeout_at: after(plan.max_wait_secs),
-            next_position_at: after(plan.announce_position_secs),
-            next_announcement_at: after(plan.announcement.as_ref().map(|_| plan.announcement_secs)),
-            callback_offer_at: after(plan.callback_offer_after_secs),
-            callback_offered: false,
-            called_back: false,
-        };
-        let announce = plan.announce_position_secs.is_some();
+        let waiting = Waiting::joining(caller, priority, self.arrivals + 1, plan, now);
         self.arrivals += 1;
         let index = self.queues[q].insert(waiting);
         self.callers.insert(caller, q);
-        actions.push(QueueAction::Joined {
-            caller,
-            position: index + 1,
-        });
-        if announce {
-            let what = self.position_announcement(q, index + 1, self.staffed(q));
-            actions.push(QueueAction::Announce { caller, what });
-        }
+        self.announce_joined(q, caller, index + 1, &mut actions);
         self.dispatch(now, &mut actions);
         Ok(self.finish(actions))
     }
@@ -102,35 +79,16 @@ impl Queues {
         };
         let mut actions = Vec::new();
         self.cancel_offers(q, index, now, &mut actions);
-        let plan = &self.queues[q].plan;
-        let after = |s: Option<u32>| s.map(|s| now + secs(s));
-        let timeout_at = after(plan.max_wait_secs);
-        let next_position_at = after(plan.announce_position_secs);
-        let next_announcement_at =
-            after(plan.announcement.as_ref().map(|_| plan.announcement_secs));
-        let callback_offer_at = after(plan.callback_offer_after_secs);
-        let announce = plan.announce_position_secs.is_some();
-        let waiting = &mut self.queues[q].line[index];
-        waiting.caller = caller;
-        waiting.joined_at = now;
-        waiting.tried.clear();
-        waiting.retry_at = None;
-        waiting.timeout_at = timeout_at;
-        waiting.next_position_at = next_position_at;
-        waiting.next_announcement_at = next_announcement_at;
-        waiting.callback_offer_at = callback_offer_at;
-        waiting.callback_offered = false;
-        waiting.called_back = false;
+        let queue_now = &mut self.queues[q];
+        let kept = &mut queue_now.line[index];
+        // The place (priority, order of arrival) is kept; the rest starts again.
+        *kept = Waiting {
+            ringing: std::mem::take(&mut kept.ringing),
+            ..Waiting::joining(caller, kept.priority, kept.arrival, &queue_now.plan, now)
+        };
         self.callers.remove(&held);
         self.callers.insert(caller, q);
-        actions.push(QueueAction::Joined {
-            caller,
-            position: index + 1,
-        });
-        if announce {
-            let what = self.position_announcement(q, index + 1, self.staffed(q));
-            actions.push(QueueAction::Announce { caller, what });
-        }
+        self.announce_joined(q, caller, index + 1, &mut actions);
         self.dispatch(now, &mut actions);
         Ok(self.finish(actions))
     }
@@ -153,25 +111,36 @@ impl Queues {
         }
         self.arrivals += 1;
         let waiting = Waiting {
-            caller,
-            priority,
             joined_at,
-            arrival: self.arrivals,
-            ringing: Vec::new(),
-            tried: Vec::new(),
-            retry_at: None,
             timeout_at: None,
             next_position_at: None,
             next_announcement_at: None,
             callback_offer_at: None,
             callback_offered: true,
             called_back: true,
+            ..Waiting::joining(caller, priority, self.arrivals, &self.queues[q].plan, now)
         };
         self.queues[q].insert(waiting);
         self.callers.insert(caller, q);
         let mut actions = Vec::new();
         self.dispatch(now, &mut actions);
         Ok(self.finish(actions))
+    }
+
+    /// `caller` is in `q`'s line at `position`: say so, and tell them their position if the
+    /// queue announces it.
+    fn announce_joined(
+        &self,
+        q: usize,
+        caller: CallSeq,
+        position: usize,
+        actions: &mut Vec<QueueAction>,
+    ) {
+        actions.push(QueueAction::Joined { caller, position });
+        if self.queues[q].plan.announce_position_secs.is_some() {
+            let what = self.position_announcement(q, position, self.staffed(q));
+            actions.push(QueueAction::Announce { caller, what });
+        }
     }
 
     /// `caller` hung up while waiting: abandoned (offers ringing for them are cancelled). A

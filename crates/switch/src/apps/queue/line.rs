@@ -43,6 +43,33 @@ pub(crate) struct Waiting {
 }
 
 impl Waiting {
+    /// A caller joining the line of `plan` at `now`, `arrival`-th: nothing tried yet, its
+    /// timeout, announcements and callback offer counted from now.
+    pub(crate) fn joining(
+        caller: CallSeq,
+        priority: Priority,
+        arrival: u64,
+        plan: &QueuePlan,
+        now: Instant,
+    ) -> Self {
+        let after = |s: Option<u32>| s.map(|s| now + secs(s));
+        Self {
+            caller,
+            priority,
+            joined_at: now,
+            arrival,
+            ringing: Vec::new(),
+            tried: Vec::new(),
+            retry_at: None,
+            timeout_at: after(plan.max_wait_secs),
+            next_position_at: after(plan.announce_position_secs),
+            next_announcement_at: after(plan.announcement.as_ref().map(|_| plan.announcement_secs)),
+            callback_offer_at: after(plan.callback_offer_after_secs),
+            callback_offered: false,
+            called_back: false,
+        }
+    }
+
     /// Whether an offer may be made for this caller now.
     pub(crate) fn ready(&self, now: Instant) -> bool {
         self.ringing.is_empty() && self.retry_at.is_none_or(|at| at <= now)
