@@ -1,7 +1,8 @@
 # What the benchmark scripts share (sourced by calls.sh, inbound.sh and queue.sh, never run):
 # a work directory (RESULTS=dir keeps it, else a temporary one removed at exit), the
 # processes to stop at exit (`pids`), how busy the machine is now, a process's CPU ticks and
-# VmRSS, waiting for crossbar's SIP socket, and the UDP receive-buffer drops.
+# VmRSS, waiting for crossbar's SIP socket, the UDP receive-buffer drops, and the stall
+# probe.
 
 # The work directory in `work` (kept when `keep` is 1), and the exit trap that stops every
 # process in `pids` and removes the directory unless kept.
@@ -52,4 +53,21 @@ for f in (l.split() for l in list(open("/proc/net/udp"))[1:]):
     if 10000 <= p <= 31999: relay += int(f[-1])
     elif p >= 32768 or p == extra: gen += int(f[-1])
 print(f"relay sockets {relay}, generator sockets {gen}")' "$@"
+}
+
+# The stall probe (crossbar-stall-probe: one SCHED_FIFO 99 thread per CPU) writing to FILE
+# from now until probe_stop; PROBE=0 leaves it out. bench/stalls.py then sets the moments
+# frames were late beside the moments the CPUs were held.
+probe_pid=
+probe_start() { # FILE
+  [ "${PROBE:-1}" = 1 ] || return 0
+  "$repo/target/release/crossbar-stall-probe" >"$1" 2>"$1.err" &
+  probe_pid=$!; pids+=("$probe_pid")
+}
+probe_stop() { [ -z "$probe_pid" ] || stop "$probe_pid"; }
+# What the probe in FILE saw at the moments the generator's output OUT says were late.
+probe_report() { # OUT FILE
+  [ "${PROBE:-1}" = 1 ] || return 0
+  cat "$2.err" >&2
+  python3 "$repo/bench/stalls.py" "$1" "$2"
 }

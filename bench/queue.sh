@@ -35,7 +35,10 @@
 # sequence gaps, late = more than 5 ms behind its 20 ms (so a gap over 25 ms), on the
 # kernel's receive stamps (SO_TIMESTAMPNS, taken on the loopback in crossbar's own sendto);
 # CONTROL_STREAMS (default 20) streams from the generator to itself, paced and timed the
-# same way, show the generator's own lateness. Then `crossbar report queues` over the run.
+# same way, show the generator's own lateness; and the stall probe (PROBE=0 leaves it out:
+# crossbar-stall-probe, a SCHED_FIFO 99 thread on each CPU) shows the moments a CPU ran
+# nothing else, to set beside each moment frames were late (bench/stalls.py). Then
+# `crossbar report queues` over the run.
 #
 # The reference for the waiting callers, same run: REFERENCE=menu (the default; "" for none)
 # runs the same CALLERS into an IVR menu crossbar answers itself (bench/inbound.sh
@@ -138,6 +141,7 @@ patience=$(awk -v r="$ramp" -v w="$wait_secs" -v c="$callers" -v a="$agents" -v 
 echo "== queue: $callers callers from the carrier at $ramp_rate/s wait with music and announcements (position every" \
   "$announce s, custom every 30 s), then $agents agents log in, each answers, talks $talk s, hangs up" \
   "(wrap-up $wrap_up s)${priority:+; crossbar and the generator under SCHED_RR}"
+probe_start "$work/probe_queue.txt"
 (cd "$work" && exec "${wrap[@]}" "$crossbar_bin" run --config crossbar.toml 2>"$work/crossbar_queue.log") &
 server_pid=$!; pids+=("$server_pid")
 wait_for_sip "$port" "$server_pid" "$work/crossbar_queue.log"
@@ -172,6 +176,7 @@ s2=$(process_ticks "$server_pid"); t2=$(date +%s.%N)
 logged_in=$(grep -c '^200$' "$work/logins.txt" || true)
 wait "$lg" || true
 s3=$(process_ticks "$server_pid"); t3=$(date +%s.%N)
+probe_stop
 drops=$(socket_drops "$carrier_port")
 sleep 1
 (cd "$work" && "$crossbar_bin" report queues --config crossbar.toml) >"$work/report.txt" 2>&1 || true
@@ -205,6 +210,7 @@ awk -v hz="$hz" -v n="$callers" -v a="$agents" -v rss0="$rss0" -v peak="$peak" \
     v["control_late"], v["control_late_user"], v["control_max_gap_us"] / 1000, v["pacing_lag_max_us"] / 1000
 }'
 echo "   socket drops: $drops"
+probe_report "$work/loadgen_queue.out" "$work/probe_queue.txt"
 grep -E '^(calls|agents|agent|queue|control)' "$work/loadgen_queue.out" | sed 's/^/   /'
 echo "   crossbar report queues:"
 sed 's/^/     /' "$work/report.txt"

@@ -53,7 +53,8 @@ pub struct Arrivals {
 impl Arrivals {
     /// A packet with sequence number `seq` and RTP timestamp `timestamp` arrived at
     /// `kernel_ns` (the kernel's stamp) / `user_ns` (the receiver's clock). In-order gaps,
-    /// kernel-stamped, go into `gaps` in microseconds.
+    /// kernel-stamped, go into `gaps` in microseconds. The gap before the packet when it is
+    /// late on the kernel's stamp.
     pub fn on_packet(
         &mut self,
         seq: u16,
@@ -61,19 +62,19 @@ impl Arrivals {
         kernel_ns: u64,
         user_ns: u64,
         gaps: &Histogram,
-    ) {
+    ) -> Option<u64> {
         self.received += 1;
         if !self.started {
             self.started = true;
             self.first = u64::from(seq);
             self.highest = self.first;
             self.remember(timestamp, kernel_ns, user_ns);
-            return;
+            return None;
         }
         let delta = seq.wrapping_sub(self.highest as u16) as i16;
         if delta <= 0 {
             self.out_of_order += 1;
-            return;
+            return None;
         }
         let advance = delta as u64;
         self.highest += advance;
@@ -82,7 +83,8 @@ impl Arrivals {
         let allowed = due + LATE_BY.as_nanos() as u64;
         let gap_kernel = kernel_ns.saturating_sub(self.last_kernel);
         let gap_user = user_ns.saturating_sub(self.last_user);
-        if gap_kernel > allowed {
+        let late = gap_kernel > allowed;
+        if late {
             self.late_kernel += 1;
         }
         if gap_user > allowed {
@@ -98,6 +100,7 @@ impl Arrivals {
             self.jumps += 1;
         }
         self.remember(timestamp, kernel_ns, user_ns);
+        late.then_some(gap_kernel)
     }
 
     fn remember(&mut self, timestamp: u32, kernel_ns: u64, user_ns: u64) {

@@ -48,6 +48,7 @@ mod callee;
 mod caller;
 mod histogram;
 mod media;
+mod moments;
 mod signalling;
 
 use std::collections::BTreeMap;
@@ -66,6 +67,7 @@ use crate::caller::{Caller, Identity, Plan, packets_in};
 use crate::histogram::Histogram;
 use crate::media::MediaPlane;
 pub use crate::media::{Packets, set_pacing_priority};
+pub use crate::moments::Moments;
 pub use crate::signalling::Credentials;
 
 /// A non-blocking UDP socket on `ip` and `port` (0: chosen by the kernel) with `buffer`
@@ -500,6 +502,11 @@ pub struct Report {
     pub keys_sent: u64,
     pub keys_heard: u64,
     pub key_to_bye: Quantiles,
+    /// When frames were late (kernel stamps): what the callers heard, the control streams,
+    /// the generator's own pacing.
+    pub late_moments: Moments,
+    pub control_late_moments: Moments,
+    pub pacing_late_moments: Moments,
     pub elapsed: Duration,
 }
 
@@ -551,6 +558,9 @@ impl Report {
             keys_sent: tally.keys_sent.load(Ordering::Relaxed),
             keys_heard: tally.keys_heard.load(Ordering::Relaxed),
             key_to_bye: Quantiles::of(&tally.key_to_bye),
+            late_moments: totals.late_moments,
+            control_late_moments: totals.control_late_moments,
+            pacing_late_moments: totals.pacing_late_moments,
             elapsed,
         }
     }
@@ -808,6 +818,13 @@ impl fmt::Display for Report {
                 self.latency.show(1.0, "us")
             )?;
         }
+        write!(
+            f,
+            "{}{}{}",
+            self.late_moments.lines("heard"),
+            self.control_late_moments.lines("control"),
+            self.pacing_late_moments.lines("pacing"),
+        )?;
         write!(f, "{}", self.result_line())
     }
 }

@@ -21,7 +21,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -29,8 +29,9 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
-use crate::arrivals::{ArrivalTotals, Arrivals};
+use crate::arrivals::{ArrivalTotals, Arrivals, LATE_BY};
 use crate::histogram::Histogram;
+use crate::moments::Moments;
 
 /// RFC 3551 PCMU at 8 kHz, 20 ms per packet.
 pub const PTIME: Duration = Duration::from_millis(20);
@@ -108,6 +109,11 @@ pub struct Totals {
     pub shared: u64,
     /// How far behind schedule the generator's packets left at worst.
     pub max_pacing_lag: Duration,
+    /// When frames were late (kernel stamps only): crossbar's (or the relay's), the control
+    /// streams', and the generator's own pacing falling behind by more than 5 ms.
+    pub late_moments: Moments,
+    pub control_late_moments: Moments,
+    pub pacing_late_moments: Moments,
 }
 
 /// A stream to send.
@@ -147,6 +153,8 @@ struct Heard {
     latency: Histogram,
     gaps: Histogram,
     control_gaps: Histogram,
+    moments: Moments,
+    control_moments: Moments,
 }
 
 /// The pacing and receiving threads, by side.
@@ -162,6 +170,7 @@ struct Paced {
     sent: u64,
     control_sent: u64,
     max_lag: Duration,
+    late_moments: Moments,
 }
 
 /// What every receiving thread shares.
@@ -358,6 +367,7 @@ impl MediaPlane {
             }
             totals.control_sent += paced.control_sent;
             totals.max_pacing_lag = totals.max_pacing_lag.max(paced.max_lag);
+            totals.pacing_late_moments.merge(&paced.late_moments);
         }
         let mut locked = Vec::new();
         for (side, thread) in threads.receiving {
@@ -371,6 +381,8 @@ impl MediaPlane {
             self.latency.add(&heard.latency);
             self.gaps.add(&heard.gaps);
             self.control_gaps.add(&heard.control_gaps);
+            totals.late_moments.merge(&heard.moments);
+            totals.control_late_moments.merge(&heard.control_moments);
             for (ssrc, stream) in heard.sources.values() {
                 direction.received += stream.received;
                 arrivals.add(stream);
@@ -387,6 +399,15 @@ impl MediaPlane {
         totals.shared = (before - locked.len()) as u64;
         totals
     }
+}
+
+/// Now on the wall clock, as the kernel's receive stamps are.
+fn wall_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 fn nanos_since(epoch: Instant) -> u64 {
@@ -545,7 +566,14 @@ fn pace(
         if next > now {
             std::thread::sleep(next - now);
         } else {
-            paced.max_lag = paced.max_lag.max(now - next);
+            let lag = now - next;
+            paced.max_lag = paced.max_lag.max(lag);
+            if lag > LATE_BY {
+                paced.late_moments.record(
+                    wall_nanos(),
+                    u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX),
+                );
+            }
         }
     }
     paced
@@ -619,13 +647,16 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
         let timestamp = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
         let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
         if shared.own.contains(&from) {
-            heard.control.entry((from, ssrc)).or_default().on_packet(
+            let late = heard.control.entry((from, ssrc)).or_default().on_packet(
                 seq,
                 timestamp,
                 kernel,
                 user,
                 &heard.control_gaps,
             );
+            if let (Some(gap), Some(wall)) = (late, stamp) {
+                heard.control_moments.record(wall, gap);
+            }
             continue;
         }
         let (locked, arrivals) = heard
@@ -636,7 +667,10 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
             heard.crossed += 1;
             continue;
         }
-        arrivals.on_packet(seq, timestamp, kernel, user, &heard.gaps);
+        let late = arrivals.on_packet(seq, timestamp, kernel, user, &heard.gaps);
+        if let (Some(gap), Some(wall)) = (late, stamp) {
+            heard.moments.record(wall, gap);
+        }
         if shared.stamped && len >= RTP_HEADER + STAMP {
             let mut sent = [0u8; STAMP];
             sent.copy_from_slice(&buf[RTP_HEADER..RTP_HEADER + STAMP]);
