@@ -167,11 +167,17 @@ s1=$(process_ticks "$server_pid"); g1=$(process_ticks "$lg"); t1=$(date +%s.%N)
 waiting=$(curl -s "http://127.0.0.1:$http_port/api/queues" |
   python3 -c 'import json, sys; print(sum(q["waiting"] for q in json.load(sys.stdin)["queues"]))' 2>/dev/null || echo "?")
 
-# 2. Serving: every agent logs in.
-for ext in $(seq 3000 "$last_agent"); do echo "$ext"; done |
-  xargs -P 8 -I@ curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:$http_port/api/agents/@/login" \
-    >"$work/logins.txt"
+# 2. Serving: every agent logs in, one after the other on one HTTP connection (one process:
+# a hundred curls forked at once would be load of the generator's own on these 2 cores).
+python3 - "$http_port" "$token" 3000 "$last_agent" >"$work/logins.txt" <<'PY'
+import http.client, sys
+port, token, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+api = http.client.HTTPConnection("127.0.0.1", int(port))
+for ext in range(first, last + 1):
+    api.request("POST", f"/api/agents/{ext}/login", body="{}",
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    reply = api.getresponse(); reply.read(); print(reply.status)
+PY
 s2=$(process_ticks "$server_pid"); t2=$(date +%s.%N)
 logged_in=$(grep -c '^200$' "$work/logins.txt" || true)
 wait "$lg" || true
@@ -205,6 +211,8 @@ awk -v hz="$hz" -v n="$callers" -v a="$agents" -v rss0="$rss0" -v peak="$peak" \
     " kernel'\''s stamps (%d streams), %d on the generator'\''s clock; longest gap %.1f ms; gaps p99 %.1f ms\n",
     v["back_streams"], e, v["back_lost"], e ? v["back_lost"] / e * 100 : 0, v["back_late"], v["back_late_streams"],
     v["back_late_user"], v["back_max_gap_us"] / 1000, v["gap_p99_us"] / 1000
+  printf "   the callers'\'' voice relayed to the agents: %d frames late > 25 ms apart on the kernel'\''s stamps (%d" \
+    " streams), longest gap %.1f ms\n", v["fwd_late"], v["fwd_late_streams"], v["fwd_max_gap_us"] / 1000
   printf "   control streams (generator to itself): %d late on the kernel'\''s stamps, %d on its clock, longest gap %.1f ms;" \
     " the generator'\''s packets left up to %.1f ms late\n",
     v["control_late"], v["control_late_user"], v["control_max_gap_us"] / 1000, v["pacing_lag_max_us"] / 1000

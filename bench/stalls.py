@@ -8,8 +8,9 @@ LOADGEN_OUTPUT holds the generator's `late kind=K at=S frames=N longest_ms=G` li
 PROBE_OUTPUT the probe's `stall cpu=C at=S late_ms=L` (CPU C's SCHED_FIFO 99 probe woke
 L ms late at S: nothing else ran on C from S - L to S) and `steal cpu=C at=S ticks=D`.
 
-For each moment of late frames crossbar sent (kind=heard): the probes' stalls that overlap
-its gaps (from S - G to S + 10 ms), per CPU, and the steal ticks counted then. A moment
+For each moment of late frames crossbar sent (kind=heard: its own, music and prompts;
+kind=relayed: what it relayed to the callees), the probes' stalls that overlap its gaps
+(from S - G to S + 10 ms), per CPU, and the steal ticks counted then. A moment
 during which both CPUs' probes were held is one in which the virtual machine did not run;
 one with no stall at all is a hold-up inside the machine (crossbar, the kernel, the
 generator) to look for.
@@ -36,12 +37,21 @@ def main(loadgen, probe):
         elif line.startswith("steal "):
             steals.append((int(f["cpu"]), float(f["at"]), int(f["ticks"])))
     cpus = 1 + max([c for c, _, _ in stalls + steals], default=1)
-    steal_total = sum(t for _, _, t in steals)
+    print(
+        f"   stall probe: {len(stalls)} wake-ups over 3 ms late "
+        f"({', '.join(f'cpu{c} {sum(1 for s in stalls if s[0] == c)}' for c in range(cpus))}), "
+        f"steal {sum(t for _, _, t in steals)} ticks"
+    )
+    for kind, what in (("heard", "crossbar's own frames"), ("relayed", "relayed frames")):
+        report(kind, what, moments, stalls, steals, cpus)
+
+
+def report(kind, what, moments, stalls, steals, cpus):
     counts = {"both": 0, "one": 0, "none": 0}
     frames = {"both": 0, "one": 0, "none": 0}
     details = []
-    for kind, at, n, gap in moments:
-        if kind != "heard":
+    for k, at, n, gap in moments:
+        if k != kind:
             continue
         start, end = at - gap, at + 0.010
         held = {}
@@ -53,30 +63,31 @@ def main(loadgen, probe):
         counts[verdict] += 1
         frames[verdict] += n
         others = [
-            f"{k} {m}"
-            for k, m in (
+            f"{k2} {m}"
+            for k2, m in (
                 (k2, sum(n2 for k3, a2, n2, _ in moments if k3 == k2 and abs(a2 - at) <= 0.030))
                 for k2 in ("control", "pacing")
             )
             if m
         ]
         details.append(
-            f"   {at:.3f}: {n} frames late, longest gap {gap * 1e3:.1f} ms; probes held: "
+            f"     {at:.3f}: {n} frames late, longest gap {gap * 1e3:.1f} ms; probes held: "
             + (", ".join(f"cpu{c} {held[c] * 1e3:.1f} ms" for c in sorted(held)) or "none")
             + f"; steal ticks {stolen}"
-            + (f"; generator's own, within 30 ms: {', '.join(others)}" if others else "")
+            + (f"; the generator's own within 30 ms: {', '.join(others)}" if others else "")
         )
-    total = sum(counts.values())
+    if not details:
+        print(f"   {what}: no late frame")
+        return
     print(
-        f"   stall probe: {len(stalls)} wake-ups over 3 ms late ({', '.join(f'cpu{c} {sum(1 for s in stalls if s[0] == c)}' for c in range(cpus))}), "
-        f"steal {steal_total} ticks; moments with late frames from crossbar: {total} "
-        f"({frames['both'] + frames['one'] + frames['none']} frames) — every CPU held then: {counts['both']} "
-        f"({frames['both']} frames), one CPU: {counts['one']} ({frames['one']}), none: {counts['none']} ({frames['none']})"
+        f"   {what}: late in {sum(counts.values())} moments ({sum(frames.values())} frames); "
+        f"every CPU's probe held then: {counts['both']} ({frames['both']} frames), one CPU's: "
+        f"{counts['one']} ({frames['one']}), none: {counts['none']} ({frames['none']})"
     )
-    for line in details[:40]:
+    for line in details[:20]:
         print(line)
-    if len(details) > 40:
-        print(f"   ... {len(details) - 40} more moments")
+    if len(details) > 20:
+        print(f"     ... {len(details) - 20} more moments")
 
 
 if __name__ == "__main__":

@@ -502,9 +502,10 @@ pub struct Report {
     pub keys_sent: u64,
     pub keys_heard: u64,
     pub key_to_bye: Quantiles,
-    /// When frames were late (kernel stamps): what the callers heard, the control streams,
-    /// the generator's own pacing.
+    /// When frames were late (kernel stamps): what the callers heard, what the callees heard
+    /// (relayed), the control streams, the generator's own pacing.
     pub late_moments: Moments,
+    pub relayed_late_moments: Moments,
     pub control_late_moments: Moments,
     pub pacing_late_moments: Moments,
     pub elapsed: Duration,
@@ -559,6 +560,7 @@ impl Report {
             keys_heard: tally.keys_heard.load(Ordering::Relaxed),
             key_to_bye: Quantiles::of(&tally.key_to_bye),
             late_moments: totals.late_moments,
+            relayed_late_moments: totals.relayed_late_moments,
             control_late_moments: totals.control_late_moments,
             pacing_late_moments: totals.pacing_late_moments,
             elapsed,
@@ -820,8 +822,9 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "{}{}{}",
+            "{}{}{}{}",
             self.late_moments.lines("heard"),
+            self.relayed_late_moments.lines("relayed"),
             self.control_late_moments.lines("control"),
             self.pacing_late_moments.lines("pacing"),
         )?;

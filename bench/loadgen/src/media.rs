@@ -109,9 +109,11 @@ pub struct Totals {
     pub shared: u64,
     /// How far behind schedule the generator's packets left at worst.
     pub max_pacing_lag: Duration,
-    /// When frames were late (kernel stamps only): crossbar's (or the relay's), the control
+    /// When frames were late (kernel stamps only): those the callers received (crossbar's
+    /// own, with a menu or a queue), those the callees received (relayed), the control
     /// streams', and the generator's own pacing falling behind by more than 5 ms.
     pub late_moments: Moments,
+    pub relayed_late_moments: Moments,
     pub control_late_moments: Moments,
     pub pacing_late_moments: Moments,
 }
@@ -381,7 +383,10 @@ impl MediaPlane {
             self.latency.add(&heard.latency);
             self.gaps.add(&heard.gaps);
             self.control_gaps.add(&heard.control_gaps);
-            totals.late_moments.merge(&heard.moments);
+            match side {
+                Side::Caller => totals.late_moments.merge(&heard.moments),
+                Side::Callee => totals.relayed_late_moments.merge(&heard.moments),
+            }
             totals.control_late_moments.merge(&heard.control_moments);
             for (ssrc, stream) in heard.sources.values() {
                 direction.received += stream.received;
