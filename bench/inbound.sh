@@ -28,7 +28,8 @@
 #          sendto, so crossbar's schedule and nothing of the generator's) and on the
 #          generator's clock; and CONTROL_STREAMS (default 20) control streams paced and timed
 #          the same way from the generator's sockets to its own, through no server: the
-#          generator's own lateness. While all N are up: crossbar's CPU (utime + stime from
+#          generator's own lateness; the stall probe beside them (PROBE=0 leaves it out;
+#          see bench/queue.sh) tells the moments the machine itself stopped. While all N are up: crossbar's CPU (utime + stime from
 #          /proc/PID/stat), per stream; its VmRSS rise / N; the generator's CPU. crossbar
 #          restarts for every N. MENU_PRIORITY=rt runs crossbar and the generator under
 #          SCHED_RR (chrt --rr 10): other processes on the machine (compilers, other
@@ -140,6 +141,7 @@ if [[ " $parts " == *" menu "* ]]; then
     rm -f "$work"/crossbar.db*
     wrap=()
     [ "$menu_priority" = rt ] && wrap=(chrt --rr 10)
+    probe_start "$work/probe_menu_$n.txt"
     (cd "$work" && exec "${wrap[@]}" "$crossbar_bin" run --config crossbar.toml 2>"$work/crossbar_menu_$n.log") &
     server_pid=$!; pids+=("$server_pid")
     wait_for_sip "$port" "$server_pid" "$work/crossbar_menu_$n.log"
@@ -168,6 +170,7 @@ if [[ " $parts " == *" menu "* ]]; then
     drops=$(socket_drops "$carrier_port")
     wait "$lg" || true
     stop "$server_pid"
+    probe_stop
     result=$(grep '^result ' "$work/loadgen_menu_$n.out" || echo "result calls=0")
     awk -v line="$result" -v n="$n" -v hold="$hold" -v rss0="$rss0" -v peak="$peak" -v hz="$hz" \
         -v s="$((s1 - s0))" -v g="$((g1 - g0))" -v t0="$t0" -v t1="$t1" 'BEGIN {
@@ -184,6 +187,7 @@ if [[ " $parts " == *" menu "* ]]; then
     }'
     echo "       socket drops: $drops; window $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
     grep -E '^(calls|menu|gaps|callers|control)' "$work/loadgen_menu_$n.out" | sed 's/^/       /'
+    probe_report "$work/loadgen_menu_$n.out" "$work/probe_menu_$n.txt" | sed 's/^/    /'
   done
 fi
 
