@@ -212,7 +212,9 @@ awk -v hz="$hz" -v n="$callers" -v a="$agents" -v rss0="$rss0" -v peak="$peak" \
     v["back_streams"], e, v["back_lost"], e ? v["back_lost"] / e * 100 : 0, v["back_late"], v["back_late_streams"],
     v["back_late_user"], v["back_max_gap_us"] / 1000, v["gap_p99_us"] / 1000
   printf "   the callers'\'' voice relayed to the agents: %d frames late > 25 ms apart on the kernel'\''s stamps (%d" \
-    " streams), longest gap %.1f ms\n", v["fwd_late"], v["fwd_late_streams"], v["fwd_max_gap_us"] / 1000
+    " streams), longest gap %.1f ms; crossbar held each packet (the generator'\''s sendto -> crossbar'\''s) p50 %.2f ms," \
+    " p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n", v["fwd_late"], v["fwd_late_streams"], v["fwd_max_gap_us"] / 1000,
+    v["transit_p50_us"] / 1000, v["transit_p99_us"] / 1000, v["transit_p999_us"] / 1000, v["transit_max_us"] / 1000
   printf "   control streams (generator to itself): %d late on the kernel'\''s stamps, %d on its clock, longest gap %.1f ms;" \
     " the generator'\''s packets left up to %.1f ms late\n",
     v["control_late"], v["control_late_user"], v["control_max_gap_us"] / 1000, v["pacing_lag_max_us"] / 1000

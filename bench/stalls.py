@@ -6,7 +6,8 @@
 LOADGEN_OUTPUT holds the generator's `late kind=K at=S frames=N longest_ms=G` lines (a
 10 ms moment from S in which N frames of kind K arrived late, the longest gap G ms);
 PROBE_OUTPUT the probe's `stall cpu=C at=S late_ms=L` (CPU C's SCHED_FIFO 99 probe woke
-L ms late at S: nothing else ran on C from S - L to S) and `steal cpu=C at=S ticks=D`.
+L ms late at S: nothing else ran on C from S - L to S) and `steal cpu=C at=S ticks=D`,
+after its first line, `probe cpus=N ...`.
 
 For each moment of late frames crossbar sent (kind=heard: its own, music and prompts;
 kind=relayed: what it relayed to the callees), the probes' stalls that overlap its gaps
@@ -29,14 +30,17 @@ def main(loadgen, probe):
         if line.startswith("late "):
             f = fields(line)
             moments.append((f["kind"], float(f["at"]), int(f["frames"]), float(f["longest_ms"]) / 1e3))
-    stalls, steals = [], []
+    stalls, steals, cpus = [], [], None
     for line in open(probe):
         f = fields(line)
-        if line.startswith("stall "):
+        if line.startswith("probe "):
+            cpus = int(f["cpus"])
+        elif line.startswith("stall "):
             stalls.append((int(f["cpu"]), float(f["at"]), float(f["late_ms"]) / 1e3))
         elif line.startswith("steal "):
             steals.append((int(f["cpu"]), float(f["at"]), int(f["ticks"])))
-    cpus = 1 + max([c for c, _, _ in stalls + steals], default=1)
+    if cpus is None:
+        sys.exit(f"{probe}: no `probe cpus=N` line: the probe did not start")
     print(
         f"   stall probe: {len(stalls)} wake-ups over 3 ms late "
         f"({', '.join(f'cpu{c} {sum(1 for s in stalls if s[0] == c)}' for c in range(cpus))}), "

@@ -357,6 +357,7 @@ async fn run_scenario(load: Scenario) -> anyhow::Result<Report> {
         Some(plane) => {
             let histograms = [
                 plane.latency.clone(),
+                plane.transit.clone(),
                 plane.gaps.clone(),
                 plane.control_gaps.clone(),
             ];
@@ -488,6 +489,9 @@ pub struct Report {
     pub max_pacing_lag: Duration,
     /// Send → receive through the relay, microseconds.
     pub latency: Quantiles,
+    /// The generator's `sendto` → crossbar's `sendto` of the same packet (the kernel's
+    /// receive stamp): the time crossbar held relayed packets, microseconds.
+    pub transit: Quantiles,
     /// The streams the callees and the callers received, timed (loss by sequence gaps,
     /// late packets).
     pub forward_arrivals: ArrivalTotals,
@@ -516,11 +520,11 @@ impl Report {
         load: &Scenario,
         tally: &caller::Tally,
         callee: &callee::Tally,
-        media: Option<(media::Totals, [Quantiles; 3])>,
+        media: Option<(media::Totals, [Quantiles; 4])>,
         callee_hung: bool,
         elapsed: Duration,
     ) -> Report {
-        let (totals, [latency, gaps, control_gaps]) = media.unwrap_or_default();
+        let (totals, [latency, transit, gaps, control_gaps]) = media.unwrap_or_default();
         Report {
             rate: load.rate,
             media: load.media,
@@ -550,6 +554,7 @@ impl Report {
             shared: totals.shared,
             max_pacing_lag: totals.max_pacing_lag,
             latency,
+            transit,
             forward_arrivals: totals.forward_arrivals,
             backward_arrivals: totals.backward_arrivals,
             gaps,
@@ -634,7 +639,8 @@ impl Report {
             "result calls={} answered={} failed={} ended_by_server={} setup_p50_us={} \
              setup_p99_us={} setup_max_us={} fwd_sent={} fwd_received={} back_sent={} \
              back_received={} crossed={} shared={} latency_p50_us={} latency_p99_us={} \
-             latency_p999_us={} latency_max_us={} pacing_lag_max_us={} elapsed_s={:.1}",
+             latency_p999_us={} latency_max_us={} transit_p50_us={} transit_p99_us={} \
+             transit_p999_us={} transit_max_us={} pacing_lag_max_us={} elapsed_s={:.1}",
             self.placed,
             self.answered,
             self.failed(),
@@ -652,6 +658,10 @@ impl Report {
             self.latency.p99,
             self.latency.p999,
             self.latency.max,
+            self.transit.p50,
+            self.transit.p99,
+            self.transit.p999,
+            self.transit.max,
             self.max_pacing_lag.as_micros(),
             self.elapsed.as_secs_f64(),
         )
@@ -745,6 +755,12 @@ impl fmt::Display for Report {
                 )?;
                 writeln!(
                     f,
+                    "relay transit, the callers' voice to the agents (the generator's sendto -> \
+                     crossbar's, kernel stamps): {}",
+                    self.transit.show(1.0, "us")
+                )?;
+                writeln!(
+                    f,
                     "agent free -> next INVITE to that agent: {}",
                     self.dispatch.show(1_000.0, "ms")
                 )?;
@@ -818,6 +834,11 @@ impl fmt::Display for Report {
                 f,
                 "relay latency (send -> receive): {}",
                 self.latency.show(1.0, "us")
+            )?;
+            writeln!(
+                f,
+                "relay transit (the generator's sendto -> crossbar's, kernel stamps): {}",
+                self.transit.show(1.0, "us")
             )?;
         }
         write!(

@@ -37,7 +37,8 @@ use crate::moments::Moments;
 pub const PTIME: Duration = Duration::from_millis(20);
 const SAMPLES_PER_PACKET: u32 = 160;
 const RTP_HEADER: usize = 12;
-/// Send time, nanoseconds since the plane's epoch, in the first payload bytes.
+/// Send time, nanoseconds since the Unix epoch (the wall clock, as the kernel's receive
+/// stamps are), in the first payload bytes.
 const STAMP: usize = 8;
 const PACKET: usize = RTP_HEADER + SAMPLES_PER_PACKET as usize;
 /// The pacing thread's step: streams are spread over the 20 slots of a packet interval,
@@ -153,6 +154,7 @@ struct Heard {
     /// Control streams, by (source, SSRC).
     control: HashMap<(SocketAddr, u32), Arrivals>,
     latency: Histogram,
+    transit: Histogram,
     gaps: Histogram,
     control_gaps: Histogram,
     moments: Moments,
@@ -197,6 +199,11 @@ pub struct MediaPlane {
     stop: Arc<AtomicBool>,
     threads: Mutex<Option<Threads>>,
     pub latency: Arc<Histogram>,
+    /// Time through the relay on the kernel's clock alone, µs: from the generator's `sendto`
+    /// (its send stamp, read just before) to the kernel's receive stamp, taken on the
+    /// loopback in crossbar's own `sendto` — how long crossbar held the packet, none of the
+    /// generator's receiving in it.
+    pub transit: Arc<Histogram>,
     /// Gaps between consecutive packets of the received streams (kernel stamps), µs.
     pub gaps: Arc<Histogram>,
     /// The same for the control streams.
@@ -218,6 +225,7 @@ impl MediaPlane {
     ) -> std::io::Result<MediaPlane> {
         let epoch = Instant::now();
         let latency = Arc::new(Histogram::new());
+        let transit = Arc::new(Histogram::new());
         let gaps = Arc::new(Histogram::new());
         let control_gaps = Arc::new(Histogram::new());
         let stop = Arc::new(AtomicBool::new(false));
@@ -251,7 +259,7 @@ impl MediaPlane {
                 let (socket, shared) = (socket.clone(), shared.clone());
                 let thread = std::thread::Builder::new()
                     .name(format!("rtp-recv-{side:?}"))
-                    .spawn(move || receive(&socket, &shared))?;
+                    .spawn(move || receive(&socket, side, &shared))?;
                 receivers.push((side, thread));
             }
         }
@@ -266,7 +274,7 @@ impl MediaPlane {
                 .name(format!("rtp-send-{side:?}"))
                 .spawn(move || {
                     take_pacing_priority();
-                    pace(&side_sockets, &queue, epoch, &stop, &keys)
+                    pace(&side_sockets, &queue, &stop, &keys)
                 })?;
             pacing.push((side, thread));
         }
@@ -281,6 +289,7 @@ impl MediaPlane {
                 receiving: receivers,
             })),
             latency,
+            transit,
             gaps,
             control_gaps,
             keys,
@@ -381,6 +390,7 @@ impl MediaPlane {
             };
             direction.crossed += heard.crossed;
             self.latency.add(&heard.latency);
+            self.transit.add(&heard.transit);
             self.gaps.add(&heard.gaps);
             self.control_gaps.add(&heard.control_gaps);
             match side {
@@ -482,7 +492,6 @@ fn take_pacing_priority() {
 fn pace(
     sockets: &[Arc<UdpSocket>],
     queue: &mpsc::Receiver<Pacing>,
-    epoch: Instant,
     stop: &AtomicBool,
     keys: &Mutex<HashMap<u32, Instant>>,
 ) -> Paced {
@@ -526,7 +535,7 @@ fn pace(
                     );
                     packet[8..12].copy_from_slice(&stream.ssrc.to_be_bytes());
                     packet[RTP_HEADER..RTP_HEADER + STAMP]
-                        .copy_from_slice(&nanos_since(epoch).to_be_bytes());
+                        .copy_from_slice(&wall_nanos().to_be_bytes());
                     // A failed send is a packet sent and lost: the receiver will not see it.
                     let _ = sockets[stream.socket].send_to(&packet, stream.to);
                     if stream.control {
@@ -621,7 +630,10 @@ fn address_of(storage: &SockaddrStorage) -> Option<SocketAddr> {
 /// A receiving thread: counts packets per relay port, checks each port keeps sending the
 /// same stream, times every stream's arrivals, and (relayed calls) records each packet's
 /// time through the relay.
-fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
+fn receive(socket: &UdpSocket, side: Side, shared: &Receiving) -> Heard {
+    // What reaches a callee through the relay is always the generator's own (a caller's);
+    // what reaches a caller is only when the callee is the generator's too.
+    let relayed_own = side == Side::Callee || shared.stamped;
     let mut heard = Heard::default();
     let mut buf = [0u8; 2048];
     let mut cmsg = nix::cmsg_space!(TimeSpec);
@@ -676,11 +688,18 @@ fn receive(socket: &UdpSocket, shared: &Receiving) -> Heard {
         if let (Some(gap), Some(wall)) = (late, stamp) {
             heard.moments.record(wall, gap);
         }
-        if shared.stamped && len >= RTP_HEADER + STAMP {
+        if relayed_own && len >= RTP_HEADER + STAMP {
             let mut sent = [0u8; STAMP];
             sent.copy_from_slice(&buf[RTP_HEADER..RTP_HEADER + STAMP]);
-            let held = user.saturating_sub(u64::from_be_bytes(sent));
-            heard.latency.record(held / 1_000);
+            let sent = u64::from_be_bytes(sent);
+            if shared.stamped {
+                heard
+                    .latency
+                    .record(wall_nanos().saturating_sub(sent) / 1_000);
+            }
+            if let Some(wall) = stamp {
+                heard.transit.record(wall.saturating_sub(sent) / 1_000);
+            }
         }
     }
     heard

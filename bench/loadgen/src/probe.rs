@@ -5,7 +5,8 @@
 //! not the generator (SCHED_FIFO 10). When both CPUs' probes are late at once and the
 //! hypervisor's steal counter (`/proc/stat`) rose, the virtual machine was not running.
 //!
-//! Prints, as they happen (so stopping it by its pid loses nothing):
+//! Prints `probe cpus=N threshold_ms=T` first, then, as they happen (so stopping it by its
+//! pid loses nothing):
 //!   `stall cpu=N at=SECONDS.MILLIS late_ms=X` — at: when the late wake-up came (wall clock)
 //!   `steal cpu=N at=SECONDS.MILLIS ticks=D` — the CPU's steal time rose by D ticks
 //!     (USER_HZ, 10 ms each) since the sample 10 ms before
@@ -59,6 +60,11 @@ fn main() -> anyhow::Result<()> {
         .name("steal".into())
         .spawn(move || watch_steal(cpus, &seen))?;
     let stdout = std::io::stdout();
+    writeln!(
+        stdout.lock(),
+        "probe cpus={cpus} threshold_ms={}",
+        args.threshold_ms
+    )?;
     for event in printing {
         let mut out = stdout.lock();
         match event {
