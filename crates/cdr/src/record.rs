@@ -1034,6 +1034,16 @@ mod tests {
             )
         }
 
+        /// What a fresh recorder reports for every event so far, in order.
+        fn outputs(&self) -> Vec<RecorderOutput> {
+            let mut recorder = Recorder::default();
+            self.events
+                .clone()
+                .into_iter()
+                .filter_map(|e| recorder.record(e))
+                .collect()
+        }
+
         /// Feeds every event to a fresh recorder; the last must finish the call.
         fn record(&self) -> CallRecord {
             let mut recorder = Recorder::default();
@@ -1374,13 +1384,7 @@ mod tests {
     #[test]
     fn an_originated_call_is_answered_when_its_callee_answers_not_when_its_agent_does() {
         let mut s = callback_script();
-        let mut recorder = Recorder::default();
-        let early: Vec<RecorderOutput> = s
-            .events
-            .clone()
-            .into_iter()
-            .filter_map(|e| recorder.record(e))
-            .collect();
+        let early = s.outputs();
         assert!(
             !early
                 .iter()
@@ -1427,13 +1431,7 @@ mod tests {
             HangupSide::Caller,
             Some(486),
         );
-        let mut recorder = Recorder::default();
-        let outputs: Vec<_> = s
-            .events
-            .clone()
-            .into_iter()
-            .filter_map(|e| recorder.record(e))
-            .collect();
+        let outputs = s.outputs();
         assert_eq!(
             outputs[1],
             RecorderOutput::Callback {
@@ -1456,12 +1454,9 @@ mod tests {
         s.failed(150, 1, 503);
         trunk_leg(&mut s, 151, 2, "carrier-b", "0.02");
         s.ringing(1_151, 2).answered(3_000, 2);
-        let mut recorder = Recorder::default();
         let answer = s
-            .events
-            .clone()
+            .outputs()
             .into_iter()
-            .filter_map(|e| recorder.record(e))
             .find(|o| matches!(o, RecorderOutput::Answered { .. }))
             .expect("the answer is reported");
         let RecorderOutput::Answered {
