@@ -122,6 +122,16 @@ fn request() -> CallbackRequest {
     }
 }
 
+/// 202, not an agent of the queue, calling the held customer back by hand (task 7).
+fn by_hand() -> CallbackRequest {
+    CallbackRequest {
+        agent: "202".to_owned(),
+        customer: "+447400123001".to_owned(),
+        task: 7,
+        ..request()
+    }
+}
+
 fn originate(lab: &mut Lab<Pbx>, request: CallbackRequest) -> Result<CallId, OriginateError> {
     let (now, wall) = (lab.clock.now(), lab.clock.wall());
     let result = lab.machine.switch.originate_callback(now, wall, request);
@@ -793,17 +803,7 @@ fn a_caller_waiting_for_a_callback_who_is_reached_another_way_leaves_the_line() 
     // 202, not an agent of the queue, calls the customer back by hand (the task worked from
     // the API) and the customer answers.
     let mut bob = phone(&mut lab, "202");
-    originate(
-        &mut lab,
-        CallbackRequest {
-            agent: "202".to_owned(),
-            customer: "+447400123001".to_owned(),
-            did: Some(SUPPORT.to_owned()),
-            task: 7,
-            queue: None,
-        },
-    )
-    .expect("the callback starts");
+    originate(&mut lab, by_hand()).expect("the callback starts");
     let invite = rings(&mut lab, &bob);
     let mut dialog = answers(&mut lab, &bob, &invite, 41_000);
     assert_eq!(carrier_invites(&lab, CARRIER_A).len(), 1);
@@ -837,17 +837,7 @@ fn a_call_that_does_not_reach_the_customer_leaves_their_place_in_line() {
     let alice = paused_agent(&mut lab);
     takes_the_callback(&mut lab, "+447400123001");
     let bob = phone(&mut lab, "202");
-    originate(
-        &mut lab,
-        CallbackRequest {
-            agent: "202".to_owned(),
-            customer: "+447400123001".to_owned(),
-            did: Some(SUPPORT.to_owned()),
-            task: 7,
-            queue: None,
-        },
-    )
-    .expect("the callback starts");
+    originate(&mut lab, by_hand()).expect("the callback starts");
     let invite = rings(&mut lab, &bob);
     answers(&mut lab, &bob, &invite, 41_000);
     let bye = lab.request(bob.at, Method::Bye);
